@@ -1,0 +1,3 @@
+from infantpose.cli import main
+
+main()

@@ -1,0 +1,15 @@
+"""Pose estimators behind one interface (see :mod:`infantpose.models.base`).
+
+Registering an estimator here costs nothing at import time: its module is imported only when
+``create_estimator`` builds it.
+"""
+
+from infantpose.models.base import (Estimator, EstimatorInfo, create_estimator, list_estimators,
+                                    predict_batch, register_estimator)
+
+__all__ = ["Estimator", "EstimatorInfo", "create_estimator", "list_estimators", "predict_batch",
+           "register_estimator"]
+
+# name -> factory, description (one line per estimator; modules are imported lazily)
+register_estimator("blazepose", "infantpose.models.blazepose:create",
+                   "BlazePose (full) via mediapipe's TFLite runtime, with rotation retries")
