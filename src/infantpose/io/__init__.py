@@ -1,0 +1,1 @@
+"""Readers and writers: images, videos and label formats (COCO, LabelMe, DeepLabCut)."""

@@ -1,0 +1,1 @@
+"""Training: heatmap losses, datasets for training, domain adaptation and the training loop."""
