@@ -1,0 +1,218 @@
+"""Training configuration: one YAML file (or CLI shorthand) validated before any work starts.
+
+Unknown keys, missing files and impossible values are reported as one line naming the config
+file, so a typo never costs an hour of CPU time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infantpose.errors import InputError
+from infantpose.train.augment import AugmentConfig
+
+__all__ = ["DataSource", "ModelConfig", "OptimConfig", "AdaptConfig", "TrainConfig", "PRESETS",
+           "load_config", "config_from_dict", "config_to_dict"]
+
+
+@dataclass
+class DataSource:
+    """One labelled set: a COCO json, a folder of LabelMe json, or a DeepLabCut csv."""
+
+    path: str
+    domain: str = "real"  # "real" or "synthetic"
+    images: str | None = None  # image folder when not beside the labels
+
+
+@dataclass
+class SyntheticData:
+    """Synthetic renders generated for training (``infantpose.synth``)."""
+
+    n: int = 0
+    style: str = "studio"
+    seed: int = 0
+    size: int = 256
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "blazepose"  # "blazepose" (weights from the mediapipe wheel) or "pose-resnet"
+    weights: str | None = None  # checkpoint to start from (required for a pretrained pose-resnet)
+    depth: int = 50  # pose-resnet only
+    input_size: tuple[int, int] = (256, 256)  # (width, height)
+    freeze: list[str] = field(default_factory=list)  # named stages to keep fixed
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"  # "cosine" or "step"
+    clip_grad: float = 1.0
+    batch_size: int = 16
+    epochs: int = 10
+    max_steps: int | None = None  # stop after this many optimiser steps (overrides epochs)
+    patience: int = 5  # early stopping: epochs without validation improvement
+
+
+@dataclass
+class AdaptConfig:
+    """FiDIP domain adaptation (seed 003) and SuperAnimal memory replay (seed 002)."""
+
+    domain_adaptation: bool = False
+    grl_lambda: float = 0.0005  # FiDIP's reversal weight
+    classifier_lr: float = 1e-3
+    memory_replay: bool = False
+    replay_weight: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    data: list[DataSource] = field(default_factory=list)
+    synthetic: SyntheticData = field(default_factory=SyntheticData)
+    val: list[DataSource] = field(default_factory=list)
+    val_fraction: float = 0.15
+    schema: str = "infant22"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: str = "kce"  # "mse", "bce" or "kce"
+    decoder: str = "wa"  # "argmax", "wa" or "dark"
+    sigma: float = 2.0  # heatmap Gaussian sigma in heatmap pixels
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    seed: int = 0
+    out: str = "runs/train"
+
+
+# Presets: "quick" fits in about 10 minutes on 2 CPU cores; "full" is for a real fine-tune.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"optim": {"epochs": 6, "batch_size": 16, "lr": 1e-3, "patience": 3},
+              "model": {"freeze": ["stem"]}},
+    "full": {"optim": {"epochs": 60, "batch_size": 16, "lr": 5e-4, "patience": 10}},
+}
+
+_NESTED = {"synthetic": SyntheticData, "model": ModelConfig, "optim": OptimConfig,
+           "adapt": AdaptConfig, "augment": AugmentConfig}
+_LISTS = {"data": DataSource, "val": DataSource}
+
+
+def _build(cls: type, values: dict[str, Any], where: str, path: str | None) -> Any:
+    if not isinstance(values, dict):
+        raise InputError(path, f"{where}: expected a mapping, got {type(values).__name__}")
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise InputError(path, f"unknown key{'s' if len(unknown) > 1 else ''} "
+                               f"{', '.join(f'{where}.{u}'.lstrip('.') for u in unknown)}; "
+                               f"allowed: {', '.join(sorted(names))}")
+    kwargs: dict[str, Any] = {}
+    for key, val in values.items():
+        sub = f"{where}.{key}".lstrip(".")
+        if cls is TrainConfig and key in _NESTED:
+            kwargs[key] = _build(_NESTED[key], val or {}, sub, path)
+        elif cls is TrainConfig and key in _LISTS:
+            items = val if isinstance(val, list) else [val]
+            kwargs[key] = [_build(_LISTS[key], {"path": v} if isinstance(v, str) else v,
+                                  f"{sub}[{i}]", path) for i, v in enumerate(items)]
+        elif key in ("input_size", "scale") and isinstance(val, (list, tuple)):
+            kwargs[key] = tuple(val)
+        else:
+            kwargs[key] = val
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise InputError(path, f"{where or 'config'}: {e}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = None,
+                     preset: str | None = None) -> TrainConfig:
+    """Validate a config mapping (optionally on top of a preset) and return a TrainConfig."""
+    p = None if path is None else str(path)
+    values = dict(values or {})
+    preset = values.pop("preset", preset)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise InputError(p, f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        values = _merge(PRESETS[preset], values)
+    cfg = _build(TrainConfig, values, "", p)
+    validate(cfg, p)
+    return cfg
+
+
+def load_config(path: str | os.PathLike, preset: str | None = None) -> TrainConfig:
+    """Read and validate a YAML training config; relative data paths are resolved from its folder."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "config file not found")
+    try:
+        values = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputError(p, f"invalid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise InputError(p, "a training config must be a YAML mapping")
+    for key in ("data", "val"):
+        items = values.get(key)
+        if items is None:
+            continue
+        items = items if isinstance(items, list) else [items]
+        fixed = []
+        for it in items:
+            it = {"path": it} if isinstance(it, str) else dict(it)
+            if isinstance(it.get("path"), str) and not os.path.isabs(it["path"]):
+                it["path"] = str(p.parent / it["path"])
+            fixed.append(it)
+        values[key] = fixed
+    return config_from_dict(values, p, preset)
+
+
+def validate(cfg: TrainConfig, path: str | None = None) -> None:
+    """Check values and that every data file exists; raise InputError before training starts."""
+    from infantpose.schemas import get_schema
+
+    get_schema(cfg.schema)
+    choices = {"loss": ("mse", "bce", "kce"), "decoder": ("argmax", "wa", "dark")}
+    for key, allowed in choices.items():
+        if getattr(cfg, key) not in allowed:
+            raise InputError(path, f"{key} must be one of {', '.join(allowed)}, "
+                                   f"got {getattr(cfg, key)!r}")
+    if cfg.model.arch not in ("blazepose", "pose-resnet"):
+        raise InputError(path, f"model.arch must be blazepose or pose-resnet, got {cfg.model.arch!r}")
+    if cfg.optim.schedule not in ("cosine", "step"):
+        raise InputError(path, f"optim.schedule must be cosine or step, got {cfg.optim.schedule!r}")
+    if not cfg.data and cfg.synthetic.n <= 0:
+        raise InputError(path, "no training data: give data: [...] and/or synthetic: {n: N}")
+    for src in [*cfg.data, *cfg.val]:
+        if src.domain not in ("real", "synthetic"):
+            raise InputError(path, f"domain must be real or synthetic, got {src.domain!r}")
+        if not Path(src.path).exists():
+            raise InputError(src.path, "training data not found")
+    if cfg.model.weights is not None and not Path(cfg.model.weights).is_file():
+        raise InputError(cfg.model.weights, "model weights file not found")
+    if cfg.optim.batch_size < 1 or cfg.optim.epochs < 1:
+        raise InputError(path, "optim.batch_size and optim.epochs must be at least 1")
+    if cfg.optim.max_steps is not None and cfg.optim.max_steps < 1:
+        raise InputError(path, "optim.max_steps must be at least 1")
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise InputError(path, "val_fraction must be in [0, 1)")
+    if cfg.adapt.domain_adaptation:
+        domains = {s.domain for s in cfg.data} | ({"synthetic"} if cfg.synthetic.n > 0 else set())
+        if domains != {"real", "synthetic"}:
+            raise InputError(path, "domain_adaptation needs both real and synthetic training data")
+
+
+def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """Plain-dict form (for checkpoints and the run folder's config.yaml)."""
+    return dataclasses.asdict(cfg)
