@@ -1,0 +1,314 @@
+"""COCO keypoint JSON: read into and write from a :class:`~infantpose.datasets.LabeledDataset`.
+
+The COCO keypoint format (Lin et al., 2014) is what SyRIP / FiDIP (seed ``003_``) and most infant
+pose sets use. One JSON file holds ``images`` (id, file_name, width, height), ``annotations`` (one
+per person: ``keypoints`` as a flat ``[x, y, v] * K`` list, ``bbox`` as x, y, width, height) and
+``categories`` (the person category declares the ``keypoints`` names and the 1-based ``skeleton``).
+
+infantpose adds two optional fields that other COCO tools ignore: ``schema`` on the category (the
+infantpose schema name) and ``domain`` on each image ("real" or "synthetic").
+
+Visibility ``v`` follows COCO: 0 not labelled (x = y = 0), 1 labelled but occluded, 2 labelled and
+visible. In a ``LabeledDataset`` an unlabelled keypoint is missing (NaN, score 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose import _atomic
+from infantpose.datasets import LabeledDataset
+from infantpose.errors import InputError
+from infantpose.poses import Poses
+from infantpose.schemas import SCHEMAS, Schema, get_schema
+
+__all__ = ["write_coco", "read_coco", "coco_dict", "match_schema", "image_size", "is_coco_json"]
+
+
+# --- schema matching -----------------------------------------------------------------------------
+def match_schema(names: list[str], declared: str | None = None,
+                 path: str | os.PathLike | None = None) -> Schema:
+    """The known schema whose keypoints are ``names`` (any order).
+
+    Preference: the ``declared`` schema if its keypoints are exactly ``names``; any registered
+    schema with exactly these names; else the smallest registered schema that contains all of
+    them (the keypoints it has beyond ``names`` stay unlabelled). Unknown names raise InputError.
+    """
+    if len(set(names)) != len(names):
+        raise InputError(path, f"duplicate keypoint names in category: {names}")
+    wanted = set(names)
+    candidates: list[Schema] = []
+    if declared:
+        try:
+            candidates.append(get_schema(declared))
+        except InputError:
+            pass
+    candidates.extend(SCHEMAS.values())
+    for s in candidates:
+        if set(s.keypoints) == wanted:
+            return s
+    supersets = [s for s in SCHEMAS.values() if wanted <= set(s.keypoints)]
+    if supersets:
+        return min(supersets, key=lambda s: s.num_keypoints)
+    best = max(SCHEMAS.values(), key=lambda s: len(wanted & set(s.keypoints)))
+    unknown = sorted(wanted - set(best.keypoints))
+    raise InputError(path, f"keypoint names {unknown} are not in any known schema "
+                           f"(closest: {best.name}; known schemas: {', '.join(sorted(SCHEMAS))})")
+
+
+# --- image sizes ---------------------------------------------------------------------------------
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of an image file, reading only its header."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return int(im.size[0]), int(im.size[1])
+    except FileNotFoundError:
+        raise InputError(path, "image not found") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise InputError(path, f"cannot read image ({e})") from None
+
+
+def _sizes(dataset: LabeledDataset) -> list[tuple[int, int]]:
+    p = dataset.poses
+    if p.image_sizes is not None:
+        return list(p.image_sizes)
+    if p.frame_size is not None:
+        return [tuple(p.frame_size)] * len(dataset)  # type: ignore[list-item]
+    out = []
+    for path in dataset.image_paths:
+        out.append(image_size(path) if path.is_file() else (0, 0))
+    return out
+
+
+# --- writing -------------------------------------------------------------------------------------
+def _num(v: float) -> float | int:
+    """JSON-friendly number: integers stay integers, floats are rounded to 1/1000 pixel."""
+    r = round(float(v), 3)
+    return int(r) if r == int(r) else r
+
+
+def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = None,
+              category_name: str = "person") -> dict[str, Any]:
+    """The COCO keypoint dict of ``dataset`` (see :func:`write_coco`)."""
+    if extra_image_fields is not None and len(extra_image_fields) != len(dataset):
+        raise ValueError(f"extra_image_fields has {len(extra_image_fields)} entries for "
+                         f"{len(dataset)} images")
+    schema = dataset.schema
+    sizes = _sizes(dataset)
+    data, vis, boxes = dataset.poses.data, dataset.visibility, dataset.boxes
+    ids = dataset.meta.get("coco_image_ids")
+    if not (isinstance(ids, list) and len(ids) == len(dataset) and len(set(ids)) == len(ids)):
+        ids = list(range(1, len(dataset) + 1))
+    images, annotations = [], []
+    ann_id = 1
+    for f, name in enumerate(dataset.image_names):
+        w, h = sizes[f]
+        img: dict[str, Any] = {"id": int(ids[f]), "file_name": name, "width": int(w),
+                               "height": int(h), "domain": dataset.domains[f]}
+        if extra_image_fields is not None:
+            img.update(extra_image_fields[f])
+        images.append(img)
+        for n in range(data.shape[1]):
+            labelled = (vis[f, n] > 0) & ~np.isnan(data[f, n, :, :2]).any(axis=-1)
+            has_box = not np.isnan(boxes[f, n]).any()
+            if not labelled.any() and not has_box:
+                continue  # a padding slot
+            kps: list[float | int] = []
+            for k in range(schema.num_keypoints):
+                if labelled[k]:
+                    kps += [_num(data[f, n, k, 0]), _num(data[f, n, k, 1]), int(vis[f, n, k])]
+                else:
+                    kps += [0, 0, 0]
+            if has_box:
+                bbox = [float(b) for b in boxes[f, n]]
+            else:
+                xy = data[f, n, labelled, :2]
+                x0, y0 = xy.min(axis=0)
+                x1, y1 = xy.max(axis=0)
+                bbox = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+            annotations.append({
+                "id": ann_id, "image_id": int(ids[f]), "category_id": 1,
+                "keypoints": kps, "num_keypoints": int(labelled.sum()),
+                "bbox": [_num(b) for b in bbox], "area": _num(bbox[2] * bbox[3]), "iscrowd": 0,
+            })
+            ann_id += 1
+    category = {
+        "id": 1, "name": category_name, "supercategory": "person",
+        "keypoints": list(schema.keypoints),
+        "skeleton": [[int(a) + 1, int(b) + 1] for a, b in schema.edge_index],
+        "schema": schema.name,
+    }
+    info = {"description": "written by infantpose", "schema": schema.name}
+    return {"info": info, "images": images, "annotations": annotations, "categories": [category]}
+
+
+def write_coco(dataset: LabeledDataset, path: str | os.PathLike,
+               extra_image_fields: list[dict] | None = None) -> Path:
+    """Write ``dataset`` as COCO keypoint JSON at ``path`` (atomically).
+
+    ``file_name`` is the image path relative to ``dataset.root``; each image carries its
+    ``domain``; ``extra_image_fields[i]`` (optional) is merged into image i's entry. Unlabelled
+    keypoints are written as ``0, 0, 0``; an instance without a box gets the box around its
+    labelled keypoints. Image ids are kept when the dataset was read from COCO.
+    """
+    d = coco_dict(dataset, extra_image_fields)
+    return _atomic.write_text(path, json.dumps(d, allow_nan=False))
+
+
+# --- reading -------------------------------------------------------------------------------------
+def _load_json(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(path, f"invalid JSON ({e})") from None
+
+
+def _keypoint_category(d: dict, path: Path) -> dict:
+    cats = d.get("categories")
+    if not isinstance(cats, list) or not cats:
+        raise InputError(path, "missing key 'categories' (a non-empty list)")
+    kp_cats = [c for c in cats if isinstance(c, dict) and isinstance(c.get("keypoints"), list)]
+    if not kp_cats:
+        raise InputError(path, "no category declares 'keypoints' names")
+    if "id" not in kp_cats[0]:
+        raise InputError(path, "category without 'id'")
+    return kp_cats[0]
+
+
+def _finite(values: list, path: Path, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(path, f"{where}: non-numeric values") from None
+    if not np.isfinite(arr).all():
+        raise InputError(path, f"{where}: NaN or infinite coordinates")
+    return arr
+
+
+def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = None,
+              check_images: bool = True) -> LabeledDataset:
+    """Read a COCO keypoint JSON file into a ``LabeledDataset``.
+
+    The keypoint category's ``keypoints`` names pick the schema (see :func:`match_schema`);
+    keypoints in another order are reordered by name. Image paths are relative to
+    ``images_root`` (default: the JSON file's folder). Images without width/height get them from
+    the image file. Crowd annotations (``iscrowd`` = 1) are skipped. With ``check_images`` every
+    image must exist. Any malformed content raises one InputError naming the file; nothing is
+    returned partially.
+    """
+    p = Path(path)
+    d = _load_json(p)
+    if not isinstance(d, dict):
+        raise InputError(p, "COCO JSON must be an object with images, annotations, categories")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(d.get(key), list):
+            raise InputError(p, f"missing key {key!r} (a list)")
+    cat = _keypoint_category(d, p)
+    names = [str(n) for n in cat["keypoints"]]
+    schema = match_schema(names, cat.get("schema"), p)
+    order = np.array([schema.index(n) for n in names], dtype=int)  # file position -> schema index
+    k_file, k = len(names), schema.num_keypoints
+    root = Path(images_root) if images_root is not None else p.parent
+
+    images = d["images"]
+    id_to_frame: dict[Any, int] = {}
+    file_names: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    domains: list[str] = []
+    for i, img in enumerate(images):
+        if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
+            raise InputError(p, f"images[{i}] lacks 'id' or 'file_name'")
+        if img["id"] in id_to_frame:
+            raise InputError(p, f"duplicate image id {img['id']}")
+        id_to_frame[img["id"]] = i
+        name = str(img["file_name"])
+        file_names.append(name)
+        ipath = root / name
+        if check_images and not ipath.is_file():
+            raise InputError(p, f"image not found: {ipath}")
+        w, h = img.get("width"), img.get("height")
+        if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
+            if not ipath.is_file():
+                raise InputError(p, f"images[{i}] has no width/height and {ipath} is not found")
+            w, h = image_size(ipath)
+        sizes.append((int(w), int(h)))
+        domains.append(str(img.get("domain", "real")))
+
+    per_image: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in images]
+    skipped_crowd = 0
+    for j, ann in enumerate(d["annotations"]):
+        if not isinstance(ann, dict):
+            raise InputError(p, f"annotations[{j}] is not an object")
+        if ann.get("category_id", cat["id"]) != cat["id"]:
+            continue
+        for key in ("image_id", "keypoints"):
+            if key not in ann:
+                raise InputError(p, f"annotations[{j}] lacks {key!r}")
+        if ann.get("iscrowd", 0):
+            skipped_crowd += 1
+            continue
+        if ann["image_id"] not in id_to_frame:
+            raise InputError(p, f"annotations[{j}] refers to unknown image_id {ann['image_id']}")
+        kp = ann["keypoints"]
+        if not isinstance(kp, list) or len(kp) != 3 * k_file:
+            n_got = len(kp) if isinstance(kp, list) else "non-list"
+            raise InputError(p, f"annotations[{j}] has {n_got} keypoint values, expected "
+                                f"{3 * k_file} ({k_file} keypoints x 3)")
+        arr = _finite(kp, p, f"annotations[{j}].keypoints").reshape(k_file, 3)
+        v_file = arr[:, 2]
+        if not np.isin(v_file, (0, 1, 2)).all():
+            raise InputError(p, f"annotations[{j}]: visibility flags must be 0, 1 or 2")
+        xyv = np.full((k, 3), np.nan)
+        xyv[:, 2] = 0.0
+        vis = np.zeros(k, dtype=int)
+        lab = v_file > 0
+        xyv[order[lab], :2] = arr[lab, :2]
+        xyv[order[lab], 2] = 1.0
+        vis[order[lab]] = v_file[lab].astype(int)
+        box = np.full(4, np.nan)
+        if "bbox" in ann and ann["bbox"] is not None:
+            b = _finite(ann["bbox"], p, f"annotations[{j}].bbox")
+            if b.shape != (4,):
+                raise InputError(p, f"annotations[{j}].bbox must have 4 numbers")
+            box = b
+        elif lab.any():
+            xy = arr[lab, :2]
+            box = np.array([*xy.min(0), *(xy.max(0) - xy.min(0))])
+        per_image[id_to_frame[ann["image_id"]]].append((xyv, vis, box))
+
+    n = max((len(a) for a in per_image), default=0)
+    f = len(images)
+    data = np.full((f, n, k, 3), np.nan)
+    data[..., 2] = 0.0
+    visibility = np.zeros((f, n, k), dtype=int)
+    boxes = np.full((f, n, 4), np.nan)
+    for i, anns in enumerate(per_image):
+        for m, (xyv, vis, box) in enumerate(anns):
+            data[i, m], visibility[i, m], boxes[i, m] = xyv, vis, box
+    same = len(set(sizes)) == 1
+    poses = Poses(data, schema, source=str(p), frame_names=file_names,
+                  frame_size=sizes[0] if same and sizes else None,
+                  image_sizes=None if same else sizes)
+    meta: dict[str, Any] = {"source_file": str(p), "format": "coco",
+                            "coco_image_ids": [img["id"] for img in images]}
+    if skipped_crowd:
+        meta["skipped_crowd_annotations"] = skipped_crowd
+    missing = [s for s in schema.keypoints if s not in set(names)]
+    if missing:
+        meta["unlabelled_keypoints"] = missing
+    return LabeledDataset(poses, visibility, boxes, root, domains, meta)
+
+
+def is_coco_json(d: Any) -> bool:
+    """True if a loaded JSON value looks like a COCO keypoint file."""
+    return isinstance(d, dict) and isinstance(d.get("images"), list) and isinstance(
+        d.get("categories"), list) and isinstance(d.get("annotations"), list)
