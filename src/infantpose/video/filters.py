@@ -1,0 +1,469 @@
+"""Temporal clean-up of keypoint trajectories, and the jitter metrics that show it worked.
+
+Per-frame pose estimates jitter and drop out; movement science needs smooth, gap-aware
+trajectories (seed ``004_`` found model trajectories smoother than human labels once filtered;
+seed ``002_`` adapts models to video to cut jitter). Everything here works on plain arrays of
+shape ``(T, ..., 3)`` holding ``(x, y, score)`` with time on axis 0, one trajectory per keypoint
+(and instance); missing points are ``x = y = NaN, score = 0`` as everywhere in infantpose. Each
+array function returns a new array and never modifies its input. :func:`filter_poses` applies a
+whole chain to a :class:`~infantpose.poses.Poses`.
+
+Scores are respected: points scoring below ``min_score`` are treated as missing before any
+filter runs. Filters never bridge gaps on their own: the smoothing filters run on each contiguous
+run of valid frames separately; only :func:`interpolate_gaps` fills gaps (up to ``max_gap``
+frames, and it flags each point it filled).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from infantpose.poses import Poses
+
+__all__ = [
+    "METHODS", "mask_low_scores", "interpolate_gaps", "reject_outliers", "median_filter",
+    "savgol", "butterworth", "one_euro", "smooth", "valid_runs", "body_length",
+    "mean_abs_acceleration", "high_frequency_power", "jitter_table", "lag_frames",
+    "FilterConfig", "filter_array", "filter_poses",
+]
+
+METHODS = ("none", "median", "savgol", "butterworth", "one_euro")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _flat(data: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(T, ..., 3) -> a float copy of shape (T, M, 3) and the original shape."""
+    arr = np.array(data, dtype=float, copy=True)
+    if arr.ndim < 2 or arr.shape[-1] != 3:
+        raise ValueError(f"expected an array of shape (T, ..., 3), got {arr.shape}")
+    return arr.reshape(arr.shape[0], -1, 3), arr.shape
+
+
+def _valid(arr: np.ndarray) -> np.ndarray:
+    """(T, M) True where the point has finite coordinates."""
+    return np.isfinite(arr[..., 0]) & np.isfinite(arr[..., 1])
+
+
+def valid_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``(start, stop)`` index ranges of the True runs in a 1-D boolean mask."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    d = np.diff(m.astype(int))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def _set_missing(arr: np.ndarray, where: np.ndarray) -> None:
+    arr[where, 0] = np.nan
+    arr[where, 1] = np.nan
+    arr[where, 2] = 0.0
+
+
+def mask_low_scores(data: np.ndarray, min_score: float) -> np.ndarray:
+    """A copy in which points scoring below ``min_score`` are missing (NaN, score 0)."""
+    arr, shape = _flat(data)
+    _set_missing(arr, _valid(arr) & (arr[..., 2] < min_score))
+    _set_missing(arr, ~_valid(arr))
+    return arr.reshape(shape)
+
+
+# --- gaps ----------------------------------------------------------------------------------------
+def interpolate_gaps(data: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill interior gaps of at most ``max_gap`` frames by linear interpolation.
+
+    Gaps at the start or end of a trajectory are never extrapolated, and longer gaps stay
+    missing: a long dropout is information (the infant left the view), not noise. The score of a
+    filled point is the lower of the two scores bracketing its gap.
+
+    Returns:
+        (filled data, mask of shape ``data.shape[:-1]`` that is True where a point was filled).
+    """
+    arr, shape = _flat(data)
+    filled = np.zeros(arr.shape[:2], dtype=bool)
+    valid = _valid(arr)
+    t = np.arange(arr.shape[0])
+    for m in range(arr.shape[1]):
+        ok = valid[:, m]
+        if ok.sum() < 2:
+            continue
+        for start, stop in valid_runs(~ok):
+            if start == 0 or stop == arr.shape[0] or stop - start > max_gap:
+                continue
+            a, b = start - 1, stop
+            w = (t[start:stop] - a) / (b - a)
+            for c in (0, 1):
+                arr[start:stop, m, c] = arr[a, m, c] + w * (arr[b, m, c] - arr[a, m, c])
+            arr[start:stop, m, 2] = min(arr[a, m, 2], arr[b, m, 2])
+            filled[start:stop, m] = True
+    return arr.reshape(shape), filled.reshape(shape[:-1])
+
+
+# --- outliers ------------------------------------------------------------------------------------
+def _rolling_nanmedian(x: np.ndarray, window: int) -> np.ndarray:
+    """Centered running median over axis 0 ignoring NaN; (T, M) -> (T, M)."""
+    half = window // 2
+    t = x.shape[0]
+    pad = np.full((half,) + x.shape[1:], np.nan)
+    xp = np.concatenate([pad, x, pad], axis=0)
+    stack = np.stack([xp[i:i + t] for i in range(2 * half + 1)], axis=0)
+    out = np.full(x.shape, np.nan)
+    have = np.isfinite(stack).any(axis=0)
+    if have.any():
+        out[have] = np.nanmedian(stack[:, have], axis=0)
+    return out
+
+
+def body_length(data: np.ndarray) -> float:
+    """A robust body size in pixels: the median over frames of the keypoints' box diagonal.
+
+    ``data`` is (T, K, 3) for one instance. Used to state speed bounds in body lengths per second,
+    which do not depend on camera distance or resolution.
+    """
+    arr = np.asarray(data, dtype=float)
+    xy = arr[..., :2]
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            span = np.nanmax(xy, axis=-2) - np.nanmin(xy, axis=-2)
+    diag = np.hypot(span[..., 0], span[..., 1]).reshape(-1)
+    diag = diag[np.isfinite(diag) & (diag > 0)]
+    return float(np.median(diag)) if diag.size else float("nan")
+
+
+def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int = 5
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Drop points that jump further than a physical speed bound allows.
+
+    Within a centered window of ``window`` frames every true point lies within
+    ``max_speed * (window // 2) / fps`` pixels of the window's middle point, and so (per
+    coordinate) of the window's median. A point further than that from the running median of its
+    trajectory cannot be real movement: it is set missing. The median is robust to the outlier
+    itself, so a single-frame spike (a limb swap, a detection on the blanket) is caught without
+    touching its neighbours.
+
+    Args:
+        data: (T, ..., 3) trajectories.
+        fps: frames per second.
+        max_speed: the largest plausible speed in pixels per second (see :func:`body_length` to
+            state it in body lengths per second).
+        window: odd window length in frames (>= 3).
+
+    Returns:
+        (cleaned data, mask of shape ``data.shape[:-1]`` True where a point was rejected).
+    """
+    if window < 3 or window % 2 == 0:
+        raise ValueError("window must be an odd number >= 3")
+    if fps <= 0 or max_speed <= 0:
+        raise ValueError("fps and max_speed must be positive")
+    arr, shape = _flat(data)
+    bound = max_speed * (window // 2) / fps
+    valid = _valid(arr)
+    dev = np.zeros(arr.shape[:2])
+    for c in (0, 1):
+        med = _rolling_nanmedian(arr[..., c], window)
+        dev = np.maximum(dev, np.abs(np.nan_to_num(arr[..., c] - med)))
+    rejected = valid & (dev > bound)
+    _set_missing(arr, rejected)
+    return arr.reshape(shape), rejected.reshape(shape[:-1])
+
+
+# --- smoothing filters (each run of valid frames separately) -------------------------------------
+def _per_run(data: np.ndarray, fn, min_len: int) -> np.ndarray:
+    """Apply ``fn(xy_run (L, 2)) -> (L, 2)`` to each valid run of length >= ``min_len``."""
+    arr, shape = _flat(data)
+    valid = _valid(arr)
+    for m in range(arr.shape[1]):
+        for start, stop in valid_runs(valid[:, m]):
+            if stop - start >= min_len:
+                arr[start:stop, m, :2] = fn(arr[start:stop, m, :2])
+    return arr.reshape(shape)
+
+
+def median_filter(data: np.ndarray, window: int = 5) -> np.ndarray:
+    """Running median over ``window`` frames (edges use the available neighbours)."""
+    if window < 1 or window % 2 == 0:
+        raise ValueError("window must be an odd positive number")
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        return np.stack([_rolling_nanmedian(xy[:, c:c + 1], window)[:, 0] for c in (0, 1)], 1)
+
+    return _per_run(data, fn, 1)
+
+
+def savgol(data: np.ndarray, window: int = 9, polyorder: int = 2) -> np.ndarray:
+    """Savitzky–Golay smoothing (local polynomial fit, ``scipy.signal.savgol_filter``).
+
+    Runs shorter than ``window`` use the longest odd window that fits (above ``polyorder``);
+    shorter still are left as they are. Zero lag: the fit is centered.
+    """
+    from scipy.signal import savgol_filter
+
+    if window % 2 == 0 or window <= polyorder:
+        raise ValueError("window must be odd and larger than polyorder")
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        n = len(xy)
+        w = min(window, n if n % 2 else n - 1)
+        if w <= polyorder:
+            return xy
+        return savgol_filter(xy, w, polyorder, axis=0, mode="interp")
+
+    return _per_run(data, fn, polyorder + 2)
+
+
+def butterworth(data: np.ndarray, fps: float, cutoff_hz: float = 6.0, order: int = 2) -> np.ndarray:
+    """Zero-phase Butterworth low-pass (forward-backward, ``scipy.signal.filtfilt``).
+
+    The usual choice in movement science: it removes jitter above ``cutoff_hz`` without the phase
+    lag of a causal filter. Each valid run is filtered on its own; short runs use a shorter pad.
+    """
+    from scipy.signal import butter, filtfilt
+
+    nyq = fps / 2.0
+    if not 0 < cutoff_hz < nyq:
+        raise ValueError(f"cutoff_hz must be between 0 and the Nyquist frequency {nyq:g} Hz")
+    b, a = butter(order, cutoff_hz / nyq)
+    full_pad = 3 * max(len(a), len(b))
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        pad = min(full_pad, len(xy) - 1)
+        return filtfilt(b, a, xy, axis=0, padlen=pad, padtype="odd" if pad else None)
+
+    return _per_run(data, fn, 4)
+
+
+def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
+    tau = 1.0 / (2 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / dt)
+
+
+def one_euro(data: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.05,
+             d_cutoff: float = 1.0) -> np.ndarray:
+    """The One-Euro filter (Casiez, Roussel & Vogel, CHI 2012): a speed-adaptive low-pass.
+
+    An exponential smoother whose cutoff rises with the (smoothed) speed, ``fc = min_cutoff +
+    beta * |dx/dt|``: slow movement is smoothed hard (little jitter), fast movement lightly (little
+    lag). It is causal, so it suits live use; it restarts after every gap. ``min_cutoff`` is in Hz,
+    ``beta`` in 1/pixel.
+    """
+    if fps <= 0 or min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+        raise ValueError("fps, min_cutoff, d_cutoff must be positive and beta >= 0")
+    dt = 1.0 / fps
+    a_d = _alpha(d_cutoff, dt)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        out = np.empty_like(xy)
+        x_prev = xy[0].copy()
+        dx_prev = np.zeros(2)
+        out[0] = x_prev
+        for i in range(1, len(xy)):
+            dx = (xy[i] - x_prev) / dt
+            dx_hat = a_d * dx + (1 - a_d) * dx_prev
+            a = _alpha(min_cutoff + beta * np.abs(dx_hat), dt)
+            x_hat = a * xy[i] + (1 - a) * x_prev
+            out[i], x_prev, dx_prev = x_hat, x_hat, dx_hat
+        return out
+
+    return _per_run(data, fn, 1)
+
+
+def smooth(data: np.ndarray, method: str, fps: float | None = None, **options: Any) -> np.ndarray:
+    """Dispatch to one smoothing filter by name (see :data:`METHODS`)."""
+    if method == "none":
+        return np.array(data, dtype=float, copy=True)
+    if method == "median":
+        return median_filter(data, **options)
+    if method == "savgol":
+        return savgol(data, **options)
+    if method in ("butterworth", "one_euro"):
+        if not fps:
+            raise ValueError(f"the {method} filter needs the frame rate (fps)")
+        return (butterworth if method == "butterworth" else one_euro)(data, fps, **options)
+    raise ValueError(f"unknown filter {method!r}; choose from {', '.join(METHODS)}")
+
+
+# --- jitter metrics ------------------------------------------------------------------------------
+def mean_abs_acceleration(data: np.ndarray, fps: float) -> np.ndarray:
+    """Mean magnitude of the second difference per trajectory, in pixels / s².
+
+    Jitter shows as frame-to-frame acceleration; a smooth trajectory of real movement has little.
+    Only triples of consecutive valid frames count. Returns shape ``data.shape[1:-1]`` (NaN where
+    no triple exists).
+    """
+    arr, shape = _flat(data)
+    xy = arr[..., :2]
+    acc = np.linalg.norm(xy[2:] - 2 * xy[1:-1] + xy[:-2], axis=-1) * fps ** 2
+    out = np.full(arr.shape[1], np.nan)
+    for m in range(arr.shape[1]):
+        a = acc[:, m][np.isfinite(acc[:, m])]
+        if a.size:
+            out[m] = a.mean()
+    return out.reshape(shape[1:-1])
+
+
+def high_frequency_power(data: np.ndarray, fps: float, cutoff_hz: float = 6.0,
+                         min_run: int = 16) -> np.ndarray:
+    """Mean power (pixels²) of the trajectory above ``cutoff_hz``, per trajectory.
+
+    Each valid run of at least ``min_run`` frames gets a Welch power spectrum (Hann window,
+    linear detrend, ``scipy.signal.welch``) of x and y; the spectral density above the cutoff is
+    integrated and pooled over runs, weighted by run length. Infant limb movement lives mostly
+    below ~5 Hz, so power above a few hertz is largely estimation jitter.
+    """
+    from scipy.signal import welch
+
+    arr, shape = _flat(data)
+    valid = _valid(arr)
+    out = np.full(arr.shape[1], np.nan)
+    for m in range(arr.shape[1]):
+        total, count = 0.0, 0
+        for start, stop in valid_runs(valid[:, m]):
+            n = stop - start
+            if n < min_run:
+                continue
+            freqs, psd = welch(arr[start:stop, m, :2], fs=fps, nperseg=min(n, 64),
+                               detrend="linear", axis=0)
+            hf = freqs > cutoff_hz
+            df = freqs[1] - freqs[0]
+            total += float(psd[hf].sum()) * df * n
+            count += n
+        if count:
+            out[m] = total / count
+    return out.reshape(shape[1:-1])
+
+
+def jitter_table(before: np.ndarray, after: np.ndarray, fps: float, names: list[str] | None = None,
+                 cutoff_hz: float = 6.0):
+    """Per-trajectory jitter before and after filtering as a pandas DataFrame.
+
+    ``before`` and ``after`` are (T, K, 3) (one instance). Columns: keypoint, acc_before,
+    acc_after (px/s²), hf_before, hf_after (px²), and the ratios after/before.
+    """
+    import pandas as pd
+
+    acc_b, acc_a = mean_abs_acceleration(before, fps), mean_abs_acceleration(after, fps)
+    hf_b = high_frequency_power(before, fps, cutoff_hz)
+    hf_a = high_frequency_power(after, fps, cutoff_hz)
+    k = acc_b.reshape(-1).size
+    names = names or [str(i) for i in range(k)]
+    with np.errstate(all="ignore"):
+        return pd.DataFrame({
+            "keypoint": names,
+            "acc_before": acc_b.reshape(-1), "acc_after": acc_a.reshape(-1),
+            "acc_ratio": (acc_a / acc_b).reshape(-1),
+            "hf_before": hf_b.reshape(-1), "hf_after": hf_a.reshape(-1),
+            "hf_ratio": (hf_a / hf_b).reshape(-1),
+        })
+
+
+def lag_frames(reference: np.ndarray, signal: np.ndarray, max_lag: int = 15) -> int:
+    """The shift (frames) that best aligns ``signal`` with ``reference`` (positive: it lags).
+
+    Both are 1-D and NaN-free. Found by maximising the correlation of the mean-removed series over
+    shifts in ``[-max_lag, max_lag]``; used to check that a filter does not delay movement.
+    """
+    r = np.asarray(reference, float) - np.mean(reference)
+    s = np.asarray(signal, float) - np.mean(signal)
+    best, best_c = 0, -np.inf
+    n = len(r)
+    for lag in range(-max_lag, max_lag + 1):
+        if lag >= 0:
+            c = float(np.dot(r[:n - lag], s[lag:])) / max(n - lag, 1)
+        else:
+            c = float(np.dot(r[-lag:], s[:n + lag])) / max(n + lag, 1)
+        if c > best_c:
+            best, best_c = lag, c
+    return best
+
+
+# --- a whole clean-up chain ----------------------------------------------------------------------
+@dataclass
+class FilterConfig:
+    """The clean-up chain: scores -> outliers -> gap filling -> smoothing.
+
+    Attributes:
+        method: smoothing filter, one of :data:`METHODS`.
+        min_score: points scoring below this are treated as missing.
+        max_gap: fill gaps up to this many frames (0: never).
+        max_speed: outlier bound; ``None`` skips outlier rejection.
+        speed_unit: ``"px"`` (pixels/s) or ``"body"`` (body lengths/s, see :func:`body_length`).
+        outlier_window: window (frames) of the outlier median.
+        options: keyword options of the smoothing filter (e.g. ``cutoff_hz``, ``window``).
+    """
+
+    method: str = "butterworth"
+    min_score: float = 0.3
+    max_gap: int = 5
+    max_speed: float | None = 8.0
+    speed_unit: str = "body"
+    outlier_window: int = 5
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown filter {self.method!r}; choose from {', '.join(METHODS)}")
+        if self.speed_unit not in ("px", "body"):
+            raise ValueError("speed_unit must be 'px' or 'body'")
+        if self.max_gap < 0:
+            raise ValueError("max_gap must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "min_score": self.min_score, "max_gap": self.max_gap,
+                "max_speed": self.max_speed, "speed_unit": self.speed_unit,
+                "outlier_window": self.outlier_window, "options": dict(self.options)}
+
+
+def filter_array(data: np.ndarray, fps: float | None, config: FilterConfig
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Run the chain on one instance's (T, K, 3) array.
+
+    Returns the filtered array and masks ``{"low_score", "rejected", "interpolated"}`` of shape
+    (T, K). Points that stay missing after gap filling stay missing after smoothing.
+    """
+    arr = np.array(data, dtype=float, copy=True)
+    was_valid = _valid(arr)
+    low = was_valid & (arr[..., 2] < config.min_score)
+    arr = mask_low_scores(arr, config.min_score)
+    rejected = np.zeros(arr.shape[:-1], dtype=bool)
+    if config.max_speed is not None and fps and arr.shape[0] >= config.outlier_window:
+        speed = config.max_speed
+        if config.speed_unit == "body":
+            size = body_length(arr)
+            speed = speed * size if math.isfinite(size) else None
+        if speed:
+            arr, rejected = reject_outliers(arr, fps, speed, config.outlier_window)
+    interpolated = np.zeros_like(rejected)
+    if config.max_gap > 0:
+        arr, interpolated = interpolate_gaps(arr, config.max_gap)
+    arr = smooth(arr, config.method, fps, **config.options)
+    return arr, {"low_score": low, "rejected": rejected, "interpolated": interpolated}
+
+
+def filter_poses(poses: Poses, config: FilterConfig | None = None, **kw: Any) -> Poses:
+    """Clean every instance's trajectories in a video ``Poses`` (see :class:`FilterConfig`).
+
+    The result's ``meta["filter"]`` records the configuration and counts, and
+    ``meta["interpolated"]`` / ``meta["rejected"]`` list ``[frame_row, instance, keypoint]`` of each
+    filled / rejected point, so downstream analysis can exclude synthetic points.
+    """
+    cfg = config or FilterConfig(**kw)
+    fps = poses.fps
+    if cfg.method in ("butterworth", "one_euro") and not fps:
+        raise ValueError(f"the {cfg.method} filter needs a video with a known frame rate")
+    out = poses.data.copy()
+    interp = np.zeros(out.shape[:-1], dtype=bool)
+    rej = np.zeros_like(interp)
+    low = np.zeros_like(interp)
+    for n in range(poses.n_instances):
+        out[:, n], masks = filter_array(poses.data[:, n], fps, cfg)
+        interp[:, n], rej[:, n], low[:, n] = (masks["interpolated"], masks["rejected"],
+                                              masks["low_score"])
+    meta = dict(poses.meta)
+    meta["filter"] = {**cfg.to_dict(), "n_interpolated": int(interp.sum()),
+                      "n_rejected": int(rej.sum()), "n_low_score": int(low.sum())}
+    meta["interpolated"] = np.argwhere(interp).tolist()
+    meta["rejected"] = np.argwhere(rej).tolist()
+    return replace(poses, data=out, meta=meta)

@@ -1,0 +1,107 @@
+"""Temporal filters: each reduces jitter on noisy ground truth without lagging; gaps and outliers."""
+
+import numpy as np
+import pytest
+
+from infantpose.poses import Poses
+from infantpose.schemas import Schema
+from infantpose.video import filters as F
+
+FPS = 30.0
+TWO = Schema("two_points", ("a", "b"), (("a", "b"),), (), (0.05, 0.05), ("x", "x"))  # unregistered
+
+
+def _truth(t_len: int = 180) -> np.ndarray:
+    """Smooth infant-like limb movement (0.5–1.2 Hz), two keypoints, (T, 2, 2) pixels."""
+    t = np.arange(t_len) / FPS
+    a = np.stack([320 + 60 * np.sin(2 * np.pi * 0.8 * t), 240 + 40 * np.cos(2 * np.pi * 0.5 * t)], -1)
+    b = np.stack([200 + 30 * np.sin(2 * np.pi * 1.2 * t + 1), 300 + 20 * np.sin(2 * np.pi * 0.6 * t)], -1)
+    return np.stack([a, b], 1)
+
+
+def _with_scores(xy: np.ndarray, score: float = 0.9) -> np.ndarray:
+    return np.concatenate([xy, np.full(xy.shape[:-1] + (1,), score)], -1)
+
+
+# Stated lag bounds (frames): zero-phase filters 0, the causal One-Euro at most 2.
+CASES = [
+    ("median", {"window": 5}, 0),
+    ("savgol", {"window": 9, "polyorder": 2}, 0),
+    ("butterworth", {"cutoff_hz": 6.0}, 0),
+    ("one_euro", {"min_cutoff": 1.5, "beta": 0.05}, 2),
+]
+
+
+@pytest.mark.parametrize("method,options,max_lag", CASES)
+def test_filter_reduces_jitter_without_lag(method, options, max_lag):
+    gt = _truth()
+    rng = np.random.default_rng(1)
+    noisy = _with_scores(gt + rng.normal(0, 2.0, gt.shape))
+    out = F.smooth(noisy, method, FPS, **options)
+    assert out.shape == noisy.shape
+    acc_b, acc_a = F.mean_abs_acceleration(noisy, FPS), F.mean_abs_acceleration(out, FPS)
+    hf_b, hf_a = F.high_frequency_power(noisy, FPS), F.high_frequency_power(out, FPS)
+    assert np.all(acc_a < 0.8 * acc_b), (acc_b, acc_a)
+    assert np.all(hf_a < 0.8 * hf_b), (hf_b, hf_a)
+    for k in range(2):
+        for c in range(2):
+            assert abs(F.lag_frames(gt[:, k, c], out[:, k, c])) <= max_lag
+    # no systematic distortion: the filtered path stays close to the truth
+    assert np.abs(out[..., :2] - gt).mean() < 3.0
+    assert np.array_equal(out[..., 2], noisy[..., 2])  # scores untouched
+
+
+def test_lag_frames_detects_a_delay():
+    gt = _truth()[:, 0, 0]
+    assert F.lag_frames(gt, np.roll(gt, 4)) == 4
+
+
+def test_interpolate_gaps_fills_short_interior_gaps_only():
+    xy = _with_scores(np.arange(20, dtype=float)[:, None, None].repeat(2, -1), 0.8)[:, 0]
+    xy[3:6, :2] = np.nan; xy[3:6, 2] = 0  # gap of 3: filled
+    xy[10:17, :2] = np.nan; xy[10:17, 2] = 0  # gap of 7: kept
+    xy[0, :2] = np.nan; xy[0, 2] = 0  # leading gap: never extrapolated
+    out, filled = F.interpolate_gaps(xy[:, None], max_gap=4)
+    out = out[:, 0]
+    assert np.allclose(out[3:6, 0], [3, 4, 5])
+    assert filled[3:6, 0].all() and filled.sum() == 3
+    assert np.isnan(out[10:17, 0]).all() and np.isnan(out[0, 0])
+    assert np.isnan(xy[4, 0])  # input untouched
+
+
+def test_reject_outliers_removes_spike_keeps_fast_true_motion():
+    gt = _truth()
+    data = _with_scores(gt.copy())
+    data[50, 0, :2] += 150  # a limb-swap jump
+    out, rej = F.reject_outliers(data, FPS, max_speed=600.0)
+    assert rej[50, 0] and rej.sum() == 1
+    assert np.isnan(out[50, 0, 0]) and out[50, 0, 2] == 0
+
+
+def test_low_scores_are_missing_and_chain_flags_points():
+    gt = _truth(90)
+    data = _with_scores(gt.copy())
+    data[20:23, 1, 2] = 0.05  # unreliable
+    data[60, 0, :2] += 200  # spike
+    poses = Poses(data[:, None], TWO, fps=FPS)
+    out = F.filter_poses(poses, F.FilterConfig(method="savgol", min_score=0.3, max_gap=5,
+                                               max_speed=3.0, speed_unit="body"))
+    f = out.meta["filter"]
+    assert f["n_low_score"] == 3 and f["n_rejected"] >= 1 and f["n_interpolated"] >= 4
+    assert [60, 0, 0] in out.meta["interpolated"]
+    assert np.abs(out.data[60, 0, 0, :2] - gt[60, 0]).max() < 5
+    assert np.abs(out.data[21, 0, 1, :2] - gt[21, 1]).max() < 5
+    assert not np.isnan(out.data[..., :2]).any()
+
+
+def test_jitter_table_and_bad_arguments():
+    gt = _truth(60)
+    noisy = _with_scores(gt + np.random.default_rng(2).normal(0, 2, gt.shape))
+    table = F.jitter_table(noisy, F.butterworth(noisy, FPS), FPS, ["a", "b"])
+    assert list(table["keypoint"]) == ["a", "b"] and (table["acc_ratio"] < 1).all()
+    with pytest.raises(ValueError):
+        F.butterworth(noisy, FPS, cutoff_hz=20)
+    with pytest.raises(ValueError):
+        F.smooth(noisy, "kalman", FPS)
+    with pytest.raises(ValueError):
+        F.FilterConfig(method="nope")
