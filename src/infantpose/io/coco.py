@@ -88,6 +88,10 @@ def _sizes(dataset: LabeledDataset) -> list[tuple[int, int]]:
 
 
 # --- writing -------------------------------------------------------------------------------------
+def _img_id(v: Any) -> Any:
+    return int(v) if isinstance(v, (int, np.integer)) else v
+
+
 def _num(v: float) -> float | int:
     """JSON-friendly number: integers stay integers, floats are rounded to 1/1000 pixel."""
     r = round(float(v), 3)
@@ -95,8 +99,13 @@ def _num(v: float) -> float | int:
 
 
 def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = None,
-              category_name: str = "person") -> dict[str, Any]:
-    """The COCO keypoint dict of ``dataset`` (see :func:`write_coco`)."""
+              category_name: str = "person", base: str | os.PathLike | None = None
+              ) -> dict[str, Any]:
+    """The COCO keypoint dict of ``dataset`` (see :func:`write_coco`).
+
+    ``file_name`` is each image path relative to ``base`` (default ``dataset.root``).
+    """
+    rebase = base is not None and Path(base).resolve() != dataset.root.resolve()
     if extra_image_fields is not None and len(extra_image_fields) != len(dataset):
         raise ValueError(f"extra_image_fields has {len(extra_image_fields)} entries for "
                          f"{len(dataset)} images")
@@ -110,7 +119,9 @@ def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = N
     ann_id = 1
     for f, name in enumerate(dataset.image_names):
         w, h = sizes[f]
-        img: dict[str, Any] = {"id": int(ids[f]), "file_name": name, "width": int(w),
+        if rebase:
+            name = os.path.relpath(dataset.root / name, base).replace(os.sep, "/")
+        img: dict[str, Any] = {"id": _img_id(ids[f]), "file_name": name, "width": int(w),
                                "height": int(h), "domain": dataset.domains[f]}
         if extra_image_fields is not None:
             img.update(extra_image_fields[f])
@@ -134,7 +145,7 @@ def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = N
                 x1, y1 = xy.max(axis=0)
                 bbox = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
             annotations.append({
-                "id": ann_id, "image_id": int(ids[f]), "category_id": 1,
+                "id": ann_id, "image_id": _img_id(ids[f]), "category_id": 1,
                 "keypoints": kps, "num_keypoints": int(labelled.sum()),
                 "bbox": [_num(b) for b in bbox], "area": _num(bbox[2] * bbox[3]), "iscrowd": 0,
             })
@@ -153,12 +164,14 @@ def write_coco(dataset: LabeledDataset, path: str | os.PathLike,
                extra_image_fields: list[dict] | None = None) -> Path:
     """Write ``dataset`` as COCO keypoint JSON at ``path`` (atomically).
 
-    ``file_name`` is the image path relative to ``dataset.root``; each image carries its
+    ``file_name`` is the image path relative to the JSON file's folder (the same as relative to
+    ``dataset.root`` when the file is written there, so ``read_coco(path)`` finds the images
+    either way); each image carries its
     ``domain``; ``extra_image_fields[i]`` (optional) is merged into image i's entry. Unlabelled
     keypoints are written as ``0, 0, 0``; an instance without a box gets the box around its
     labelled keypoints. Image ids are kept when the dataset was read from COCO.
     """
-    d = coco_dict(dataset, extra_image_fields)
+    d = coco_dict(dataset, extra_image_fields, base=Path(path).absolute().parent)
     return _atomic.write_text(path, json.dumps(d, allow_nan=False))
 
 
