@@ -1,0 +1,248 @@
+"""Per-video inference with tracking: one infant followed from frame to frame.
+
+Running a person detector on every frame is slow and unstable. Like BlazePose's own video mode
+(Bazarevsky et al., 2020: the landmark model's output of frame *t* defines the region of interest
+of frame *t+1*; the detector runs only when the pose is lost), :func:`track_frames` derives the
+infant's box for the next frame from this frame's confident keypoints, expanded by a margin,
+and hands it to the estimator as ``boxes``. It falls back to re-detection (``boxes=None``) when
+the tracked pose's confidence drops below a threshold or the box degenerates, and it keeps the
+image rotation that last found the infant (infants lie in any orientation; the estimator's
+rotation retries are costly) by passing it back to estimators that accept a rotation hint.
+
+Frames are decoded in a background thread (:mod:`infantpose.video.prefetch`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from infantpose.poses import Poses
+
+__all__ = ["TrackingConfig", "keypoint_box", "box_is_valid", "pose_confidence", "track_frames",
+           "predict_video"]
+
+
+@dataclass
+class TrackingConfig:
+    """Tracking thresholds.
+
+    Attributes:
+        margin: the box from keypoints is grown by this fraction of its size on every side
+            (limbs move between frames, and end points such as the head top lie beyond the
+            outermost keypoint).
+        min_score: keypoints scoring at least this define the box.
+        redetect_score: re-detect when the tracked pose's confidence (mean keypoint score) is
+            below this; with a new detection that also scores below it, the track is dropped.
+        min_keypoints: a pose with fewer confident keypoints gives no box.
+        min_box: boxes smaller than this many pixels on a side are degenerate.
+        square: make the box square (the landmark model's input is square).
+    """
+
+    margin: float = 0.25
+    min_score: float = 0.5
+    redetect_score: float = 0.3
+    min_keypoints: int = 4
+    min_box: float = 16.0
+    square: bool = True
+
+
+def pose_confidence(instance: np.ndarray) -> float:
+    """Mean keypoint score of one (K, 3) instance (missing keypoints count as 0)."""
+    s = np.nan_to_num(np.asarray(instance, float)[:, 2])
+    return float(s.mean()) if s.size else 0.0
+
+
+def keypoint_box(instance: np.ndarray, frame_size: tuple[int, int], config: TrackingConfig
+                 ) -> np.ndarray | None:
+    """The next frame's search box (x1, y1, x2, y2) from one (K, 3) instance, or None.
+
+    None when fewer than ``config.min_keypoints`` keypoints are confident or the box degenerates
+    (too small, or entirely outside the frame).
+    """
+    inst = np.asarray(instance, float)
+    ok = np.isfinite(inst[:, :2]).all(axis=1) & (inst[:, 2] >= config.min_score)
+    if ok.sum() < config.min_keypoints:
+        return None
+    xy = inst[ok, :2]
+    x1, y1 = xy.min(axis=0)
+    x2, y2 = xy.max(axis=0)
+    w, h = x2 - x1, y2 - y1
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    if config.square:
+        w = h = max(w, h)
+    w, h = w * (1 + 2 * config.margin), h * (1 + 2 * config.margin)
+    box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+    fw, fh = frame_size
+    box = np.clip(box, [0, 0, 0, 0], [fw, fh, fw, fh])
+    return box if box_is_valid(box, config.min_box) else None
+
+
+def box_is_valid(box: np.ndarray | None, min_box: float = 16.0) -> bool:
+    """True for a finite box at least ``min_box`` pixels on each side."""
+    if box is None:
+        return False
+    b = np.asarray(box, float)
+    return bool(np.isfinite(b).all() and b[2] - b[0] >= min_box and b[3] - b[1] >= min_box)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _pick(result: Poses, box: np.ndarray | None) -> tuple[np.ndarray | None, float]:
+    """The instance to follow: with a box, the best overlap × confidence; else the most confident."""
+    if result.n_instances == 0:
+        return None, 0.0
+    frame = result.data[0]
+    best, best_val, best_conf = None, -1.0, 0.0
+    for inst in frame:
+        if not np.isfinite(inst[:, :2]).any():
+            continue
+        conf = pose_confidence(inst)
+        val = conf
+        if box is not None:
+            xy = inst[np.isfinite(inst[:, :2]).all(axis=1), :2]
+            ib = np.array([*xy.min(axis=0), *xy.max(axis=0)])
+            val = conf * (0.5 + _iou(ib, box))
+        if val > best_val:
+            best, best_val, best_conf = inst, val, conf
+    return best, best_conf
+
+
+def _rotation_of(result: Poses) -> int | None:
+    rot = result.meta.get("rotation")
+    if isinstance(rot, (list, tuple)):
+        rot = rot[0] if rot else None
+    return None if rot is None else int(rot)
+
+
+def _set_rotation_hint(estimator: Any, rotation: int | None) -> bool:
+    """Tell estimators that accept one which rotation to try first; False if unsupported."""
+    setter = getattr(estimator, "set_rotation_hint", None)
+    if callable(setter):
+        setter(rotation)
+        return True
+    if hasattr(estimator, "rotation_hint"):
+        estimator.rotation_hint = rotation
+        return True
+    return False
+
+
+def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fps: float | None,
+                 frame_size: tuple[int, int] | None = None, tracking: bool = True,
+                 config: TrackingConfig | None = None, source: str | None = None,
+                 progress: Callable[[int], None] | None = None) -> Poses:
+    """Run ``estimator`` over ``(frame_index, rgb)`` pairs, following one infant.
+
+    Args:
+        estimator: an :class:`~infantpose.models.base.Estimator`.
+        frames: iterable of (original frame index, H×W×3 uint8 RGB).
+        fps: the video's frame rate (stored in the result).
+        frame_size: (width, height); taken from the first frame if None.
+        tracking: False runs detection on every frame (``boxes=None``), for comparison.
+        config: thresholds, see :class:`TrackingConfig`.
+        source: the video path, stored in the result.
+        progress: called with 1 after every frame (e.g. a progress bar's ``update``).
+
+    Returns:
+        A video ``Poses`` with one instance (all-missing in frames where no infant was found),
+        ``fps``, ``frame_size`` and ``frame_indices`` set, and ``meta["tracking"]`` counting
+        tracked frames, re-detections, lost frames and the rotations used.
+    """
+    cfg = config or TrackingConfig()
+    rows: list[np.ndarray] = []
+    indices: list[int] = []
+    box: np.ndarray | None = None
+    rotation: int | None = None
+    hint_supported = _set_rotation_hint(estimator, None)
+    n_tracked = n_redetect = n_lost = n_detect = 0
+    rotations: dict[int, int] = {}
+    k = estimator.schema.num_keypoints
+    t0 = time.perf_counter()
+    for idx, rgb in frames:
+        if frame_size is None:
+            frame_size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        if hint_supported:
+            _set_rotation_hint(estimator, rotation)
+        used_box = box if tracking else None
+        res = estimator.predict(rgb, None if used_box is None else used_box[None])
+        inst, conf = _pick(res, used_box)
+        rot = _rotation_of(res)
+        if used_box is None:
+            n_detect += 1
+        elif inst is None or conf < cfg.redetect_score:
+            n_redetect += 1
+            res2 = estimator.predict(rgb, None)
+            inst2, conf2 = _pick(res2, None)
+            if inst2 is not None and (inst is None or conf2 > conf):
+                inst, conf, rot = inst2, conf2, _rotation_of(res2)
+        else:
+            n_tracked += 1
+        if inst is None or conf < cfg.redetect_score:
+            if inst is None:
+                n_lost += 1
+            box = None
+        else:
+            box = keypoint_box(inst, frame_size, cfg)
+            if rot is not None:
+                rotation = rot
+                rotations[rot] = rotations.get(rot, 0) + 1
+        row = np.full((k, 3), np.nan)
+        row[:, 2] = 0.0
+        if inst is not None:
+            row = inst
+        rows.append(row)
+        indices.append(int(idx))
+        if progress is not None:
+            progress(1)
+    elapsed = time.perf_counter() - t0
+    data = np.stack(rows)[:, None] if rows else np.zeros((0, 1, k, 3))
+    meta = {"model": getattr(estimator, "name", type(estimator).__name__),
+            "tracking": {"enabled": bool(tracking), "frames": len(rows), "detected": n_detect,
+                         "tracked": n_tracked, "redetections": n_redetect, "lost": n_lost,
+                         "rotations": {str(r): c for r, c in sorted(rotations.items())},
+                         "rotation_hint": hint_supported, "seconds": round(elapsed, 3),
+                         "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
+    return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
+                 fps=fps, frame_size=frame_size, meta=meta)
+
+
+def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = True,
+                  config: TrackingConfig | None = None, max_frames: int | None = None,
+                  prefetch_size: int = 8, show_progress: bool = False) -> Poses:
+    """Run ``estimator`` on every decodable frame of a video, with tracking and prefetching.
+
+    Corrupt frames are skipped (their indices are absent from ``frame_indices``) and counted in
+    ``meta["corrupt_frames"]``. Raises InputError for a missing or undecodable video.
+    """
+    from infantpose.io.video import DecodeStats, iter_frames, probe_video
+    from infantpose.video.prefetch import Prefetcher
+
+    info = probe_video(path)
+    stats = DecodeStats()
+    total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="frame", desc=os.path.basename(str(path)), leave=False)
+    try:
+        with Prefetcher(iter_frames(path, stats=stats, max_frames=max_frames),
+                        maxsize=prefetch_size) as frames:
+            poses = track_frames(estimator, frames, fps=info.fps or None,
+                                 frame_size=info.frame_size, tracking=tracking, config=config,
+                                 source=str(path), progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    poses.meta["corrupt_frames"] = int(stats.corrupt)
+    poses.meta["expected_frames"] = int(info.n_frames)
+    return poses

@@ -1,0 +1,139 @@
+"""Tracking holds the infant across frames; re-detection; rotation kept; background decoding."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from infantpose.errors import InputError
+from infantpose.poses import Poses
+from infantpose.video import testclips as tc
+from infantpose.video import tracking as tr
+from infantpose.video.prefetch import Prefetcher
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    truth, frames = tc.make_clip(path, n_frames=30, drift=0.35)
+    return path, truth, frames
+
+
+def test_tracking_holds_the_infant_across_frames(clip):
+    path, truth, _ = clip
+    est = tc.create_marker_estimator()
+    poses = tr.predict_video(est, path)
+    assert poses.n_frames == 30 and poses.fps == pytest.approx(15.0)
+    assert poses.frame_size == (192, 160)
+    assert list(poses.frame_indices) == list(range(30))
+    t = poses.meta["tracking"]
+    assert t["detected"] == 1 and t["tracked"] == 29 and t["lost"] == 0
+    assert est.calls["full"] == 1 and est.calls["box"] == 29  # one detection, then tracking
+    err = np.linalg.norm(poses.data[:, 0, :, :2] - truth.data[:, 0, :, :2], axis=-1)
+    assert not np.isnan(err).any()  # every keypoint found in every frame although it drifts
+    assert np.median(err) < 3.0
+    # the search box really followed the body: the whole figure moved by a third of the frame
+    assert truth.data[-1, 0, :, 0].mean() - truth.data[0, 0, :, 0].mean() > 50
+
+
+def test_tracking_off_detects_every_frame(clip):
+    path, truth, _ = clip
+    est = tc.create_marker_estimator()
+    poses = tr.predict_video(est, path, tracking=False, max_frames=10)
+    assert poses.n_frames == 10 and est.calls == {"box": 0, "full": 10}
+    assert poses.meta["tracking"]["detected"] == 10
+
+
+def test_redetection_after_the_infant_is_lost(clip):
+    _, truth, frames = clip
+    frames = frames.copy()
+    frames[10:13] = 40  # the infant leaves the view (e.g. a caregiver's arm covers the camera)
+    est = tc.create_marker_estimator()
+    poses = tr.track_frames(est, enumerate(frames), fps=15.0)
+    t = poses.meta["tracking"]
+    assert t["redetections"] >= 1 and t["lost"] == 3  # nothing found while it was out of view
+    assert (poses.scores[10:13] == 0).all()
+    # found again right after it comes back, via a full-frame detection
+    err = np.linalg.norm(poses.data[13:, 0, :, :2] - truth.data[13:, 0, :, :2], axis=-1)
+    assert np.median(err) < 3.0
+    assert est.calls["full"] >= 2
+
+
+def test_keypoint_box_margin_and_degenerate_boxes():
+    cfg = tr.TrackingConfig(margin=0.25, min_keypoints=2, square=False)
+    inst = np.array([[10, 20, 0.9], [50, 60, 0.9], [np.nan, np.nan, 0], [30, 30, 0.1]])
+    box = tr.keypoint_box(inst, (200, 200), cfg)
+    assert np.allclose(box, [0, 10, 60, 70])  # 40 px box grown by 10 px per side, clipped at 0
+    tiny = np.array([[10, 10, 0.9], [12, 11, 0.9]])
+    assert tr.keypoint_box(tiny, (200, 200), cfg) is None
+    assert tr.keypoint_box(inst[2:], (200, 200), cfg) is None
+
+
+class RotatingFake:
+    """Finds the figure only when told the right rotation (as a rotation-retrying model would)."""
+
+    name = "rotfake"
+
+    def __init__(self, schema):
+        self.schema = schema
+        self.rotation_hint = None
+        self.hints = []
+        self.inner = tc.create_marker_estimator(schema)
+
+    def predict(self, image, boxes=None):
+        self.hints.append(self.rotation_hint)
+        res = self.inner.predict(image, boxes)
+        res.meta["rotation"] = 90 if self.rotation_hint in (None, 90) else 0
+        return res
+
+
+def test_orientation_is_kept_across_frames(clip):
+    _, _, frames = clip
+    est = RotatingFake(tc.get_schema("coco17"))
+    poses = tr.track_frames(est, enumerate(frames[:6]), fps=15.0)
+    assert est.hints[0] is None and all(h == 90 for h in est.hints[1:])
+    assert poses.meta["tracking"]["rotations"] == {"90": 6}
+    assert poses.meta["tracking"]["rotation_hint"] is True
+
+
+def test_prefetcher_runs_ahead_and_propagates_errors():
+    produced = []
+
+    def slow_source():
+        for i in range(5):
+            produced.append(i)
+            yield i
+
+    with Prefetcher(slow_source(), maxsize=2) as p:
+        it = iter(p)
+        assert next(it) == 0
+        time.sleep(0.2)
+        assert len(produced) >= 3  # decoded ahead while the consumer was busy
+        assert list(it) == [1, 2, 3, 4]
+
+    def broken():
+        yield 1
+        raise InputError("x.mp4", "no decodable frames in video")
+
+    with pytest.raises(InputError, match="x.mp4"):
+        list(Prefetcher(broken()))
+
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    before = threading.active_count()
+    p = Prefetcher(endless(), maxsize=2)
+    for i in p:
+        if i == 3:
+            break
+    p.close()
+    assert threading.active_count() <= before
+
+
+def test_missing_video_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="nope.mp4"):
+        tr.predict_video(tc.create_marker_estimator(), tmp_path / "nope.mp4")
