@@ -1,0 +1,348 @@
+"""``infantpose predict``: run a pose model on images, folders and videos, offline.
+
+Outputs (under ``--out DIR``):
+
+* images -> ``DIR/predictions.json``: a JSON list in COCO keypoint-results format, one entry per
+  image and detected instance (see :func:`coco_results` and docs/predict.md);
+* each video -> ``DIR/<stem>.json`` (``Poses.save_json``) and ``DIR/<stem>.csv`` (tidy table);
+* ``--overlay`` -> ``DIR/overlay/<image name>`` and ``DIR/<stem>_overlay.mp4``.
+
+Nothing appears under ``DIR`` unless the whole run succeeds: outputs are written into a hidden
+staging folder inside ``DIR`` and moved into place at the end (each move is an atomic rename).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from infantpose.cli import app
+from infantpose.errors import InputError
+
+__all__ = ["predict_cmd", "collect_sources", "coco_results", "instance_score", "run_predict"]
+
+
+@dataclass
+class Sources:
+    """Inputs sorted into images (with their output file names) and videos."""
+
+    images: list[tuple[Path, str]] = field(default_factory=list)
+    videos: list[Path] = field(default_factory=list)
+
+
+def collect_sources(paths: list[Path]) -> Sources:
+    """Sort SOURCE arguments into images and videos; InputError for anything unusable.
+
+    A folder contributes its images (file_name relative to the folder) and its videos, sorted by
+    name. A single image file contributes its file name.
+    """
+    from infantpose.io.images import IMAGE_EXTENSIONS, is_image_path
+    from infantpose.io.video import is_video_path
+
+    out = Sources()
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
+            imgs = [q for q in files if is_image_path(q)]
+            vids = [q for q in files if is_video_path(q)]
+            if not imgs and not vids:
+                raise InputError(p, "folder contains no images or videos (images: "
+                                    f"{', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}; "
+                                    "videos: mp4, avi, mov, mkv)")
+            out.images.extend((q, q.relative_to(p).as_posix()) for q in imgs)
+            out.videos.extend(vids)
+        elif p.is_file():
+            if is_image_path(p):
+                out.images.append((p, p.name))
+            elif is_video_path(p):
+                out.videos.append(p)
+            else:
+                raise InputError(p, "not an image or video file (by its extension)")
+        else:
+            raise InputError(p, "no such file or directory")
+    return out
+
+
+def instance_score(keypoints: np.ndarray) -> float:
+    """Instance score: mean score of the keypoints the model provided (coordinates present)."""
+    ok = ~np.isnan(keypoints[:, :2]).any(axis=1)
+    return float(np.mean(keypoints[ok, 2])) if ok.any() else 0.0
+
+
+def coco_results(image_id: int, file_name: str, keypoints: np.ndarray, schema_name: str,
+                 image_size: tuple[int, int], extra: dict[str, Any] | None = None
+                 ) -> list[dict[str, Any]]:
+    """COCO keypoint-result entries for one image: one per instance with any keypoint.
+
+    ``keypoints`` is (N, K, 3) in pixels; missing keypoints become 0, 0, 0 as COCO expects.
+    ``bbox`` is the box around the present keypoints, clipped to the image.
+    """
+    from infantpose.draw import keypoint_box
+
+    w, h = image_size
+    entries = []
+    for n, inst in enumerate(keypoints):
+        box = keypoint_box(inst)
+        if box is None:
+            continue
+        x0, y0 = min(max(box[0], 0.0), w), min(max(box[1], 0.0), h)
+        x1, y1 = min(max(box[0] + box[2], 0.0), w), min(max(box[1] + box[3], 0.0), h)
+        flat = np.where(np.isnan(inst), 0.0, inst).copy()
+        flat[np.isnan(inst[:, :2]).any(axis=1)] = 0.0
+        entry = {
+            "image_id": int(image_id),
+            "file_name": file_name,
+            "category_id": 1,
+            "keypoints": [round(float(v), 3) for v in flat.reshape(-1)],
+            "score": round(instance_score(inst), 6),
+            "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
+            "schema": schema_name,
+        }
+        if extra:
+            entry.update({k: (v[n] if isinstance(v, list) else v) for k, v in extra.items()})
+        entries.append(entry)
+    return entries
+
+
+def _unique(name: str, used: set[str]) -> str:
+    stem, suffix = os.path.splitext(name)
+    out, i = name, 2
+    while out in used:
+        out = f"{stem}_{i}{suffix}"
+        i += 1
+    used.add(out)
+    return out
+
+
+@dataclass
+class Summary:
+    frames: int = 0
+    seconds: float = 0.0
+    images: int = 0
+    images_without_person: list[str] = field(default_factory=list)
+    videos: int = 0
+    video_frames_without_person: int = 0
+    corrupt_frames: dict[str, int] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def _set_mode(est: Any, mode: str) -> None:
+    """Estimators with a video (tracking) mode expose ``set_mode("image"|"video")``."""
+    fn = getattr(est, "set_mode", None)
+    if callable(fn):
+        fn(mode)
+
+
+def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = False,
+                model: str = "blazepose", weights: Path | None = None,
+                max_frames: int | None = None, progress: bool = True) -> Summary:
+    """The whole ``predict`` command as a function (used by the CLI and the benchmark)."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    from infantpose import _atomic
+    from infantpose.draw import draw_poses
+    from infantpose.io.images import read_image, write_image
+    from infantpose.io.video import DecodeStats, iter_frames, probe_video
+    from infantpose.models import create_estimator
+    from infantpose.poses import Poses
+    from infantpose.schemas import get_schema
+
+    sch = get_schema(schema)
+    if max_frames is not None and max_frames < 1:
+        raise InputError(None, f"--max-frames must be at least 1, got {max_frames}")
+    if weights is not None and not Path(weights).is_file():
+        raise InputError(weights, "weights file not found")
+    src = collect_sources(sources)
+    if max_frames is not None:
+        src.images = src.images[:max_frames]
+    infos = {v: probe_video(v) for v in src.videos}  # missing/unreadable/zero-frame fail here
+    out = _atomic.ensure_writable_dir(out)
+    est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
+    if est.schema.name != sch.name:
+        raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
+
+    total = len(src.images) + sum(
+        min(i.n_frames, max_frames) if max_frames else i.n_frames for i in infos.values())
+    summary = Summary()
+    staging = Path(tempfile.mkdtemp(prefix=".predict-staging-", dir=out))
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                      disable=not progress, transient=False) as bar:
+            task = bar.add_task("predict", total=total, rate="")
+            t_start = time.perf_counter()
+
+            def tick(desc: str) -> None:
+                summary.frames += 1
+                el = time.perf_counter() - t_start
+                bar.update(task, advance=1, description=desc,
+                           rate=f"{summary.frames / el:.1f} frames/s" if el > 0 else "")
+
+            # ---- images -> predictions.json ------------------------------------------------
+            if src.images:
+                _set_mode(est, "image")
+                results: list[dict[str, Any]] = []
+                used: set[str] = set()
+                for image_id, (path, name) in enumerate(src.images, start=1):
+                    img = read_image(path)
+                    poses = est.predict(img)
+                    kp = poses.data[0]
+                    extra = {"rotation": poses.meta["rotation"]} if "rotation" in poses.meta \
+                        and len(poses.meta["rotation"]) == kp.shape[0] else None
+                    entries = coco_results(image_id, name, kp, sch.name,
+                                           (img.shape[1], img.shape[0]), extra)
+                    if not entries:
+                        summary.images_without_person.append(name)
+                    results.extend(entries)
+                    if overlay:
+                        write_image(staging / "overlay" / _unique(name, used),
+                                    draw_poses(img, poses))
+                    summary.images += 1
+                    tick(f"image {image_id}/{len(src.images)}")
+                _atomic.write_text(staging / "predictions.json", _dump_results(results))
+
+            # ---- videos -> <stem>.json, <stem>.csv, <stem>_overlay.mp4 ---------------------
+            stems: set[str] = {"predictions"}
+            for vpath in src.videos:
+                info = infos[vpath]
+                stem = _unique(vpath.stem, stems)
+                _set_mode(est, "video")
+                stats = DecodeStats()
+                frames, idx, rotations = [], [], []
+                writer = None
+                if overlay:  # sized from the first decoded frame (headers can disagree)
+                    writer = _LazyWriter(staging / f"{stem}_overlay.mp4", info.fps or 30.0)
+                if writer is not None:
+                    writer.__enter__()
+                try:
+                    for fi, rgb in iter_frames(vpath, stats=stats, max_frames=max_frames):
+                        p = est.predict(rgb)
+                        frames.append(p.data[0])
+                        idx.append(fi)
+                        rotations.append(p.meta.get("rotation", [None])[0]
+                                         if p.meta.get("rotation") else None)
+                        if writer is not None:
+                            writer.write(draw_poses(rgb, p))
+                        tick(f"{vpath.name} frame {fi}")
+                except BaseException as e:
+                    if writer is not None:
+                        writer.__exit__(type(e), e, e.__traceback__)
+                    raise
+                if writer is not None:
+                    writer.__exit__(None, None, None)
+                n = max(len(f) for f in frames)
+                data = np.full((len(frames), n, sch.num_keypoints, 3), np.nan)
+                data[..., 2] = 0.0
+                for i, f in enumerate(frames):
+                    data[i, :len(f)] = f
+                poses = Poses(data, sch, source=str(vpath), frame_indices=idx, fps=info.fps,
+                              frame_size=info.frame_size,
+                              meta={"model": model, "rotation": rotations,
+                                    "corrupt_frames_skipped": stats.corrupt,
+                                    "video_frames": info.n_frames})
+                no_person = int((~poses.present.any(axis=1)).sum())
+                poses.meta["frames_without_person"] = no_person
+                summary.video_frames_without_person += no_person
+                summary.corrupt_frames[str(vpath)] = stats.corrupt
+                poses.save_json(staging / f"{stem}.json")
+                poses.to_csv(staging / f"{stem}.csv")
+                summary.videos += 1
+            summary.seconds = time.perf_counter() - t_start
+        summary.written = _commit(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        close = getattr(est, "close", None)
+        if callable(close):
+            close()
+    return summary
+
+
+class _LazyWriter:
+    """A VideoWriter opened on the first frame, so its size is the decoded frame size."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self._w = path, fps, None
+
+    def __enter__(self) -> "_LazyWriter":
+        return self
+
+    def write(self, rgb: np.ndarray) -> None:
+        from infantpose.io.video import VideoWriter
+
+        if self._w is None:
+            self._w = VideoWriter(self.path, self.fps, (rgb.shape[1], rgb.shape[0])).__enter__()
+        self._w.write(rgb)
+
+    def __exit__(self, *exc) -> None:
+        if self._w is not None:
+            self._w.__exit__(*exc)
+
+
+def _dump_results(results: list[dict[str, Any]]) -> str:
+    import json
+
+    return "[\n" + ",\n".join(json.dumps(r, allow_nan=False) for r in results) + "\n]\n"
+
+
+def _commit(staging: Path, out: Path) -> list[Path]:
+    """Move every staged file into ``out`` (atomic renames on one file system)."""
+    moved = []
+    for f in sorted(staging.rglob("*")):
+        if f.is_file():
+            dest = out / f.relative_to(staging)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dest)
+            moved.append(dest)
+    return moved
+
+
+@app.command("predict")
+def predict_cmd(
+    sources: list[Path] = typer.Argument(..., help="Image files, folders of images/videos, "
+                                                   "or video files (mp4/avi/mov/mkv)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created if needed)."),
+    schema: str = typer.Option("coco17", "--schema", "-s",
+                               help="Keypoint schema of the output: coco17, infant22, blazepose33."),
+    overlay: bool = typer.Option(False, "--overlay", help="Also write images/videos with the "
+                                                          "skeleton drawn."),
+    model: str = typer.Option("blazepose", "--model", "-m", help="Registered model name."),
+    weights: Path = typer.Option(None, "--weights", help="Weights file for models that need one."),
+    max_frames: int = typer.Option(None, "--max-frames", help="At most N frames per video "
+                                                              "(and at most N images)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Predict keypoints on images and videos; write COCO results (images) and Poses JSON + CSV
+    (videos), optionally overlays."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    s = run_predict(sources, schema, out, overlay=overlay, model=model, weights=weights,
+                    max_frames=max_frames, progress=not quiet)
+    console.print(f"{s.frames} frames in {s.seconds:.1f} s: {s.fps:.1f} frames/s "
+                  f"({s.images} images, {s.videos} videos)")
+    if s.images_without_person:
+        shown = ", ".join(s.images_without_person[:10])
+        more = f" and {len(s.images_without_person) - 10} more" \
+            if len(s.images_without_person) > 10 else ""
+        console.print(f"no person found in {len(s.images_without_person)} of {s.images} images: "
+                      f"{shown}{more}")
+    if s.videos:
+        console.print(f"video frames without a person: {s.video_frames_without_person}")
+        for v, c in s.corrupt_frames.items():
+            if c:
+                console.print(f"{v}: {c} corrupt frame(s) skipped")
+    console.print(f"wrote {len(s.written)} files to {out}")
