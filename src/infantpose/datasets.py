@@ -119,9 +119,10 @@ class LabeledDataset:
             frame_indices=None,
             image_sizes=[p.image_sizes[i] for i in idx] if p.image_sizes is not None else None)
         meta = dict(self.meta)
-        ids = meta.get("coco_image_ids")
-        if isinstance(ids, list) and len(ids) == len(self):
-            meta["coco_image_ids"] = [ids[i] for i in idx]
+        for key in ("coco_image_ids", "areas"):
+            vals = meta.get(key)
+            if isinstance(vals, list) and len(vals) == len(self):
+                meta[key] = [vals[i] for i in idx]
         return LabeledDataset(poses, self.visibility[idx].copy(), self.boxes[idx].copy(),
                               self.root, [self.domains[i] for i in idx], meta)
 

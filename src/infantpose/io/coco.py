@@ -15,6 +15,7 @@ visible. In a ``LabeledDataset`` an unlabelled keypoint is missing (NaN, score 0
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,10 @@ def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = N
     ids = dataset.meta.get("coco_image_ids")
     if not (isinstance(ids, list) and len(ids) == len(dataset) and len(set(ids)) == len(ids)):
         ids = list(range(1, len(dataset) + 1))
+    areas = dataset.meta.get("areas")
+    if not (isinstance(areas, list) and len(areas) == len(dataset)
+            and all(isinstance(r, list) and len(r) == data.shape[1] for r in areas)):
+        areas = None
     images, annotations = [], []
     ann_id = 1
     for f, name in enumerate(dataset.image_names):
@@ -147,7 +152,9 @@ def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = N
             annotations.append({
                 "id": ann_id, "image_id": _img_id(ids[f]), "category_id": 1,
                 "keypoints": kps, "num_keypoints": int(labelled.sum()),
-                "bbox": [_num(b) for b in bbox], "area": _num(bbox[2] * bbox[3]), "iscrowd": 0,
+                "bbox": [_num(b) for b in bbox], "iscrowd": 0,
+                "area": _num(areas[f][n] if areas is not None and areas[f][n] is not None
+                             else bbox[2] * bbox[3]),
             })
             ann_id += 1
     category = {
@@ -256,7 +263,7 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
         sizes.append((int(w), int(h)))
         domains.append(str(img.get("domain", "real")))
 
-    per_image: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in images]
+    per_image: list[list[tuple]] = [[] for _ in images]
     skipped_crowd = 0
     for j, ann in enumerate(d["annotations"]):
         if not isinstance(ann, dict):
@@ -296,7 +303,9 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
         elif lab.any():
             xy = arr[lab, :2]
             box = np.array([*xy.min(0), *(xy.max(0) - xy.min(0))])
-        per_image[id_to_frame[ann["image_id"]]].append((xyv, vis, box))
+        area = ann.get("area")
+        area = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else None
+        per_image[id_to_frame[ann["image_id"]]].append((xyv, vis, box, area))
 
     n = max((len(a) for a in per_image), default=0)
     f = len(images)
@@ -304,15 +313,20 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     data[..., 2] = 0.0
     visibility = np.zeros((f, n, k), dtype=int)
     boxes = np.full((f, n, 4), np.nan)
+    areas: list[list[float | None]] = []
     for i, anns in enumerate(per_image):
-        for m, (xyv, vis, box) in enumerate(anns):
+        areas.append([None] * n)
+        for m, (xyv, vis, box, area) in enumerate(anns):
             data[i, m], visibility[i, m], boxes[i, m] = xyv, vis, box
+            areas[i][m] = area
     same = len(set(sizes)) == 1
     poses = Poses(data, schema, source=str(p), frame_names=file_names,
                   frame_size=sizes[0] if same and sizes else None,
                   image_sizes=None if same else sizes)
     meta: dict[str, Any] = {"source_file": str(p), "format": "coco",
                             "coco_image_ids": [img["id"] for img in images]}
+    if any(a is not None for row in areas for a in row):
+        meta["areas"] = areas  # COCO 'area' per (image, instance), used as the OKS scale
     if skipped_crowd:
         meta["skipped_crowd_annotations"] = skipped_crowd
     missing = [s for s in schema.keypoints if s not in set(names)]

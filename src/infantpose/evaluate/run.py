@@ -1,0 +1,57 @@
+"""Run an estimator on labelled images, producing :class:`Predictions` aligned to the labels."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from infantpose.datasets import LabeledDataset
+from infantpose.errors import InputError
+from infantpose.evaluate.predictions import Predictions, predictions_from_poses
+from infantpose.poses import Poses
+
+__all__ = ["predict_dataset", "load_rgb"]
+
+
+def load_rgb(path) -> np.ndarray:
+    """An image file as an RGB uint8 array (InputError naming the file if unreadable)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except FileNotFoundError:
+        raise InputError(path, "image not found") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise InputError(path, f"cannot read image ({e})") from None
+
+
+def predict_dataset(estimator: Any, gt: LabeledDataset, use_gt_boxes: bool = True,
+                    progress: Callable[[int], None] | None = None) -> Predictions:
+    """Predict every labelled image with ``estimator``.
+
+    With ``use_gt_boxes`` the labelled person boxes are passed as ``boxes`` (x1, y1, x2, y2), the
+    usual top-down protocol (COCO/FiDIP evaluate keypoints given the person box); otherwise the
+    estimator finds people itself. ``progress(i)`` is called after each image.
+    """
+    frames = []
+    for i, path in enumerate(gt.image_paths):
+        image = load_rgb(path)
+        boxes = None
+        if use_gt_boxes:
+            b = gt.boxes[i]
+            b = b[~np.isnan(b).any(-1)]
+            if len(b):
+                boxes = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
+        out = estimator.predict(image, boxes)
+        if not isinstance(out, Poses) or out.n_frames != 1:
+            raise InputError(None, f"estimator {getattr(estimator, 'name', estimator)!r} must "
+                                   "return a one-frame Poses")
+        frames.append(out)
+        if progress is not None:
+            progress(i)
+    if not frames:
+        raise InputError(gt.meta.get("source_file"), "no labelled images to predict")
+    poses = Poses.concat(frames, frame_names=gt.image_names, source=getattr(estimator, "name", None))
+    return predictions_from_poses(poses, gt, source=f"model:{getattr(estimator, 'name', '?')}")
