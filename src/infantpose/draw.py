@@ -80,6 +80,7 @@ class EdgeAnnotator:
     palette: Palette = field(default_factory=Palette)
     thickness: int | None = None
     min_score: float = 0.0
+    thin_below: float = 0.5
 
     def annotate(self, image: np.ndarray, keypoints: np.ndarray, schema: Schema) -> np.ndarray:
         import cv2
@@ -96,7 +97,9 @@ class EdgeAnnotator:
                 if min(pa[2], pb[2]) < self.min_score:
                     continue
                 side = sides[a] if sides[a] == sides[b] else "center"
-                cv2.line(out, _pt(pa), _pt(pb), self.palette.for_side(side), t, cv2.LINE_AA)
+                # Unsure edges (either end below ``thin_below``) are drawn one pixel thin.
+                th = t if min(pa[2], pb[2]) >= self.thin_below else 1
+                cv2.line(out, _pt(pa), _pt(pb), self.palette.for_side(side), th, cv2.LINE_AA)
         return out
 
 

@@ -171,8 +171,10 @@ class BlazePose:
         schema: output schema (coco17, infant22 or blazepose33; default blazepose33).
         mode: ``"image"`` treats every call independently (mediapipe static-image mode);
             ``"video"`` uses mediapipe's tracking mode, which reuses the previous frame's region
-            and is faster and steadier on consecutive frames of one video. Call :meth:`reset`
-            between videos.
+            and is faster and steadier on consecutive frames of one video; it also tries the
+            rotation that worked on the previous frame first. Call :meth:`reset` (or
+            :meth:`set_mode`) between videos; :meth:`set_rotation_hint` sets the rotation to try
+            first (issue 7's tracker passes the last frame's).
         min_score: retry rotated copies when the mean landmark score is below this (0 disables
             retries on low scores; retries when nobody is found still happen).
         rotations: rotations tried, in order, after the current one (empty disables retries).
@@ -198,7 +200,8 @@ class BlazePose:
         self._conf = (float(min_detection_confidence), float(min_tracking_confidence), bool(smooth))
         self._static = None
         self._trackers: dict[int, Any] = {}
-        self._rotation = 0  # orientation that worked last (tried first)
+        self._rotation = 0  # video mode: orientation that worked last (tried first)
+        self._hint: int | None = None  # image mode: orientation to try first, if set
         self.calls = 0      # mediapipe invocations, for reporting retry cost
 
     # -- mediapipe graphs ------------------------------------------------------------------------
@@ -219,12 +222,19 @@ class BlazePose:
         self.reset()
         self.mode = mode
 
+    def set_rotation_hint(self, rotation: int | None) -> None:
+        """Try ``rotation`` first on the next call (e.g. the one that worked on the last frame)."""
+        self._hint = None if rotation is None else _quarter_turns(rotation) * 90
+        if self.mode == "video" and self._hint is not None:
+            self._rotation = self._hint
+
     def reset(self) -> None:
         """Forget tracking state (start of a new video)."""
         for t in self._trackers.values():
             t.close()
         self._trackers.clear()
         self._rotation = 0
+        self._hint = None
 
     def close(self) -> None:
         self.reset()
@@ -256,7 +266,7 @@ class BlazePose:
         return _Candidate(kp, float(np.mean(out[:, 2])), rotation, whole)
 
     def _order(self) -> list[int]:
-        first = self._rotation
+        first = self._rotation if self.mode == "video" else (self._hint or 0)
         return [first] + [r for r in self.rotations if r != first]
 
     def _good(self, c: _Candidate | None) -> bool:
@@ -279,7 +289,8 @@ class BlazePose:
         tries = 0
         for (x1, y1, x2, y2), whole in regions:
             crop = image[y1:y2, x1:x2] if not whole else image
-            for i, rot in enumerate(self._order() if self.rotations else [self._rotation]):
+            order = self._order() if self.rotations else self._order()[:1]
+            for i, rot in enumerate(order):
                 tracking = tracking_ok and i == 0
                 c = self._attempt(crop, rot, (x1, y1), full, whole, tracking)
                 tries += 1
@@ -327,8 +338,6 @@ class BlazePose:
                 if old is not None:
                     old.close()
                 self._rotation = best.rotation
-            elif self.mode == "image":
-                self._rotation = 0
         poses = Poses(data, BLAZEPOSE33, source=None, frame_size=(img.shape[1], img.shape[0]),
                       meta={"model": self.name, **meta})
         return poses if self.schema.name == BLAZEPOSE33.name else poses.convert(self.schema)
