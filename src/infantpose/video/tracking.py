@@ -125,6 +125,21 @@ def _rotation_of(result: Poses) -> int | None:
     return None if rot is None else int(rot)
 
 
+def _enter_video_mode(estimator: Any) -> Callable[[], None]:
+    """Switch estimators that have a video mode into it for one video; returns the undo.
+
+    :class:`~infantpose.models.blazepose.BlazePose` in ``"video"`` mode tries the rotation that
+    last found the infant first (in ``"image"`` mode it starts from upright on every frame), so
+    this is how the orientation is kept across frames for it. Its state is reset per video.
+    """
+    set_mode = getattr(estimator, "set_mode", None)
+    old = getattr(estimator, "mode", None)
+    if callable(set_mode) and isinstance(old, str):
+        set_mode("video")  # also resets any state left from a previous video
+        return lambda: set_mode(old)
+    return lambda: None
+
+
 def _set_rotation_hint(estimator: Any, rotation: int | None) -> bool:
     """Tell estimators that accept one which rotation to try first; False if unsupported."""
     setter = getattr(estimator, "set_rotation_hint", None)
@@ -164,53 +179,59 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     box: np.ndarray | None = None
     rotation: int | None = None
     hint_supported = _set_rotation_hint(estimator, None)
+    # Tracking off means a fresh search on every frame: the estimator stays in its own mode.
+    restore = _enter_video_mode(estimator) if tracking else (lambda: None)
+    video_mode = getattr(estimator, "mode", None) == "video"
     n_tracked = n_redetect = n_lost = n_detect = 0
     rotations: dict[int, int] = {}
     k = estimator.schema.num_keypoints
     t0 = time.perf_counter()
-    for idx, rgb in frames:
-        if frame_size is None:
-            frame_size = (int(rgb.shape[1]), int(rgb.shape[0]))
-        if hint_supported:
-            _set_rotation_hint(estimator, rotation)
-        used_box = box if tracking else None
-        res = estimator.predict(rgb, None if used_box is None else used_box[None])
-        inst, conf = _pick(res, used_box)
-        rot = _rotation_of(res)
-        if used_box is None:
-            n_detect += 1
-        elif inst is None or conf < cfg.redetect_score:
-            n_redetect += 1
-            res2 = estimator.predict(rgb, None)
-            inst2, conf2 = _pick(res2, None)
-            if inst2 is not None and (inst is None or conf2 > conf):
-                inst, conf, rot = inst2, conf2, _rotation_of(res2)
-        else:
-            n_tracked += 1
-        if inst is None or conf < cfg.redetect_score:
-            if inst is None:
-                n_lost += 1
-            box = None
-        else:
-            box = keypoint_box(inst, frame_size, cfg)
-            if rot is not None:
-                rotation = rot
-                rotations[rot] = rotations.get(rot, 0) + 1
-        row = np.full((k, 3), np.nan)
-        row[:, 2] = 0.0
-        if inst is not None:
-            row = inst
-        rows.append(row)
-        indices.append(int(idx))
-        if progress is not None:
-            progress(1)
+    try:
+        for idx, rgb in frames:
+            if frame_size is None:
+                frame_size = (int(rgb.shape[1]), int(rgb.shape[0]))
+            if hint_supported:
+                _set_rotation_hint(estimator, rotation)
+            used_box = box if tracking else None
+            res = estimator.predict(rgb, None if used_box is None else used_box[None])
+            inst, conf = _pick(res, used_box)
+            rot = _rotation_of(res)
+            if used_box is None:
+                n_detect += 1
+            elif inst is None or conf < cfg.redetect_score:
+                n_redetect += 1
+                res2 = estimator.predict(rgb, None)
+                inst2, conf2 = _pick(res2, None)
+                if inst2 is not None and (inst is None or conf2 > conf):
+                    inst, conf, rot = inst2, conf2, _rotation_of(res2)
+            else:
+                n_tracked += 1
+            if inst is None or conf < cfg.redetect_score:
+                if inst is None:
+                    n_lost += 1
+                box = None
+            else:
+                box = keypoint_box(inst, frame_size, cfg)
+                if rot is not None:
+                    rotation = rot
+                    rotations[rot] = rotations.get(rot, 0) + 1
+            row = np.full((k, 3), np.nan)
+            row[:, 2] = 0.0
+            if inst is not None:
+                row = inst
+            rows.append(row)
+            indices.append(int(idx))
+            if progress is not None:
+                progress(1)
+    finally:
+        restore()
     elapsed = time.perf_counter() - t0
     data = np.stack(rows)[:, None] if rows else np.zeros((0, 1, k, 3))
     meta = {"model": getattr(estimator, "name", type(estimator).__name__),
             "tracking": {"enabled": bool(tracking), "frames": len(rows), "detected": n_detect,
                          "tracked": n_tracked, "redetections": n_redetect, "lost": n_lost,
                          "rotations": {str(r): c for r, c in sorted(rotations.items())},
-                         "rotation_hint": hint_supported, "seconds": round(elapsed, 3),
+                         "rotation_kept": hint_supported or video_mode, "seconds": round(elapsed, 3),
                          "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
     return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
                  fps=fps, frame_size=frame_size, meta=meta)
