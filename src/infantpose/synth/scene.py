@@ -1,0 +1,228 @@
+"""Everything around the body: styles, mattress/blanket textures, shadows, occluders, camera
+artefacts (lighting gradients, blur, sensor noise, JPEG).
+
+A *style* is a domain: ``"home"`` (phone videos at home: patterned blankets, warm light, clothes),
+``"nicu"`` (neonatal unit: plain hospital sheets, cool light, small babies in diapers, wires,
+noisy and sometimes greyscale infrared cameras) and ``"studio"`` (plain backgrounds, even light,
+clean images). Training on one style and testing on another mimics a synthetic→real domain gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["STYLES", "Style", "get_style", "texture", "apply_shadow", "blanket_mask",
+           "draw_wires", "camera_artefacts", "sample_artefacts", "SKIN_TONES"]
+
+# sRGB skin albedos from very light to very dark (Fitzpatrick I–VI), plus newborn pink.
+SKIN_TONES = np.array([
+    [0.97, 0.82, 0.72], [0.94, 0.76, 0.64], [0.88, 0.68, 0.55], [0.80, 0.60, 0.46],
+    [0.70, 0.50, 0.36], [0.56, 0.39, 0.27], [0.42, 0.28, 0.20], [0.96, 0.74, 0.68],
+])
+
+
+@dataclass(frozen=True)
+class Style:
+    name: str
+    bg_colors: tuple[tuple[float, float, float], ...]
+    patterns: tuple[str, ...]
+    cloth_colors: tuple[tuple[float, float, float], ...]
+    clothing: tuple[str, ...]  # onesie_long, onesie_short, sleeveless, diaper
+    light: tuple[float, float]  # ambient, diffuse
+    tints: tuple[tuple[float, float, float], ...]
+    noise: tuple[float, float]
+    blur: tuple[float, float]
+    jpeg: tuple[int, int]
+    p_blanket: float
+    p_toy: float
+    p_wires: float
+    p_gray: float
+    scale: tuple[float, float]  # body scale range (NICU: preterm/newborn)
+    elevation: tuple[float, float]  # camera elevation for lying postures
+    fill: tuple[float, float]  # body extent / min(image side)
+
+
+_PASTELS = ((0.95, 0.75, 0.8), (0.7, 0.82, 0.95), (0.95, 0.93, 0.75), (0.75, 0.92, 0.8),
+            (0.95, 0.95, 0.95), (0.85, 0.78, 0.95), (0.98, 0.85, 0.7))
+_STRONG = ((0.85, 0.2, 0.25), (0.2, 0.35, 0.75), (0.25, 0.6, 0.35), (0.95, 0.75, 0.2),
+           (0.55, 0.3, 0.6), (0.3, 0.3, 0.35), (0.9, 0.5, 0.2))
+
+STYLES: dict[str, Style] = {
+    "home": Style(
+        "home", bg_colors=_PASTELS + _STRONG + ((0.6, 0.45, 0.35), (0.9, 0.88, 0.82)),
+        patterns=("plain", "stripes", "checks", "dots", "plain", "checks"),
+        cloth_colors=_PASTELS + _STRONG,
+        clothing=("onesie_long", "onesie_short", "sleeveless", "diaper", "onesie_short"),
+        light=(0.42, 0.7), tints=((1.0, 0.95, 0.85), (1.0, 1.0, 1.0), (1.0, 0.9, 0.78)),
+        noise=(0.005, 0.03), blur=(0.0, 1.2), jpeg=(45, 92), p_blanket=0.3, p_toy=0.3,
+        p_wires=0.0, p_gray=0.0, scale=(0.95, 1.35), elevation=(55, 90), fill=(0.6, 1.0)),
+    "nicu": Style(
+        "nicu", bg_colors=((0.92, 0.93, 0.95), (0.75, 0.85, 0.92), (0.8, 0.9, 0.85),
+                           (0.95, 0.95, 0.9), (0.6, 0.72, 0.8)),
+        patterns=("plain", "plain", "stripes", "dots"),
+        cloth_colors=((0.95, 0.95, 0.95), (0.8, 0.88, 0.95), (0.95, 0.85, 0.88)),
+        clothing=("diaper", "diaper", "diaper", "sleeveless", "onesie_short"),
+        light=(0.5, 0.55), tints=((0.9, 0.97, 1.0), (0.92, 1.0, 0.95), (1.0, 1.0, 1.0)),
+        noise=(0.015, 0.05), blur=(0.4, 1.8), jpeg=(30, 80), p_blanket=0.35, p_toy=0.1,
+        p_wires=0.6, p_gray=0.25, scale=(0.8, 1.05), elevation=(60, 90), fill=(0.6, 1.0)),
+    "studio": Style(
+        "studio", bg_colors=((0.97, 0.97, 0.97), (0.85, 0.85, 0.87), (0.3, 0.3, 0.32),
+                             (0.75, 0.85, 0.95), (0.95, 0.9, 0.85)),
+        patterns=("plain",),
+        cloth_colors=_PASTELS + _STRONG,
+        clothing=("onesie_long", "onesie_short", "sleeveless", "diaper"),
+        light=(0.45, 0.65), tints=((1.0, 1.0, 1.0),),
+        noise=(0.0, 0.01), blur=(0.0, 0.5), jpeg=(85, 97), p_blanket=0.1, p_toy=0.1,
+        p_wires=0.0, p_gray=0.0, scale=(0.95, 1.3), elevation=(50, 90), fill=(0.6, 0.95)),
+}
+
+
+def get_style(name: str) -> Style:
+    try:
+        return STYLES[name]
+    except KeyError:
+        raise ValueError(f"unknown style {name!r}; choose from {', '.join(STYLES)}") from None
+
+
+def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
+    """Smooth random field in [-1, 1] (bicubic upsampling of a coarse random grid)."""
+    import cv2
+
+    g = rng.uniform(-1, 1, size=(cells, cells)).astype(np.float32)
+    return cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def texture(rng: np.random.Generator, h: int, w: int, style: Style) -> np.ndarray:
+    """A fabric texture (H, W, 3) float in [0, 1]: base colour, pattern, folds and fibre noise."""
+    base = np.array(style.bg_colors[rng.integers(len(style.bg_colors))], dtype=np.float32)
+    base = np.clip(base * rng.uniform(0.9, 1.05) + rng.normal(0, 0.02, 3), 0, 1)
+    other = np.array(style.bg_colors[rng.integers(len(style.bg_colors))], dtype=np.float32)
+    pattern = style.patterns[rng.integers(len(style.patterns))]
+    img = np.empty((h, w, 3), dtype=np.float32)
+    img[:] = base
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    th = rng.uniform(0, np.pi)
+    period = rng.uniform(0.04, 0.15) * max(h, w)
+    u = (xx * np.cos(th) + yy * np.sin(th)) / period
+    v = (-xx * np.sin(th) + yy * np.cos(th)) / period
+    if pattern == "stripes":
+        m = (u % 1.0) < rng.uniform(0.2, 0.5)
+        img[m] = other
+    elif pattern == "checks":
+        a = ((u % 1.0) < 0.5).astype(np.float32)
+        b = ((v % 1.0) < 0.5).astype(np.float32)
+        mix = (a + b)[..., None] / 2
+        img = img * (1 - 0.6 * mix) + other * 0.6 * mix
+    elif pattern == "dots":
+        du, dv = (u % 1.0) - 0.5, (v % 1.0) - 0.5
+        m = du * du + dv * dv < rng.uniform(0.01, 0.04)
+        img[m] = other
+    folds = _lowfreq(rng, h, w, int(rng.integers(3, 7)))
+    img *= (1 + rng.uniform(0.04, 0.12) * folds)[..., None]
+    img += rng.normal(0, 0.012, (h, w, 1)).astype(np.float32)
+    return np.clip(img, 0, 1)
+
+
+def apply_shadow(bg: np.ndarray, mask: np.ndarray, offset: tuple[float, float], strength: float
+                 ) -> np.ndarray:
+    """Darken the background under and beside the body (soft drop shadow shifted by ``offset``
+    pixels)."""
+    import cv2
+
+    h, w = mask.shape
+    k = max(3, int(0.03 * max(h, w)) | 1)
+    dx, dy = offset
+    M = np.float32([[1, 0, dx], [0, 1, dy]])
+    sh = cv2.warpAffine(mask.astype(np.float32), M, (w, h))
+    sh = cv2.GaussianBlur(sh, (k, k), 0)
+    return bg * (1 - strength * sh)[..., None]
+
+
+def blanket_mask(h: int, w: int, start: np.ndarray, toward: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Pixels of a blanket covering the half-plane beyond ``start`` in direction ``toward``,
+    with a wavy edge (e.g. over the legs, edge across the belly or thighs)."""
+    d = np.asarray(toward, float)
+    nrm = np.linalg.norm(d)
+    d = d / nrm if nrm > 0 else np.array([0.0, 1.0])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    along = (xx - start[0]) * d[0] + (yy - start[1]) * d[1]
+    across = -(xx - start[0]) * d[1] + (yy - start[1]) * d[0]
+    amp = rng.uniform(0.005, 0.015) * max(h, w)
+    per = rng.uniform(0.2, 0.5) * max(h, w)
+    ph = rng.uniform(0, 6.28, 2)
+    edge = amp * (np.sin(across / per * 2 * np.pi + ph[0])
+                  + 0.5 * np.sin(across / per * 5.1 * np.pi + ph[1]))
+    return along > edge
+
+
+def draw_wires(h: int, w: int, rng: np.random.Generator, count: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """NICU leads and tubes: smooth curves; returns (mask (H, W) bool, colours (H, W, 3))."""
+    import cv2
+
+    canvas = np.zeros((h, w, 3), dtype=np.uint8)
+    mask = np.zeros((h, w), dtype=np.uint8)
+    colors = ((240, 240, 240), (220, 60, 60), (60, 60, 220), (240, 220, 90), (200, 200, 200))
+    for _ in range(count):
+        p0 = rng.uniform([0, 0], [w, h])
+        p1 = rng.uniform([0, 0], [w, h])
+        c = p0 + rng.normal(0, 0.3, 2) * np.array([w, h])
+        t = np.linspace(0, 1, 40)[:, None]
+        pts = ((1 - t) ** 2 * p0 + 2 * (1 - t) * t * c + t ** 2 * p1).astype(np.int32)
+        th = max(1, int(rng.uniform(0.004, 0.012) * max(h, w)))
+        col = colors[rng.integers(len(colors))]
+        cv2.polylines(canvas, [pts], False, col, th, cv2.LINE_AA)
+        cv2.polylines(mask, [pts], False, 255, th, cv2.LINE_AA)
+    return mask > 127, canvas.astype(np.float32) / 255
+
+
+def sample_artefacts(rng: np.random.Generator, style: Style, h: int, w: int) -> dict:
+    """Camera settings that stay fixed over a clip: light fall-off, vignette, exposure, blur,
+    motion blur kernel, noise level, greyscale, JPEG quality."""
+    import cv2
+
+    p: dict = {
+        "grad_theta": rng.uniform(0, 2 * np.pi), "grad": rng.uniform(0.0, 0.35),
+        "vignette": rng.uniform(0, 0.35), "exposure": rng.uniform(0.8, 1.1),
+        "sigma": rng.uniform(*style.blur) * max(h, w) / 640, "motion": None,
+        "noise": rng.uniform(*style.noise), "gray": bool(rng.random() < style.p_gray),
+        "jpeg": int(rng.integers(style.jpeg[0], style.jpeg[1] + 1)),
+    }
+    if rng.random() < 0.15:
+        k = int(rng.integers(3, 3 + max(3, max(h, w) // 100)))
+        ker = np.zeros((k, k), np.float32)
+        ker[k // 2] = 1.0 / k
+        M = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), rng.uniform(0, 180), 1)
+        ker = cv2.warpAffine(ker, M, (k, k))
+        p["motion"] = ker / max(float(ker.sum()), 1e-6)
+    return p
+
+
+def camera_artefacts(img: np.ndarray, params: dict, rng: np.random.Generator) -> np.ndarray:
+    """Apply light fall-off, blur, sensor noise (drawn from ``rng``), optional greyscale and a JPEG
+    round trip to a float RGB image → uint8 RGB."""
+    import cv2
+
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    th = params["grad_theta"]
+    g = (xx / w - 0.5) * np.cos(th) + (yy / h - 0.5) * np.sin(th)
+    r2 = (xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2
+    img = img * ((1 + params["grad"] * g) * (1 - params["vignette"] * r2)
+                 * params["exposure"])[..., None]
+    if params["sigma"] > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), params["sigma"])
+    if params["motion"] is not None:
+        img = cv2.filter2D(img, -1, params["motion"])
+    img = img + rng.normal(0, params["noise"], img.shape).astype(np.float32)
+    if params["gray"]:
+        gray = img @ np.array([0.299, 0.587, 0.114], np.float32)
+        img = np.repeat(gray[..., None], 3, axis=2)
+    u8 = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    ok, enc = cv2.imencode(".jpg", u8[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, params["jpeg"]])
+    if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
+        return u8
+    return cv2.imdecode(enc, cv2.IMREAD_COLOR)[..., ::-1].copy()
