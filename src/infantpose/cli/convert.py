@@ -1,0 +1,60 @@
+"""``infantpose convert``: labels from one format/schema to another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from infantpose.cli import app
+
+
+@app.command("convert")
+def convert_cmd(
+    src: Path = typer.Argument(..., help="Labels: COCO .json, LabelMe folder/file, or "
+                                         "DeepLabCut CollectedData .csv."),
+    dst: Path = typer.Argument(..., help="Output: a .json file for --to coco, a folder for "
+                                         "--to labelme."),
+    to: str = typer.Option(..., "--to", help="Output format: coco or labelme."),
+    schema: Optional[str] = typer.Option(
+        None, "--schema", help="Convert keypoints to this schema (missing ones stay unlabelled)."),
+    mapping: Optional[list[str]] = typer.Option(
+        None, "--map", help="LABEL=keypoint renaming for LabelMe labels / DeepLabCut body "
+                            "parts (repeatable; LABEL= drops a DeepLabCut body part)."),
+    no_image_check: bool = typer.Option(False, "--no-image-check",
+                                        help="Do not require the image files to exist."),
+) -> None:
+    """Convert labels between COCO, LabelMe and DeepLabCut, optionally to another schema."""
+    from rich.console import Console
+
+    from infantpose.errors import InputError
+    from infantpose.io.labels import read_labels
+
+    fmt = to.lower()
+    if fmt not in ("coco", "labelme"):
+        raise InputError(None, f"--to must be coco or labelme, not {to!r}")
+    renames: dict[str, str] = {}
+    for item in mapping or []:
+        if "=" not in item:
+            raise InputError(None, f"--map expects LABEL=keypoint, got {item!r}")
+        k, v = item.split("=", 1)
+        renames[k.strip()] = v.strip()
+    ds = read_labels(src, schema=schema, check_images=not no_image_check,
+                     mapping=renames or None)
+    console = Console()
+    if fmt == "coco":
+        from infantpose.io.coco import write_coco
+
+        if dst.suffix.lower() != ".json":
+            raise InputError(dst, "--to coco writes a .json file")
+        write_coco(ds, dst)
+        console.print(f"wrote {dst} ({len(ds)} images, schema {ds.schema.name})")
+    else:
+        from infantpose.io.labelme import write_labelme
+
+        files = write_labelme(ds, dst)
+        console.print(f"wrote {len(files)} LabelMe files to {dst} (schema {ds.schema.name})")
+    missing = ds.meta.get("missing_keypoints")
+    if missing:
+        console.print(f"keypoints the source schema lacks (left unlabelled): {', '.join(missing)}")

@@ -1,0 +1,86 @@
+"""``infantpose evaluate``: score one or more models against labelled images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from infantpose.cli import app
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    gt: Path = typer.Option(..., "--gt", help="Labels: COCO .json, LabelMe folder/file, or "
+                                              "DeepLabCut CollectedData .csv."),
+    pred: Optional[list[Path]] = typer.Option(
+        None, "--pred", help="Predictions (repeatable): predictions.json from `infantpose "
+                             "predict`, a COCO keypoint file, or a Poses JSON."),
+    name: Optional[list[str]] = typer.Option(
+        None, "--name", help="Display name per --pred/--model, in order (default: file stem)."),
+    model: Optional[list[str]] = typer.Option(
+        None, "--model", help="Run this registered model on the labelled images (repeatable)."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Weights file for --model."),
+    out: Path = typer.Option(Path("report"), "--out", help="Report folder."),
+    schema: Optional[str] = typer.Option(
+        None, "--schema", help="Convert the labels to this schema before scoring."),
+    pred_schema: Optional[str] = typer.Option(
+        None, "--pred-schema", help="Schema of predictions that do not name one."),
+    gt_boxes: bool = typer.Option(True, "--gt-boxes/--no-gt-boxes",
+                                  help="--model: give the model the labelled person boxes."),
+    mks_lambda: float = typer.Option(0.01, "--mks-lambda", help="mKS smoothing lambda."),
+) -> None:
+    """Score models against labels (COCO AP/AR, PCKsh, mKS, bbox PCK) and write a report.
+
+    Only keypoints that both the labels and the model define are scored. Writes metrics.json,
+    per_keypoint.csv, per_region.csv and pcksh_per_keypoint.png into --out.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from infantpose.errors import InputError
+    from infantpose.evaluate import evaluate_predictions, load_predictions
+    from infantpose.evaluate.report import summary_table, write_report
+    from infantpose.io.labels import read_labels
+
+    console = Console()
+    preds_in = list(pred or [])
+    models = list(model or [])
+    if not preds_in and not models:
+        raise InputError(None, "give at least one --pred FILE or --model NAME")
+    names = list(name or [])
+    if len(names) > len(preds_in) + len(models):
+        raise InputError(None, f"{len(names)} --name values for "
+                               f"{len(preds_in) + len(models)} models")
+    if mks_lambda <= 0:
+        raise InputError(None, "--mks-lambda must be positive")
+    check_images = bool(models)
+    labels = read_labels(gt, schema=schema, check_images=check_images)
+    if len(labels) == 0:
+        raise InputError(gt, "no labelled images")
+    results = []
+    sources = [(p, None) for p in preds_in] + [(None, m) for m in models]
+    for i, (p, m) in enumerate(sources):
+        label = names[i] if i < len(names) else (p.stem if p is not None else m)
+        if p is not None:
+            preds = load_predictions(p, labels, schema=pred_schema)
+            if preds.unmatched:
+                console.print(f"[yellow]{p}: {len(preds.unmatched)} predicted images are not in "
+                              f"the labels (ignored)[/yellow]")
+        else:
+            from infantpose.evaluate.run import predict_dataset
+            from infantpose.models import create_estimator
+
+            est = create_estimator(m, weights=weights)
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task(f"running {m}", total=len(labels))
+                preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,
+                                        progress=lambda _i: bar.advance(task))
+        results.append(evaluate_predictions(labels, preds, name=label, lam=mks_lambda))
+    paths = write_report(results, out, gt_source=str(gt))
+    console.print(summary_table(results))
+    for r in results:
+        skipped = ", ".join(r.not_scored) if r.not_scored else "none"
+        console.print(f"{r.name}: scored {len(r.scored)} keypoints; not scored: {skipped}")
+    console.print(f"report written to {paths['metrics'].parent}")
