@@ -1,0 +1,462 @@
+"""Top-down inference for PyTorch heatmap models, and the infantpose checkpoint format.
+
+Pipeline per person box (or the whole frame): an aspect-preserving affine crop at the model's
+input size with a context margin → forward pass → optional flip test (the mirrored crop's
+heatmaps are flipped back, left/right channels swapped with the schema's ``flip_index``, and
+averaged) → heatmap decoding (``argmax``, ``wa`` or ``dark``, see
+:mod:`infantpose.models.heatmaps`) → coordinates mapped back through the inverse affine into the
+original image. ``TorchPoseEstimator`` wraps this behind the :class:`~infantpose.models.base.Estimator`
+protocol, with a batched ``predict_batch``.
+
+Coordinates are continuous pixels (an image spans [0, W] × [0, H]; pixel i covers [i, i+1)), as in
+the rest of infantpose. A heatmap of stride ``s`` has pixel ``j`` centred on input coordinate
+``(j + 0.5)·s``: :func:`input_to_heatmap` / :func:`heatmap_to_input` convert, and training targets
+must use the same mapping. With this convention a horizontal flip of the crop is exactly a flip of
+the heatmap array, so flip-test averaging needs no shift.
+
+Checkpoint format (``torch.save`` of a plain dict; written by :func:`save_checkpoint`, read by
+:func:`load_checkpoint`; the training loop writes the same)::
+
+    {
+      "format": "infantpose-checkpoint", "version": 1,
+      "architecture": "blazepose" | "pose_resnet",
+      "arch_config": {...},          # BlazePoseNet: {"variant": "pose_landmark_full"};
+                                     # PoseResNet: {"depth", "num_keypoints", "input_size", ...}
+      "schema": "infant22",          # schema name; "keypoints": [...] its keypoint names in order
+      "keypoints": [...],
+      "input_size": [w, h],          # network input (BlazePose 256×256, Pose-ResNet e.g. 192×256)
+      "stride": 4,                   # input pixels per heatmap pixel
+      "heatmap_activation": "sigmoid" | "softmax" | "none",   # how to read the raw head output:
+                                     # sigmoid for BCE-trained logits, softmax for KCE, none for MSE
+      "decoder": "dark" | "wa" | "argmax", "sigma": 2.0,       # decoding defaults (sigma of targets)
+      "state_dict": {...},           # model.state_dict()
+      "config": {...},               # free-form: training settings, data, metrics, date
+    }
+
+``load_checkpoint`` also accepts an official SimpleBaseline/FiDIP Pose-ResNet state dict (e.g.
+``pose_resnet_50_256x192.pth``, optionally wrapped in ``{"state_dict": ...}`` and ``module.``
+prefixed); it is read as COCO-17 when it has 17 heatmap channels.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from infantpose import _atomic
+from infantpose.errors import InputError
+from infantpose.models.heatmaps import decode_heatmaps
+from infantpose.poses import Poses
+from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
+
+__all__ = ["LoadedModel", "save_checkpoint", "load_checkpoint", "build_model",
+           "box_transform", "crop_image", "input_to_heatmap", "heatmap_to_input",
+           "TorchPoseEstimator", "create_blazepose_torch", "create_pose_resnet",
+           "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "infantpose-checkpoint"
+ARCHITECTURES = ("blazepose", "pose_resnet")
+
+
+def input_to_heatmap(xy: np.ndarray, stride: float) -> np.ndarray:
+    """Continuous input-crop coordinates → heatmap pixel coordinates (for training targets)."""
+    return np.asarray(xy, dtype=float) / stride - 0.5
+
+
+def heatmap_to_input(uv: np.ndarray, stride: float) -> np.ndarray:
+    """Heatmap pixel coordinates → continuous input-crop coordinates."""
+    return (np.asarray(uv, dtype=float) + 0.5) * stride
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
+
+@dataclass
+class LoadedModel:
+    """A torch pose model with everything needed to run and decode it."""
+
+    model: nn.Module
+    architecture: str
+    schema: Schema
+    input_size: tuple[int, int]  # (w, h)
+    stride: int = 4
+    heatmap_activation: str = "none"
+    decoder: str = "dark"
+    sigma: float = 2.0
+    config: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+
+def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, Any] | None = None,
+                input_size: Sequence[int] | None = None) -> nn.Module:
+    """An untrained/pretrained-initialised model of ``architecture`` for ``schema``."""
+    s = get_schema(schema)
+    cfg = dict(arch_config or {})
+    if architecture == "blazepose":
+        from infantpose.models.blazepose_net import BlazePoseNet
+
+        return BlazePoseNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
+    if architecture == "pose_resnet":
+        from infantpose.models.pose_resnet import PoseResNet
+
+        cfg["num_keypoints"] = s.num_keypoints
+        if input_size is not None:
+            cfg["input_size"] = tuple(int(v) for v in input_size)
+        cfg.setdefault("input_size", (192, 256))
+        cfg["input_size"] = tuple(cfg["input_size"])
+        return PoseResNet(**cfg)
+    raise InputError(None, f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+
+
+def _architecture_of(model: nn.Module) -> str:
+    from infantpose.models.blazepose_net import BlazePoseNet
+    from infantpose.models.pose_resnet import PoseResNet
+
+    if isinstance(model, BlazePoseNet):
+        return "blazepose"
+    if isinstance(model, PoseResNet):
+        return "pose_resnet"
+    raise ValueError(f"cannot checkpoint a {type(model).__name__}; expected BlazePoseNet or PoseResNet")
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | str,
+                    heatmap_activation: str | None = None, decoder: str = "dark",
+                    sigma: float = 2.0, config: dict[str, Any] | None = None) -> Path:
+    """Write a self-describing checkpoint atomically (format in the module docstring)."""
+    arch = _architecture_of(model)
+    s = get_schema(schema)
+    if heatmap_activation is None:
+        heatmap_activation = "sigmoid" if arch == "blazepose" else "none"
+    if heatmap_activation not in ("sigmoid", "softmax", "none"):
+        raise ValueError(f"heatmap_activation must be sigmoid, softmax or none, not {heatmap_activation!r}")
+    ckpt = {
+        "format": CHECKPOINT_FORMAT, "version": 1, "architecture": arch,
+        "arch_config": model.config(), "schema": s.name, "keypoints": list(s.keypoints),
+        "input_size": list(model.input_size), "stride": int(model.stride),
+        "heatmap_activation": heatmap_activation, "decoder": decoder, "sigma": float(sigma),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": dict(config or {}),
+    }
+    with _atomic.atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
+    """Load an infantpose checkpoint, or an official Pose-ResNet state dict, ready to run."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "checkpoint file not found")
+    try:
+        obj = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
+        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {e})") from None
+    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+        return _from_infantpose(obj, p)
+    from infantpose.models.pose_resnet import pose_resnet_from_state_dict
+
+    model = pose_resnet_from_state_dict(obj, p)
+    k = model.num_keypoints
+    if k == COCO17.num_keypoints:
+        schema = COCO17
+    elif k == 22:
+        schema = get_schema("infant22")
+    else:
+        raise InputError(p, f"official Pose-ResNet weights with {k} keypoints: no schema has that "
+                            "many; save it as an infantpose checkpoint naming its schema")
+    model.eval()
+    return LoadedModel(model, "pose_resnet", schema, model.input_size, model.stride, "none",
+                       "dark", 2.0, {"origin": "official SimpleBaseline/FiDIP state dict"}, str(p))
+
+
+def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
+    for key in ("architecture", "schema", "state_dict", "input_size"):
+        if key not in ck:
+            raise InputError(p, f"checkpoint lacks {key!r}")
+    schema = get_schema(ck["schema"])
+    if list(ck.get("keypoints", schema.keypoints)) != list(schema.keypoints):
+        raise InputError(p, f"checkpoint keypoints differ from schema {schema.name}")
+    model = build_model(ck["architecture"], schema, ck.get("arch_config"), ck["input_size"])
+    own = model.state_dict()
+    sd = ck["state_dict"]
+    missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in sd if k not in own]
+    bad = [k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or bad:
+        raise InputError(p, f"state dict does not fit {ck['architecture']}: "
+                            f"{len(missing)} missing, {len(unexpected)} unexpected, "
+                            f"{len(bad)} mis-shaped (e.g. {(missing + unexpected + bad)[0]})")
+    model.load_state_dict(sd, strict=False)
+    model.eval()
+    return LoadedModel(model, ck["architecture"], schema, tuple(ck["input_size"]),
+                       int(ck.get("stride", 4)), ck.get("heatmap_activation", "none"),
+                       ck.get("decoder", "dark"), float(ck.get("sigma", 2.0)),
+                       dict(ck.get("config", {})), str(p))
+
+
+# --- geometry -------------------------------------------------------------------------------------
+
+def box_transform(box: Sequence[float], input_size: tuple[int, int],
+                  margin: float = 1.25) -> np.ndarray:
+    """2×3 affine (continuous image coords → crop coords) for an aspect-preserving crop.
+
+    The box (x1, y1, x2, y2) is widened or heightened to the input's aspect ratio, then scaled by
+    ``margin`` (context around the person), and centred in the crop.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    win, hin = input_size
+    bw, bh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    aspect = win / hin
+    if bw / bh > aspect:
+        bh = bw / aspect
+    else:
+        bw = bh * aspect
+    s = win / (bw * margin)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return np.array([[s, 0, win / 2 - s * cx], [0, s, hin / 2 - s * cy]], dtype=np.float64)
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    a = np.vstack([m, [0, 0, 1]])
+    return np.linalg.inv(a)[:2]
+
+
+def crop_image(image: np.ndarray, m: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """Warp ``image`` with the continuous-coordinate affine ``m`` (zero padding outside)."""
+    import cv2
+
+    # cv2 puts pixel centres at integers: shift by half a pixel on both sides
+    mi = m.copy()
+    mi[:, 2] = m[:, 2] + 0.5 * (m[:, 0] + m[:, 1]) - 0.5
+    return cv2.warpAffine(image, mi, (int(input_size[0]), int(input_size[1])),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _apply_affine(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    return xy @ m[:, :2].T + m[:, 2]
+
+
+# --- estimator ------------------------------------------------------------------------------------
+
+class TorchPoseEstimator:
+    """Top-down estimator around a torch heatmap model (Estimator protocol).
+
+    Args:
+        loaded: the model and its decoding settings (:func:`load_checkpoint`).
+        schema: output schema (converted from the model's schema through the registered mapping).
+        flip_test: average with the horizontally mirrored crop.
+        decoder / sigma: override the checkpoint's decoding defaults.
+        margin: context around each box (1.25 = 25 % larger than the box).
+        detector: without ``boxes``: ``"blazepose"`` finds a person box with the mediapipe
+            estimator (whole frame when it finds none), ``"none"`` uses the whole frame.
+        batch_size: crops per forward pass in ``predict_batch``.
+        mode: ``"heatmap"``, or ``"regression"`` for the pretrained BlazePose graph's regressed
+            landmarks (``blazepose-torch`` without weights).
+    """
+
+    def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
+                 flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
+                 margin: float = 1.25, detector: str = "blazepose", batch_size: int = 16,
+                 mode: str = "heatmap", name: str = "torch"):
+        self.loaded = loaded
+        self.model = loaded.model.eval()
+        self.name = name
+        self.model_schema = loaded.schema
+        self.schema = get_schema(schema) if schema is not None else loaded.schema
+        if self.schema.name != self.model_schema.name:
+            from infantpose.schemas import get_mapping
+
+            get_mapping(self.model_schema, self.schema)  # fail early when no mapping exists
+        self.flip_test = bool(flip_test)
+        self.decoder = decoder or loaded.decoder
+        self.sigma = float(sigma if sigma is not None else loaded.sigma)
+        self.margin = float(margin)
+        if detector not in ("blazepose", "none"):
+            raise InputError(None, f"detector must be 'blazepose' or 'none', not {detector!r}")
+        self.detector = detector
+        self._detector_est = None
+        self.batch_size = max(1, int(batch_size))
+        if mode not in ("heatmap", "regression"):
+            raise InputError(None, f"mode must be 'heatmap' or 'regression', not {mode!r}")
+        self.mode = mode
+        self.input_size = tuple(int(v) for v in loaded.input_size)
+
+    # person boxes
+    def _person_box(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        whole = np.array([0.0, 0.0, w, h])
+        if self.detector == "none":
+            return whole
+        if self._detector_est is None:
+            try:
+                from infantpose.models.blazepose import BlazePose
+            except ImportError:
+                self.detector = "none"
+                return whole
+            self._detector_est = BlazePose(schema=BLAZEPOSE33)
+        p = self._detector_est.predict(image)
+        if p.n_instances == 0:
+            return whole
+        kp = p.data[0, 0]
+        ok = np.isfinite(kp[:, 0]) & (kp[:, 2] > 0.3)
+        if ok.sum() < 4:
+            return whole
+        x1, y1 = kp[ok, :2].min(0)
+        x2, y2 = kp[ok, :2].max(0)
+        box = np.array([max(0, x1), max(0, y1), min(w, x2), min(h, y2)])
+        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+            return whole
+        return box
+
+    def _boxes_for(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
+        if boxes is None:
+            return self._person_box(image)[None]
+        b = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        return b[np.isfinite(b).all(axis=1)] if len(b) else b
+
+    # core
+    def _forward(self, crops: np.ndarray) -> np.ndarray:
+        """(M, h, w, 3) uint8 crops → (M, K, Hh, Wh) activated heatmaps or (M, K, 3) landmarks."""
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(crops), self.batch_size):
+                x = torch.from_numpy(crops[i:i + self.batch_size]).permute(0, 3, 1, 2).float() / 255.0
+                y = self.model(x)
+                if self.mode == "regression":
+                    lm = y[0].reshape(len(x), -1, 5)[:, :self.model_schema.num_keypoints]
+                    score = torch.sigmoid(lm[..., 3:4])
+                    outs.append(torch.cat([lm[..., :2], score], -1).numpy())
+                    continue
+                act = self.loaded.heatmap_activation
+                if act == "sigmoid":
+                    y = torch.sigmoid(y)
+                elif act == "softmax":
+                    b, k, hh, ww = y.shape
+                    y = torch.softmax(y.reshape(b, k, -1), -1).reshape(b, k, hh, ww)
+                outs.append(y.float().numpy())
+        return np.concatenate(outs, 0)
+
+    def _decode(self, out: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
+        """(M, K, 3) keypoints in crop coordinates."""
+        flip_index = self.model_schema.flip_index
+        win = self.input_size[0]
+        if self.mode == "regression":
+            if flipped is not None:
+                f = flipped[:, flip_index].copy()
+                f[..., 0] = win - f[..., 0]
+                out = (out + f) / 2
+            return out
+        hm = out
+        if flipped is not None:
+            hm = (hm + flipped[:, flip_index, :, ::-1]) / 2
+        hm_for_decode = np.maximum(hm, 0) if self.loaded.heatmap_activation == "none" else hm
+        uv, peak = decode_heatmaps(hm_for_decode, self.decoder, sigma=self.sigma)
+        if self.loaded.heatmap_activation == "softmax":
+            score = np.clip(peak * 2 * math.pi * self.sigma**2, 0, 1)
+        else:
+            score = np.clip(peak, 0, 1)
+        xy = heatmap_to_input(uv, self.loaded.stride)
+        return np.concatenate([xy, score[..., None]], -1)
+
+    def predict_batch(self, images: Sequence[np.ndarray],
+                      boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
+        """Poses for several images (one frame each), all crops batched through the model."""
+        bxs = list(boxes) if boxes is not None else [None] * len(images)
+        if len(bxs) != len(images):
+            raise ValueError("boxes must have one entry per image")
+        crops, mats, owner = [], [], []
+        for i, (im, b) in enumerate(zip(images, bxs)):
+            im = self._check_image(im)
+            for box in self._boxes_for(im, b):
+                m = box_transform(box, self.input_size, self.margin)
+                crops.append(crop_image(im, m, self.input_size))
+                mats.append(m)
+                owner.append(i)
+        k = self.model_schema.num_keypoints
+        n_inst = [owner.count(i) for i in range(len(images))]
+        data = np.full((len(images), max(n_inst + [0]), k, 3), np.nan)
+        data[..., 2] = 0.0
+        if crops:
+            arr = np.stack(crops)
+            out = self._forward(arr)
+            flipped = self._forward(np.ascontiguousarray(arr[:, :, ::-1])) if self.flip_test else None
+            kps = self._decode(out, flipped)
+            slot = [0] * len(images)
+            for j, (i, m) in enumerate(zip(owner, mats)):
+                xy = _apply_affine(_invert(m), kps[j, :, :2])
+                data[i, slot[i], :, :2] = xy
+                data[i, slot[i], :, 2] = kps[j, :, 2]
+                slot[i] += 1
+        sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
+        same = len(set(sizes)) == 1
+        poses = Poses(data, self.model_schema, source=None,
+                      frame_size=sizes[0] if same and sizes else None,
+                      image_sizes=None if same else sizes,
+                      meta={"model": self.name, "decoder": self.decoder if self.mode == "heatmap"
+                            else "regression", "flip_test": self.flip_test,
+                            "weights": self.loaded.source})
+        return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
+        """One frame of poses in ``self.schema``: one instance per box (or per detected person)."""
+        return self.predict_batch([image], [boxes])
+
+    @staticmethod
+    def _check_image(im: np.ndarray) -> np.ndarray:
+        a = np.asarray(im)
+        if a.ndim == 2:
+            a = np.repeat(a[..., None], 3, axis=2)
+        if a.ndim != 3 or a.shape[2] not in (3, 4):
+            raise InputError(None, f"expected an H×W×3 RGB image, got shape {a.shape}")
+        a = a[..., :3]
+        if a.dtype != np.uint8:
+            a = np.clip(a, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(a)
+
+
+# --- registered factories -------------------------------------------------------------------------
+
+def create_blazepose_torch(schema: Schema | str | None = None, weights: str | None = None,
+                           **options: Any) -> TorchPoseEstimator:
+    """``blazepose-torch``: the ported BlazePose network in PyTorch.
+
+    Without ``weights``: the pretrained network from the mediapipe wheel, read out through its
+    regressed landmarks (``mode="heatmap"`` reads the pretrained 33 heatmap channels instead).
+    With ``weights``: a fine-tuned infantpose checkpoint (heatmap decoding).
+    """
+    if weights:
+        loaded = load_checkpoint(weights)
+        if loaded.architecture != "blazepose":
+            raise InputError(weights, f"checkpoint is a {loaded.architecture} model, not blazepose")
+        mode = options.pop("mode", "heatmap")
+    else:
+        mode = options.pop("mode", "regression")
+        if mode == "regression":
+            from infantpose.models.blazepose_net import pretrained_landmark_graph
+
+            model = pretrained_landmark_graph()
+        else:
+            from infantpose.models.blazepose_net import BlazePoseNet
+
+            model = BlazePoseNet(schema=BLAZEPOSE33)
+        loaded = LoadedModel(model, "blazepose", BLAZEPOSE33, (256, 256), 4, "sigmoid", "wa", 2.0,
+                             {}, "mediapipe pose_landmark_full.tflite")
+    return TorchPoseEstimator(loaded, schema=schema, mode=mode, name="blazepose-torch", **options)
+
+
+def create_pose_resnet(schema: Schema | str | None = None, weights: str | None = None,
+                       **options: Any) -> TorchPoseEstimator:
+    """``pose-resnet``: SimpleBaseline Pose-ResNet from an infantpose or official checkpoint."""
+    if not weights:
+        raise InputError(None, "pose-resnet needs --weights FILE (an infantpose checkpoint or an "
+                               "official SimpleBaseline/FiDIP .pth); no weights can be downloaded")
+    loaded = load_checkpoint(weights)
+    if loaded.architecture != "pose_resnet":
+        raise InputError(weights, f"checkpoint is a {loaded.architecture} model, not pose_resnet")
+    return TorchPoseEstimator(loaded, schema=schema, name="pose-resnet", **options)
