@@ -13,3 +13,8 @@ __all__ = ["Estimator", "EstimatorInfo", "create_estimator", "list_estimators", 
 # name -> factory, description (one line per estimator; modules are imported lazily)
 register_estimator("blazepose", "infantpose.models.blazepose:create",
                    "BlazePose (full) via mediapipe's TFLite runtime, with rotation retries")
+register_estimator("blazepose-torch", "infantpose.models.topdown:create_blazepose_torch",
+                   "BlazePose ported to PyTorch (mediapipe weights, or --weights fine-tuned checkpoint)")
+register_estimator("pose-resnet", "infantpose.models.topdown:create_pose_resnet",
+                   "SimpleBaseline Pose-ResNet (FiDIP backbone) from --weights checkpoint",
+                   needs_weights=True)
