@@ -45,6 +45,8 @@ def evaluate_cmd(
     from infantpose.io.labels import read_labels
 
     console = Console()
+    if not console.is_terminal and console.width < 140:
+        console = Console(width=140)  # logs and pipes: keep the table readable
     preds_in = list(pred or [])
     models = list(model or [])
     if not preds_in and not models:
