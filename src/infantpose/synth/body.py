@@ -73,11 +73,11 @@ def _kp_parts() -> dict[str, tuple[tuple[str, ...], float]]:
     }
     for s in ("left", "right"):
         out[f"{s}_ear"] = ((f"{s}_ear", "head"), 1.2)
-        out[f"{s}_shoulder"] = (("trunk", f"{s}_upper_arm", "neck"), 4.2)
+        out[f"{s}_shoulder"] = (("trunk", f"{s}_upper_arm", "neck"), 5.6)
         out[f"{s}_elbow"] = ((f"{s}_upper_arm", f"{s}_forearm"), 3.0)
         out[f"{s}_wrist"] = ((f"{s}_forearm", f"{s}_hand"), 2.6)
         out[f"{s}_palm"] = ((f"{s}_hand",), 1.8)
-        out[f"{s}_hip"] = (("pelvis", f"{s}_thigh", "trunk"), 5.0)
+        out[f"{s}_hip"] = (("pelvis", f"{s}_thigh", "trunk"), 5.8)
         out[f"{s}_knee"] = ((f"{s}_thigh", f"{s}_shank"), 3.6)
         out[f"{s}_ankle"] = ((f"{s}_shank", f"{s}_foot"), 2.8)
         out[f"{s}_sole"] = ((f"{s}_foot",), 2.0)

@@ -143,7 +143,7 @@ def _frame_camera(body: Body, posture: str, style: Style, size: tuple[int, int],
     if posture == "sitting":
         el = rng.uniform(25, 65)
     elif posture == "crawling":
-        el = rng.uniform(35, 85)
+        el = rng.uniform(20, 70)
     else:
         el = rng.uniform(*style.elevation)
     az = rng.uniform(0, 360)
@@ -255,7 +255,7 @@ def render_frame(scene: Scene, pose: Pose, names: tuple[str, ...], rng: np.rando
         buf.part[wm] = OCCLUDER_PART
         buf.depth[wm] = 0.0
     uv, depth = project_keypoints(body, names, cam)
-    vis = visibility(uv, depth, names, buf, body.scale)
+    vis = visibility(uv, depth, names, buf, body.scale * scene.shape.chub)
     kps = uv.copy()
     kps[vis == 0] = np.nan
     image = camera_artefacts(img.astype(np.float32), scene.artefacts, rng)

@@ -26,7 +26,10 @@ def project_keypoints(body: Body, names: tuple[str, ...] | list[str], cam: Camer
 
 def visibility(uv: np.ndarray, depth: np.ndarray, names: tuple[str, ...] | list[str],
                buf: RayBuffers, scale: float) -> np.ndarray:
-    """(K,) COCO visibility codes of projected keypoints against the ray-cast buffers."""
+    """(K,) COCO visibility codes of projected keypoints against the ray-cast buffers.
+
+    ``scale`` multiplies the per-keypoint depth tolerances (the body's size × chubbiness).
+    """
     H, W = buf.depth.shape
     out = np.zeros(len(names), dtype=int)
     for k, name in enumerate(names):
