@@ -1,0 +1,109 @@
+"""The PyTorch port of the BlazePose TFLite landmark model matches the TFLite interpreter."""
+
+import numpy as np
+import pytest
+import torch
+
+from infantpose.errors import InputError
+from infantpose.models.tflite_port import (UnsupportedOperatorError, load_tflite,
+                                           mediapipe_model_path)
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="module")
+def model_path():
+    return mediapipe_model_path("pose_landmark_full")
+
+
+@pytest.fixture(scope="module")
+def graph(model_path):
+    return load_tflite(model_path)
+
+
+def _inputs():
+    """Real-looking 256×256 inputs: a person photo resized, a shifted/mirrored crop of it."""
+    import cv2
+    import matplotlib.cbook as cbook
+    import matplotlib.image as mimage
+
+    img = mimage.imread(cbook.get_sample_data("grace_hopper.jpg"))  # 600×512 RGB uint8
+    a = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)
+    b = cv2.resize(img[100:500, 50:450], (256, 256))[:, ::-1]
+    return np.stack([a, b]).astype(np.float32) / 255.0
+
+
+def _tflite_outputs(model_path, x):
+    interp_mod = pytest.importorskip("ai_edge_litert.interpreter")
+    # TFLite's builtin kernels. The XNNPACK delegate (the default) differs from them by up to
+    # ~1.5e-3 px on landmarks by itself (float32 accumulation order); see docs/models.md.
+    it = interp_mod.Interpreter(
+        model_path=str(model_path),
+        experimental_op_resolver_type=interp_mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+    outs = []
+    for xi in x:
+        it.set_tensor(it.get_input_details()[0]["index"], xi[None])
+        it.invoke()
+        outs.append({d["name"]: it.get_tensor(d["index"]).copy() for d in it.get_output_details()})
+    return outs
+
+
+def test_port_has_real_parameters(graph):
+    params = list(graph.parameters())
+    assert sum(p.numel() for p in params) > 3_000_000
+    assert all(p.dtype == torch.float32 and p.requires_grad for p in params)
+    assert graph.output_names == ["Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"]
+
+
+def test_parity_with_tflite_interpreter(graph, model_path):
+    x = _inputs()
+    ref = _tflite_outputs(model_path, x)
+    ours = graph.forward_nhwc(x)  # batch of 2 in one pass
+    names = graph.output_names
+    for i in range(len(x)):
+        r = ref[i]
+        o = {n: ours[j][i:i + 1] for j, n in enumerate(names)}
+        # landmarks: 39 × (x, y, z, visibility, presence) in 256-px crop pixels
+        lm_r, lm_o = r["Identity"].reshape(39, 5), o["Identity"].reshape(39, 5)
+        assert np.abs(lm_r[:, :2] - lm_o[:, :2]).max() <= 1e-3  # x, y pixels
+        assert np.abs(lm_r[:, 3:] - lm_o[:, 3:]).max() <= 1e-3  # visibility/presence logits
+        # z (depth, magnitude ~100) carries float32 rounding noise of the same relative size
+        assert np.abs(lm_r[:, 2] - lm_o[:, 2]).max() <= 1e-3 * max(1.0, np.abs(lm_r[:, 2]).max()) / 10
+        # heatmap 64×64×39 logits
+        assert o["Identity_3"].shape == (1, 64, 64, 39)
+        assert np.abs(r["Identity_3"] - o["Identity_3"]).max() <= 1e-3
+        # presence flag and world landmarks (metres)
+        assert np.abs(r["Identity_1"] - o["Identity_1"]).max() <= 1e-4
+        assert np.abs(r["Identity_4"] - o["Identity_4"]).max() <= 1e-3
+        # segmentation logits reach ±1e3: compare relative to their range
+        seg_r, seg_o = r["Identity_2"], o["Identity_2"]
+        assert np.abs(seg_r - seg_o).max() <= 1e-5 * np.abs(seg_r).max() * 100
+
+
+def test_gradients_flow(graph):
+    x = torch.rand(1, 3, 256, 256)
+    hm = graph(x)[3]
+    hm.mean().backward()
+    grads = [p.grad for p in graph.parameters()]
+    assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) > 50
+    graph.zero_grad()
+
+
+def test_unknown_operator_raises_naming_it(tmp_path):
+    import tflite
+
+    det = mediapipe_model_path("pose_detection")  # uses DENSIFY, which the port lacks
+    with pytest.raises(UnsupportedOperatorError, match="DENSIFY") as e:
+        load_tflite(det)
+    assert str(det) in str(e.value)
+    assert tflite.BuiltinOperator.DENSIFY  # the operator exists in the schema
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        load_tflite(tmp_path / "missing.tflite")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 7)
+    with pytest.raises(InputError):
+        load_tflite(bad)
