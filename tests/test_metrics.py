@@ -159,3 +159,12 @@ def test_coco17_model_on_infant22_labels_scores_shared_keypoints(tmp_path):
     r = evaluate_predictions(gt, p)
     assert len(r.scored) == 15 and "vertex" not in r.scored and "left_palm" in r.not_scored
     assert r.metrics["PCKsh@0.02"] == 1.0 and r.metrics["AP"] == pytest.approx(1.0)
+
+
+def test_keypoints_never_predicted_are_not_scored():
+    gt = _gt([[_infant()]], INFANT22)
+    pred = gt.poses.data.copy()
+    pred[..., INFANT22.index("vertex"), :] = (np.nan, np.nan, 0)
+    r = evaluate_predictions(gt, _preds(gt, pred))
+    assert "vertex" not in r.scored and r.not_scored["vertex"] == "the model never predicted it"
+    assert r.metrics["PCKsh@0.02"] == 1.0

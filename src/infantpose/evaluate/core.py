@@ -2,7 +2,7 @@
 
 :func:`evaluate_predictions` converts the predictions into the ground truth's schema (with the
 registered keypoint mapping, or by keypoint name), scores only the keypoints that *both* sides
-define (the model provides them and at least one is labelled), matches predicted people to
+define (the model provides and predicts them, and at least one is labelled), matches predicted people to
 labelled people by OKS, and computes COCO AP/AR, PCKsh, mKS and bbox PCK. So a COCO-17 model is
 scored against infant-22 labels on their shared body keypoints, and the result says which
 keypoints were scored and why the others were not.
@@ -64,15 +64,28 @@ def mapping_to(source: Schema, target: Schema) -> Mapping:
         return Mapping(source, target, tuple((t,) if t in names else () for t in target.keypoints))
 
 
-def scored_keypoints(gt: LabeledDataset, pred_schema: Schema) -> tuple[list[str], dict[str, str]]:
-    """Ground-truth keypoints to score, and the reason each other keypoint is not scored."""
+def scored_keypoints(gt: LabeledDataset, pred_schema: Schema,
+                     predicted: np.ndarray | None = None) -> tuple[list[str], dict[str, str]]:
+    """Ground-truth keypoints to score, and the reason each other keypoint is not scored.
+
+    A keypoint is scored when the model's schema provides it (directly or via the keypoint
+    mapping), the model predicted it in at least one image (``predicted``, a (K_gt,) mask; a
+    predictions file in infant-22 written from a BlazePose model never has a vertex, so the
+    vertex is not the model's), and it is labelled at least once. If the model predicted
+    nothing at all, every provided keypoint is scored (all misses).
+    """
     mapping = mapping_to(pred_schema, gt.schema)
     provided = set(mapping.provided)
+    if predicted is not None and not any(
+            predicted[gt.schema.index(k)] for k in provided):
+        predicted = None
     labelled = (gt.visibility > 0).any(axis=(0, 1)) if len(gt) else np.zeros(len(gt.schema), bool)
     scored, skipped = [], {}
     for i, name in enumerate(gt.schema.keypoints):
         if name not in provided:
             skipped[name] = f"model schema {pred_schema.name} does not provide it"
+        elif predicted is not None and not predicted[i]:
+            skipped[name] = "the model never predicted it"
         elif not labelled[i]:
             skipped[name] = "never labelled in the ground truth"
         else:
@@ -114,13 +127,14 @@ def evaluate_predictions(gt: LabeledDataset, preds: Predictions, name: str = "mo
     if preds.poses.n_frames != len(gt):
         raise InputError(preds.source, "predictions are not aligned to the labelled images")
     schema = gt.schema
-    scored, not_scored = scored_keypoints(gt, preds.schema)
+    mapping = mapping_to(preds.schema, schema)
+    pred_full = mapping.apply(preds.poses.data)  # (F, M, K_gt, 3)
+    predicted = (~np.isnan(pred_full[..., 0])).any(axis=(0, 1))
+    scored, not_scored = scored_keypoints(gt, preds.schema, predicted)
     if not scored:
         raise InputError(preds.source, f"no keypoint is both predicted (schema "
                                        f"{preds.schema.name}) and labelled (schema {schema.name})")
     idx = np.array([schema.index(k) for k in scored])
-    mapping = mapping_to(preds.schema, schema)
-    pred_full = mapping.apply(preds.poses.data)  # (F, M, K_gt, 3)
     pred = pred_full[:, :, idx]
     gt_xy_full = gt.poses.xy
     vis_full = gt.visibility
