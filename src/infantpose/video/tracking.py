@@ -180,7 +180,9 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     rotation: int | None = None
     hint_supported = _set_rotation_hint(estimator, None)
     # Tracking off means a fresh search on every frame: the estimator stays in its own mode.
-    restore = _enter_video_mode(estimator) if tracking else (lambda: None)
+    # Estimators with a rotation hint get it directly; others with a video mode use that mode.
+    restore = (_enter_video_mode(estimator) if tracking and not hint_supported
+               else (lambda: None))
     video_mode = getattr(estimator, "mode", None) == "video"
     n_tracked = n_redetect = n_lost = n_detect = 0
     rotations: dict[int, int] = {}

@@ -1,0 +1,342 @@
+"""Batch processing of a folder of videos, crash-safe and resumable, on Dask.
+
+``infantpose batch VIDEO_DIR --out DIR`` processes every video once. Each video gets its own
+output folder; every file in it is written atomically, and a ``done.json`` marker is written
+*last*, so a folder with a marker is complete and a folder without one is redone from scratch on
+the next run (a killed run loses at most the videos in flight). A manifest CSV, rewritten
+atomically after every video, records status, frames, fps, dropped frames, error and time per
+video; one bad video is recorded as failed and never stops the batch.
+
+Videos are independent tasks submitted to Dask: a :class:`distributed.LocalCluster` of worker
+*processes* (one thread each: the models are single-image CPU work) by default, or an existing
+cluster with ``scheduler="tcp://HOST:PORT"`` — the same command scales from a laptop to a lab
+cluster. ``workers=0`` runs in this process (debugging, tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from infantpose import _atomic
+from infantpose.errors import InputError
+
+__all__ = ["BatchOptions", "MANIFEST_COLUMNS", "DONE_MARKER", "find_videos", "output_dir_names",
+           "is_done", "process_video", "run_batch", "read_manifest"]
+
+DONE_MARKER = "done.json"
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ["video", "status", "frames", "fps", "dropped_frames", "seconds",
+                    "frames_per_second", "error", "output"]
+
+
+@dataclass
+class BatchOptions:
+    """What to do with every video (all plain values, so it travels to Dask workers).
+
+    Attributes:
+        model: a registered estimator name, or ``"package.module:factory"``.
+        schema: output keypoint schema (None: the model's own).
+        model_options: keyword options for the estimator factory.
+        tracking: follow the infant frame to frame (see :mod:`infantpose.video.tracking`).
+        filter: smoothing method of :mod:`infantpose.video.filters` (None: no filtered output).
+        filter_options: options of :class:`~infantpose.video.filters.FilterConfig`.
+        deidentify: write a face-hidden copy of the video, and drop facial keypoints from every
+            exported keypoint file (unless ``keep_facial``).
+        deid_mode: "mosaic" or "blur".
+        keep_facial: keep facial keypoints in exports even with ``deidentify``.
+        overlay: write an overlay video (face-hidden when ``deidentify``).
+        plot: write a trajectory PNG.
+        csv: also write the keypoints as a tidy CSV.
+        max_frames: process at most this many frames per video (quick looks).
+    """
+
+    model: str = "blazepose"
+    schema: str | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
+    tracking: bool = True
+    filter: str | None = None
+    filter_options: dict[str, Any] = field(default_factory=dict)
+    deidentify: bool = False
+    deid_mode: str = "mosaic"
+    keep_facial: bool = False
+    overlay: bool = False
+    plot: bool = True
+    csv: bool = True
+    max_frames: int | None = None
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def find_videos(video_dir: str | os.PathLike) -> list[Path]:
+    """Video files directly in ``video_dir``, sorted; InputError when there are none."""
+    from infantpose.io.video import VIDEO_EXTENSIONS, is_video_path
+
+    d = Path(video_dir)
+    if not d.exists():
+        raise InputError(d, "no such directory")
+    if not d.is_dir():
+        raise InputError(d, "not a directory")
+    vids = sorted(p for p in d.iterdir() if p.is_file() and is_video_path(p)
+                  and not p.name.startswith("."))
+    if not vids:
+        raise InputError(d, f"no video files ({', '.join(VIDEO_EXTENSIONS)}) in directory")
+    return vids
+
+
+def output_dir_names(videos: list[Path]) -> dict[Path, str]:
+    """One output folder name per video: its stem, or its full name when stems collide."""
+    stems: dict[str, int] = {}
+    for v in videos:
+        stems[v.stem] = stems.get(v.stem, 0) + 1
+    return {v: (v.stem if stems[v.stem] == 1 else v.name.replace(".", "_")) for v in videos}
+
+
+def is_done(out_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The done-marker's record when ``out_dir`` holds a complete result, else None."""
+    marker = Path(out_dir) / DONE_MARKER
+    try:
+        rec = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("status") != "ok":
+        return None
+    for name in rec.get("outputs", []):
+        if not (Path(out_dir) / name).is_file():
+            return None
+    return rec
+
+
+def _clean_partial(out_dir: Path) -> None:
+    """Remove what an interrupted run left: temporary files and outputs without a marker."""
+    if not out_dir.is_dir():
+        return
+    for p in out_dir.iterdir():
+        if p.is_file():
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+_ESTIMATORS: dict[str, Any] = {}
+
+
+def _estimator(options: BatchOptions):
+    """One estimator per worker process and model configuration (loading costs seconds)."""
+    key = json.dumps([options.model, options.schema, options.model_options], sort_keys=True)
+    est = _ESTIMATORS.get(key)
+    if est is None:
+        if ":" in options.model:
+            import importlib
+
+            module, func = options.model.split(":", 1)
+            try:
+                factory = getattr(importlib.import_module(module), func)
+            except (ImportError, AttributeError) as e:
+                raise InputError(None, f"cannot load model factory {options.model!r} ({e})") from None
+            est = factory(schema=options.schema, weights=None, **options.model_options)
+        else:
+            from infantpose.models import create_estimator
+
+            est = create_estimator(options.model, schema=options.schema, **options.model_options)
+        _ESTIMATORS[key] = est
+    return est
+
+
+def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, Any]:
+    """Process one video into ``out_dir``; never raises: failures come back as a failed row.
+
+    Outputs (each atomic): ``poses.json`` (raw tracked keypoints), ``poses_filtered.json`` (with a
+    filter), ``keypoints.csv`` (the final keypoints, tidy), ``trajectories.png``,
+    ``deidentified.mp4`` and ``overlay.mp4`` when asked, then ``done.json`` last.
+    """
+    t0 = time.perf_counter()
+    vid, out = Path(video), Path(out_dir)
+    row: dict[str, Any] = {"video": vid.name, "status": "failed", "frames": 0, "fps": "",
+                           "dropped_frames": "", "seconds": 0.0, "frames_per_second": "",
+                           "error": "", "output": out.name}
+    try:
+        _clean_partial(out)
+        _atomic.ensure_writable_dir(out)
+        from infantpose.video.tracking import predict_video
+
+        est = _estimator(options)
+        poses = predict_video(est, vid, tracking=options.tracking, max_frames=options.max_frames)
+        if poses.n_frames == 0:
+            raise InputError(vid, "no frames were processed")
+        idx = poses.frame_index_array()
+        gaps = int(idx[-1] + 1 - len(idx)) if len(idx) else 0
+        dropped = max(int(poses.meta.get("corrupt_frames", 0)), gaps)
+        final = poses
+        filtered = None
+        outputs: list[str] = []
+        if options.filter:
+            from infantpose.video.filters import FilterConfig, filter_poses
+
+            cfg = FilterConfig(method=options.filter, **options.filter_options)
+            filtered = filter_poses(poses, cfg)
+            final = filtered
+        drop = options.deidentify and not options.keep_facial
+
+        def export(p):
+            if drop:
+                from infantpose.video.privacy import drop_facial_keypoints
+                return drop_facial_keypoints(p)
+            return p
+
+        export(poses).save_json(out / "poses.json")
+        outputs.append("poses.json")
+        if filtered is not None:
+            export(filtered).save_json(out / "poses_filtered.json")
+            outputs.append("poses_filtered.json")
+        if options.csv:
+            export(final).to_csv(out / "keypoints.csv")
+            outputs.append("keypoints.csv")
+        extra: dict[str, Any] = {}
+        if options.plot:
+            from infantpose.video.plots import plot_trajectories
+
+            plot_trajectories(final, out / "trajectories.png",
+                              raw=poses if filtered is not None else None, title=vid.name)
+            outputs.append("trajectories.png")
+        if options.deidentify:
+            from infantpose.video.privacy import deidentify_video
+
+            rep = deidentify_video(vid, out / "deidentified.mp4", mode=options.deid_mode,
+                                   poses=poses)
+            extra["deidentification"] = rep.to_dict()
+            outputs.append("deidentified.mp4")
+        if options.overlay:
+            from infantpose.video.overlay import render_overlay
+
+            ov = render_overlay(vid, export(final), out / "overlay.mp4",
+                                deidentify=options.deid_mode if options.deidentify else None,
+                                face_poses=poses)
+            extra["overlay"] = ov
+            outputs.append("overlay.mp4")
+        seconds = time.perf_counter() - t0
+        row.update(status="ok", frames=poses.n_frames, fps=round(poses.fps or 0.0, 3),
+                   dropped_frames=dropped, seconds=round(seconds, 3),
+                   frames_per_second=round(poses.n_frames / seconds, 2) if seconds > 0 else "")
+        record = {**row, "outputs": outputs, "tracking": poses.meta.get("tracking"),
+                  "options": json.loads(options.key()), **extra}
+        _atomic.write_text(out / DONE_MARKER, json.dumps(record, indent=1, default=str))
+    except Exception as e:  # one bad video never stops the batch
+        row["error"] = (str(e) if str(e) else type(e).__name__).splitlines()[0][:500]
+        row["seconds"] = round(time.perf_counter() - t0, 3)
+        if not isinstance(e, InputError):
+            row["error"] = f"{type(e).__name__}: {row['error']}"
+            with contextlib.suppress(Exception):
+                _atomic.write_text(out / "error.txt", traceback.format_exc())
+    return row
+
+
+def _write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    _atomic.write_text(path, buf.getvalue())
+
+
+def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The manifest rows as dicts of strings."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "no such manifest")
+    with p.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@contextlib.contextmanager
+def _dask_client(workers: int, scheduler: str | None):
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise InputError(None, f"cannot reach Dask scheduler {scheduler} ({e})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
+              options: BatchOptions | None = None, workers: int = 2, scheduler: str | None = None,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Process every video of ``video_dir`` into ``out_dir``; return the manifest rows.
+
+    Videos whose output folder holds a valid done-marker are skipped (status ``skipped``, their
+    numbers taken from the marker); all others are (re)done. ``on_result`` is called with each
+    row as it completes (progress display). The manifest is ``out_dir/manifest.csv``.
+    """
+    opts = options or BatchOptions()
+    if workers < 0:
+        raise InputError(None, "--workers must be >= 0")
+    videos = find_videos(video_dir)
+    out = _atomic.ensure_writable_dir(out_dir)
+    names = output_dir_names(videos)
+    rows: dict[Path, dict[str, Any]] = {}
+    pending: list[Path] = []
+    for v in videos:
+        rec = is_done(out / names[v])
+        if rec is not None:
+            rows[v] = {**{c: rec.get(c, "") for c in MANIFEST_COLUMNS}, "status": "skipped",
+                       "video": v.name}
+        else:
+            rows[v] = {"video": v.name, "status": "pending", "output": names[v]}
+            pending.append(v)
+    manifest = out / MANIFEST
+
+    def done(v: Path, row: dict[str, Any]) -> None:
+        rows[v] = row
+        _write_manifest(manifest, [rows[x] for x in videos])
+        if on_result is not None:
+            on_result(row)
+
+    _write_manifest(manifest, [rows[x] for x in videos])
+    for v in videos:
+        if rows[v]["status"] == "skipped" and on_result is not None:
+            on_result(rows[v])
+    if pending:
+        if workers == 0 and not scheduler:
+            for v in pending:
+                done(v, process_video(str(v), str(out / names[v]), opts))
+        else:
+            from distributed import as_completed
+
+            with _dask_client(workers, scheduler) as client:
+                futures = {client.submit(process_video, str(v), str(out / names[v]), opts,
+                                         pure=False, key=f"infantpose-{names[v]}-{time.time_ns()}"): v
+                           for v in pending}
+                for fut in as_completed(futures):
+                    v = futures[fut]
+                    try:
+                        row = fut.result()
+                    except Exception as e:  # a worker died (e.g. out of memory)
+                        row = {"video": v.name, "status": "failed", "output": names[v],
+                               "error": f"worker failed: {type(e).__name__}: {e}"[:500]}
+                    done(v, row)
+    return [rows[v] for v in videos]
