@@ -94,3 +94,16 @@ def test_convert_cli_round_trip(tmp_path, labelled, capsys):
     assert d["categories"][0]["schema"] == "coco17"
     assert main(["convert", str(gt), str(tmp_path / "x.txt"), "--to", "coco"]) == 2
     assert main(["convert", str(gt), str(tmp_path / "y"), "--to", "yaml"]) == 2
+
+
+def test_evaluate_coco_labels_and_poses_json_as_predictions(tmp_path, labelled):
+    ds, gt = labelled
+    ds.poses.save_json(tmp_path / "poses.json")
+    code = main(["evaluate", "--gt", str(gt), "--pred", str(gt), "--pred",
+                 str(tmp_path / "poses.json"), "--out", str(tmp_path / "r")])
+    assert code == 0
+    models = json.loads((tmp_path / "r" / "metrics.json").read_text())["models"]
+    assert [m["name"] for m in models] == ["labels", "poses"]
+    for m in models:
+        assert m["metrics"]["AP"] == pytest.approx(1.0)
+        assert m["metrics"]["mKS"] == pytest.approx(1.0)

@@ -11,13 +11,15 @@ from infantpose.io.labelme import read_labelme, write_labelme
 def test_coco_labelme_coco_loses_nothing(tmp_path):
     ds = make_dataset(tmp_path / "imgs", "infant22", n_images=4, n_instances=2,
                       domains=["real", "synthetic", "real", "real"])
-    first = write_coco(ds, tmp_path / "imgs" / "a.json")
+    first = write_coco(ds, tmp_path / "imgs" / "a.json",
+                       extra_image_fields=[{"posture": "supine", "n": i} for i in range(4)])
     write_labelme(read_coco(first), tmp_path / "lm")
     second = write_coco(read_labelme(tmp_path / "lm"), tmp_path / "out" / "b.json")
     a, b = json.loads(first.read_text()), json.loads(second.read_text())
     assert a["categories"] == b["categories"]
     strip = lambda ims: [{k: v for k, v in im.items() if k != "file_name"} for im in ims]  # noqa
     assert strip(a["images"]) == strip(b["images"])
+    assert b["images"][3]["posture"] == "supine" and b["images"][3]["n"] == 3
     assert a["annotations"] == b["annotations"]
     back = read_coco(second)
     assert [p.resolve() for p in back.image_paths] == [p.resolve() for p in ds.image_paths]

@@ -119,7 +119,7 @@ class LabeledDataset:
             frame_indices=None,
             image_sizes=[p.image_sizes[i] for i in idx] if p.image_sizes is not None else None)
         meta = dict(self.meta)
-        for key in ("coco_image_ids", "areas"):
+        for key in ("coco_image_ids", "areas", "image_fields"):
             vals = meta.get(key)
             if isinstance(vals, list) and len(vals) == len(self):
                 meta[key] = [vals[i] for i in idx]

@@ -89,6 +89,9 @@ def _sizes(dataset: LabeledDataset) -> list[tuple[int, int]]:
 
 
 # --- writing -------------------------------------------------------------------------------------
+_IMAGE_KEYS = ("id", "file_name", "width", "height", "domain")
+
+
 def _img_id(v: Any) -> Any:
     return int(v) if isinstance(v, (int, np.integer)) else v
 
@@ -120,6 +123,9 @@ def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = N
     if not (isinstance(areas, list) and len(areas) == len(dataset)
             and all(isinstance(r, list) and len(r) == data.shape[1] for r in areas)):
         areas = None
+    kept_fields = dataset.meta.get("image_fields")
+    if not (isinstance(kept_fields, list) and len(kept_fields) == len(dataset)):
+        kept_fields = None
     images, annotations = [], []
     ann_id = 1
     for f, name in enumerate(dataset.image_names):
@@ -128,6 +134,8 @@ def coco_dict(dataset: LabeledDataset, extra_image_fields: list[dict] | None = N
             name = os.path.relpath(dataset.root / name, base).replace(os.sep, "/")
         img: dict[str, Any] = {"id": _img_id(ids[f]), "file_name": name, "width": int(w),
                                "height": int(h), "domain": dataset.domains[f]}
+        if kept_fields is not None and isinstance(kept_fields[f], dict):
+            img.update({key: v for key, v in kept_fields[f].items() if key not in _IMAGE_KEYS})
         if extra_image_fields is not None:
             img.update(extra_image_fields[f])
         images.append(img)
@@ -244,6 +252,7 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     file_names: list[str] = []
     sizes: list[tuple[int, int]] = []
     domains: list[str] = []
+    image_fields: list[dict] = []
     for i, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
             raise InputError(p, f"images[{i}] lacks 'id' or 'file_name'")
@@ -262,6 +271,7 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
             w, h = image_size(ipath)
         sizes.append((int(w), int(h)))
         domains.append(str(img.get("domain", "real")))
+        image_fields.append({key: v for key, v in img.items() if key not in _IMAGE_KEYS})
 
     per_image: list[list[tuple]] = [[] for _ in images]
     skipped_crowd = 0
@@ -325,6 +335,8 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
                   image_sizes=None if same else sizes)
     meta: dict[str, Any] = {"source_file": str(p), "format": "coco",
                             "coco_image_ids": [img["id"] for img in images]}
+    if any(image_fields):
+        meta["image_fields"] = image_fields  # extra per-image fields, written back by write_coco
     if any(a is not None for row in areas for a in row):
         meta["areas"] = areas  # COCO 'area' per (image, instance), used as the OKS scale
     if skipped_crowd:

@@ -8,8 +8,8 @@ by ``group_id``; a ``rectangle`` shape gives a person's box. The infant 22-keypo
 
 LabelMe has no occlusion flag; infantpose writes ``"flags": {"occluded": true}`` on a point
 labelled but occluded (COCO visibility 1) and reads it back; other points are visible (2). The
-image's domain ("real"/"synthetic") is kept in an extra top-level ``domain`` key (LabelMe keeps
-unknown keys when it saves).
+image's domain ("real"/"synthetic") is kept in an extra top-level ``domain`` key and other
+per-image fields of a COCO source in ``image_info`` (LabelMe keeps unknown keys when it saves).
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike], schema: str 
     names: list[str] = []
     sizes: list[tuple[int, int]] = []
     domains: list[str] = []
+    image_fields: list[dict] = []
     for f, d in docs:
         ipath = (f.parent / str(d["imagePath"]))
         if check_images and not ipath.is_file():
@@ -143,6 +144,8 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike], schema: str 
             w, h = image_size(ipath)
         sizes.append((int(w), int(h)))
         domains.append(str(d.get("domain", "real")))
+        info = d.get("image_info")
+        image_fields.append(dict(info) if isinstance(info, dict) else {})
         groups: dict[Any, dict[str, Any]] = {}
         for j, s in enumerate(d["shapes"]):
             if not isinstance(s, dict) or "label" not in s or "points" not in s:
@@ -211,12 +214,19 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike], schema: str 
                   frame_size=sizes[0] if same else None, image_sizes=None if same else sizes)
     meta = {"source_file": str(files[0] if len(files) == 1 else root), "format": "labelme",
             "labelme_files": [str(f) for f in files]}
+    if any(image_fields):
+        meta["image_fields"] = image_fields
     return LabeledDataset(poses, visibility, boxes, root, domains, meta)
 
 
-def _json_name(image_name: str) -> str:
-    stem = os.path.splitext(image_name.replace("\\", "/"))[0]
-    return stem.strip("./").replace("/", "__").replace("..", "_") + ".json"
+def _json_names(image_names: list[str]) -> list[str]:
+    """``<image stem>.json`` (LabelMe's own convention); folder-qualified if stems collide."""
+    stems = [os.path.splitext(os.path.basename(n.replace("\\", "/")))[0] for n in image_names]
+    if len(set(stems)) == len(stems):
+        return [s + ".json" for s in stems]
+    flat = [os.path.splitext(n.replace("\\", "/"))[0].strip("./").replace("/", "__")
+            .replace("..", "_") for n in image_names]
+    return [s + ".json" for s in flat]
 
 
 def write_labelme(dataset: LabeledDataset, out_dir: str | os.PathLike,
@@ -239,8 +249,11 @@ def write_labelme(dataset: LabeledDataset, out_dir: str | os.PathLike,
     docs: list[tuple[Path, dict]] = []
     seen: set[str] = set()
     data, vis, bx = dataset.poses.data, dataset.visibility, dataset.boxes
+    kept = dataset.meta.get("image_fields")
+    kept = kept if isinstance(kept, list) and len(kept) == len(dataset) else None
+    jnames = _json_names(dataset.image_names)
     for f, name in enumerate(dataset.image_names):
-        jname = _json_name(name)
+        jname = jnames[f]
         if jname in seen:
             raise InputError(out / jname, "two images map to the same LabelMe file name")
         seen.add(jname)
@@ -264,11 +277,12 @@ def write_labelme(dataset: LabeledDataset, out_dir: str | os.PathLike,
                                "flags": {}})
         size = sizes[f] if sizes[f] is not None else image_size(dataset.root / name)
         rel = os.path.relpath(dataset.root / name, out).replace(os.sep, "/")
-        docs.append((out / jname, {
-            "version": "5.4.1", "flags": {}, "shapes": shapes, "domain": dataset.domains[f],
-            "imagePath": rel, "imageData": None,
-            "imageHeight": int(size[1]), "imageWidth": int(size[0]),
-        }))
+        doc = {"version": "5.4.1", "flags": {}, "shapes": shapes, "domain": dataset.domains[f],
+               "imagePath": rel, "imageData": None,
+               "imageHeight": int(size[1]), "imageWidth": int(size[0])}
+        if kept is not None and isinstance(kept[f], dict) and kept[f]:
+            doc["image_info"] = kept[f]  # extra per-image fields (e.g. a render's posture)
+        docs.append((out / jname, doc))
     written = []
     for p, d in docs:
         written.append(_atomic.write_text(p, json.dumps(d, indent=1)))
