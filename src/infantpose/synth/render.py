@@ -60,27 +60,33 @@ def raycast(prims: list[Primitive], cam: Camera, near: float = 1.0) -> RayBuffer
             continue
         xs = (np.arange(x0, x1, dtype=np.float64) + 0.5 - cam.cx) / cam.f
         ys = (np.arange(y0, y1, dtype=np.float64) + 0.5 - cam.cy) / cam.f
-        # Ray directions d = (x, y, 1); in unit-sphere space d' = (R^T d) / r, o' = -(R^T c) / r.
+        # Ray directions d = (x, y, 1); in unit-sphere space d' = x·dx + y·dy + dz with
+        # dx, dy, dz the rows of R^T / r, and o' = -(R^T c) / r. The quadratic's coefficients
+        # a = d'·d' and b = d'·o' are polynomials in (x, y): evaluate them from 1-D pieces.
         inv = 1.0 / p.radii
         o = -(Rc.T @ c) * inv
-        dx = Rc[0] * inv  # contribution of d.x to d'
+        dx = Rc[0] * inv
         dy = Rc[1] * inv
         dz = Rc[2] * inv
-        d = xs[None, :, None] * dx + ys[:, None, None] * dy + dz  # (h, w, 3)
-        a = np.einsum("ijk,ijk->ij", d, d)
-        b = d @ o
+        X, Y = xs[None, :], ys[:, None]
+        a = (X * X * (dx @ dx) + 2 * X * (dx @ dz) + (dz @ dz)) \
+            + Y * (Y * (dy @ dy) + 2 * (dy @ dz)) + 2 * (dx @ dy) * (X * Y)
+        b = X * (dx @ o) + (Y * (dy @ o) + dz @ o)
         cc = o @ o - 1.0
         disc = b * b - a * cc
         hit = disc > 0
         if not hit.any():
             continue
-        t = np.where(hit, (-b - np.sqrt(np.maximum(disc, 0))) / a, np.inf)
+        t = np.full(disc.shape, np.inf)
+        t[hit] = (-b[hit] - np.sqrt(disc[hit])) / a[hit]
         sub = depth[y0:y1, x0:x1]
         win = hit & (t > near) & (t < sub)
         if not win.any():
             continue
+        iy, ix = np.nonzero(win)
+        d = xs[ix, None] * dx + ys[iy, None] * dy + dz
         tw = t[win]
-        q = o + tw[:, None] * d[win]  # hit points, unit-sphere space
+        q = o + tw[:, None] * d  # hit points, unit-sphere space
         n = (q * inv) @ Rc.T  # gradient of the implicit function, in camera space
         n /= np.linalg.norm(n, axis=-1, keepdims=True)
         sub[win] = tw

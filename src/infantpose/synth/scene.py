@@ -95,33 +95,41 @@ def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray
 
 
 def texture(rng: np.random.Generator, h: int, w: int, style: Style) -> np.ndarray:
-    """A fabric texture (H, W, 3) float in [0, 1]: base colour, pattern, folds and fibre noise."""
+    """A fabric texture (H, W, 3) float32 in [0, 1]: base colour, pattern and folds.
+
+    Drawn at half resolution and upsampled (fabric has no pixel-sharp detail after the camera's
+    blur anyway), which keeps large framings cheap.
+    """
+    import cv2
+
+    hs, ws = max(8, (h + 1) // 2), max(8, (w + 1) // 2)
     base = np.array(style.bg_colors[rng.integers(len(style.bg_colors))], dtype=np.float32)
-    base = np.clip(base * rng.uniform(0.9, 1.05) + rng.normal(0, 0.02, 3), 0, 1)
+    base = np.clip(base * rng.uniform(0.9, 1.05) + rng.normal(0, 0.02, 3), 0, 1).astype(np.float32)
     other = np.array(style.bg_colors[rng.integers(len(style.bg_colors))], dtype=np.float32)
     pattern = style.patterns[rng.integers(len(style.patterns))]
-    img = np.empty((h, w, 3), dtype=np.float32)
+    img = np.empty((hs, ws, 3), dtype=np.float32)
     img[:] = base
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     th = rng.uniform(0, np.pi)
-    period = rng.uniform(0.04, 0.15) * max(h, w)
-    u = (xx * np.cos(th) + yy * np.sin(th)) / period
-    v = (-xx * np.sin(th) + yy * np.cos(th)) / period
-    if pattern == "stripes":
-        m = (u % 1.0) < rng.uniform(0.2, 0.5)
-        img[m] = other
-    elif pattern == "checks":
-        a = ((u % 1.0) < 0.5).astype(np.float32)
-        b = ((v % 1.0) < 0.5).astype(np.float32)
-        mix = (a + b)[..., None] / 2
-        img = img * (1 - 0.6 * mix) + other * 0.6 * mix
-    elif pattern == "dots":
-        du, dv = (u % 1.0) - 0.5, (v % 1.0) - 0.5
-        m = du * du + dv * dv < rng.uniform(0.01, 0.04)
-        img[m] = other
-    folds = _lowfreq(rng, h, w, int(rng.integers(3, 7)))
+    period = rng.uniform(0.04, 0.15) * max(hs, ws)
+    if pattern != "plain":
+        yy, xx = np.mgrid[0:hs, 0:ws].astype(np.float32)
+        u = (xx * np.cos(th) + yy * np.sin(th)) / period
+        v = (-xx * np.sin(th) + yy * np.cos(th)) / period
+        if pattern == "stripes":
+            m = (u % 1.0) < rng.uniform(0.2, 0.5)
+            img[m] = other
+        elif pattern == "checks":
+            a = ((u % 1.0) < 0.5).astype(np.float32)
+            b = ((v % 1.0) < 0.5).astype(np.float32)
+            mix = (a + b)[..., None] / 2
+            img = img * (1 - 0.6 * mix) + other * (0.6 * mix)
+        elif pattern == "dots":
+            du, dv = (u % 1.0) - 0.5, (v % 1.0) - 0.5
+            m = du * du + dv * dv < rng.uniform(0.01, 0.04)
+            img[m] = other
+    folds = _lowfreq(rng, hs, ws, int(rng.integers(3, 7)))
     img *= (1 + rng.uniform(0.04, 0.12) * folds)[..., None]
-    img += rng.normal(0, 0.012, (h, w, 1)).astype(np.float32)
+    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.clip(img, 0, 1)
 
 
@@ -207,17 +215,18 @@ def camera_artefacts(img: np.ndarray, params: dict, rng: np.random.Generator) ->
     import cv2
 
     h, w = img.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # Smooth gain map (light fall-off × vignette × exposure) at low resolution, upsampled.
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32) / 31 - 0.5
     th = params["grad_theta"]
-    g = (xx / w - 0.5) * np.cos(th) + (yy / h - 0.5) * np.sin(th)
-    r2 = (xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2
-    img = img * ((1 + params["grad"] * g) * (1 - params["vignette"] * r2)
-                 * params["exposure"])[..., None]
+    gain = ((1 + params["grad"] * (xx * np.cos(th) + yy * np.sin(th)))
+            * (1 - params["vignette"] * (xx ** 2 + yy ** 2)) * params["exposure"])
+    gain = cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    img = img * gain[..., None]
     if params["sigma"] > 0.3:
         img = cv2.GaussianBlur(img, (0, 0), params["sigma"])
     if params["motion"] is not None:
         img = cv2.filter2D(img, -1, params["motion"])
-    img = img + rng.normal(0, params["noise"], img.shape).astype(np.float32)
+    img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(params["noise"])
     if params["gray"]:
         gray = img @ np.array([0.299, 0.587, 0.114], np.float32)
         img = np.repeat(gray[..., None], 3, axis=2)
