@@ -1,0 +1,111 @@
+"""The video commands end to end: deidentify, batch, filter, overlay; errors are one line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from infantpose.cli import main
+from infantpose.io.video import probe_video, read_frames
+from infantpose.poses import Poses
+from infantpose.video import privacy as pv
+from infantpose.video import testclips as tc
+
+MARKERS = "infantpose.video.testclips:create_marker_estimator"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    path = d / "baby.mp4"
+    truth, frames = tc.make_clip(path, n_frames=10, metadata={"title": "baby jane",
+                                                              "creation_time": "2024-01-01T00:00:00Z"})
+    noisy = truth.data.copy()
+    noisy[..., :2] += np.random.default_rng(0).normal(0, 1.5, noisy[..., :2].shape)
+    p = Poses(noisy, truth.schema, source=str(path), fps=15.0, frame_size=truth.frame_size,
+              frame_indices=np.arange(10))
+    p.save_json(d / "baby.json")
+    return path, d / "baby.json", truth
+
+
+def test_deidentify_command(clip, tmp_path, capsys):
+    video, poses, truth = clip
+    out = tmp_path / "safe.mp4"
+    code = main(["deidentify", str(video), "--out", str(out), "--poses", str(poses),
+                 "--no-detector", "--mode", "blur", "-q"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "10 frames" in err and "head keypoints in 10" in err
+    assert pv.identifying_tags(out) == {} and probe_video(out).n_frames == 10
+    # with no way to place the face every frame is blurred whole, and the run says so
+    out2 = tmp_path / "safe2.mp4"
+    assert main(["deidentify", str(video), "--out", str(out2), "--model", "none", "--no-detector",
+                 "-q"]) == 0
+    assert "10 frame(s) had no face region" in capsys.readouterr().err
+
+
+def test_deidentify_errors_are_one_line(clip, tmp_path, capsys):
+    video, _, _ = clip
+    assert main(["deidentify", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o.mp4"),
+                 "--model", "none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "missing.mp4" in err and "\n" not in err
+    assert main(["deidentify", str(video), "--out", str(tmp_path / "o.mp4"), "--mode", "swirl"]) == 2
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_filter_command(clip, tmp_path, capsys):
+    _, poses, truth = clip
+    out = tmp_path / "f.json"
+    assert main(["filter", str(poses), "--out", str(out), "--method", "savgol", "--window", "5",
+                 "--drop-facial", "--csv", str(tmp_path / "f.csv")]) == 0
+    res = Poses.load_json(out)
+    assert res.meta["filter"]["method"] == "savgol"
+    assert np.isnan(res.data[:, 0, truth.schema.facial_mask, 0]).all()
+    assert (tmp_path / "f.csv").is_file()
+    assert "left_wrist" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["filter", str(bad), "--out", str(tmp_path / "g.json")]) == 2
+    assert main(["filter", str(poses), "--out", str(tmp_path / "g.json"), "--method", "x"]) == 2
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_overlay_command(clip, tmp_path):
+    video, poses, _ = clip
+    out = tmp_path / "ov.mp4"
+    assert main(["overlay", str(video), str(poses), "--out", str(out), "--plot",
+                 str(tmp_path / "t.png"), "--deidentify", "mosaic", "-q"]) == 0
+    frames, idx = read_frames(out)
+    assert len(idx) == 10 and (tmp_path / "t.png").stat().st_size > 1000
+    src, _ = read_frames(video)
+    assert np.abs(frames[:, :12, :40].astype(int) - src[:, :12, :40]).mean() > 20  # timestamp box
+
+
+def test_batch_command(clip, tmp_path, capsys):
+    video, _, _ = clip
+    d = tmp_path / "vids"
+    d.mkdir()
+    (d / "a.mp4").write_bytes(video.read_bytes())
+    (d / "b.mp4").write_bytes(b"")  # empty file: fails, batch goes on
+    out = tmp_path / "out"
+    code = main(["batch", str(d), "--out", str(out), "--workers", "0", "--model", MARKERS,
+                 "--filter", "butterworth", "--deidentify", "--overlay"])
+    assert code == 1  # a failure is reported in the exit code, after everything else ran
+    err = capsys.readouterr().err
+    assert "1 done now" in err and "1 failed" in err
+    sub = out / "a"
+    names = sorted(p.name for p in sub.iterdir())
+    assert names == ["deidentified.mp4", "done.json", "keypoints.csv", "overlay.mp4",
+                     "poses.json", "poses_filtered.json", "trajectories.png"]
+    p = Poses.load_json(sub / "poses_filtered.json")
+    assert np.isnan(p.data[:, :, p.schema.facial_mask, :2]).all()  # facial keypoints dropped
+    import pandas as pd
+    table = pd.read_csv(sub / "keypoints.csv")
+    assert table.loc[table["keypoint"] == "nose", "x"].isna().all()
+    assert table.loc[table["keypoint"] == "left_knee", "x"].notna().all()
+    for v in ("deidentified.mp4", "overlay.mp4"):
+        assert pv.identifying_tags(sub / v) == {}
+    done = json.loads((sub / "done.json").read_text())
+    assert done["deidentification"]["frames"] == 10
+    assert main(["batch", str(tmp_path / "nothing"), "--out", str(out)]) == 2
