@@ -52,7 +52,7 @@ def main() -> None:
     for name, row in ROWS.items():
         lams = []
         for t in tails:
-            lam = brentq(lambda x: predicted_mks(x, row[:5], t) - row[5], 1e-6, 1.0)
+            lam = brentq(lambda x, r=row, t=t: predicted_mks(x, r[:5], t) - r[5], 1e-6, 1.0)
             fits[t].append(lam)
             lams.append(lam)
         print(f"| {name} | {row[5]:.3f} | " + " | ".join(f"{x:.4f}" for x in lams) + " |")

@@ -55,7 +55,7 @@ def same_labels(a: LabeledDataset, b: LabeledDataset, atol: float = 1e-3) -> boo
             and np.array_equal(a.visibility, b.visibility))
 
 
-# --- a fake estimator for `infantpose evaluate --model` tests --------------------------------------
+# --- a fake estimator for `infantpose evaluate --model` tests ------------------------------------
 #: image digest -> (N, K, 3) keypoints the fake estimator returns for that image
 FAKE_ANSWERS: dict[str, np.ndarray] = {}
 FAKE_CALLS: list = []

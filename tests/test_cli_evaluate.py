@@ -107,3 +107,22 @@ def test_evaluate_coco_labels_and_poses_json_as_predictions(tmp_path, labelled):
     for m in models:
         assert m["metrics"]["AP"] == pytest.approx(1.0)
         assert m["metrics"]["mKS"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r[0]["keypoints"].pop(), "must be a list of x, y, score"),
+    (lambda r: r[0].pop("keypoints"), "lacks 'keypoints'"),
+    (lambda r: r[1].__setitem__("schema", "coco17"), "has 22"),
+    (lambda r: [(e.pop("schema"), e["keypoints"].__delitem__(slice(0, 3))) for e in r],
+     "cannot tell the schema"),
+])
+def test_malformed_predictions(tmp_path, labelled, capsys, mutate, message):
+    ds, gt = labelled
+    res = _results(ds)
+    mutate(res)
+    (tmp_path / "p.json").write_text(json.dumps(res))
+    code = main(["evaluate", "--gt", str(gt), "--pred", str(tmp_path / "p.json"),
+                 "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(tmp_path / "p.json") in err and message in err
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())

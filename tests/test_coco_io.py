@@ -11,7 +11,8 @@ from infantpose.io.coco import read_coco, write_coco
 def test_round_trip_keeps_everything(tmp_path):
     ds = make_dataset(tmp_path, "infant22", n_images=3, n_instances=2,
                       domains=["real", "synthetic", "real"])
-    out = write_coco(ds, tmp_path / "labels.json", extra_image_fields=[{"seed": i} for i in range(3)])
+    out = write_coco(ds, tmp_path / "labels.json",
+                     extra_image_fields=[{"seed": i} for i in range(3)])
     d = json.loads(out.read_text())
     cat = d["categories"][0]
     assert cat["schema"] == "infant22" and len(cat["keypoints"]) == 22
@@ -73,3 +74,25 @@ def test_rejects_invalid_json(tmp_path):
     p.write_text("{not json")
     with pytest.raises(InputError, match="invalid JSON"):
         read_coco(p)
+
+
+def test_read_labels_detects_and_rejects(tmp_path):
+    from infantpose.io.labels import detect_format, read_labels
+    from infantpose.poses import Poses
+
+    ds = make_dataset(tmp_path, "coco17", n_images=1)
+    path = write_coco(ds, tmp_path / "l.json")
+    assert detect_format(path) == "coco" and len(read_labels(path)) == 1
+    assert read_labels(path, schema="infant22").schema.name == "infant22"
+    (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(InputError, match="unrecognised JSON labels"):
+        read_labels(tmp_path / "other.json")
+    Poses.empty("coco17", 1, 1).save_json(tmp_path / "p.json")
+    with pytest.raises(InputError, match="poses file"):
+        read_labels(tmp_path / "p.json")
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="DeepLabCut"):
+        read_labels(tmp_path / "x.csv")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no label files"):
+        read_labels(tmp_path / "empty")

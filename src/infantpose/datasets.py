@@ -127,7 +127,8 @@ class LabeledDataset:
                               self.root, [self.domains[i] for i in idx], meta)
 
     @classmethod
-    def concat(cls, items: "list[LabeledDataset]", root: "Path | str | None" = None) -> "LabeledDataset":
+    def concat(cls, items: "list[LabeledDataset]",
+               root: "Path | str | None" = None) -> "LabeledDataset":
         """Stack several datasets of one schema (e.g. real + synthetic).
 
         Image paths are rewritten relative to ``root`` (default: the first item's root) when the

@@ -78,7 +78,7 @@ def evaluate_cmd(
             with Progress(console=console, transient=True) as bar:
                 task = bar.add_task(f"running {m}", total=len(labels))
                 preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,
-                                        progress=lambda _i: bar.advance(task))
+                                        progress=lambda _i, t=task: bar.advance(t))
         results.append(evaluate_predictions(labels, preds, name=label, lam=mks_lambda))
     paths = write_report(results, out, gt_source=str(gt))
     console.print(summary_table(results))

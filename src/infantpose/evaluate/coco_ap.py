@@ -43,7 +43,8 @@ def coco_keypoint_ap(gt_xy: np.ndarray, gt_vis: np.ndarray, gt_boxes: np.ndarray
     images, anns = [], []
     aid = 1
     for i in range(f):
-        images.append({"id": i + 1, "width": int(image_sizes[i][0]), "height": int(image_sizes[i][1])})
+        w, h = image_sizes[i]
+        images.append({"id": i + 1, "width": int(w), "height": int(h)})
         for j in range(n):
             lab = gt_vis[i, j] > 0
             if np.isnan(gt_boxes[i, j]).any() and not lab.any():

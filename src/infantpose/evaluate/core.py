@@ -2,8 +2,8 @@
 
 :func:`evaluate_predictions` converts the predictions into the ground truth's schema (with the
 registered keypoint mapping, or by keypoint name), scores only the keypoints that *both* sides
-define (the model provides and predicts them, and at least one is labelled), matches predicted people to
-labelled people by OKS, and computes COCO AP/AR, PCKsh, mKS and bbox PCK. So a COCO-17 model is
+define (the model provides and predicts them, and at least one is labelled), matches predicted
+people to labelled people by OKS, and computes COCO AP/AR, PCKsh, mKS and bbox PCK. So a COCO-17 model is
 scored against infant-22 labels on their shared body keypoints, and the result says which
 keypoints were scored and why the others were not.
 """

@@ -53,5 +53,6 @@ def predict_dataset(estimator: Any, gt: LabeledDataset, use_gt_boxes: bool = Tru
             progress(i)
     if not frames:
         raise InputError(gt.meta.get("source_file"), "no labelled images to predict")
-    poses = Poses.concat(frames, frame_names=gt.image_names, source=getattr(estimator, "name", None))
+    poses = Poses.concat(frames, frame_names=gt.image_names,
+                         source=getattr(estimator, "name", None))
     return predictions_from_poses(poses, gt, source=f"model:{getattr(estimator, 'name', '?')}")

@@ -71,7 +71,7 @@ def _label_map(schema: Schema, label_map: dict[str, str] | None) -> dict[str, st
         out.update(INFANT22_LABELS)
     if label_map:
         out.update(label_map)
-    for label, kp in out.items():
+    for kp in out.values():
         schema.index(kp)
     return out
 
@@ -101,7 +101,8 @@ def _load(path: Path) -> dict:
     return d
 
 
-def read_labelme(path: str | os.PathLike | list[str | os.PathLike], schema: str | Schema | None = None,
+def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
+                 schema: str | Schema | None = None,
                  label_map: dict[str, str] | None = None, check_images: bool = True
                  ) -> LabeledDataset:
     """Read a folder of LabelMe JSON files (or one file, or a list of files).
