@@ -126,3 +126,16 @@ def test_malformed_predictions(tmp_path, labelled, capsys, mutate, message):
     err = capsys.readouterr().err
     assert code == 2 and str(tmp_path / "p.json") in err and message in err
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+@pytest.mark.slow
+def test_blazepose_on_synthetic_infants(tmp_path):
+    """End to end with the real off-the-shelf model on a few synthetic labelled renders."""
+    assert main(["synth", "--n", "3", "--out", str(tmp_path / "s"), "--schema", "infant22"]) == 0
+    code = main(["evaluate", "--gt", str(tmp_path / "s" / "annotations.json"),
+                 "--model", "blazepose", "--no-gt-boxes", "--out", str(tmp_path / "r")])
+    assert code == 0
+    m = json.loads((tmp_path / "r" / "metrics.json").read_text())["models"][0]
+    assert len(m["scored_keypoints"]) == 19
+    assert set(m["not_scored"]) == {"vertex", "upper_lip", "lower_lip"}
+    assert 0.0 <= m["metrics"]["PCKsh@0.1"] <= 1.0 and m["counts"]["images"] == 3

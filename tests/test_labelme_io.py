@@ -74,3 +74,12 @@ def test_missing_key_and_missing_image(tmp_path):
                                                  "imagePath": "gone.png"}))
     with pytest.raises(InputError, match="image not found"):
         read_labelme(tmp_path / "x.json")
+
+
+def test_label_map_renames_and_ignores(tmp_path):
+    _seed004_file(tmp_path, [_pt("Head", 1, 1), _pt("Tail", 2, 2), _pt("snout", 3, 3)])
+    ds = read_labelme(tmp_path, label_map={"Tail": "", "snout": "nose"})
+    assert ds.schema.name == "infant22"
+    assert ds.poses.data[0, 0, ds.schema.index("nose"), :2].tolist() == [3, 3]
+    with pytest.raises(InputError, match="not a keypoint of schema infant22"):
+        read_labelme(tmp_path, label_map={"Tail": "tail_tip"}, schema="infant22")

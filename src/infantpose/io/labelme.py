@@ -71,14 +71,18 @@ def _label_map(schema: Schema, label_map: dict[str, str] | None) -> dict[str, st
         out.update(INFANT22_LABELS)
     if label_map:
         out.update(label_map)
-    for kp in out.values():
-        schema.index(kp)
+    for label, kp in list(out.items()):
+        if not kp:
+            continue  # mapped to nothing: points with this label are ignored
+        if kp not in schema.keypoints:
+            raise InputError(None, f"label {label!r} maps to {kp!r}, which is not a keypoint of "
+                                   f"schema {schema.name}")
     return out
 
 
 def _guess_schema(labels: set[str], label_map: dict[str, str] | None, path: Path) -> Schema:
     if label_map:
-        labels = {label_map.get(lb, lb) for lb in labels}
+        labels = {label_map.get(lb, lb) for lb in labels} - {"", None}
     if labels and labels <= set(INFANT22_LABELS) | set(INFANT22_LABELS.values()):
         return get_schema("infant22")
     return match_schema(sorted(labels), None, path)
@@ -108,7 +112,8 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
     """Read a folder of LabelMe JSON files (or one file, or a list of files).
 
     ``schema`` defaults to infant-22 when the labels are the seed-004 labels, else the schema
-    whose keypoint names are the labels. ``label_map`` maps extra labels to keypoint names.
+    whose keypoint names are the labels. ``label_map`` maps extra labels to keypoint names (a
+    label mapped to ``""`` is ignored).
     Point shapes with one ``group_id`` (or none) form one person. The dataset root is the folder
     of the (first) JSON file; image paths are stored relative to it. Malformed files (missing
     keys, unknown labels, a point with other than one (x, y), NaN coordinates, duplicate labels
@@ -176,6 +181,8 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
             if not np.isfinite(pts).all():
                 raise InputError(f, f"point {label!r} has NaN or infinite coordinates")
             kp = lmap[label]
+            if not kp:
+                continue
             if kp in g["kp"]:
                 raise InputError(f, f"label {label!r} appears twice for one person "
                                     f"(group_id {s.get('group_id')})")
