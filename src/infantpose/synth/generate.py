@@ -151,11 +151,15 @@ def _frame_camera(body: Body, posture: str, style: Style, size: tuple[int, int],
     hfov = rng.uniform(50, 72)
     pts = body.keypoint_array(KEYPOINT_NAMES)
     center = (pts.min(axis=0) + pts.max(axis=0)) / 2
-    cam = look_at(center, el, az, 100.0, roll, hfov, w, h)
-    uv, _ = cam.project(pts)
-    ext = max(np.ptp(uv[:, 0]) / w, np.ptp(uv[:, 1]) / h) * 1.25  # margin for the limb widths
     fill = rng.uniform(*style.fill)
-    dist = 100.0 * ext / fill
+    dist = 100.0
+    for _ in range(3):  # perspective is not linear in distance when the body has depth
+        cam = look_at(center, el, az, dist, roll, hfov, w, h)
+        uv, z = cam.project(pts)
+        ext = max(np.ptp(uv[:, 0]) / w, np.ptp(uv[:, 1]) / h) * 1.15  # margin: limb widths
+        new = dist * ext / fill
+        # A phone or camera stays >= ~40 cm from the nearest body point.
+        dist = max(new, dist - z.min() + 40.0 * body.scale)
     cam = look_at(center, el, az, dist, roll, hfov, w, h)
     uv, _ = cam.project(pts)
     mid = (uv.min(axis=0) + uv.max(axis=0)) / 2
@@ -212,11 +216,13 @@ def sample_scene(rng: np.random.Generator, size: tuple[int, int] | None = None,
                             [0.3, 0.75, 0.35], [0.95, 0.55, 0.75]])[rng.integers(5)]
             scene.toys.append((Primitive(c, R, radii, OCCLUDER_PART, "toy"), col))
     if rng.random() < st.p_blanket:
-        uv, _ = cam.project(body.keypoint_array(("left_hip", "right_hip", "left_ankle",
-                                                 "right_ankle")))
-        hips, feet = uv[:2].mean(axis=0), uv[2:].mean(axis=0)
-        start = hips + (feet - hips) * rng.uniform(0.0, 0.7)
-        scene.blanket = (blanket_mask(h, w, start, feet - hips, rng), texture(rng, h, w, st))
+        # A blanket over the lower body: its edge crosses the body axis between the belly and
+        # the knees, so the head and usually the arms stay uncovered.
+        uv, _ = cam.project(body.keypoint_array(("left_shoulder", "right_shoulder", "left_hip",
+                                                 "right_hip")))
+        sh, hp = uv[:2].mean(axis=0), uv[2:].mean(axis=0)
+        start = hp + (hp - sh) * rng.uniform(-0.35, 0.9)
+        scene.blanket = (blanket_mask(h, w, start, hp - sh, rng), texture(rng, h, w, st))
     if rng.random() < st.p_wires:
         scene.wires = draw_wires(h, w, rng, int(rng.integers(1, 4)))
     return scene, pose
@@ -243,10 +249,14 @@ def render_frame(scene: Scene, pose: Pose, names: tuple[str, ...], rng: np.rando
                 d = np.clip(buf.normal[m] @ L, 0, 1)
                 img[m] = c * (0.45 + 0.6 * d)[:, None]
     if scene.blanket is not None:
+        import cv2
+
         bm, tex = scene.blanket
-        edge = bm & ~np.roll(bm, 3, axis=0)
-        img = np.where(bm[..., None], tex * 0.97, img)
-        img[edge] *= 0.75
+        # A thick blanket: soft shadow just outside its edge, darker rolled edge inside it.
+        k = max(3, int(0.02 * max(bm.shape)) | 1)
+        soft = cv2.GaussianBlur(bm.astype(np.float32), (k, k), 0)
+        img = img * (1 - 0.45 * soft * ~bm)[..., None]
+        img = np.where(bm[..., None], tex * (0.75 + 0.25 * soft)[..., None], img)
         buf.part[bm] = OCCLUDER_PART
         buf.depth[bm] = 0.0
     if scene.wires is not None:

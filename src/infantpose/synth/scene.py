@@ -57,7 +57,7 @@ STYLES: dict[str, Style] = {
         clothing=("onesie_long", "onesie_short", "sleeveless", "diaper", "onesie_short"),
         light=(0.42, 0.7), tints=((1.0, 0.95, 0.85), (1.0, 1.0, 1.0), (1.0, 0.9, 0.78)),
         noise=(0.005, 0.03), blur=(0.0, 1.2), jpeg=(45, 92), p_blanket=0.3, p_toy=0.3,
-        p_wires=0.0, p_gray=0.0, scale=(0.95, 1.35), elevation=(55, 90), fill=(0.6, 1.0)),
+        p_wires=0.0, p_gray=0.0, scale=(0.95, 1.35), elevation=(55, 90), fill=(0.7, 1.05)),
     "nicu": Style(
         "nicu", bg_colors=((0.92, 0.93, 0.95), (0.75, 0.85, 0.92), (0.8, 0.9, 0.85),
                            (0.95, 0.95, 0.9), (0.6, 0.72, 0.8)),
