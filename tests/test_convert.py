@@ -63,3 +63,24 @@ def test_subset_and_concat(tmp_path):
     assert sub.image_paths[1].resolve() == a.image_paths[0].resolve()
     assert np.array_equal(sub.visibility[0], b.visibility[1])
     sub.validate()
+
+
+def test_validate_rejects_inconsistent_labels(tmp_path):
+    import pytest
+
+    from infantpose.errors import InputError
+
+    ds = make_dataset(tmp_path, "coco17", n_images=2)
+    ds.validate()
+    bad = ds.subset([0, 1])
+    bad.visibility[0, 0, 0] = 3
+    with pytest.raises(InputError, match="0, 1 or 2"):
+        bad.validate()
+    bad = ds.subset([0, 1])
+    k = int(np.flatnonzero(bad.visibility[0, 0] > 0)[0])
+    bad.poses.data[0, 0, k, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        bad.validate()
+    (tmp_path / "img_01.png").unlink()
+    with pytest.raises(InputError, match="image not found"):
+        ds.validate()
