@@ -149,7 +149,7 @@ def _run(pose, image: np.ndarray) -> np.ndarray | None:
     """(33, 3) normalised (x, y, visibility) from one mediapipe call, or None if nobody found."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = pose.process(image)
+        res = pose.process(np.ascontiguousarray(image))
     if res.pose_landmarks is None:
         return None
     return np.array([(lm.x, lm.y, lm.visibility) for lm in res.pose_landmarks.landmark],
