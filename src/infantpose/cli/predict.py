@@ -160,6 +160,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     from infantpose.models import create_estimator
     from infantpose.poses import Poses
     from infantpose.schemas import get_schema
+    from infantpose.video.prefetch import Prefetcher
 
     sch = get_schema(schema)
     if max_frames is not None and max_frames < 1:
@@ -228,8 +229,11 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                     writer = _LazyWriter(staging / f"{stem}_overlay.mp4", info.fps or 30.0)
                 if writer is not None:
                     writer.__enter__()
+                # Decode in a background thread while the model works (issue 7's prefetcher).
+                frames_it = Prefetcher(iter_frames(vpath, stats=stats, max_frames=max_frames),
+                                       maxsize=8)
                 try:
-                    for fi, rgb in iter_frames(vpath, stats=stats, max_frames=max_frames):
+                    for fi, rgb in frames_it:
                         p = est.predict(rgb)
                         frames.append(p.data[0])
                         idx.append(fi)
@@ -239,6 +243,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                             writer.write(draw_poses(rgb, p))
                         tick(f"{vpath.name} frame {fi}")
                 except BaseException as e:
+                    frames_it.close()
                     if writer is not None:
                         writer.__exit__(type(e), e, e.__traceback__)
                     raise

@@ -32,7 +32,7 @@ from infantpose import _atomic
 from infantpose.errors import InputError
 
 __all__ = ["VIDEO_EXTENSIONS", "is_video_path", "VideoInfo", "DecodeStats", "probe_video",
-           "iter_frames", "read_frames", "VideoWriter", "write_video", "video_codec"]
+           "iter_frames", "read_frames", "frame_to_rgb", "VideoWriter", "write_video", "video_codec"]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 
@@ -208,7 +208,7 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
                 stats.decoded += 1
                 if idx < start:
                     continue
-                yield idx, frame.to_ndarray(format="rgb24")
+                yield idx, frame_to_rgb(frame)
                 yielded += 1
                 if max_frames is not None and yielded >= max_frames:
                     return
@@ -221,6 +221,21 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
     if stats.decoded == 0:
         detail = f" ({stats.last_error})" if stats.last_error else ""
         raise InputError(p, f"no decodable frames in video{detail}")
+
+
+def frame_to_rgb(frame) -> np.ndarray:
+    """A decoded PyAV frame as H×W×3 uint8 RGB.
+
+    Plain 8-bit 4:2:0 frames (the usual case) are converted with OpenCV, about twice as fast as
+    FFmpeg's swscale here (BT.601 matrix, nearest-neighbour chroma: colours may differ from a
+    player's by a level or two, which does not matter to a pose model); anything else goes
+    through swscale.
+    """
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        import cv2
+
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 def read_frames(path: str | os.PathLike, max_frames: int | None = None,
