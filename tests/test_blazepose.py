@@ -197,3 +197,13 @@ def test_weights_and_bad_input():
         bp.BlazePose().predict(np.zeros((10, 10), np.uint8))
     with pytest.raises(InputError, match="unknown model"):
         create_estimator("no-such-model")
+
+
+def test_real_blazepose_with_a_box_runs_on_the_crop(real):
+    img = hopper_scene(0)  # 640×480, the portrait in the middle
+    p = real.predict(img, boxes=np.array([[220, 100, 420, 380]]))
+    assert p.meta["found"] == [True] and p.meta["whole_frame"] == [False]
+    nose = p.data[0, 0, BLAZEPOSE33.index("nose")]
+    assert 220 < nose[0] < 420 and 100 < nose[1] < 380  # mapped back into frame pixels
+    whole = real.predict(img).data[0, 0, BLAZEPOSE33.index("nose")]
+    assert np.linalg.norm(nose[:2] - whole[:2]) < 10
