@@ -10,7 +10,6 @@ from infantpose.models import blazepose as bp
 from infantpose.models import create_estimator
 from infantpose.schemas import BLAZEPOSE33
 
-
 # --- pure geometry -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("deg", [0, 90, 180, 270])

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_video_io import corrupt_packet, zero_frame_avi  # tests/ is on sys.path (rootdir)
 
 from infantpose.cli import main
 from infantpose.examples import make_examples
 from infantpose.io.images import write_image
 from infantpose.io.video import write_video
 from infantpose.poses import Poses
-from test_video_io import corrupt_packet, zero_frame_avi  # tests/ is on sys.path (rootdir)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from infantpose.errors import InputError
-from infantpose.schemas import (BLAZEPOSE33, COCO17, INFANT22, SCHEMAS, convert_keypoints,
-                                get_mapping, get_schema)
+from infantpose.schemas import (
+    BLAZEPOSE33,
+    COCO17,
+    INFANT22,
+    SCHEMAS,
+    convert_keypoints,
+    get_mapping,
+    get_schema,
+)
 
 
 def _random_kp(schema, seed=0):

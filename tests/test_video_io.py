@@ -7,8 +7,14 @@ import pytest
 
 from infantpose.errors import InputError
 from infantpose.io.images import list_images, read_image, write_image
-from infantpose.io.video import (DecodeStats, VideoWriter, iter_frames, probe_video, read_frames,
-                                 write_video)
+from infantpose.io.video import (
+    DecodeStats,
+    VideoWriter,
+    iter_frames,
+    probe_video,
+    read_frames,
+    write_video,
+)
 
 
 def _frames(n=12, w=64, h=48):
@@ -76,14 +82,12 @@ def test_writer_writes_no_source_metadata(tmp_path):
 
 
 def test_writer_is_atomic(tmp_path):
-    with pytest.raises(RuntimeError):
-        with VideoWriter(tmp_path / "v.mp4", 10, (64, 48)) as w:
-            w.write(_frames(1)[0])
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), VideoWriter(tmp_path / "v.mp4", 10, (64, 48)) as w:
+        w.write(_frames(1)[0])
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(ValueError):
-        with VideoWriter(tmp_path / "v.mp4", 10, (64, 48)) as w:
-            w.write(np.zeros((10, 10, 3), np.uint8))  # wrong size
+    with pytest.raises(ValueError), VideoWriter(tmp_path / "v.mp4", 10, (64, 48)) as w:
+        w.write(np.zeros((10, 10, 3), np.uint8))  # wrong size
     assert list(tmp_path.iterdir()) == []
 
 

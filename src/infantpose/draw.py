@@ -11,16 +11,26 @@ Colours are RGB tuples because images are RGB everywhere in infantpose.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
-__all__ = ["Palette", "side_of", "EdgeAnnotator", "VertexAnnotator", "SkeletonAnnotator",
-           "BoxAnnotator", "draw_skeleton", "draw_poses", "keypoint_box"]
+__all__ = [
+    "BoxAnnotator",
+    "EdgeAnnotator",
+    "Palette",
+    "SkeletonAnnotator",
+    "VertexAnnotator",
+    "draw_poses",
+    "draw_skeleton",
+    "keypoint_box",
+    "side_of",
+]
 
 Color = tuple[int, int, int]
 

@@ -15,17 +15,25 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from infantpose import _atomic
 from infantpose.errors import InputError
 
-__all__ = ["make_examples", "register_example", "EXAMPLE_MAKERS", "hopper_image",
-           "blanket_background", "compose", "hopper_scene", "hopper_video_frames",
-           "write_hopper_video"]
+__all__ = [
+    "EXAMPLE_MAKERS",
+    "blanket_background",
+    "compose",
+    "hopper_image",
+    "hopper_scene",
+    "hopper_video_frames",
+    "make_examples",
+    "register_example",
+    "write_hopper_video",
+]
 
 ExampleMaker = Callable[[Path, np.random.Generator], list[Path]]
 EXAMPLE_MAKERS: dict[str, ExampleMaker] = {}

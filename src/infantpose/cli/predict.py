@@ -27,7 +27,7 @@ import typer
 from infantpose.cli import app
 from infantpose.errors import InputError
 
-__all__ = ["predict_cmd", "collect_sources", "coco_results", "instance_score", "run_predict"]
+__all__ = ["coco_results", "collect_sources", "instance_score", "predict_cmd", "run_predict"]
 
 
 @dataclass
@@ -150,8 +150,13 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 model: str = "blazepose", weights: Path | None = None,
                 max_frames: int | None = None, progress: bool = True) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark)."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from infantpose import _atomic
     from infantpose.draw import draw_poses
@@ -282,7 +287,7 @@ class _LazyWriter:
     def __init__(self, path: Path, fps: float):
         self.path, self.fps, self._w = path, fps, None
 
-    def __enter__(self) -> "_LazyWriter":
+    def __enter__(self) -> _LazyWriter:
         return self
 
     def write(self, rgb: np.ndarray) -> None:

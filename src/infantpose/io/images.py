@@ -7,16 +7,22 @@ image or is truncated) raises :class:`~infantpose.errors.InputError` naming the 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
 from infantpose import _atomic
 from infantpose.errors import InputError
 
-__all__ = ["IMAGE_EXTENSIONS", "is_image_path", "list_images", "read_image", "write_image",
-           "image_size"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "image_size",
+    "is_image_path",
+    "list_images",
+    "read_image",
+    "write_image",
+]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

@@ -21,18 +21,29 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from infantpose import _atomic
 from infantpose.errors import InputError
 
-__all__ = ["VIDEO_EXTENSIONS", "is_video_path", "VideoInfo", "DecodeStats", "probe_video",
-           "iter_frames", "read_frames", "frame_to_rgb", "VideoWriter", "write_video", "video_codec"]
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "DecodeStats",
+    "VideoInfo",
+    "VideoWriter",
+    "frame_to_rgb",
+    "is_video_path",
+    "iter_frames",
+    "probe_video",
+    "read_frames",
+    "video_codec",
+    "write_video",
+]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 
@@ -291,7 +302,7 @@ class VideoWriter:
         self._container = None
         self._stream = None
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         import av
 
         self._ctx = _atomic.atomic_path(self.path)

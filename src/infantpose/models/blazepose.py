@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,16 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
-__all__ = ["BlazePose", "create", "rotate_image", "rotate_points", "unrotate_points",
-           "crop_region", "weights_paths", "ROTATIONS"]
+__all__ = [
+    "ROTATIONS",
+    "BlazePose",
+    "create",
+    "crop_region",
+    "rotate_image",
+    "rotate_points",
+    "unrotate_points",
+    "weights_paths",
+]
 
 ROTATIONS = (0, 90, 180, 270)
 
@@ -242,7 +251,7 @@ class BlazePose:
             self._static.close()
             self._static = None
 
-    def __enter__(self) -> "BlazePose":
+    def __enter__(self) -> BlazePose:
         return self
 
     def __exit__(self, *exc) -> None:
