@@ -1,0 +1,68 @@
+"""Skeleton drawing: array in, array out; sides coloured apart; missing keypoints skipped."""
+
+import numpy as np
+import pytest
+
+from infantpose.draw import (BoxAnnotator, EdgeAnnotator, Palette, SkeletonAnnotator,
+                             VertexAnnotator, draw_poses, draw_skeleton, keypoint_box, side_of)
+from infantpose.poses import Poses
+from infantpose.schemas import COCO17
+
+
+def _kp():
+    kp = np.full((17, 3), np.nan)
+    kp[:, 2] = 0.0
+    kp[COCO17.index("left_shoulder")] = (70, 20, 1.0)
+    kp[COCO17.index("left_elbow")] = (70, 60, 1.0)
+    kp[COCO17.index("right_shoulder")] = (20, 20, 1.0)
+    kp[COCO17.index("right_elbow")] = (20, 60, 1.0)
+    return kp
+
+
+def test_sides_get_their_colours_and_input_is_untouched():
+    img = np.zeros((80, 90, 3), np.uint8)
+    pal = Palette()
+    out = draw_skeleton(img, _kp(), COCO17)
+    assert img.sum() == 0 and out.shape == img.shape and out.dtype == np.uint8
+    assert tuple(out[40, 70]) == pal.left    # middle of the left upper arm
+    assert tuple(out[40, 20]) == pal.right   # middle of the right upper arm
+    assert tuple(out[20, 45]) == pal.center  # shoulder line joins both sides
+
+
+def test_missing_keypoints_and_low_scores_are_skipped():
+    img = np.zeros((80, 90, 3), np.uint8)
+    kp = _kp()
+    kp[COCO17.index("left_elbow"), :2] = np.nan
+    out = EdgeAnnotator().annotate(img, kp, COCO17)
+    assert out[40, 70].sum() == 0  # the left arm edge lost an end
+    kp = _kp()
+    kp[COCO17.index("right_elbow"), 2] = 0.1
+    out = EdgeAnnotator(min_score=0.5).annotate(img, kp, COCO17)
+    assert out[40, 20].sum() == 0
+    assert draw_skeleton(img, np.full((17, 3), np.nan), COCO17).sum() == 0
+
+
+def test_vertex_opacity_follows_score():
+    img = np.zeros((40, 40, 3), np.uint8)
+    kp = np.full((17, 3), np.nan)
+    kp[:, 2] = 0
+    kp[COCO17.index("left_wrist")] = (10, 10, 1.0)
+    kp[COCO17.index("right_wrist")] = (30, 30, 0.4)
+    out = VertexAnnotator(outline=None, min_alpha=0.0).annotate(img, kp, COCO17)
+    assert tuple(out[10, 10]) == Palette().left
+    np.testing.assert_allclose(out[30, 30], np.array(Palette().right) * 0.4, atol=1)
+
+
+def test_composition_boxes_and_poses():
+    img = np.zeros((80, 90, 3), np.uint8)
+    p = Poses(_kp()[None, None], COCO17)
+    a = draw_poses(img, p)
+    b = SkeletonAnnotator((EdgeAnnotator(), VertexAnnotator(), BoxAnnotator())).annotate(
+        img, p.data[0], COCO17)
+    assert a.sum() > 0 and (b != a).any()
+    assert keypoint_box(_kp()) == (20.0, 20.0, 50.0, 40.0)
+    assert keypoint_box(np.full((17, 3), np.nan)) is None
+    assert side_of("left_palm") == "left" and side_of("mouth_right") == "right"
+    assert side_of("nose") == "center"
+    with pytest.raises(ValueError):
+        draw_skeleton(np.zeros((5, 5), np.uint8), _kp(), COCO17)
