@@ -123,6 +123,7 @@ def test_predict_video_json_csv_overlay(short_video, tmp_path, capsys):
     assert p.fps == pytest.approx(15) and p.frame_size == (640, 480)
     assert list(p.frame_indices) == list(range(6)) and p.source == str(good)
     assert p.present.all() and p.meta["corrupt_frames_skipped"] == 0
+    assert "vertex" in p.meta["missing_keypoints"]  # BlazePose has no vertex: never guessed
     df = pd.read_csv(out / "clip.csv")
     assert list(df.columns) == ["frame", "time", "instance", "keypoint", "x", "y", "score"]
     assert len(df) == 6 * 22

@@ -229,6 +229,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 _set_mode(est, "video")
                 stats = DecodeStats()
                 frames, idx, rotations = [], [], []
+                extra_meta: dict[str, Any] = {}
                 writer = None
                 if overlay:  # sized from the first decoded frame (headers can disagree)
                     writer = _LazyWriter(staging / f"{stem}_overlay.mp4", info.fps or 30.0)
@@ -240,6 +241,8 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 try:
                     for fi, rgb in frames_it:
                         p = est.predict(rgb)
+                        if not frames and "missing_keypoints" in p.meta:
+                            extra_meta["missing_keypoints"] = p.meta["missing_keypoints"]
                         frames.append(p.data[0])
                         idx.append(fi)
                         rotations.append(p.meta.get("rotation", [None])[0]
@@ -263,7 +266,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                               frame_size=info.frame_size,
                               meta={"model": model, "rotation": rotations,
                                     "corrupt_frames_skipped": stats.corrupt,
-                                    "video_frames": info.n_frames})
+                                    "video_frames": info.n_frames, **extra_meta})
                 no_person = int((~poses.present.any(axis=1)).sum())
                 poses.meta["frames_without_person"] = no_person
                 summary.video_frames_without_person += no_person
