@@ -217,9 +217,10 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
         if options.overlay:
             from infantpose.video.overlay import render_overlay
 
-            ov = render_overlay(vid, export(final), out / "overlay.mp4",
-                                deidentify=options.deid_mode if options.deidentify else None,
-                                face_poses=poses)
+            # With de-identification the overlay is drawn on the face-hidden video just written
+            # (same frames, same indices), so faces are hidden identically and only once.
+            ov = render_overlay(out / "deidentified.mp4" if options.deidentify else vid,
+                                export(final), out / "overlay.mp4")
             extra["overlay"] = ov
             outputs.append("overlay.mp4")
         seconds = time.perf_counter() - t0
@@ -274,13 +275,22 @@ def _dask_client(workers: int, scheduler: str | None):
             client.close()
         return
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.CRITICAL)
     client = Client(cluster)
     try:
         yield client
     finally:
-        client.close()
-        cluster.close()
+        # Workers' last heartbeats race the shutdown and log harmless "stream closed" errors.
+        quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        levels = [q.level for q in quiet]
+        for q in quiet:
+            q.setLevel(logging.CRITICAL)
+        try:
+            client.close()
+            cluster.close()
+        finally:
+            for q, lv in zip(quiet, levels):
+                q.setLevel(lv)
 
 
 def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,

@@ -64,7 +64,11 @@ class FaceDetector:
         k = rotation // 90
         img = np.ascontiguousarray(np.rot90(rgb, k)) if k else np.ascontiguousarray(rgb)
         self.calls += 1
-        res = self._det.process(img)
+        import warnings
+
+        with warnings.catch_warnings():  # protobuf deprecation noise from mediapipe
+            warnings.simplefilter("ignore")
+            res = self._det.process(img)
         rh, rw = img.shape[:2]
         h, w = rgb.shape[:2]
         out = []
