@@ -50,12 +50,12 @@ def synth_cmd(
         if clip is not None:
             if not clip > 0:
                 raise InputError(None, f"--clip must be a positive number of seconds, got {clip}")
-            frames_per = max(1, int(round(clip * fps)))
+            frames_per = max(1, round(clip * fps))
             task = bar.add_task("rendering clips", total=n * frames_per)
             for i in range(n):
-                vp, lp = write_clip(Path(out) / f"clip_{i:03d}.mp4", clip, seed=seed + i, fps=fps,
-                                    schema=schema, size=wh or (640, 480), style=style,
-                                    progress=lambda k: bar.advance(task, k))
+                write_clip(Path(out) / f"clip_{i:03d}.mp4", clip, seed=seed + i, fps=fps,
+                           schema=schema, size=wh or (640, 480), style=style,
+                           progress=lambda k: bar.advance(task, k))
             typer.echo(f"wrote {n} clip(s) of {frames_per} frames to {out}")
             return
         task = bar.add_task("rendering images", total=n)

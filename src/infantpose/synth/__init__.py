@@ -8,10 +8,32 @@ from its 3D joints (:mod:`.labels`). :func:`generate` returns images and a
 """
 
 from infantpose.synth.clips import render_clip, write_clip
-from infantpose.synth.generate import (FRAMINGS, Sample, Scene, generate, parse_size, render_frame,
-                                       render_sample, sample_scene, write_dataset)
-from infantpose.synth.scene import STYLES
+from infantpose.synth.generate import (
+                                       FRAMINGS,
+                                       Sample,
+                                       Scene,
+                                       generate,
+                                       parse_size,
+                                       render_frame,
+                                       render_sample,
+                                       sample_scene,
+                                       write_dataset,
+)
 from infantpose.synth.poses import POSTURES
+from infantpose.synth.scene import STYLES
 
-__all__ = ["generate", "write_dataset", "render_clip", "write_clip", "render_sample",
-           "render_frame", "sample_scene", "Sample", "Scene", "FRAMINGS", "STYLES", "POSTURES", "parse_size"]
+__all__ = [
+                                       "FRAMINGS",
+                                       "POSTURES",
+                                       "STYLES",
+                                       "Sample",
+                                       "Scene",
+                                       "generate",
+                                       "parse_size",
+                                       "render_clip",
+                                       "render_frame",
+                                       "render_sample",
+                                       "sample_scene",
+                                       "write_clip",
+                                       "write_dataset",
+]

@@ -19,9 +19,20 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "ANGLE_NAMES", "ANGLE_LIMITS", "PARTS", "PART_ID", "KEYPOINT_NAMES", "KEYPOINT_PARTS",
-    "BodyShape", "Pose", "Primitive", "Body", "sample_shape", "pose_body", "rest_angles",
+    "ANGLE_LIMITS",
+    "ANGLE_NAMES",
+    "KEYPOINT_NAMES",
+    "KEYPOINT_PARTS",
+    "PARTS",
+    "PART_ID",
+    "Body",
+    "BodyShape",
+    "Pose",
+    "Primitive",
+    "pose_body",
+    "rest_angles",
     "rotation_from_axes",
+    "sample_shape",
 ]
 
 # Joint angles (degrees) and their anatomical limits, loosely after infant ranges of motion
@@ -211,7 +222,7 @@ def pose_body(shape: BodyShape, pose: Pose) -> Body:
     an anatomically possible body.
     """
     ang = np.clip(np.asarray(pose.angles, float), ANGLE_LIMITS[:, 0], ANGLE_LIMITS[:, 1])
-    A = lambda n: float(ang[_AI[n]])  # noqa: E731
+    A = lambda n: float(ang[_AI[n]])
     s = shape.scale
     sl = s * shape.limb
     ch = shape.chub

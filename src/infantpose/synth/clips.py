@@ -10,8 +10,8 @@ frame like in a real camera.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from infantpose.synth.body import ANGLE_LIMITS, Pose
 from infantpose.synth.generate import check_schema, parse_size, render_frame, sample_scene
 from infantpose.synth.poses import place_on_mattress, posture_ranges
 
-__all__ = ["angle_trajectory", "render_clip", "write_clip", "MAX_FREQ_HZ"]
+__all__ = ["MAX_FREQ_HZ", "angle_trajectory", "render_clip", "write_clip"]
 
 MAX_FREQ_HZ = 1.2
 
@@ -62,7 +62,7 @@ def render_clip(seed: int, seconds: float, fps: float = 15.0, schema: Schema | s
         raise InputError(None, f"clip length must be a positive number of seconds, got {seconds!r}")
     if not (fps > 0) or not np.isfinite(fps):
         raise InputError(None, f"fps must be positive, got {fps!r}")
-    T = max(1, int(round(seconds * fps)))
+    T = max(1, round(seconds * fps))
     rng = np.random.default_rng([int(seed), 1_000_003])
     scene, pose0 = sample_scene(rng, size=size, style=style, posture=posture)
     traj = angle_trajectory(scene.posture, np.arange(T) / fps, rng)

@@ -12,26 +12,56 @@ reproducible byte for byte and image ``i`` does not depend on how many images ar
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from infantpose.errors import InputError
 from infantpose.schemas import Schema, get_schema
-from infantpose.synth.body import (KEYPOINT_NAMES, PART_ID, Body, BodyShape, Pose, Primitive,
-                                   pose_body, sample_shape)
+from infantpose.synth.body import (
+    KEYPOINT_NAMES,
+    PART_ID,
+    Body,
+    BodyShape,
+    Pose,
+    Primitive,
+    pose_body,
+    sample_shape,
+)
 from infantpose.synth.camera import Camera, look_at
 from infantpose.synth.labels import mask_box, project_keypoints, visibility
 from infantpose.synth.poses import POSTURE_WEIGHTS, POSTURES, sample_pose
 from infantpose.synth.render import OCCLUDER_PART, Material, RayBuffers, raycast, shade_body
-from infantpose.synth.scene import (SKIN_TONES, Style, apply_shadow, blanket_mask,
-                                    camera_artefacts, draw_wires, get_style,
-                                    sample_artefacts, texture)
+from infantpose.synth.scene import (
+    SKIN_TONES,
+    Style,
+    apply_shadow,
+    blanket_mask,
+    camera_artefacts,
+    draw_wires,
+    get_style,
+    sample_artefacts,
+    texture,
+)
 
-__all__ = ["Scene", "Sample", "FRAMINGS", "sample_scene", "render_frame", "render_sample",
-           "generate", "write_dataset", "check_schema", "parse_size"]
+if TYPE_CHECKING:
+    from infantpose.datasets import LabeledDataset
+
+__all__ = [
+    "FRAMINGS",
+    "Sample",
+    "Scene",
+    "check_schema",
+    "generate",
+    "parse_size",
+    "render_frame",
+    "render_sample",
+    "sample_scene",
+    "write_dataset",
+]
 
 # Phone and NICU camera framings (width, height), landscape and portrait.
 FRAMINGS = ((640, 480), (480, 640), (1280, 720), (720, 1280), (960, 720), (854, 480))
@@ -290,7 +320,7 @@ def _check_n(n: int) -> int:
 
 
 def _dataset(samples_meta: list[tuple[str, tuple[int, int], np.ndarray, np.ndarray, np.ndarray]],
-             schema: Schema, root: Path, meta: dict) -> "LabeledDataset":
+             schema: Schema, root: Path, meta: dict) -> LabeledDataset:
     from infantpose.datasets import LabeledDataset
     from infantpose.poses import Poses
 

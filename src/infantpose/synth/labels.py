@@ -15,7 +15,7 @@ from infantpose.synth.body import KEYPOINT_PARTS, PART_ID, Body
 from infantpose.synth.camera import Camera
 from infantpose.synth.render import RayBuffers
 
-__all__ = ["project_keypoints", "visibility", "mask_box"]
+__all__ = ["mask_box", "project_keypoints", "visibility"]
 
 
 def project_keypoints(body: Body, names: tuple[str, ...] | list[str], cam: Camera

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from infantpose.synth.body import (ANGLE_LIMITS, ANGLE_NAMES, BodyShape, Pose, lowest_point,
-                                   pose_body, rotation_from_axes)
+from infantpose.synth.body import (
+    ANGLE_LIMITS,
+    ANGLE_NAMES,
+    BodyShape,
+    Pose,
+    lowest_point,
+    pose_body,
+    rotation_from_axes,
+)
 
-__all__ = ["POSTURES", "POSTURE_WEIGHTS", "sample_angles", "sample_pose", "place_on_mattress"]
+__all__ = ["POSTURES", "POSTURE_WEIGHTS", "place_on_mattress", "sample_angles", "sample_pose"]
 
 POSTURES = ("supine", "prone", "side", "sitting", "crawling")
 # Supine dominates infant videos (GMA recordings are supine); the others add variety.

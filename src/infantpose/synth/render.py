@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infantpose.synth.body import PART_ID, PARTS, Primitive
+from infantpose.synth.body import PART_ID, Primitive
 from infantpose.synth.camera import Camera
 
-__all__ = ["RayBuffers", "raycast", "shade_body", "Material", "OCCLUDER_PART"]
+__all__ = ["OCCLUDER_PART", "Material", "RayBuffers", "raycast", "shade_body"]
 
 OCCLUDER_PART = 100  # part id of toys and blankets drawn over the infant
 

@@ -13,8 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STYLES", "Style", "get_style", "texture", "apply_shadow", "blanket_mask",
-           "draw_wires", "camera_artefacts", "sample_artefacts", "SKIN_TONES"]
+__all__ = [
+    "SKIN_TONES",
+    "STYLES",
+    "Style",
+    "apply_shadow",
+    "blanket_mask",
+    "camera_artefacts",
+    "draw_wires",
+    "get_style",
+    "sample_artefacts",
+    "texture",
+]
 
 # sRGB skin albedos from very light to very dark (Fitzpatrick I–VI), plus newborn pink.
 SKIN_TONES = np.array([

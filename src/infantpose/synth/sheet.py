@@ -6,7 +6,7 @@ import numpy as np
 
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["draw_skeleton", "contact_sheet"]
+__all__ = ["contact_sheet", "draw_skeleton"]
 
 
 def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, visibility: np.ndarray,
