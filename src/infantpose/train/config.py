@@ -16,7 +16,7 @@ from infantpose.errors import InputError
 from infantpose.train.augment import AugmentConfig
 
 __all__ = ["DataSource", "ModelConfig", "OptimConfig", "AdaptConfig", "TrainConfig", "PRESETS",
-           "load_config", "config_from_dict", "config_to_dict"]
+           "load_config", "read_config_values", "config_from_dict", "config_to_dict"]
 
 
 @dataclass
@@ -57,6 +57,7 @@ class OptimConfig:
     epochs: int = 10
     max_steps: int | None = None  # stop after this many optimiser steps (overrides epochs)
     patience: int = 5  # early stopping: epochs without validation improvement
+    checkpoint_every: int = 10  # save last.pt (for resuming) every N optimiser steps
 
 
 @dataclass
@@ -85,6 +86,7 @@ class TrainConfig:
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 0
+    threads: int = 2  # torch CPU threads
     out: str = "runs/train"
 
 
@@ -140,7 +142,8 @@ def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = No
     """Validate a config mapping (optionally on top of a preset) and return a TrainConfig."""
     p = None if path is None else str(path)
     values = dict(values or {})
-    preset = values.pop("preset", preset)
+    file_preset = values.pop("preset", None)
+    preset = preset if preset is not None else file_preset
     if preset is not None:
         if preset not in PRESETS:
             raise InputError(p, f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
@@ -150,8 +153,8 @@ def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = No
     return cfg
 
 
-def load_config(path: str | os.PathLike, preset: str | None = None) -> TrainConfig:
-    """Read and validate a YAML training config; relative data paths are resolved from its folder."""
+def read_config_values(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw mapping of a YAML config, data paths resolved relative to the file's folder."""
     import yaml
 
     p = Path(path)
@@ -175,7 +178,12 @@ def load_config(path: str | os.PathLike, preset: str | None = None) -> TrainConf
                 it["path"] = str(p.parent / it["path"])
             fixed.append(it)
         values[key] = fixed
-    return config_from_dict(values, p, preset)
+    return values
+
+
+def load_config(path: str | os.PathLike, preset: str | None = None) -> TrainConfig:
+    """Read and validate a YAML training config; relative data paths are resolved from its folder."""
+    return config_from_dict(read_config_values(path), Path(path), preset)
 
 
 def validate(cfg: TrainConfig, path: str | None = None) -> None:

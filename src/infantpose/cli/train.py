@@ -1,0 +1,114 @@
+"""``infantpose train``: fine-tune a pose model on a few labelled images (plus synthetic ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from infantpose.cli import app
+
+
+@app.command("train")
+def train_cmd(
+    config: Optional[Path] = typer.Argument(
+        None, help="Training config YAML (see docs/training.md). Options below override it."),
+    data: Optional[list[Path]] = typer.Option(
+        None, "--data", help="Labelled images (repeatable): a COCO .json, or a folder of LabelMe "
+                             ".json + images (domain 'real')."),
+    synthetic_data: Optional[list[Path]] = typer.Option(
+        None, "--synthetic-data", help="Labelled synthetic images already on disk (repeatable; "
+                                       "domain 'synthetic'), e.g. from `infantpose synth`."),
+    val: Optional[list[Path]] = typer.Option(
+        None, "--val", help="Validation labels (repeatable; default: hold out part of --data)."),
+    synthetic: Optional[int] = typer.Option(
+        None, "--synthetic", help="Render N synthetic infants to train on as well."),
+    synthetic_style: Optional[str] = typer.Option(
+        None, "--synthetic-style", help="Style of the rendered infants: home, nicu or studio."),
+    schema: Optional[str] = typer.Option(None, "--schema", help="Keypoint schema to train."),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help="quick (≤10 min on 2 CPU cores) or full."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Number of epochs."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after S steps."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="Heatmap loss: mse, bce or kce."),
+    weights: Optional[Path] = typer.Option(
+        None, "--weights", help="Start from this checkpoint instead of the mediapipe weights."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="blazepose or pose-resnet."),
+    domain_adaptation: Optional[bool] = typer.Option(
+        None, "--domain-adaptation/--no-domain-adaptation",
+        help="FiDIP domain confusion between synthetic and real images."),
+    memory_replay: Optional[bool] = typer.Option(
+        None, "--memory-replay/--no-memory-replay",
+        help="Keep the pretrained BlazePose keypoints as soft targets."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default 2)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (model.pt, ...)."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Start over even if OUT holds an interrupted run (default: resume)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Require OUT/last.pt and resume from it."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Fine-tune a pose model (BlazePose weights from mediapipe by default) on labelled images.
+
+    Writes OUT/model.pt (use it with `infantpose predict --model blazepose-torch --weights
+    OUT/model.pt`), OUT/last.pt (resume point), OUT/metrics.csv, OUT/curves.png and
+    OUT/config.yaml. Re-running the same command after an interruption resumes.
+    """
+    from infantpose.errors import InputError
+    from infantpose.train.config import config_from_dict
+
+    values: dict = {}
+    path = None
+    if config is not None:
+        from infantpose.train.config import read_config_values
+
+        values = read_config_values(config)
+        path = config
+    sources = [{"path": str(p), "domain": "real"} for p in data or []]
+    sources += [{"path": str(p), "domain": "synthetic"} for p in synthetic_data or []]
+    if sources:
+        values["data"] = list(values.get("data", [])) + sources
+    if val:
+        values["val"] = [{"path": str(p)} for p in val]
+
+    def put(section: str | None, key: str, value) -> None:
+        if value is None:
+            return
+        target = values if section is None else values.setdefault(section, {})
+        target[key] = value
+
+    put("synthetic", "n", synthetic)
+    put("synthetic", "style", synthetic_style)
+    put(None, "schema", schema)
+    put("optim", "epochs", epochs)
+    put("optim", "max_steps", max_steps)
+    put("optim", "batch_size", batch_size)
+    put("optim", "lr", lr)
+    put(None, "loss", loss)
+    put("model", "weights", str(weights) if weights else None)
+    put("model", "arch", arch)
+    put("adapt", "domain_adaptation", domain_adaptation)
+    put("adapt", "memory_replay", memory_replay)
+    put(None, "seed", seed)
+    put(None, "threads", threads)
+    put(None, "out", str(out) if out else None)
+    if config is None and "out" not in values:
+        raise InputError(None, "give --out DIR (or a config file with out:)")
+    cfg = config_from_dict(values, path, preset)
+    last = Path(cfg.out) / "last.pt"
+    if resume and fresh:
+        raise InputError(None, "--resume and --fresh exclude each other")
+    if resume and not last.is_file():
+        raise InputError(last, "nothing to resume")
+    if fresh:
+        for name in ("last.pt", "model.pt", "metrics.csv"):
+            (Path(cfg.out) / name).unlink(missing_ok=True)
+
+    from infantpose.train.loop import train
+
+    model = train(cfg, resume=not fresh, progress=progress)
+    typer.echo(str(model))

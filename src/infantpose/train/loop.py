@@ -1,0 +1,504 @@
+"""The training loop: small-data fine-tuning of a pretrained heatmap pose network on a CPU.
+
+Recipe (FiDIP, Huang et al., FG 2021, seed ``003_`` §3; KCE + WA, seed ``004_``; gradient
+masking and memory replay, SuperAnimal, seed ``002_``):
+
+* start from BlazePoseNet (mediapipe weights; the head is re-mapped to the target schema) or a
+  Pose-ResNet checkpoint; freeze named early stages;
+* AdamW with a cosine or step schedule, gradient clipping;
+* pose loss ``mse``/``bce``/``kce`` with per-keypoint weights (unlabelled keypoints get exactly
+  zero gradient);
+* optional FiDIP domain adaptation: each step runs stage I (the domain classifier learns
+  synthetic vs real on the locked pose network's features) then stage II (the pose network
+  minimises pose loss + λ·domain loss through a gradient reversal layer, classifier locked);
+* optional memory replay: the frozen pretrained BlazePose's keypoints as soft targets;
+* validation every epoch with PCKsh and COCO AP from :mod:`infantpose.evaluate`; the best epoch
+  is kept (``model.pt``), early stopping after ``patience`` epochs without improvement;
+* ``last.pt`` (model + optimiser + scheduler + classifier + counters + history) is written
+  atomically every ``checkpoint_every`` steps and at every epoch end. Samples and augmentations
+  are a pure function of (seed, epoch, batch), so a run killed mid-epoch resumes at the next
+  batch and continues exactly as if it had not stopped.
+
+Outputs in ``cfg.out``: ``model.pt`` (the checkpoint format of
+:mod:`infantpose.models.topdown`), ``last.pt``, ``metrics.csv``, ``curves.png``, ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from infantpose import _atomic
+from infantpose.datasets import LabeledDataset
+from infantpose.errors import InputError
+from infantpose.schemas import Schema, get_schema
+from infantpose.train.config import TrainConfig, config_to_dict, validate
+from infantpose.train.data import Item, TrainData, build_items, load_sources, split_indices, to_xyxy
+from infantpose.train.losses import heatmap_loss
+
+__all__ = ["train", "Trainer", "activation_for", "features_and_heatmaps", "build_training_model"]
+
+METRIC = "PCKsh@0.1"
+_FIELDS = ["epoch", "step", "lr", "train_loss", "pose_loss", "domain_loss", "replay_loss",
+           "domain_acc", "val_PCKsh@0.1", "val_PCKsh@0.05", "val_AP", "seconds"]
+
+
+def activation_for(loss: str, architecture: str) -> str:
+    """How the head output is read: softmax for KCE, sigmoid for BCE (and for MSE on BlazePose,
+    whose head emits logits), none for MSE on Pose-ResNet."""
+    if loss == "kce":
+        return "softmax"
+    if loss == "bce" or architecture == "blazepose":
+        return "sigmoid"
+    return "none"
+
+
+def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features (for the domain classifier) and raw heatmap outputs in one pass."""
+    if hasattr(model, "forward_features"):  # BlazePoseNet: 48-channel 64×64 features → head
+        f = model.forward_features(x)
+        return f, model.head(f)
+    x = (x - model.mean) / model.std  # PoseResNet: ResNet trunk output → deconvolutions
+    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    f = model.layer4(model.layer3(model.layer2(model.layer1(x))))
+    return f, model.final_layer(model.deconv_layers(f))
+
+
+def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
+    """The network to fine-tune, with frozen stages applied."""
+    from infantpose.models.topdown import build_model, load_checkpoint
+
+    arch = "blazepose" if cfg.model.arch == "blazepose" else "pose_resnet"
+    if cfg.model.weights:
+        loaded = load_checkpoint(cfg.model.weights)
+        if loaded.architecture != arch:
+            raise InputError(cfg.model.weights, f"checkpoint is a {loaded.architecture} model, "
+                                                f"but model.arch is {cfg.model.arch}")
+        model = loaded.model
+        if loaded.schema.name != schema.name:
+            if arch == "blazepose":
+                model.replace_head(schema, seed=cfg.seed)
+            else:
+                fresh = build_model(arch, schema, model.config())
+                own = {k: v for k, v in model.state_dict().items() if not k.startswith("final_layer")}
+                fresh.load_state_dict(own, strict=False)
+                model = fresh
+    elif arch == "blazepose":
+        model = build_model("blazepose", schema)
+    else:
+        torch.manual_seed(cfg.seed)
+        model = build_model("pose_resnet", schema, {"depth": cfg.model.depth},
+                            cfg.model.input_size)
+    try:
+        model.freeze(list(cfg.model.freeze))
+    except ValueError as e:
+        raise InputError(None, f"model.freeze: {e}") from None
+    model.train()
+    return model
+
+
+@dataclass
+class _ValSet:
+    gt: LabeledDataset
+    data: TrainData
+
+
+def _lr_factor(schedule: str, step: int, total: int) -> float:
+    warm = min(20, max(1, total // 20))
+    if step < warm:
+        return (step + 1) / warm
+    if schedule == "cosine":
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, total))))
+    return 0.1 ** sum(step >= f * total for f in (0.6, 0.85))
+
+
+class Trainer:
+    """One training run (see the module docstring). ``run()`` returns the model checkpoint path.
+
+    ``on_step(step)`` is called after every optimiser step (tests use it to interrupt a run).
+    """
+
+    def __init__(self, cfg: TrainConfig, resume: bool = True, progress: bool = True,
+                 log: Callable[[str], None] | None = None,
+                 on_step: Callable[[int], None] | None = None):
+        validate(cfg)
+        self.cfg = cfg
+        self.out = Path(cfg.out)
+        self.resume = resume
+        self.progress = progress
+        self.log = log or (lambda s: print(s, file=sys.stderr))
+        self.on_step = on_step
+        self.schema = get_schema(cfg.schema)
+        self.arch = "blazepose" if cfg.model.arch == "blazepose" else "pose_resnet"
+        if self.arch == "blazepose" and tuple(cfg.model.input_size) != (256, 256):
+            raise InputError(None, "model.input_size must be [256, 256] for blazepose")
+        if cfg.adapt.memory_replay and self.arch != "blazepose":
+            raise InputError(None, "adapt.memory_replay needs model.arch: blazepose")
+        self.activation = activation_for(cfg.loss, self.arch)
+
+    # --- setup -------------------------------------------------------------------------------
+    def _prepare_data(self) -> None:
+        cfg = self.cfg
+        sets, images = load_sources(cfg, self.schema, "data", self.log)
+        val_sets: list[tuple[LabeledDataset, Any]] = []
+        if cfg.val:
+            vs, vi = load_sources(cfg, self.schema, "val", self.log)
+            val_sets = list(zip(vs, vi))
+        train_parts: list[tuple[LabeledDataset, Any]] = []
+        has_real = any(d.domains and d.domains[0] == "real" for d in sets)
+        for ds, ims in zip(sets, images):
+            split = not cfg.val and (ds.domains[0] == "real" or not has_real)
+            tr, va = split_indices(len(ds), cfg.val_fraction if split else 0.0, cfg.seed)
+            pick = (lambda idx: None if ims is None else [ims[i] for i in idx])
+            train_parts.append((ds.subset(tr), pick(tr)))
+            if len(va):
+                val_sets.append((ds.subset(va), pick(va)))
+        size = tuple(self.model.input_size)
+        stride = int(self.model.stride)
+        self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
+        items: list[Item] = []
+        for ds, ims in train_parts:
+            items += build_items(ds, ims, size, max_scale=cfg.augment.scale[1])
+        if not items:
+            raise InputError(None, "no labelled person to train on")
+        self.data = TrainData(items, self.schema, size, stride, cfg.sigma, cfg.augment)
+        self.val = [_ValSet(ds, TrainData(build_items(ds, ims, size), self.schema, size, stride,
+                                          cfg.sigma)) for ds, ims in val_sets]
+        self.val = [v for v in self.val if len(v.data)]
+        self.domains = sorted({it.domain for it in items})
+
+    def _setup(self) -> None:
+        cfg = self.cfg
+        torch.set_num_threads(max(1, int(cfg.threads)))
+        torch.manual_seed(cfg.seed)
+        self.model = build_training_model(cfg, self.schema)
+        self._prepare_data()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise InputError(None, "model.freeze leaves nothing to train")
+        self.opt = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        bs = cfg.optim.batch_size
+        self.steps_per_epoch = max(1, math.ceil(len(self.data) / bs))
+        if cfg.optim.max_steps:
+            self.total_steps = int(cfg.optim.max_steps)
+            self.epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        else:
+            self.epochs = int(cfg.optim.epochs)
+            self.total_steps = self.epochs * self.steps_per_epoch
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: _lr_factor(cfg.optim.schedule, s, self.total_steps))
+        self.classifier = None
+        if cfg.adapt.domain_adaptation:
+            from infantpose.train.domain import DomainClassifier
+
+            with torch.no_grad():
+                f, _ = features_and_heatmaps(self.model, torch.zeros(1, 3, *self.model.input_size[::-1]))
+            self.classifier = DomainClassifier(int(f.shape[1]))
+            self.copt = torch.optim.Adam(self.classifier.parameters(), lr=cfg.adapt.classifier_lr)
+        self.teacher = None
+        if cfg.adapt.memory_replay:
+            from infantpose.train.replay import ReplayTeacher
+
+            self.teacher = ReplayTeacher(self.schema, int(self.model.stride), cfg.sigma)
+        self.state = {"epoch": 0, "batch": 0, "step": 0, "best": -1.0, "best_epoch": -1,
+                      "bad_epochs": 0, "history": [], "finished": False, "seconds": 0.0}
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def _config_dict(self, metrics: dict | None = None) -> dict[str, Any]:
+        d = config_to_dict(self.cfg)
+        d["training"] = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "images": len(self.data),
+                         "domains": self.domains, "best_epoch": self.state["best_epoch"],
+                         "steps": self.state["step"], "seconds": round(self.state["seconds"], 1)}
+        if metrics:
+            d["training"]["val_metrics"] = metrics
+        return d
+
+    def _save_model(self, path: Path, metrics: dict | None = None, extra: dict | None = None) -> None:
+        from infantpose.models.topdown import save_checkpoint
+
+        save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
+                        self.cfg.sigma, self._config_dict(metrics), extra=extra)
+
+    def _save_last(self) -> None:
+        ts = {"state": dict(self.state), "optimizer": self.opt.state_dict(),
+              "scheduler": self.sched.state_dict(), "torch_rng": torch.get_rng_state()}
+        if self.classifier is not None:
+            ts["classifier"] = self.classifier.state_dict()
+            ts["classifier_optimizer"] = self.copt.state_dict()
+        self._save_model(self.out / "last.pt", extra={"training_state": ts})
+
+    def _try_resume(self) -> bool:
+        path = self.out / "last.pt"
+        if not (self.resume and path.is_file()):
+            return False
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001
+            raise InputError(path, f"cannot read resume checkpoint ({type(e).__name__}); "
+                                   "delete it or use --fresh") from None
+        ts = ck.get("training_state")
+        if not isinstance(ts, dict):
+            raise InputError(path, "not a resumable training checkpoint; use --fresh")
+        if ck.get("schema") != self.schema.name or ck.get("architecture") != self.arch:
+            raise InputError(path, f"was trained for {ck.get('architecture')}/{ck.get('schema')}, "
+                                   f"not {self.arch}/{self.schema.name}; use another --out or --fresh")
+        self.model.load_state_dict(ck["state_dict"], strict=False)
+        self.opt.load_state_dict(ts["optimizer"])
+        self.sched.load_state_dict(ts["scheduler"])
+        torch.set_rng_state(ts["torch_rng"])
+        if self.classifier is not None and "classifier" in ts:
+            self.classifier.load_state_dict(ts["classifier"])
+            self.copt.load_state_dict(ts["classifier_optimizer"])
+        self.state.update(ts["state"])
+        self.log(f"resuming {path}: epoch {self.state['epoch'] + 1}, batch {self.state['batch']}, "
+                 f"step {self.state['step']}")
+        return True
+
+    # --- one step ----------------------------------------------------------------------------
+    def _losses(self, heat: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
+        pred = torch.sigmoid(heat) if (self.cfg.loss == "mse" and self.activation == "sigmoid") else heat
+        pose = heatmap_loss(self.cfg.loss, pred, batch["target"], batch["weight"])
+        replay = 0.0
+        if self.teacher is not None:
+            t, w = self.teacher.targets(batch["image"], tuple(heat.shape[-2:]))
+            if float(w.sum()) > 0:
+                r = heatmap_loss(self.cfg.loss, pred, t, w)
+                pose = pose + self.cfg.adapt.replay_weight * r
+                replay = float(r.detach())
+        return pose, replay
+
+    def _step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        cfg = self.cfg
+        feats, heat = features_and_heatmaps(self.model, batch["image"])
+        loss, replay = self._losses(heat, batch)
+        logs = {"pose_loss": float(loss.detach()) - cfg.adapt.replay_weight * replay, "replay_loss": replay}
+        if self.classifier is not None:
+            from infantpose.train.domain import domain_loss, grad_reverse
+
+            dom = batch["domain"]
+            # stage I: the classifier learns on the locked pose network's features
+            self.classifier.train()
+            self.copt.zero_grad(set_to_none=True)
+            logits = self.classifier(feats.detach())
+            dl = domain_loss(logits, dom)
+            dl.backward()
+            self.copt.step()
+            logs["domain_loss"] = float(dl)
+            logs["domain_acc"] = float(((logits > 0).float() == dom).float().mean())
+            # stage II: the pose network, classifier locked, confuses it through the reversal
+            for p in self.classifier.parameters():
+                p.requires_grad_(False)
+            adv = domain_loss(self.classifier(grad_reverse(feats, cfg.adapt.grl_lambda)), dom)
+            loss = loss + adv
+            for p in self.classifier.parameters():
+                p.requires_grad_(True)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.optim.clip_grad and cfg.optim.clip_grad > 0:
+            nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
+                                     cfg.optim.clip_grad)
+        self.opt.step()
+        self.sched.step()
+        logs["train_loss"] = float(loss.detach())
+        return logs
+
+    # --- validation --------------------------------------------------------------------------
+    def validate(self) -> dict[str, float]:
+        """PCKsh@0.1, PCKsh@0.05 and AP on the held-out images (people weighted)."""
+        from infantpose.evaluate import evaluate_predictions
+        from infantpose.evaluate.predictions import predictions_from_poses
+        from infantpose.models.topdown import LoadedModel, TorchPoseEstimator
+        from infantpose.poses import Poses
+
+        if not self.val:
+            return {}
+        loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
+                             int(self.model.stride), self.activation, self.cfg.decoder, self.cfg.sigma)
+        est = TorchPoseEstimator(loaded, flip_test=False, detector="none", batch_size=16)
+        totals: dict[str, float] = {}
+        weight = 0
+        try:
+            for v in self.val:
+                items = v.data.items
+                boxes = [np.concatenate([it.box[:2] @ it.to_cache[:, :2].T + it.to_cache[:, 2],
+                                         it.box[2:] @ it.to_cache[:, :2].T + it.to_cache[:, 2]])[None]
+                         for it in items]
+                p = est.predict_batch([it.image for it in items], boxes)
+                n_inst = max(1, v.gt.poses.n_instances)
+                data = np.full((len(v.gt), n_inst, self.schema.num_keypoints, 3), np.nan)
+                data[..., 2] = 0.0
+                slots = [0] * len(v.gt)
+                for j, it in enumerate(items):
+                    inv = np.linalg.inv(np.vstack([it.to_cache, [0, 0, 1]]))[:2]
+                    kp = p.data[j, 0].copy()
+                    kp[:, :2] = kp[:, :2] @ inv[:, :2].T + inv[:, 2]
+                    data[it.frame, slots[it.frame]] = kp
+                    slots[it.frame] += 1
+                poses = Poses(data, self.schema, frame_names=v.gt.image_names)
+                res = evaluate_predictions(v.gt, predictions_from_poses(poses, v.gt, "validation"))
+                n = int((v.gt.visibility > 0).any(-1).sum())
+                for key in ("PCKsh@0.1", "PCKsh@0.05", "AP"):
+                    val = res.metrics.get(key, float("nan"))
+                    totals[key] = totals.get(key, 0.0) + n * (0.0 if not np.isfinite(val) else val)
+                weight += n
+        finally:
+            self.model.train()
+        return {k: t / max(1, weight) for k, t in totals.items()}
+
+    # --- outputs -----------------------------------------------------------------------------
+    def _write_metrics(self) -> None:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for row in self.state["history"]:
+            w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in _FIELDS})
+        _atomic.write_text(self.out / "metrics.csv", buf.getvalue())
+        try:
+            self._plot()
+        except Exception as e:  # noqa: BLE001 - a plot must never stop training
+            self.log(f"warning: could not draw curves.png ({e})")
+
+    def _plot(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        hist = self.state["history"]
+        if not hist:
+            return
+        ep = [r["epoch"] for r in hist]
+        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+        for key in ("train_loss", "pose_loss", "replay_loss", "domain_loss"):
+            ys = [r.get(key) for r in hist]
+            if any(y for y in ys if y is not None):
+                a.plot(ep, [np.nan if y is None else y for y in ys], marker="o", label=key)
+        a.set_xlabel("epoch")
+        a.set_title("training loss")
+        a.legend(fontsize=8)
+        for key in ("val_PCKsh@0.1", "val_PCKsh@0.05", "val_AP"):
+            ys = [r.get(key) for r in hist]
+            if any(y is not None for y in ys):
+                b.plot(ep, [np.nan if y is None else y for y in ys], marker="o", label=key[4:])
+        b.set_xlabel("epoch")
+        b.set_title("validation")
+        b.set_ylim(0, 1)
+        b.legend(fontsize=8)
+        fig.tight_layout()
+        with _atomic.atomic_path(self.out / "curves.png") as tmp:
+            fig.savefig(tmp, dpi=80)
+        plt.close(fig)
+
+    # --- main --------------------------------------------------------------------------------
+    def run(self) -> Path:
+        """Train (or resume) and return the path of the best checkpoint ``model.pt``."""
+        import yaml
+        from tqdm import tqdm
+
+        _atomic.ensure_writable_dir(self.out)
+        self._setup()
+        resumed = self._try_resume()
+        model_path = self.out / "model.pt"
+        if resumed and self.state["finished"] and model_path.is_file():
+            self.log(f"{self.out} already holds a finished run; use --fresh to train again")
+            return model_path
+        _atomic.write_text(self.out / "config.yaml",
+                           yaml.safe_dump(_plain(config_to_dict(self.cfg)), sort_keys=False))
+        cfg, st = self.cfg, self.state
+        bs = cfg.optim.batch_size
+        n = len(self.data)
+        self.log(f"training {self.arch} for {self.schema.name} on {n} people "
+                 f"({', '.join(self.domains)}), {len(self.val)} validation set(s), "
+                 f"{self.total_steps} steps, loss {cfg.loss}"
+                 + (", domain adaptation" if self.classifier is not None else "")
+                 + (", memory replay" if self.teacher is not None else ""))
+        bar = tqdm(total=self.total_steps, initial=st["step"], disable=not self.progress,
+                   desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
+        t_start = time.time() - st["seconds"]
+        while st["epoch"] < self.epochs and st["step"] < self.total_steps:
+            epoch = st["epoch"]
+            perm = np.random.default_rng([cfg.seed, epoch]).permutation(n)
+            sums: dict[str, float] = {}
+            count = 0
+            for b in range(st["batch"], self.steps_per_epoch):
+                if st["step"] >= self.total_steps:
+                    break
+                idx = perm[b * bs:(b + 1) * bs]
+                rngs = [np.random.default_rng([cfg.seed, epoch, b, j]) for j in range(len(idx))]
+                torch.manual_seed(cfg.seed * 1_000_003 + st["step"])
+                logs = self._step(self.data.batch(idx, rngs))
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                st["step"] += 1
+                st["batch"] = b + 1
+                st["seconds"] = time.time() - t_start
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{logs['train_loss']:.4g}")
+                if cfg.optim.checkpoint_every > 0 and st["step"] % cfg.optim.checkpoint_every == 0:
+                    self._save_last()
+                if self.on_step is not None:
+                    self.on_step(st["step"])
+            metrics = self.validate()
+            row: dict[str, Any] = {"epoch": epoch + 1, "step": st["step"],
+                                   "lr": self.opt.param_groups[0]["lr"],
+                                   "seconds": round(time.time() - t_start, 1)}
+            row.update({k: v / max(1, count) for k, v in sums.items()})
+            row.update({f"val_{k}": v for k, v in metrics.items()})
+            st["history"].append(row)
+            score = metrics.get(METRIC)
+            st["epoch"] = epoch + 1
+            st["batch"] = 0
+            st["seconds"] = time.time() - t_start
+            if score is None or score > st["best"]:
+                st["best"] = -1.0 if score is None else float(score)
+                st["best_epoch"] = epoch + 1
+                st["bad_epochs"] = 0
+                self._save_model(model_path, metrics)
+            else:
+                st["bad_epochs"] += 1
+            msg = f"epoch {epoch + 1}: loss {row.get('train_loss', float('nan')):.4g}"
+            if metrics:
+                msg += "  " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+            bar.write(msg, file=sys.stderr) if self.progress else self.log(msg)
+            stop = st["bad_epochs"] >= cfg.optim.patience
+            if stop or st["epoch"] >= self.epochs or st["step"] >= self.total_steps:
+                st["finished"] = True
+            self._save_last()
+            self._write_metrics()
+            if stop:
+                self.log(f"early stop: no {METRIC} gain for {cfg.optim.patience} epochs")
+                break
+        bar.close()
+        st["finished"] = True
+        self._save_last()
+        self.log(f"best epoch {st['best_epoch']}"
+                 + (f" ({METRIC} {st['best']:.3f})" if st["best"] >= 0 else "")
+                 + f"; model: {model_path}")
+        return model_path
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def train(cfg: TrainConfig, resume: bool = True, progress: bool = True,
+          log: Callable[[str], None] | None = None,
+          on_step: Callable[[int], None] | None = None) -> Path:
+    """Fine-tune a pose model as ``cfg`` says; return the path of the best checkpoint."""
+    return Trainer(cfg, resume=resume, progress=progress, log=log, on_step=on_step).run()
