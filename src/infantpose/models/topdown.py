@@ -127,8 +127,13 @@ def _architecture_of(model: nn.Module) -> str:
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | str,
                     heatmap_activation: str | None = None, decoder: str = "dark",
-                    sigma: float = 2.0, config: dict[str, Any] | None = None) -> Path:
-    """Write a self-describing checkpoint atomically (format in the module docstring)."""
+                    sigma: float = 2.0, config: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write a self-describing checkpoint atomically (format in the module docstring).
+
+    ``extra`` adds top-level fields (e.g. the trainer's ``"training_state"`` for resuming);
+    readers ignore fields they do not know.
+    """
     arch = _architecture_of(model)
     s = get_schema(schema)
     if heatmap_activation is None:
@@ -143,6 +148,10 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | 
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "config": dict(config or {}),
     }
+    for key, val in (extra or {}).items():
+        if key in ckpt:
+            raise ValueError(f"extra checkpoint field {key!r} would overwrite a format field")
+        ckpt[key] = val
     with _atomic.atomic_path(path) as tmp:
         torch.save(ckpt, tmp)
     return Path(path)
