@@ -5,7 +5,8 @@ output folder; every file in it is written atomically, and a ``done.json`` marke
 *last*, so a folder with a marker is complete and a folder without one is redone from scratch on
 the next run (a killed run loses at most the videos in flight). A manifest CSV, rewritten
 atomically after every video, records status, frames, fps, dropped frames, error and time per
-video; one bad video is recorded as failed and never stops the batch.
+video (``seconds`` is wall time, ``cpu_seconds`` the worker process's CPU time, useful for
+planning a cluster); one bad video is recorded as failed and never stops the batch.
 
 Videos are independent tasks submitted to Dask: a :class:`distributed.LocalCluster` of worker
 *processes* (one thread each: the models are single-image CPU work) by default, or an existing
@@ -35,7 +36,7 @@ __all__ = ["BatchOptions", "MANIFEST_COLUMNS", "DONE_MARKER", "find_videos", "ou
 DONE_MARKER = "done.json"
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ["video", "status", "frames", "fps", "dropped_frames", "seconds",
-                    "frames_per_second", "error", "output"]
+                    "cpu_seconds", "frames_per_second", "error", "output"]
 
 
 @dataclass
@@ -158,10 +159,11 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
     filter), ``keypoints.csv`` (the final keypoints, tidy), ``trajectories.png``,
     ``deidentified.mp4`` and ``overlay.mp4`` when asked, then ``done.json`` last.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     vid, out = Path(video), Path(out_dir)
     row: dict[str, Any] = {"video": vid.name, "status": "failed", "frames": 0, "fps": "",
-                           "dropped_frames": "", "seconds": 0.0, "frames_per_second": "",
+                           "dropped_frames": "", "seconds": 0.0, "cpu_seconds": "",
+                           "frames_per_second": "",
                            "error": "", "output": out.name}
     try:
         _clean_partial(out)
@@ -226,6 +228,7 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
         seconds = time.perf_counter() - t0
         row.update(status="ok", frames=poses.n_frames, fps=round(poses.fps or 0.0, 3),
                    dropped_frames=dropped, seconds=round(seconds, 3),
+                   cpu_seconds=round(time.process_time() - c0, 3),
                    frames_per_second=round(poses.n_frames / seconds, 2) if seconds > 0 else "")
         record = {**row, "outputs": outputs, "tracking": poses.meta.get("tracking"),
                   "options": json.loads(options.key()), **extra}
