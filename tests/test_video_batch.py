@@ -140,3 +140,14 @@ def test_batch_bad_inputs(tmp_path):
 def test_output_names_do_not_collide(tmp_path):
     names = B.output_dir_names([tmp_path / "a.mp4", tmp_path / "a.avi", tmp_path / "b.mp4"])
     assert sorted(names.values()) == ["a_avi", "a_mp4", "b"]
+
+
+def test_batch_on_an_existing_cluster_via_scheduler_address(vids, tmp_path):
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as cluster:
+        rows = B.run_batch(vids, tmp_path / "out", _opts(), scheduler=cluster.scheduler_address)
+    assert [r["status"] for r in rows] == ["failed", "ok", "ok", "ok"]
