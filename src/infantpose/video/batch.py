@@ -25,7 +25,8 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from infantpose import _atomic
 from infantpose.errors import InputError

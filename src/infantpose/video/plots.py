@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
-import numpy as np
 
 from infantpose import _atomic
 from infantpose.poses import Poses

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Generic, TypeVar
+from collections.abc import Iterable, Iterator
 
 __all__ = ["Prefetcher", "prefetch"]
 
@@ -84,7 +85,7 @@ class Prefetcher(Generic[T]):
         if self._started:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "Prefetcher[T]":
+    def __enter__(self) -> Prefetcher[T]:
         return self
 
     def __exit__(self, *exc) -> None:
