@@ -11,7 +11,7 @@ from infantpose.models.pose_resnet import (PoseResNet, infer_depth, load_officia
 from infantpose.models.topdown import load_checkpoint, save_checkpoint
 from infantpose.train.losses import mse_loss
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 def _official_layout(depth: int, k: int = 17) -> dict:

@@ -8,7 +8,7 @@ from infantpose.errors import InputError
 from infantpose.models.tflite_port import (UnsupportedOperatorError, load_tflite,
                                            mediapipe_model_path)
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,54 @@ def test_bad_files(tmp_path):
     bad.write_bytes(b"\x00" * 7)
     with pytest.raises(InputError):
         load_tflite(bad)
+
+
+# --- BlazePoseNet (built on the port) ---------------------------------------------------------
+
+def test_blazepose_net_head_and_stages(graph):
+    from infantpose.models.blazepose_net import STAGES, BlazePoseNet
+    from infantpose.schemas import BLAZEPOSE33, INFANT22
+
+    net = BlazePoseNet(schema="infant22")
+    assert net.head.out_channels == 22 and net.schema.name == "infant22"
+    heat = graph.pruned([graph.tensor_id("Identity_3")])
+    w0 = next(op for op in heat.ops.values() if op.outputs[0] == graph.tensor_id("Identity_3")).weight
+    w = net.head.weight.detach()
+    # copied channels, derived palm = mean of index and pinky, random small for vertex and lips
+    assert torch.equal(w[INFANT22.index("left_shoulder")], w0[BLAZEPOSE33.index("left_shoulder")])
+    palm = (w0[BLAZEPOSE33.index("left_index")] + w0[BLAZEPOSE33.index("left_pinky")]) / 2
+    assert torch.allclose(w[INFANT22.index("left_palm")], palm)
+    assert set(net.head_init.random) == {"vertex", "upper_lip", "lower_lip"}
+    assert w[INFANT22.index("vertex")].abs().max() < 0.01
+    # features reproduce the TFLite heatmap exactly for a copied channel
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        ours = net(x)[0, INFANT22.index("left_knee")]
+        ref = heat(x)[0][0, BLAZEPOSE33.index("left_knee")]
+    assert ours.shape == (64, 64) and torch.allclose(ours, ref, atol=1e-5)
+    # every stage owns parameters; freezing the backbone leaves decoder and head trainable
+    for s in STAGES:
+        assert net.stage_parameters(s), s
+    net.freeze("backbone")
+    trainable = {id(p) for p in net.parameters() if p.requires_grad}
+    assert trainable == {id(p) for s in ("decoder", "head") for p in net.stage_parameters(s)}
+    net.unfreeze()
+    assert all(p.requires_grad for p in net.parameters())
+    with pytest.raises(ValueError, match="unknown stage"):
+        net.freeze("encoder")
+
+
+def test_blazepose_net_checkpoint_round_trip(tmp_path):
+    from infantpose.models.blazepose_net import BlazePoseNet
+    from infantpose.models.topdown import load_checkpoint, save_checkpoint
+
+    net = BlazePoseNet(schema="coco17")
+    with torch.no_grad():
+        net.head.bias += 0.5  # pretend fine-tuning changed something
+    path = save_checkpoint(tmp_path / "bp.pt", net, "coco17", heatmap_activation="softmax",
+                           decoder="wa")
+    loaded = load_checkpoint(path)
+    assert loaded.architecture == "blazepose" and loaded.heatmap_activation == "softmax"
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(x), net(x))

@@ -12,7 +12,7 @@ from infantpose.models.topdown import (LoadedModel, TorchPoseEstimator, box_tran
                                        heatmap_to_input, input_to_heatmap, save_checkpoint)
 from infantpose.schemas import COCO17
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 class BlobModel(nn.Module):

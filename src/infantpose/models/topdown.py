@@ -449,7 +449,8 @@ def create_blazepose_torch(schema: Schema | str | None = None, weights: str | No
         if mode == "regression":
             from infantpose.models.blazepose_net import pretrained_landmark_graph
 
-            model = pretrained_landmark_graph()
+            full = pretrained_landmark_graph()
+            model = full.pruned([full.tensor_id("Identity")])  # landmarks only: skip seg/heatmap
         else:
             from infantpose.models.blazepose_net import BlazePoseNet
 
