@@ -162,7 +162,7 @@ def filter_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Filtered Poses JSON."),
     method: str = typer.Option("butterworth", "--method",
                                help="none, median, savgol, butterworth or one_euro."),
-    cutoff: float = typer.Option(None, "--cutoff", help="Butterworth cut-off (Hz; default 6)."),
+    cutoff: float = typer.Option(None, "--cutoff", help="Butterworth cut-off (Hz; default min(6, fps/4))."),
     window: int = typer.Option(None, "--window", help="Savitzky-Golay / median window (frames)."),
     min_cutoff: float = typer.Option(None, "--min-cutoff", help="One-Euro minimum cut-off (Hz)."),
     beta: float = typer.Option(None, "--beta", help="One-Euro speed coefficient."),
