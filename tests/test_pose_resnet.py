@@ -138,3 +138,23 @@ def test_few_steps_reduce_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_build_from_coco_weights_for_infant22_and_scratch_warning(tmp_path):
+    from infantpose.models.topdown import build_model
+    from infantpose.schemas import COCO17, INFANT22
+
+    sd = _official_layout(18)
+    path = tmp_path / "coco.pth"
+    torch.save(sd, path)
+    model = build_model("pose_resnet", "infant22", {"depth": 18, "deconv_channels": 256},
+                        input_size=(64, 64), weights=path)
+    fw = model.final_layer.weight.detach()
+    assert fw.shape[0] == 22
+    assert torch.equal(fw[INFANT22.index("left_knee")], sd["final_layer.weight"][COCO17.index("left_knee")])
+    assert torch.equal(model.layer1[0].conv1.weight, sd["layer1.0.conv1.weight"])
+    assert model.pretrained == str(path)
+    with pytest.warns(UserWarning, match="from scratch"):
+        scratch = build_model("pose_resnet", "coco17", {"depth": 18, "deconv_channels": 16},
+                              input_size=(64, 64))
+    assert scratch.pretrained is None

@@ -30,7 +30,8 @@ from torch import nn
 
 from infantpose.errors import InputError
 
-__all__ = ["PoseResNet", "load_official_state_dict", "pose_resnet_from_state_dict", "infer_depth",
+__all__ = ["PoseResNet", "build_pose_resnet", "load_official_state_dict",
+           "pose_resnet_from_state_dict", "infer_depth",
            "unwrap_state_dict",
            "RESNET_SPECS"]
 
@@ -278,4 +279,61 @@ def pose_resnet_from_state_dict(obj: Any, path: str | os.PathLike | None = None,
                        deconv_layers=n_deconv or 3, deconv_kernel=dk,
                        final_kernel=int(fw.shape[-1]))
     load_official_state_dict(model, state, path)
+    return model
+
+
+def build_pose_resnet(schema: Any, depth: int = 50, input_size: tuple[int, int] = (192, 256),
+                      weights: str | os.PathLike | None = None,
+                      weights_schema: Any = "coco17", **kw: Any) -> PoseResNet:
+    """A Pose-ResNet for ``schema``, initialised from official weights when given.
+
+    With ``weights`` (an official SimpleBaseline/FiDIP state dict, e.g. COCO-17
+    ``pose_resnet_50_256x192.pth``): the trunk and deconvolutions load as they are; when the
+    target schema differs from ``weights_schema``, each output channel of the final layer is
+    copied (or averaged, for derived keypoints) from the matching pretrained channel via the
+    registered schema mapping and the rest start at SimpleBaseline's init. Without weights the
+    network trains from scratch, and a warning says so: FiDIP (seed ``001_``) reports that
+    from-scratch training on small infant data reaches only ~10 AP.
+    """
+    import warnings
+
+    from infantpose.schemas import get_mapping, get_schema
+
+    s, src = get_schema(schema), get_schema(weights_schema)
+    model = PoseResNet(s.num_keypoints, depth, input_size, **kw)
+    if weights is None:
+        warnings.warn(f"Pose-ResNet-{depth}: no pretrained weights given, training from scratch "
+                      "(expect poor accuracy on small data; pass official weights if you have "
+                      "them)", UserWarning, stacklevel=2)
+        model.pretrained = None
+        return model
+    try:
+        obj = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001
+        raise InputError(weights, f"cannot read weights ({type(e).__name__}: {e})") from None
+    state = unwrap_state_dict(obj, weights)
+    fw = state.get("final_layer.weight")
+    if fw is None:
+        raise InputError(weights, "no final_layer.weight: not a Pose-ResNet state dict")
+    if fw.shape[0] != src.num_keypoints:
+        raise InputError(weights, f"final layer has {fw.shape[0]} channels but weights_schema "
+                                  f"{src.name} has {src.num_keypoints} keypoints")
+    if s.name == src.name:
+        load_official_state_dict(model, state, weights)
+    else:
+        fb = state.get("final_layer.bias", torch.zeros(fw.shape[0]))
+        new_w = model.final_layer.weight.detach().clone()
+        new_b = model.final_layer.bias.detach().clone()
+        try:
+            sources = get_mapping(src, s).sources
+        except InputError:
+            sources = tuple(() for _ in s.keypoints)
+        for k, srcs in enumerate(sources):
+            if srcs:
+                idx = [src.index(n) for n in srcs]
+                new_w[k] = fw[idx].mean(0)
+                new_b[k] = fb[idx].mean()
+        state = {**state, "final_layer.weight": new_w, "final_layer.bias": new_b}
+        load_official_state_dict(model, state, weights)
+    model.pretrained = str(weights)
     return model

@@ -94,8 +94,15 @@ class LoadedModel:
 
 
 def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, Any] | None = None,
-                input_size: Sequence[int] | None = None) -> nn.Module:
-    """An untrained/pretrained-initialised model of ``architecture`` for ``schema``."""
+                input_size: Sequence[int] | None = None, weights: str | os.PathLike | None = None,
+                weights_schema: str = "coco17", rebuild: bool = False) -> nn.Module:
+    """A model of ``architecture`` for ``schema``, ready to fine-tune.
+
+    ``blazepose`` always starts from the pretrained BlazePose weights in the mediapipe wheel (head
+    channels initialised through the schema mapping). ``pose_resnet`` starts from official
+    SimpleBaseline/FiDIP ``weights`` when given (final layer mapped from ``weights_schema``), else
+    from scratch with a warning. To resume an infantpose checkpoint use :func:`load_checkpoint`.
+    """
     s = get_schema(schema)
     cfg = dict(arch_config or {})
     if architecture == "blazepose":
@@ -103,14 +110,15 @@ def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, 
 
         return BlazePoseNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
     if architecture == "pose_resnet":
-        from infantpose.models.pose_resnet import PoseResNet
+        from infantpose.models.pose_resnet import PoseResNet, build_pose_resnet
 
-        cfg["num_keypoints"] = s.num_keypoints
+        cfg.pop("num_keypoints", None)
         if input_size is not None:
             cfg["input_size"] = tuple(int(v) for v in input_size)
-        cfg.setdefault("input_size", (192, 256))
-        cfg["input_size"] = tuple(cfg["input_size"])
-        return PoseResNet(**cfg)
+        cfg["input_size"] = tuple(cfg.get("input_size", (192, 256)))
+        if rebuild:  # architecture of a saved checkpoint: its state dict follows
+            return PoseResNet(s.num_keypoints, **cfg)
+        return build_pose_resnet(s, weights=weights, weights_schema=weights_schema, **cfg)
     raise InputError(None, f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
 
 
@@ -191,7 +199,8 @@ def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
     schema = get_schema(ck["schema"])
     if list(ck.get("keypoints", schema.keypoints)) != list(schema.keypoints):
         raise InputError(p, f"checkpoint keypoints differ from schema {schema.name}")
-    model = build_model(ck["architecture"], schema, ck.get("arch_config"), ck["input_size"])
+    model = build_model(ck["architecture"], schema, ck.get("arch_config"), ck["input_size"],
+                        rebuild=True)
     own = model.state_dict()
     sd = ck["state_dict"]
     missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
