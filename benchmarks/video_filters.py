@@ -84,8 +84,9 @@ def main() -> int:
         v = v[np.isfinite(v)]
         return float(v.mean()) if v.size else float("nan")
 
-    print(f"\nFilters on BlazePose output: {a.clips} rendered '{a.style}' clips × {a.seconds:g} s at "
-          f"{a.fps:g} fps ({n_frames} frames, {w}×{h}); {elapsed:.0f} s incl. rendering\n")
+    print(f"\nFilters on BlazePose output: {a.clips} rendered '{a.style}' clips × "
+          f"{a.seconds:g} s at {a.fps:g} fps ({n_frames} frames, {w}×{h}); "
+          f"{elapsed:.0f} s incl. rendering\n")
     print("| filter | error, median % body | acc (px/s²) | HF > 4 Hz (px²) | lag (frames) |")
     print("|---|---:|---:|---:|---:|")
     for name, _ in methods:

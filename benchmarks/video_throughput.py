@@ -116,8 +116,8 @@ def main() -> int:
             note = (f"{wall:.1f} s wall incl. cluster start; per frame {1000 * busy / n:.0f} ms "
                     f"task time, {1000 * cpu / n:.0f} ms CPU")
             if workers == 2:
-                eff = results[2][1] / (2 * results[1][1])
-                note += f"; scaling efficiency {eff:.0%} (speed-up {results[2][1] / results[1][1]:.2f}×)"
+                speedup = results[2][1] / results[1][1]
+                note += f"; scaling efficiency {speedup / 2:.0%} (speed-up {speedup:.2f}×)"
             print(f"| batch of {a.videos}, {workers} worker{'s' if workers > 1 else ''} | "
                   f"{fps:.1f} | {note} |")
     finally:

@@ -18,8 +18,8 @@ MARKERS = "infantpose.video.testclips:create_marker_estimator"
 def clip(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
     path = d / "baby.mp4"
-    truth, frames = tc.make_clip(path, n_frames=10, metadata={"title": "baby jane",
-                                                              "creation_time": "2024-01-01T00:00:00Z"})
+    meta = {"title": "baby jane", "creation_time": "2024-01-01T00:00:00Z"}
+    truth, _ = tc.make_clip(path, n_frames=10, metadata=meta)
     noisy = truth.data.copy()
     noisy[..., :2] += np.random.default_rng(0).normal(0, 1.5, noisy[..., :2].shape)
     p = Poses(noisy, truth.schema, source=str(path), fps=15.0, frame_size=truth.frame_size,
@@ -50,7 +50,8 @@ def test_deidentify_errors_are_one_line(clip, tmp_path, capsys):
                  "--model", "none"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "missing.mp4" in err and "\n" not in err
-    assert main(["deidentify", str(video), "--out", str(tmp_path / "o.mp4"), "--mode", "swirl"]) == 2
+    assert main(["deidentify", str(video), "--out", str(tmp_path / "o.mp4"),
+                 "--mode", "swirl"]) == 2
     assert not (tmp_path / "o.mp4").exists()
 
 

@@ -1,4 +1,4 @@
-"""Temporal filters: each reduces jitter on noisy ground truth without lagging; gaps and outliers."""
+"""Temporal filters: each reduces jitter on noisy ground truth without lag; gaps; outliers."""
 
 import numpy as np
 import pytest
@@ -14,8 +14,9 @@ TWO = Schema("two_points", ("a", "b"), (("a", "b"),), (), (0.05, 0.05), ("x", "x
 def _truth(t_len: int = 180) -> np.ndarray:
     """Smooth infant-like limb movement (0.5–1.2 Hz), two keypoints, (T, 2, 2) pixels."""
     t = np.arange(t_len) / FPS
-    a = np.stack([320 + 60 * np.sin(2 * np.pi * 0.8 * t), 240 + 40 * np.cos(2 * np.pi * 0.5 * t)], -1)
-    b = np.stack([200 + 30 * np.sin(2 * np.pi * 1.2 * t + 1), 300 + 20 * np.sin(2 * np.pi * 0.6 * t)], -1)
+    w = 2 * np.pi * t
+    a = np.stack([320 + 60 * np.sin(0.8 * w), 240 + 40 * np.cos(0.5 * w)], -1)
+    b = np.stack([200 + 30 * np.sin(1.2 * w + 1), 300 + 20 * np.sin(0.6 * w)], -1)
     return np.stack([a, b], 1)
 
 

@@ -127,7 +127,8 @@ def batch_cmd(
     console = Console(stderr=True)
     get_schema(schema)
     if filter_method is not None and filter_method not in METHODS:
-        raise InputError(None, f"unknown filter {filter_method!r}; choose from {', '.join(METHODS)}")
+        raise InputError(None, f"unknown filter {filter_method!r}; "
+                               f"choose from {', '.join(METHODS)}")
     if deid_mode not in MODES:
         raise InputError(None, f"--deid-mode must be mosaic or blur, got {deid_mode!r}")
     if max_frames is not None and max_frames < 1:
@@ -162,7 +163,8 @@ def filter_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Filtered Poses JSON."),
     method: str = typer.Option("butterworth", "--method",
                                help="none, median, savgol, butterworth or one_euro."),
-    cutoff: float = typer.Option(None, "--cutoff", help="Butterworth cut-off (Hz; default min(6, fps/4))."),
+    cutoff: float = typer.Option(None, "--cutoff",
+                                 help="Butterworth cut-off (Hz; default min(6, fps/4))."),
     window: int = typer.Option(None, "--window", help="Savitzky-Golay / median window (frames)."),
     min_cutoff: float = typer.Option(None, "--min-cutoff", help="One-Euro minimum cut-off (Hz)."),
     beta: float = typer.Option(None, "--beta", help="One-Euro speed coefficient."),
@@ -207,8 +209,9 @@ def filter_cmd(
     if poses.n_instances:
         clean_before = poses.data[:, 0].copy()
         clean_before[clean_before[..., 2] < cfg.min_score] = np.nan
-        ab, aa = mean_abs_acceleration(clean_before, fps), mean_abs_acceleration(result.data[:, 0], fps)
-        hb, ha = high_frequency_power(clean_before, fps), high_frequency_power(result.data[:, 0], fps)
+        after = result.data[:, 0]
+        ab, aa = mean_abs_acceleration(clean_before, fps), mean_abs_acceleration(after, fps)
+        hb, ha = high_frequency_power(clean_before, fps), high_frequency_power(after, fps)
         for k, name in enumerate(poses.schema.keypoints):
             table.add_row(name, *(f"{v:.1f}" if np.isfinite(v) else "-" for v in
                                   (ab[k], aa[k], hb[k], ha[k])))
@@ -223,7 +226,8 @@ def overlay_cmd(
     video: Path = typer.Argument(..., help="The video the poses belong to."),
     poses_path: Path = typer.Argument(..., help="Poses JSON (raw or filtered)."),
     out: Path = typer.Option(..., "--out", "-o", help="Overlay video (.mp4)."),
-    deidentify: str = typer.Option(None, "--deidentify", help="Hide the face first: mosaic or blur."),
+    deidentify: str = typer.Option(None, "--deidentify",
+                                   help="Hide the face first: mosaic or blur."),
     plot: Path = typer.Option(None, "--plot", help="Also write a trajectory PNG here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:

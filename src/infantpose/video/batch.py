@@ -143,7 +143,8 @@ def _estimator(options: BatchOptions):
             try:
                 factory = getattr(importlib.import_module(module), func)
             except (ImportError, AttributeError) as e:
-                raise InputError(None, f"cannot load model factory {options.model!r} ({e})") from None
+                raise InputError(None, f"cannot load model factory {options.model!r} ({e})"
+                                 ) from None
             est = factory(schema=options.schema, weights=None, **options.model_options)
         else:
             from infantpose.models import create_estimator
@@ -342,9 +343,10 @@ def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
             from distributed import as_completed
 
             with _dask_client(workers, scheduler) as client:
-                futures = {client.submit(process_video, str(v), str(out / names[v]), opts,
-                                         pure=False, key=f"infantpose-{names[v]}-{time.time_ns()}"): v
-                           for v in pending}
+                futures = {
+                    client.submit(process_video, str(v), str(out / names[v]), opts, pure=False,
+                                  key=f"infantpose-{names[v]}-{time.time_ns()}"): v
+                    for v in pending}
                 for fut in as_completed(futures):
                     v = futures[fut]
                     try:

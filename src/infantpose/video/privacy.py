@@ -140,7 +140,8 @@ def head_box(instance: np.ndarray, schema: Schema, min_score: float = 0.3) -> np
     def dist(a: str, b: str) -> float:
         if a in schema.keypoints and b in schema.keypoints:
             pa, pb = inst[schema.index(a)], inst[schema.index(b)]
-            if np.isfinite(pa[:2]).all() and np.isfinite(pb[:2]).all() and min(pa[2], pb[2]) >= min_score:
+            ok = np.isfinite(pa[:2]).all() and np.isfinite(pb[:2]).all()
+            if ok and min(pa[2], pb[2]) >= min_score:
                 return float(np.hypot(*(pa[:2] - pb[:2])))
         return 0.0
 
@@ -160,7 +161,7 @@ def _int_box(box: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, in
 
 
 def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8) -> np.ndarray:
-    """A copy with the box pixelated into about ``blocks`` × ``blocks`` cells of their mean colour."""
+    """A copy with the box pixelated into about ``blocks`` × ``blocks`` cells of mean colour."""
     import cv2
 
     out = image.copy()
@@ -168,7 +169,8 @@ def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8) -> np.ndarray:
     if x2 <= x1 or y2 <= y1:
         return out
     roi = out[y1:y2, x1:x2]
-    bw, bh = max(1, min(blocks, roi.shape[1] // 2 or 1)), max(1, min(blocks, roi.shape[0] // 2 or 1))
+    bw = max(1, min(blocks, roi.shape[1] // 2 or 1))
+    bh = max(1, min(blocks, roi.shape[0] // 2 or 1))
     small = cv2.resize(roi, (bw, bh), interpolation=cv2.INTER_AREA)
     out[y1:y2, x1:x2] = cv2.resize(small, (roi.shape[1], roi.shape[0]),
                                    interpolation=cv2.INTER_NEAREST)
@@ -219,7 +221,7 @@ def anonymize_regions(image: np.ndarray, boxes: Iterable[np.ndarray], mode: str 
 
 
 def _ensure_changed(before: np.ndarray, after: np.ndarray) -> None:
-    """Nudge (by one grey level) pixels that a mosaic or blur happened to leave exactly as they were.
+    """Nudge (by one grey level) pixels that a mosaic or blur happened to leave unchanged.
 
     A mosaic cell's mean can equal one of its pixels, and a flat region stays flat; one level is
     invisible but guarantees that no pixel inside a hidden region equals its source value, so a
@@ -265,7 +267,8 @@ class Deidentifier:
     def __init__(self, mode: str = "mosaic", margin: float = 0.3, use_detector: bool = True,
                  min_face_confidence: float = 0.5, min_score: float = 0.3):
         if mode not in MODES:
-            raise InputError(None, f"unknown de-identification mode {mode!r}; choose mosaic or blur")
+            raise InputError(None, f"unknown de-identification mode {mode!r}; "
+                                   "choose mosaic or blur")
         if margin < 0:
             raise InputError(None, "margin must be >= 0")
         self.mode, self.margin, self.min_score = mode, float(margin), float(min_score)

@@ -144,7 +144,8 @@ def write_video_with_metadata(path: str | os.PathLike, frames, fps: float,
             c.metadata[k] = v
             s.metadata[k] = v
         for f in frames:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+            for pkt in s.encode(vf):
                 c.mux(pkt)
         for pkt in s.encode():
             c.mux(pkt)

@@ -100,7 +100,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _pick(result: Poses, box: np.ndarray | None) -> tuple[np.ndarray | None, float]:
-    """The instance to follow: with a box, the best overlap × confidence; else the most confident."""
+    """The instance to follow: with a box, best overlap × confidence; else the most confident."""
     if result.n_instances == 0:
         return None, 0.0
     frame = result.data[0]
@@ -234,7 +234,8 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
             "tracking": {"enabled": bool(tracking), "frames": len(rows), "detected": n_detect,
                          "tracked": n_tracked, "redetections": n_redetect, "lost": n_lost,
                          "rotations": {str(r): c for r, c in sorted(rotations.items())},
-                         "rotation_kept": hint_supported or video_mode, "seconds": round(elapsed, 3),
+                         "rotation_kept": hint_supported or video_mode,
+                         "seconds": round(elapsed, 3),
                          "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
     return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
                  fps=fps, frame_size=frame_size, meta=meta)
