@@ -86,6 +86,8 @@ def train_cmd(
     put(None, "schema", schema)
     put("optim", "epochs", epochs)
     put("optim", "max_steps", max_steps)
+    if epochs is not None and max_steps is None:  # --epochs wins over a preset's step budget
+        values.setdefault("optim", {})["max_steps"] = None
     put("optim", "batch_size", batch_size)
     put("optim", "lr", lr)
     put(None, "loss", loss)

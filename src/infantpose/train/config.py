@@ -90,11 +90,16 @@ class TrainConfig:
     out: str = "runs/train"
 
 
-# Presets: "quick" fits in about 10 minutes on 2 CPU cores; "full" is for a real fine-tune.
+# Presets. "quick" fits in 10 minutes on 2 shared CPU cores (measured in docs/training.md): 150
+# steps of 8 crops with FiDIP's first three stages frozen. "full" is for a real fine-tune.
+# freeze "fidip" = the first three stages (BlazePoseNet enc128/enc64/enc32, Pose-ResNet
+# stem/layer1/layer2), as FiDIP froze the first three ResNet stages (seed 003).
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {"optim": {"epochs": 6, "batch_size": 16, "lr": 1e-3, "patience": 3},
-              "model": {"freeze": ["stem"]}},
-    "full": {"optim": {"epochs": 60, "batch_size": 16, "lr": 5e-4, "patience": 10}},
+    "quick": {"optim": {"epochs": 1000, "max_steps": 150, "batch_size": 8, "lr": 1e-3,
+                        "patience": 3},
+              "model": {"freeze": ["fidip"]}},
+    "full": {"optim": {"epochs": 40, "batch_size": 16, "lr": 5e-4, "patience": 8},
+             "model": {"freeze": ["enc128"]}},
 }
 
 _NESTED = {"synthetic": SyntheticData, "model": ModelConfig, "optim": OptimConfig,

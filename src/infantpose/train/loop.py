@@ -97,8 +97,17 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
         torch.manual_seed(cfg.seed)
         model = build_model("pose_resnet", schema, {"depth": cfg.model.depth},
                             cfg.model.input_size)
+    stages: list[str] = []
+    for name in cfg.model.freeze:
+        if name == "fidip":  # FiDIP froze the first three ResNet stages
+            stages += (["enc128", "enc64", "enc32"] if arch == "blazepose"
+                       else ["stem", "layer1", "layer2"])
+        elif name == "enc128" and arch == "pose_resnet":
+            stages.append("stem")
+        else:
+            stages.append(name)
     try:
-        model.freeze(list(cfg.model.freeze))
+        model.freeze(stages)
     except ValueError as e:
         raise InputError(None, f"model.freeze: {e}") from None
     model.train()
@@ -291,8 +300,8 @@ class Trainer:
             dl = domain_loss(logits, dom)
             dl.backward()
             self.copt.step()
-            logs["domain_loss"] = float(dl)
-            logs["domain_acc"] = float(((logits > 0).float() == dom).float().mean())
+            logs["domain_loss"] = float(dl.detach())
+            logs["domain_acc"] = float(((logits.detach() > 0).float() == dom).float().mean())
             # stage II: the pose network, classifier locked, confuses it through the reversal
             for p in self.classifier.parameters():
                 p.requires_grad_(False)
@@ -343,7 +352,8 @@ class Trainer:
                     data[it.frame, slots[it.frame]] = kp
                     slots[it.frame] += 1
                 poses = Poses(data, self.schema, frame_names=v.gt.image_names)
-                res = evaluate_predictions(v.gt, predictions_from_poses(poses, v.gt, "validation"))
+                res = evaluate_predictions(v.gt, predictions_from_poses(poses, v.gt, "validation"),
+                                           betas=(0.05, 0.1))
                 n = int((v.gt.visibility > 0).any(-1).sum())
                 for key in ("PCKsh@0.1", "PCKsh@0.05", "AP"):
                     val = res.metrics.get(key, float("nan"))

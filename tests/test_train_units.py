@@ -1,0 +1,156 @@
+"""Training building blocks: gradient reversal, gradient masking, augmentation geometry, config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from infantpose.errors import InputError
+from infantpose.train.augment import AugmentConfig
+from infantpose.train.config import config_from_dict, load_config
+from infantpose.train.data import Item, TrainData
+from infantpose.train.domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
+from infantpose.train.losses import heatmap_loss
+from infantpose.train.loop import _lr_factor, activation_for
+
+torch.set_num_threads(1)
+
+
+def test_gradient_reversal_flips_and_scales_gradients():
+    x = torch.randn(3, 4, requires_grad=True)
+    (x * torch.arange(4.0)).sum().backward()
+    plain = x.grad.clone()
+    x.grad = None
+    y = grad_reverse(x, 0.5)
+    assert torch.equal(y, x)  # identity forward
+    (y * torch.arange(4.0)).sum().backward()
+    assert torch.allclose(x.grad, -0.5 * plain)
+    x.grad = None
+    (GradientReversal(2.0)(x) * torch.arange(4.0)).sum().backward()
+    assert torch.allclose(x.grad, -2.0 * plain)
+
+
+def test_domain_classifier_gradient_through_reversal_is_opposite():
+    torch.manual_seed(0)
+    clf = DomainClassifier(8, hidden=16, dropout=0.0)
+    f = torch.randn(4, 8, 5, 5, requires_grad=True)
+    dom = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    domain_loss(clf(f), dom).backward()
+    direct = f.grad.clone()
+    f.grad = None
+    domain_loss(clf(grad_reverse(f, 1e-3)), dom).backward()
+    assert torch.allclose(f.grad, -1e-3 * direct, atol=1e-9)
+    assert direct.abs().sum() > 0
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce", "kce"])
+def test_masked_keypoints_get_zero_gradient_through_the_head(loss):
+    torch.manual_seed(0)
+    head = torch.nn.Conv2d(6, 3, 1)
+    feats = torch.randn(2, 6, 8, 8)
+    target = torch.rand(2, 3, 8, 8)
+    weight = torch.tensor([[1.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    heatmap_loss(loss, head(feats), target, weight).backward()
+    assert torch.all(head.weight.grad[1] == 0) and head.bias.grad[1] == 0
+    assert head.weight.grad[0].abs().sum() > 0 and head.weight.grad[2].abs().sum() > 0
+
+
+def _dot_item(schema, size=200):
+    """An image with a distinct bright dot at each of three labelled keypoints."""
+    k = schema.num_keypoints
+    img = np.zeros((size, size, 3), np.uint8)
+    xy = np.full((k, 2), np.nan)
+    w = np.zeros(k, np.float32)
+    li, ri = schema.index("left_wrist"), schema.index("right_wrist")
+    for i, (x, y) in zip((li, ri, schema.index("nose")), [(60.5, 80.5), (140.5, 90.5), (100.5, 40.5)]):
+        xy[i] = (x, y)
+        w[i] = 1
+        img[int(y) - 2:int(y) + 3, int(x) - 2:int(x) + 3] = 255
+    to_cache = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    return Item(img, to_cache, xy, w, np.array([30.0, 20.0, 170.0, 180.0]), "real", 0), li, ri
+
+
+def test_augmented_samples_keep_keypoints_on_their_pixels_and_swap_sides():
+    from infantpose.schemas import INFANT22
+
+    item, li, ri = _dot_item(INFANT22)
+    aug = AugmentConfig(brightness=0, contrast=0, saturation=0, hue=0, blur=0, noise=0, jpeg=0,
+                        occlusion=0, flip=0.5)
+    data = TrainData([item], INFANT22, (128, 128), stride=4, sigma=1.0, augment=aug)
+    flips = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        m, flip = data.transform(item, np.random.default_rng(seed))
+        img, target, w, dom = data.sample(0, rng)
+        assert dom == 0.0 and target.shape == (22, 32, 32)
+        flips += flip
+        for k in np.flatnonzero(w > 0):
+            peak = np.unravel_index(np.argmax(target[k]), target[k].shape)  # (v, u)
+            x, y = (peak[1] + 0.5) * 4, (peak[0] + 0.5) * 4
+            patch = img[max(0, int(y) - 3):int(y) + 4, max(0, int(x) - 3):int(x) + 4]
+            assert patch.max() > 150, (seed, k)
+    assert 0 < flips < 12
+
+
+def test_unaugmented_sample_matches_inference_crop():
+    from infantpose.models.topdown import box_transform, crop_image
+    from infantpose.schemas import INFANT22
+
+    item, _, _ = _dot_item(INFANT22)
+    data = TrainData([item], INFANT22, (128, 128), stride=4, sigma=1.0)
+    img, _, _, _ = data.sample(0, None)
+    ref = crop_image(item.image, box_transform(item.box, (128, 128), 1.25), (128, 128))
+    assert np.abs(img.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_flip_swaps_left_and_right_channels():
+    from infantpose.schemas import INFANT22
+
+    item, li, ri = _dot_item(INFANT22)
+    aug = AugmentConfig.none()
+    flip_only = AugmentConfig(**{**aug.__dict__, "flip": 1.0})
+    plain = TrainData([item], INFANT22, (128, 128), 4, 1.0, aug).sample(0, np.random.default_rng(0))
+    flipped = TrainData([item], INFANT22, (128, 128), 4, 1.0, flip_only).sample(0, np.random.default_rng(0))
+    pk = lambda t: np.unravel_index(np.argmax(t), t.shape)  # noqa: E731
+    v, u = pk(plain[1][li])
+    v2, u2 = pk(flipped[1][ri])  # right channel of the mirror = left wrist mirrored
+    assert v == v2 and u2 == 31 - u
+
+
+def test_lr_schedules():
+    assert _lr_factor("cosine", 0, 100) <= 0.2  # warm-up
+    assert _lr_factor("cosine", 10, 100) > _lr_factor("cosine", 90, 100)
+    assert _lr_factor("step", 70, 100) == pytest.approx(0.1)
+    assert activation_for("kce", "blazepose") == "softmax"
+    assert activation_for("mse", "pose_resnet") == "none"
+
+
+def test_bad_configs_fail_with_one_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("synthetic: {n: 4}\noptim: {epoch: 3}\n")
+    with pytest.raises(InputError, match=r"unknown key optim\.epoch") as e:
+        load_config(cfg)
+    assert "\n" not in str(e.value)
+    cfg.write_text("data: [missing.json]\n")
+    with pytest.raises(InputError, match="training data not found"):
+        load_config(cfg)
+    cfg.write_text("synthetic: {n: 4}\nloss: l1\n")
+    with pytest.raises(InputError, match="loss must be one of"):
+        load_config(cfg)
+    with pytest.raises(InputError, match="unknown preset"):
+        config_from_dict({"synthetic": {"n": 4}}, preset="fastest")
+    with pytest.raises(InputError, match="needs both real and synthetic"):
+        config_from_dict({"synthetic": {"n": 4}, "adapt": {"domain_adaptation": True}})
+    with pytest.raises(InputError, match="no training data"):
+        config_from_dict({})
+    cfg.write_text(": [")
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_config(cfg)
+
+
+def test_presets_merge_and_cli_values_win():
+    c = config_from_dict({"synthetic": {"n": 4}, "optim": {"batch_size": 2}}, preset="quick")
+    assert c.optim.batch_size == 2 and c.optim.max_steps == 150 and c.model.freeze == ["fidip"]
+    full = config_from_dict({"synthetic": {"n": 4}, "preset": "quick"}, preset="full")
+    assert full.optim.max_steps is None and full.optim.epochs == 40
