@@ -107,8 +107,12 @@ def test_prefetcher_runs_ahead_and_propagates_errors():
     with Prefetcher(slow_source(), maxsize=2) as p:
         it = iter(p)
         assert next(it) == 0
-        time.sleep(0.2)
+        deadline = time.time() + 5
+        while len(produced) < 3 and time.time() < deadline:
+            time.sleep(0.01)
         assert len(produced) >= 3  # decoded ahead while the consumer was busy
+        time.sleep(0.05)
+        assert len(produced) <= 4  # but no further than the bounded queue allows
         assert list(it) == [1, 2, 3, 4]
 
     def broken():
