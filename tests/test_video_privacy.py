@@ -110,3 +110,30 @@ def test_head_box_needs_head_points_and_bad_mode(clip):
         pv.Deidentifier(mode="pixelate", use_detector=False)
     with pytest.raises(InputError, match="missing.mp4"):
         pv.deidentify_video("missing.mp4", "out.mp4")
+
+
+def test_face_detector_finds_a_rendered_infant_face_in_any_orientation():
+    from infantpose.models.blazepose import rotate_points
+    from infantpose.synth.clips import render_clip
+
+    frames, truth, _ = render_clip(0, 0.1, fps=10, schema="coco17", size=(320, 240),
+                                   style="studio")
+    head = truth.data[0, 0, :5, :2].mean(axis=0)  # nose, eyes, ears
+    for k in range(4):
+        img = np.ascontiguousarray(np.rot90(frames[0], k))
+        point = rotate_points(head, 90 * k, (320, 240))
+        det = pv.FaceDetector()
+        try:
+            boxes = det.detect(img)
+        finally:
+            det.close()
+        assert len(boxes) >= 1, f"no face at rotation {90 * k}"
+        x1, y1, x2, y2, score = boxes[0]
+        assert x1 <= point[0] <= x2 and y1 <= point[1] <= y2 and score > 0.5
+        deid = pv.Deidentifier(use_detector=True)
+        out = deid(img)
+        deid.close()
+        assert deid.report.detector_frames == 1 and deid.report.whole_frame_blurred == 0
+        xi, yi = int(point[0]), int(point[1])
+        patch = np.s_[yi - 3:yi + 3, xi - 3:xi + 3]
+        assert not np.array_equal(out[patch], img[patch])
