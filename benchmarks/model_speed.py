@@ -54,8 +54,8 @@ def bench_model(name, model, size_hw, batch, repeats, loss_name="mse"):
 
 def bench_port_vs_tflite(repeats):
     import cv2
-    import matplotlib.cbook as cbook
     import matplotlib.image as mimage
+    from matplotlib import cbook
 
     from infantpose.models.tflite_port import load_tflite, mediapipe_model_path
 

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from infantpose.models.heatmaps import (decode_argmax, decode_dark, decode_heatmaps, decode_wa,
-                                        gaussian_targets)
+from infantpose.models.heatmaps import (
+    decode_argmax,
+    decode_dark,
+    decode_heatmaps,
+    decode_wa,
+    gaussian_targets,
+)
 
 
 def _known(n=40, sigma=2.0, size=(64, 48), seed=1):

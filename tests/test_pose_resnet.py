@@ -6,8 +6,12 @@ import torch
 
 from infantpose.errors import InputError
 from infantpose.models.heatmaps import gaussian_targets
-from infantpose.models.pose_resnet import (PoseResNet, infer_depth, load_official_state_dict,
-                                           pose_resnet_from_state_dict)
+from infantpose.models.pose_resnet import (
+    PoseResNet,
+    infer_depth,
+    load_official_state_dict,
+    pose_resnet_from_state_dict,
+)
 from infantpose.models.topdown import load_checkpoint, save_checkpoint
 from infantpose.train.losses import mse_loss
 

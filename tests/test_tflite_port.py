@@ -5,8 +5,11 @@ import pytest
 import torch
 
 from infantpose.errors import InputError
-from infantpose.models.tflite_port import (UnsupportedOperatorError, load_tflite,
-                                           mediapipe_model_path)
+from infantpose.models.tflite_port import (
+    UnsupportedOperatorError,
+    load_tflite,
+    mediapipe_model_path,
+)
 
 torch.set_num_threads(1)
 
@@ -24,8 +27,8 @@ def graph(model_path):
 def _inputs():
     """Real-looking 256×256 inputs: a person photo resized, a shifted/mirrored crop of it."""
     import cv2
-    import matplotlib.cbook as cbook
     import matplotlib.image as mimage
+    from matplotlib import cbook
 
     img = mimage.imread(cbook.get_sample_data("grace_hopper.jpg"))  # 600×512 RGB uint8
     a = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)

@@ -8,8 +8,15 @@ from torch import nn
 
 from infantpose.errors import InputError
 from infantpose.models import create_estimator
-from infantpose.models.topdown import (LoadedModel, TorchPoseEstimator, box_transform, crop_image,
-                                       heatmap_to_input, input_to_heatmap, save_checkpoint)
+from infantpose.models.topdown import (
+    LoadedModel,
+    TorchPoseEstimator,
+    box_transform,
+    crop_image,
+    heatmap_to_input,
+    input_to_heatmap,
+    save_checkpoint,
+)
 from infantpose.schemas import COCO17
 
 torch.set_num_threads(1)
@@ -76,8 +83,8 @@ def test_batch_several_boxes_and_sizes():
 
 
 def test_blazepose_torch_pretrained_and_finetuned_checkpoint(tmp_path):
-    import matplotlib.cbook as cbook
     import matplotlib.image as mimage
+    from matplotlib import cbook
 
     from infantpose.models.blazepose_net import BlazePoseNet
 

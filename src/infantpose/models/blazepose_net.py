@@ -39,7 +39,7 @@ from infantpose.errors import InputError
 from infantpose.models.tflite_port import TFLiteGraph, load_tflite, mediapipe_model_path
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
-__all__ = ["BlazePoseNet", "BLAZEPOSE_HEATMAP_CHANNELS", "STAGES"]
+__all__ = ["BLAZEPOSE_HEATMAP_CHANNELS", "STAGES", "BlazePoseNet"]
 
 BLAZEPOSE_HEATMAP_CHANNELS = list(BLAZEPOSE33.keypoints) + [
     "aux_hip_centre", "aux_scale_point", "unused_35", "unused_36", "unused_37", "unused_38"]
@@ -72,7 +72,7 @@ class BlazePoseNet(nn.Module):
                       and len(full.tensors[i].shape) == 4 and full.tensors[i].shape[3] == 39), None)
         if hm_id is None:
             raise InputError(path, "no 64×64×39 heatmap output: not a BlazePose landmark model")
-        head_name, head_op = next((n, op) for n, op in full.ops.items() if op.outputs[0] == hm_id)
+        head_op = next(op for op in full.ops.values() if op.outputs[0] == hm_id)
         feat_id = head_op.inputs[0]
         self.features: TFLiteGraph = full.pruned([feat_id])
         w = head_op.weight.detach()  # (39, 48, 1, 1)

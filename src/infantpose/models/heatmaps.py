@@ -25,8 +25,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["gaussian_targets", "decode_heatmaps", "decode_argmax", "decode_wa", "decode_dark",
-           "DECODERS"]
+__all__ = [
+    "DECODERS",
+    "decode_argmax",
+    "decode_dark",
+    "decode_heatmaps",
+    "decode_wa",
+    "gaussian_targets",
+]
 
 
 def _np(a: Any) -> np.ndarray:
@@ -79,9 +85,9 @@ def gaussian_targets(keypoints: np.ndarray, weights: np.ndarray | None, size: tu
 
 def _peaks(hm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer argmax (row, col) and peak value of each (H, W) map of a (M, H, W) array."""
-    m, h, w = hm.shape
+    m, _, w = hm.shape
     flat = hm.reshape(m, -1)
-    idx = np.nanargmax(np.where(np.isnan(flat), -np.inf, flat), axis=1)
+    idx = np.argmax(np.where(np.isnan(flat), -np.inf, flat), axis=1)
     return idx // w, idx % w, flat[np.arange(m), idx]
 
 

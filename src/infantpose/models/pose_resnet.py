@@ -23,17 +23,23 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 from infantpose.errors import InputError
 
-__all__ = ["PoseResNet", "build_pose_resnet", "load_official_state_dict",
-           "pose_resnet_from_state_dict", "infer_depth",
-           "unwrap_state_dict",
-           "RESNET_SPECS"]
+__all__ = [
+    "RESNET_SPECS",
+    "PoseResNet",
+    "build_pose_resnet",
+    "infer_depth",
+    "load_official_state_dict",
+    "pose_resnet_from_state_dict",
+    "unwrap_state_dict",
+]
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +121,10 @@ class PoseResNet(nn.Module):
         self.depth, self.num_keypoints = depth, num_keypoints
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.stride = 2 ** (5 - deconv_layers)
-        self._cfg = dict(num_keypoints=num_keypoints, depth=depth, input_size=list(self.input_size),
-                         deconv_channels=deconv_channels, deconv_layers=deconv_layers,
-                         deconv_kernel=deconv_kernel, final_kernel=final_kernel)
+        self._cfg = {"num_keypoints": num_keypoints, "depth": depth,
+                     "input_size": list(self.input_size), "deconv_channels": deconv_channels,
+                     "deconv_layers": deconv_layers, "deconv_kernel": deconv_kernel,
+                     "final_kernel": final_kernel}
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64, momentum=BN_MOMENTUM)

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -35,8 +35,13 @@ from torch import nn
 
 from infantpose.errors import InputError
 
-__all__ = ["TFLiteGraph", "load_tflite", "UnsupportedOperatorError", "TensorInfo",
-           "mediapipe_model_path"]
+__all__ = [
+    "TFLiteGraph",
+    "TensorInfo",
+    "UnsupportedOperatorError",
+    "load_tflite",
+    "mediapipe_model_path",
+]
 
 
 class UnsupportedOperatorError(InputError):
@@ -54,7 +59,7 @@ def mediapipe_model_path(name: str = "pose_landmark_full") -> Path:
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(None, "mediapipe is not installed; it ships the BlazePose weights")
-    root = Path(list(spec.submodule_search_locations)[0]) / "modules"
+    root = Path(next(iter(spec.submodule_search_locations))) / "modules"
     sub = "pose_detection" if name == "pose_detection" else "pose_landmark"
     path = root / sub / f"{name}.tflite"
     if not path.is_file():
@@ -344,7 +349,7 @@ class TFLiteGraph(nn.Module):
         outs = self.forward(x.contiguous())
         return [(o.permute(0, 2, 3, 1) if o.ndim == 4 else o).cpu().numpy() for o in outs]
 
-    def pruned(self, output_ids: Sequence[int]) -> "TFLiteGraph":
+    def pruned(self, output_ids: Sequence[int]) -> TFLiteGraph:
         """A graph that computes only ``output_ids`` (shares the parameters of this one)."""
         need = set(output_ids)
         keep: list[str] = []
@@ -447,7 +452,7 @@ def load_tflite(path: str | os.PathLike, subgraph: int = 0) -> TFLiteGraph:
         outs = [int(v) for v in op.OutputsAsNumpy()]
         opts = op.BuiltinOptions()
 
-        def options(cls):  # noqa: ANN001, ANN202
+        def options(cls, opts=opts):
             o = cls()
             if opts is not None:
                 o.Init(opts.Bytes, opts.Pos)

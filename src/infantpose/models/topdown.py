@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,10 +57,20 @@ from infantpose.models.heatmaps import decode_heatmaps
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
 
-__all__ = ["LoadedModel", "save_checkpoint", "load_checkpoint", "build_model",
-           "box_transform", "crop_image", "input_to_heatmap", "heatmap_to_input",
-           "TorchPoseEstimator", "create_blazepose_torch", "create_pose_resnet",
-           "CHECKPOINT_FORMAT"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "LoadedModel",
+    "TorchPoseEstimator",
+    "box_transform",
+    "build_model",
+    "create_blazepose_torch",
+    "create_pose_resnet",
+    "crop_image",
+    "heatmap_to_input",
+    "input_to_heatmap",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 
 CHECKPOINT_FORMAT = "infantpose-checkpoint"
 ARCHITECTURES = ("blazepose", "pose_resnet")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["mse_loss", "bce_loss", "kce_loss", "heatmap_loss", "LOSSES"]
+__all__ = ["LOSSES", "bce_loss", "heatmap_loss", "kce_loss", "mse_loss"]
 
 
 def _check(pred: torch.Tensor, target: torch.Tensor,
