@@ -153,6 +153,22 @@ def _hopper_examples(out_dir: Path, rng: np.random.Generator) -> list[Path]:
 register_example("hopper", _hopper_examples)
 
 
+def _infant_examples(out_dir: Path, rng: np.random.Generator) -> list[Path]:
+    """Twelve labelled synthetic infants (COCO json, infant-22) and a 4 s synthetic infant clip."""
+    from infantpose.synth.clips import write_clip
+    from infantpose.synth.generate import write_dataset
+
+    seed = int(rng.integers(1 << 16))
+    write_dataset(out_dir / "infants", n=12, schema="infant22", seed=seed, size=(640, 480),
+                  style="home")
+    video, labels = write_clip(out_dir / "infant_clip.mp4", seconds=4.0, seed=seed, fps=15.0,
+                               schema="infant22", size=(640, 480), style="home")
+    return [out_dir / "infants" / "annotations.json", video, labels]
+
+
+register_example("infants", _infant_examples)
+
+
 def make_examples(out_dir: str | os.PathLike, names: list[str] | None = None,
                   seed: int = 0) -> list[Path]:
     """Run the registered example makers (all, or ``names``) into ``out_dir``; return the files.
@@ -173,5 +189,6 @@ def make_examples(out_dir: str | os.PathLike, names: list[str] | None = None,
     _atomic.write_text(out / "examples.json", json.dumps(
         {"generated_by": "infantpose examples", "seed": seed, "sets": manifest,
          "note": "Generated data: matplotlib's Grace Hopper sample photo on a synthetic "
-                 "blanket texture; no infant images."}, indent=2))
+                 "blanket texture, and rendered synthetic infants (infantpose.synth); no "
+                 "photos of real infants."}, indent=2))
     return files

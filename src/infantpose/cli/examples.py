@@ -14,7 +14,7 @@ def examples_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write the example data into."),
     seed: int = typer.Option(0, help="Random seed for the generated backgrounds."),
 ) -> None:
-    """Write example images and a short video (generated; no infant images) for the quickstart."""
+    """Write example images and videos for the quickstart (generated: no photos of real infants)."""
     from rich.console import Console
 
     from infantpose.examples import make_examples

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
@@ -148,17 +149,19 @@ def _new_pose(static: bool, min_detection_confidence: float, min_tracking_confid
         warnings.simplefilter("ignore")
         from mediapipe.python.solutions import pose as mp_pose
 
-        return mp_pose.Pose(static_image_mode=static, model_complexity=1,
-                            smooth_landmarks=smooth, enable_segmentation=False,
-                            min_detection_confidence=min_detection_confidence,
-                            min_tracking_confidence=min_tracking_confidence)
+        with quiet_stderr():
+            return mp_pose.Pose(static_image_mode=static, model_complexity=1,
+                                smooth_landmarks=smooth, enable_segmentation=False,
+                                min_detection_confidence=min_detection_confidence,
+                                min_tracking_confidence=min_tracking_confidence)
 
 
 def _run(pose, image: np.ndarray) -> np.ndarray | None:
     """(33, 3) normalised (x, y, visibility) from one mediapipe call, or None if nobody found."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = pose.process(np.ascontiguousarray(image))
+        with quiet_stderr():
+            res = pose.process(np.ascontiguousarray(image))
     if res.pose_landmarks is None:
         return None
     return np.array([(lm.x, lm.y, lm.visibility) for lm in res.pose_landmarks.landmark],

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
@@ -55,8 +56,9 @@ class FaceDetector:
             warnings.simplefilter("ignore")
             from mediapipe.python.solutions import face_detection
 
-            self._det = face_detection.FaceDetection(
-                model_selection=1 if full_range else 0, min_detection_confidence=min_confidence)
+            with quiet_stderr():
+                self._det = face_detection.FaceDetection(
+                    model_selection=1 if full_range else 0, min_detection_confidence=min_confidence)
         self.rotations = [int(r) % 360 for r in rotations]
         self._first = self.rotations[0] if self.rotations else 0
         self.calls = 0
@@ -69,7 +71,8 @@ class FaceDetector:
 
         with warnings.catch_warnings():  # protobuf deprecation noise from mediapipe
             warnings.simplefilter("ignore")
-            res = self._det.process(img)
+            with quiet_stderr():
+                res = self._det.process(img)
         rh, rw = img.shape[:2]
         h, w = rgb.shape[:2]
         out = []
