@@ -82,6 +82,7 @@ def test_loads_wrapped_and_prefixed_official_weights(tmp_path):
                 "domain_classifier.fc.weight": torch.zeros(2)}, path)
     loaded = load_checkpoint(path)
     assert loaded.architecture == "pose_resnet" and loaded.schema.name == "coco17"
+    assert loaded.input_size == (192, 256)  # from the file name: 256 (h) × 192 (w)
     got = loaded.model.state_dict()
     for k, v in sd.items():
         assert torch.equal(got[k].to(v.dtype), v), k
@@ -162,3 +163,14 @@ def test_build_from_coco_weights_for_infant22_and_scratch_warning(tmp_path):
         scratch = build_model("pose_resnet", "coco17", {"depth": 18, "deconv_channels": 16},
                               input_size=(64, 64))
     assert scratch.pretrained is None
+
+
+@pytest.mark.slow
+def test_pose_resnet_50_official_size():
+    """ResNet-50 at 256×192: official-layout weights load, 34.0 M parameters, 64×48 heatmaps."""
+    sd = _official_layout(50)
+    model = pose_resnet_from_state_dict({"state_dict": sd}, input_size=(192, 256)).eval()
+    assert model.depth == 50
+    assert abs(sum(p.numel() for p in model.parameters()) - 34.0e6) < 0.1e6
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 256, 192)).shape == (1, 17, 64, 48)

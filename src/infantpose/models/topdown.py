@@ -176,8 +176,14 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | 
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
-    """Load an infantpose checkpoint, or an official Pose-ResNet state dict, ready to run."""
+def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu",
+                    input_size: Sequence[int] | None = None) -> LoadedModel:
+    """Load an infantpose checkpoint, or an official Pose-ResNet state dict, ready to run.
+
+    For official state dicts (which do not record their input size) ``input_size`` (w, h) is
+    taken from the argument, else from a SimpleBaseline-style file name ``…_256x192.pth``
+    (height × width), else 192×256.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(p, "checkpoint file not found")
@@ -189,7 +195,12 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> Loade
         return _from_infantpose(obj, p)
     from infantpose.models.pose_resnet import pose_resnet_from_state_dict
 
-    model = pose_resnet_from_state_dict(obj, p)
+    if input_size is None:
+        import re
+
+        m = re.search(r"(\d{2,4})x(\d{2,4})", p.stem)
+        input_size = (int(m.group(2)), int(m.group(1))) if m else (192, 256)
+    model = pose_resnet_from_state_dict(obj, p, tuple(int(v) for v in input_size))
     k = model.num_keypoints
     if k == COCO17.num_keypoints:
         schema = COCO17
@@ -486,7 +497,7 @@ def create_pose_resnet(schema: Schema | str | None = None, weights: str | None =
     if not weights:
         raise InputError(None, "pose-resnet needs --weights FILE (an infantpose checkpoint or an "
                                "official SimpleBaseline/FiDIP .pth); no weights can be downloaded")
-    loaded = load_checkpoint(weights)
+    loaded = load_checkpoint(weights, input_size=options.pop("input_size", None))
     if loaded.architecture != "pose_resnet":
         raise InputError(weights, f"checkpoint is a {loaded.architecture} model, not pose_resnet")
     return TorchPoseEstimator(loaded, schema=schema, name="pose-resnet", **options)
