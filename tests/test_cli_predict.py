@@ -22,7 +22,7 @@ from infantpose.poses import Poses
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory):
     d = tmp_path_factory.mktemp("examples")
-    make_examples(d)
+    make_examples(d, names=["hopper"])
     return d
 
 
@@ -52,10 +52,14 @@ def files_under(d: Path):
 def test_examples_command(tmp_path, capsys):
     code, out, err = run(["examples", tmp_path / "ex"], capsys)
     assert code == 0, err
-    assert files_under(tmp_path / "ex") == ["examples.json", "hopper.mp4",
-                                            "images/hopper_rot000.jpg",
-                                            "images/hopper_rot090.jpg",
-                                            "images/hopper_rot180.jpg"]
+    files = files_under(tmp_path / "ex")
+    assert [f for f in files if not f.startswith("infants/images/")] == [
+        "examples.json", "hopper.mp4", "images/hopper_rot000.jpg", "images/hopper_rot090.jpg",
+        "images/hopper_rot180.jpg", "infant_clip.json", "infant_clip.mp4",
+        "infants/annotations.json"]
+    assert len([f for f in files if f.startswith("infants/images/")]) == 12
+    labels = json.loads((tmp_path / "ex" / "infants" / "annotations.json").read_text())
+    assert len(labels["images"]) == 12 and labels["images"][0]["domain"] == "synthetic"
 
 
 def test_predict_images_folder_coco_results(examples, tmp_path, capsys):
