@@ -122,3 +122,19 @@ def test_pose_resnet_needs_weights_and_cli_predict(tmp_path):
                                    str(ck), "--quiet"])
     assert res.exit_code == 0, res.output
     assert any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_crops_map_back_exactly(rotation):
+    m = box_transform([10, 20, 110, 70], (64, 96), 1.25, rotation)
+    # the box centre lands in the crop centre; a point right of it moves by the quarter turn
+    assert m @ np.array([60.0, 45.0, 1.0]) == pytest.approx([32, 48])
+    d = m[:, :2] @ np.array([1.0, 0.0])
+    expected = {90: [0, -1], 180: [-1, 0], 270: [0, 1]}[rotation]
+    assert d / np.linalg.norm(d) == pytest.approx(expected, abs=1e-12)
+    img = _blob_image(200, 150, [(70.3, 60.8)])
+    est = _estimator()
+    est.set_rotation_hint(rotation)
+    p = est.predict(img, np.array([[30, 20, 120, 110]]))
+    assert p.meta["rotation"] == [rotation]
+    assert np.abs(p.data[0, 0, :, :2] - [70.3, 60.8]).max() < 0.6

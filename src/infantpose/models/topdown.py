@@ -243,15 +243,20 @@ def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
 # --- geometry -------------------------------------------------------------------------------------
 
 def box_transform(box: Sequence[float], input_size: tuple[int, int],
-                  margin: float = 1.25) -> np.ndarray:
+                  margin: float = 1.25, rotation: int = 0) -> np.ndarray:
     """2×3 affine (continuous image coords → crop coords) for an aspect-preserving crop.
 
     The box (x1, y1, x2, y2) is widened or heightened to the input's aspect ratio, then scaled by
-    ``margin`` (context around the person), and centred in the crop.
+    ``margin`` (context around the person), and centred in the crop. ``rotation`` (0/90/180/270)
+    turns the crop counter-clockwise like :func:`infantpose.models.blazepose.rotate_image`, so
+    an infant lying sideways appears upright to an adult-trained network.
     """
     x1, y1, x2, y2 = (float(v) for v in box)
     win, hin = input_size
     bw, bh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    k = int(round(rotation / 90)) % 4
+    if k % 2:
+        bw, bh = bh, bw  # box extent as seen in the rotated crop
     aspect = win / hin
     if bw / bh > aspect:
         bh = bw / aspect
@@ -259,7 +264,11 @@ def box_transform(box: Sequence[float], input_size: tuple[int, int],
         bw = bh * aspect
     s = win / (bw * margin)
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    return np.array([[s, 0, win / 2 - s * cx], [0, s, hin / 2 - s * cy]], dtype=np.float64)
+    # counter-clockwise quarter turns in image coordinates (y down): (x, y) -> (y, -x)
+    rot = np.linalg.matrix_power(np.array([[0.0, 1.0], [-1.0, 0.0]]), k)
+    a = s * rot
+    t = np.array([win / 2, hin / 2]) - a @ np.array([cx, cy])
+    return np.hstack([a, t[:, None]]).astype(np.float64)
 
 
 def _invert(m: np.ndarray) -> np.ndarray:
@@ -326,39 +335,51 @@ class TorchPoseEstimator:
             raise InputError(None, f"mode must be 'heatmap' or 'regression', not {mode!r}")
         self.mode = mode
         self.input_size = tuple(int(v) for v in loaded.input_size)
+        self.rotation_hint: int | None = None
+
+    # rotation hint (video tracking passes back the rotation that last found the infant)
+    def set_rotation_hint(self, rotation: int | None) -> None:
+        """Crop rotation (0/90/180/270, counter-clockwise) used with caller-given boxes."""
+        self.rotation_hint = None if rotation is None else int(rotation) % 360
 
     # person boxes
-    def _person_box(self, image: np.ndarray) -> np.ndarray:
+    def _person_box(self, image: np.ndarray) -> tuple[np.ndarray, int]:
+        """A person box from the mediapipe BlazePose estimator and the rotation that found it."""
         h, w = image.shape[:2]
         whole = np.array([0.0, 0.0, w, h])
         if self.detector == "none":
-            return whole
+            return whole, self.rotation_hint or 0
         if self._detector_est is None:
             try:
                 from infantpose.models.blazepose import BlazePose
             except ImportError:
                 self.detector = "none"
-                return whole
+                return whole, self.rotation_hint or 0
             self._detector_est = BlazePose(schema=BLAZEPOSE33)
         p = self._detector_est.predict(image)
         if p.n_instances == 0:
-            return whole
+            return whole, 0
+        rots = p.meta.get("rotation") or [0]
+        rot = int(rots[0] or 0) if isinstance(rots, list) else int(rots or 0)
         kp = p.data[0, 0]
         ok = np.isfinite(kp[:, 0]) & (kp[:, 2] > 0.3)
         if ok.sum() < 4:
-            return whole
+            return whole, 0
         x1, y1 = kp[ok, :2].min(0)
         x2, y2 = kp[ok, :2].max(0)
         box = np.array([max(0, x1), max(0, y1), min(w, x2), min(h, y2)])
         if box[2] - box[0] < 8 or box[3] - box[1] < 8:
-            return whole
-        return box
+            return whole, 0
+        return box, rot
 
-    def _boxes_for(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
+    def _boxes_for(self, image: np.ndarray, boxes: np.ndarray | None
+                   ) -> tuple[np.ndarray, list[int]]:
         if boxes is None:
-            return self._person_box(image)[None]
+            box, rot = self._person_box(image)
+            return box[None], [rot]
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
-        return b[np.isfinite(b).all(axis=1)] if len(b) else b
+        b = b[np.isfinite(b).all(axis=1)] if len(b) else b
+        return b, [self.rotation_hint or 0] * len(b)
 
     # core
     def _forward(self, crops: np.ndarray) -> np.ndarray:
@@ -410,14 +431,15 @@ class TorchPoseEstimator:
         bxs = list(boxes) if boxes is not None else [None] * len(images)
         if len(bxs) != len(images):
             raise ValueError("boxes must have one entry per image")
-        crops, mats, owner = [], [], []
+        crops, mats, owner, rotations = [], [], [], []
         for i, (im, b) in enumerate(zip(images, bxs)):
             im = self._check_image(im)
-            for box in self._boxes_for(im, b):
-                m = box_transform(box, self.input_size, self.margin)
+            for box, rot in zip(*self._boxes_for(im, b)):
+                m = box_transform(box, self.input_size, self.margin, rot)
                 crops.append(crop_image(im, m, self.input_size))
                 mats.append(m)
                 owner.append(i)
+                rotations.append(rot)
         k = self.model_schema.num_keypoints
         n_inst = [owner.count(i) for i in range(len(images))]
         data = np.full((len(images), max(n_inst + [0]), k, 3), np.nan)
@@ -440,7 +462,7 @@ class TorchPoseEstimator:
                       image_sizes=None if same else sizes,
                       meta={"model": self.name, "decoder": self.decoder if self.mode == "heatmap"
                             else "regression", "flip_test": self.flip_test,
-                            "weights": self.loaded.source})
+                            "weights": self.loaded.source, "rotation": rotations})
         return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
 
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
