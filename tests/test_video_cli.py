@@ -110,3 +110,32 @@ def test_batch_command(clip, tmp_path, capsys):
     done = json.loads((sub / "done.json").read_text())
     assert done["deidentification"]["frames"] == 10
     assert main(["batch", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+
+
+@pytest.mark.slow
+def test_batch_end_to_end_with_blazepose_on_rendered_infants(tmp_path):
+    """The real pipeline: BlazePose + tracking + filter + de-identification + overlay, 2 workers."""
+    from infantpose.synth.clips import write_clip
+
+    d = tmp_path / "videos"
+    d.mkdir()
+    for i in range(2):
+        write_clip(d / f"infant{i}.mp4", 1.5, seed=i, fps=10, schema="coco17", size=(320, 240),
+                   style="studio")
+    out = tmp_path / "out"
+    assert main(["batch", str(d), "--out", str(out), "--workers", "2", "--filter", "savgol",
+                 "--deidentify", "--overlay"]) == 0
+    for i in range(2):
+        sub = out / f"infant{i}"
+        done = json.loads((sub / "done.json").read_text())
+        assert done["frames"] == 15 and done["tracking"]["lost"] == 0
+        assert done["deidentification"]["whole_frame_blurred"] < 15
+        truth = Poses.load_json(d / f"infant{i}.json")  # the clip's exact labels
+        p = Poses.load_json(sub / "poses_filtered.json")
+        assert np.isnan(p.data[:, :, p.schema.facial_mask, :2]).all()
+        first = truth.data[0, 0]
+        body = np.ptp(first[np.isfinite(first[:, 0]), :2], axis=0).max()
+        err = np.linalg.norm(p.data[:, 0, 5:, :2] - truth.data[:, 0, 5:, :2], axis=-1)
+        assert np.nanmedian(err) < 0.15 * body  # body keypoints within 15 % of the body size
+        for v in ("deidentified.mp4", "overlay.mp4"):
+            assert pv.identifying_tags(sub / v) == {} and probe_video(sub / v).n_frames == 15
