@@ -106,3 +106,31 @@ def test_jitter_table_and_bad_arguments():
         F.smooth(noisy, "kalman", FPS)
     with pytest.raises(ValueError):
         F.FilterConfig(method="nope")
+
+
+def test_jitter_metrics_have_physical_values():
+    fps = 60.0
+    t = np.arange(240) / fps
+    # constant acceleration 50 px/s² along x: every second difference is exactly 50 px/s²
+    para = _with_scores(np.stack([25.0 * t ** 2, np.zeros_like(t)], -1))
+    assert F.mean_abs_acceleration(para[:, None], fps)[0] == pytest.approx(50.0)
+    # a 10 Hz tone of amplitude 2 px has power A²/2 = 2 px², all of it above a 6 Hz cut-off
+    tone = _with_scores(np.stack([2.0 * np.sin(2 * np.pi * 10 * t), np.zeros_like(t)], -1))
+    assert F.high_frequency_power(tone[:, None], fps, 6.0)[0] == pytest.approx(2.0, rel=0.1)
+    slow = _with_scores(np.stack([2.0 * np.sin(2 * np.pi * 1 * t), np.zeros_like(t)], -1))
+    assert F.high_frequency_power(slow[:, None], fps, 6.0)[0] < 0.01
+    # NaN where there is nothing to measure
+    missing = np.full((10, 1, 3), np.nan)
+    assert np.isnan(F.mean_abs_acceleration(missing, fps)[0])
+    assert np.isnan(F.high_frequency_power(missing, fps)[0])
+
+
+def test_filters_never_bridge_gaps():
+    gt = _truth(60)[:, :1]
+    data = _with_scores(gt.copy())
+    data[20:40, 0, :2] = np.nan
+    data[20:40, 0, 2] = 0
+    for method, opts in [("median", {}), ("savgol", {}), ("butterworth", {}), ("one_euro", {})]:
+        out = F.smooth(data, method, FPS, **opts)
+        assert np.isnan(out[20:40, 0, :2]).all()
+        assert np.isfinite(out[:20, 0, :2]).all() and np.isfinite(out[40:, 0, :2]).all()
