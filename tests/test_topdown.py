@@ -138,3 +138,24 @@ def test_rotated_crops_map_back_exactly(rotation):
     p = est.predict(img, np.array([[30, 20, 120, 110]]))
     assert p.meta["rotation"] == [rotation]
     assert np.abs(p.data[0, 0, :, :2] - [70.3, 60.8]).max() < 0.6
+
+
+def test_roi_transform_points_up_vector_up():
+    from infantpose.models.topdown import roi_transform
+
+    m = roi_transform([100.0, 50.0], 40.0, [1.0, 0.0], (256, 256))  # body pointing right
+    assert m @ np.array([100.0, 50.0, 1.0]) == pytest.approx([128, 128])
+    tip = m @ np.array([110.0, 50.0, 1.0])  # 10 px along "up" → 64 px above the centre
+    assert tip == pytest.approx([128, 128 - 64])
+
+
+def test_blazepose_torch_roi_refinement_runs():
+    import matplotlib.image as mimage
+    from matplotlib import cbook
+
+    img = mimage.imread(cbook.get_sample_data("grace_hopper.jpg"))
+    est = create_estimator("blazepose-torch", schema="blazepose33", detector="none",
+                           flip_test=False, refine_roi=1)
+    p = est.predict(img)
+    assert p.meta["roi_refined"] == 1 and p.data.shape == (1, 1, 33, 3)
+    assert np.isfinite(p.data[0, 0, :, :2]).all()

@@ -69,6 +69,7 @@ __all__ = [
     "heatmap_to_input",
     "input_to_heatmap",
     "load_checkpoint",
+    "roi_transform",
     "save_checkpoint",
 ]
 
@@ -271,6 +272,18 @@ def box_transform(box: Sequence[float], input_size: tuple[int, int],
     return np.hstack([a, t[:, None]]).astype(np.float64)
 
 
+def roi_transform(centre: Sequence[float], side: float, up: Sequence[float],
+                  input_size: tuple[int, int]) -> np.ndarray:
+    """2×3 affine for a square region of ``side`` px around ``centre``, rotated so that the
+    image direction ``up`` points up in the crop (MediaPipe's rotated landmark ROI)."""
+    u = np.asarray(up, dtype=float)
+    u = u / np.linalg.norm(u)
+    rot = np.array([[-u[1], u[0]], [-u[0], -u[1]]])  # maps u to (0, -1)
+    a = (min(input_size) / float(side)) * rot
+    t = np.array([input_size[0] / 2, input_size[1] / 2]) - a @ np.asarray(centre, dtype=float)
+    return np.hstack([a, t[:, None]])
+
+
 def _invert(m: np.ndarray) -> np.ndarray:
     a = np.vstack([m, [0, 0, 1]])
     return np.linalg.inv(a)[:2]
@@ -307,12 +320,14 @@ class TorchPoseEstimator:
         batch_size: crops per forward pass in ``predict_batch``.
         mode: ``"heatmap"``, or ``"regression"`` for the pretrained BlazePose graph's regressed
             landmarks (``blazepose-torch`` without weights).
+        refine_roi: regression mode only: passes that re-crop on MediaPipe's rotated landmark
+            ROI derived from the previous pass's auxiliary landmarks (0 = box crop only).
     """
 
     def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
                  margin: float = 1.25, detector: str = "blazepose", batch_size: int = 16,
-                 mode: str = "heatmap", name: str = "torch"):
+                 mode: str = "heatmap", name: str = "torch", refine_roi: int = 1):
         self.loaded = loaded
         self.model = loaded.model.eval()
         self.name = name
@@ -336,6 +351,7 @@ class TorchPoseEstimator:
         self.mode = mode
         self.input_size = tuple(int(v) for v in loaded.input_size)
         self.rotation_hint: int | None = None
+        self.refine_roi = max(0, int(refine_roi))
 
     # rotation hint (video tracking passes back the rotation that last found the infant)
     def set_rotation_hint(self, rotation: int | None) -> None:
@@ -389,8 +405,8 @@ class TorchPoseEstimator:
             for i in range(0, len(crops), self.batch_size):
                 x = torch.from_numpy(crops[i:i + self.batch_size]).permute(0, 3, 1, 2).float() / 255.0
                 y = self.model(x)
-                if self.mode == "regression":
-                    lm = y[0].reshape(len(x), -1, 5)[:, :self.model_schema.num_keypoints]
+                if self.mode == "regression":  # all 39 landmarks (33 + MediaPipe's auxiliary)
+                    lm = y[0].reshape(len(x), -1, 5)
                     score = torch.sigmoid(lm[..., 3:4])
                     outs.append(torch.cat([lm[..., :2], score], -1).numpy())
                     continue
@@ -408,6 +424,8 @@ class TorchPoseEstimator:
         flip_index = self.model_schema.flip_index
         win = self.input_size[0]
         if self.mode == "regression":
+            extra = np.arange(len(flip_index), out.shape[1])  # auxiliary points: not mirrored
+            flip_index = np.concatenate([flip_index, extra])
             if flipped is not None:
                 f = flipped[:, flip_index].copy()
                 f[..., 0] = win - f[..., 0]
@@ -432,8 +450,8 @@ class TorchPoseEstimator:
         if len(bxs) != len(images):
             raise ValueError("boxes must have one entry per image")
         crops, mats, owner, rotations = [], [], [], []
+        images = [self._check_image(im) for im in images]
         for i, (im, b) in enumerate(zip(images, bxs)):
-            im = self._check_image(im)
             for box, rot in zip(*self._boxes_for(im, b)):
                 m = box_transform(box, self.input_size, self.margin, rot)
                 crops.append(crop_image(im, m, self.input_size))
@@ -444,16 +462,22 @@ class TorchPoseEstimator:
         n_inst = [owner.count(i) for i in range(len(images))]
         data = np.full((len(images), max(n_inst + [0]), k, 3), np.nan)
         data[..., 2] = 0.0
+        refined = 0
         if crops:
-            arr = np.stack(crops)
-            out = self._forward(arr)
-            flipped = self._forward(np.ascontiguousarray(arr[:, :, ::-1])) if self.flip_test else None
-            kps = self._decode(out, flipped)
+            kps = self._run(np.stack(crops))
+            if self.mode == "regression":
+                for _ in range(self.refine_roi):
+                    mats, changed = self._aux_rois(kps, mats)
+                    if not changed:
+                        break
+                    refined += changed
+                    kps = self._run(np.stack([crop_image(images[i], m, self.input_size)
+                                              for i, m in zip(owner, mats)]))
             slot = [0] * len(images)
             for j, (i, m) in enumerate(zip(owner, mats)):
                 xy = _apply_affine(_invert(m), kps[j, :, :2])
-                data[i, slot[i], :, :2] = xy
-                data[i, slot[i], :, 2] = kps[j, :, 2]
+                data[i, slot[i], :, :2] = xy[:k]
+                data[i, slot[i], :, 2] = kps[j, :k, 2]
                 slot[i] += 1
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
         same = len(set(sizes)) == 1
@@ -462,8 +486,34 @@ class TorchPoseEstimator:
                       image_sizes=None if same else sizes,
                       meta={"model": self.name, "decoder": self.decoder if self.mode == "heatmap"
                             else "regression", "flip_test": self.flip_test,
-                            "weights": self.loaded.source, "rotation": rotations})
+                            "weights": self.loaded.source, "rotation": rotations,
+                            "roi_refined": refined})
         return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
+
+    def _run(self, arr: np.ndarray) -> np.ndarray:
+        """Crops → (M, K', 3) keypoints in crop coordinates (flip test included)."""
+        out = self._forward(arr)
+        flipped = self._forward(np.ascontiguousarray(arr[:, :, ::-1])) if self.flip_test else None
+        return self._decode(out, flipped)
+
+    def _aux_rois(self, kps: np.ndarray, mats: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+        """MediaPipe's landmark ROI from the auxiliary points (33: hip centre, 34: the point that
+        fixes body scale and rotation): a square of side 2.5 × their distance centred on the hip
+        centre, turned so the hip→scale-point direction points up in the crop."""
+        new, changed = [], 0
+        for j, m in enumerate(mats):
+            if kps.shape[1] < 35:
+                new.append(m)
+                continue
+            aux = _apply_affine(_invert(m), kps[j, 33:35, :2])
+            v = aux[1] - aux[0]
+            d = float(np.hypot(*v))
+            if not np.isfinite(d) or d < 4.0:
+                new.append(m)
+                continue
+            new.append(roi_transform(aux[0], 2.5 * d, v, self.input_size))
+            changed += 1
+        return new, changed
 
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """One frame of poses in ``self.schema``: one instance per box (or per detected person)."""
