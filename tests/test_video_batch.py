@@ -51,6 +51,8 @@ def test_batch_processes_each_video_and_records_the_corrupt_one(vids, tmp_path):
         p = Poses.load_json(sub / "poses.json")
         assert p.n_frames == 8 and p.fps == 15.0
         assert Poses.load_json(sub / "poses_filtered.json").meta["filter"]["method"] == "savgol"
+        jit = json.loads((sub / B.DONE_MARKER).read_text())["jitter"]
+        assert jit["acc_after"] < jit["acc_before"]
         assert (sub / "keypoints.csv").is_file()
         assert not [f for f in sub.iterdir() if ".tmp" in f.name]
     man = B.read_manifest(out / "manifest.csv")

@@ -188,6 +188,9 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
             cfg = FilterConfig(method=options.filter, **options.filter_options)
             filtered = filter_poses(poses, cfg)
             final = filtered
+        extra: dict[str, Any] = {}
+        if filtered is not None and poses.fps:
+            extra["jitter"] = _jitter_summary(poses, filtered, cfg.min_score)
         drop = options.deidentify and not options.keep_facial
 
         def export(p):
@@ -204,7 +207,6 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
         if options.csv:
             export(final).to_csv(out / "keypoints.csv")
             outputs.append("keypoints.csv")
-        extra: dict[str, Any] = {}
         if options.plot:
             from infantpose.video.plots import plot_trajectories
 
@@ -243,6 +245,24 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
             with contextlib.suppress(Exception):
                 _atomic.write_text(out / "error.txt", traceback.format_exc())
     return row
+
+
+def _jitter_summary(raw, filtered, min_score: float) -> dict[str, float | None]:
+    """Mean over keypoints of the jitter measures before and after filtering (instance 0)."""
+    import numpy as np
+
+    from infantpose.video.filters import (high_frequency_power, mask_low_scores,
+                                          mean_abs_acceleration)
+
+    before = mask_low_scores(raw.data[:, 0], min_score)
+    after = filtered.data[:, 0]
+    out: dict[str, float | None] = {}
+    for key, fn in (("acc", mean_abs_acceleration), ("hf", high_frequency_power)):
+        for tag, arr in (("before", before), ("after", after)):
+            v = fn(arr, raw.fps)
+            v = v[np.isfinite(v)]
+            out[f"{key}_{tag}"] = round(float(v.mean()), 3) if v.size else None
+    return out
 
 
 def _write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
