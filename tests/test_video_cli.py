@@ -139,3 +139,16 @@ def test_batch_end_to_end_with_blazepose_on_rendered_infants(tmp_path):
         assert np.nanmedian(err) < 0.15 * body  # body keypoints within 15 % of the body size
         for v in ("deidentified.mp4", "overlay.mp4"):
             assert pv.identifying_tags(sub / v) == {} and probe_video(sub / v).n_frames == 15
+
+
+def test_deidentify_default_uses_detector_and_blazepose(tmp_path, capsys):
+    from infantpose.synth.clips import write_clip
+
+    video, _ = write_clip(tmp_path / "infant.mp4", 0.5, seed=1, fps=10, schema="coco17",
+                          size=(320, 240), style="studio")
+    out = tmp_path / "safe.mp4"
+    assert main(["deidentify", str(video), "--out", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "5 frames written" in err and "blurred whole" not in err
+    assert "by head keypoints in 5" in err  # BlazePose found the head in every frame
+    assert pv.identifying_tags(out) == {}
