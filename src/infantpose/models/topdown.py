@@ -61,6 +61,7 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "LoadedModel",
     "TorchPoseEstimator",
+    "body_roi",
     "box_transform",
     "build_model",
     "create_blazepose_torch",
@@ -255,7 +256,7 @@ def box_transform(box: Sequence[float], input_size: tuple[int, int],
     x1, y1, x2, y2 = (float(v) for v in box)
     win, hin = input_size
     bw, bh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
-    k = int(round(rotation / 90)) % 4
+    k = round(rotation / 90) % 4
     if k % 2:
         bw, bh = bh, bw  # box extent as seen in the rotated crop
     aspect = win / hin
@@ -270,6 +271,32 @@ def box_transform(box: Sequence[float], input_size: tuple[int, int],
     a = s * rot
     t = np.array([win / 2, hin / 2]) - a @ np.array([cx, cy])
     return np.hstack([a, t[:, None]]).astype(np.float64)
+
+
+def body_roi(xy: np.ndarray, schema: Schema, margin: float = 1.25
+             ) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """MediaPipe's rotated body region from keypoints: (centre, side, up) or None.
+
+    BlazePose (Bazarevsky et al., 2020) aligns its landmark crop on the mid-hip point, the radius
+    of the circle around the whole body centred there, and the mid-hip → mid-shoulder direction
+    (upright in the crop). Here the radius is the farthest keypoint from the mid-hip point and
+    the square's side is ``2 · radius · margin``. Needs both hips and shoulders in ``schema``.
+    """
+    try:
+        idx = [schema.index(n) for n in ("left_hip", "right_hip", "left_shoulder",
+                                           "right_shoulder")]
+    except KeyError:
+        return None
+    xy = np.asarray(xy, dtype=float)
+    if not np.isfinite(xy[idx]).all():
+        return None
+    hip = xy[idx[:2]].mean(0)
+    up = xy[idx[2:]].mean(0) - hip
+    ok = np.isfinite(xy).all(axis=1)
+    radius = float(np.max(np.hypot(*(xy[ok] - hip).T)))
+    if np.hypot(*up) < 2.0 or radius < 4.0:
+        return None
+    return hip, 2.0 * radius * margin, up
 
 
 def roi_transform(centre: Sequence[float], side: float, up: Sequence[float],
@@ -320,14 +347,15 @@ class TorchPoseEstimator:
         batch_size: crops per forward pass in ``predict_batch``.
         mode: ``"heatmap"``, or ``"regression"`` for the pretrained BlazePose graph's regressed
             landmarks (``blazepose-torch`` without weights).
-        refine_roi: regression mode only: passes that re-crop on MediaPipe's rotated landmark
-            ROI derived from the previous pass's auxiliary landmarks (0 = box crop only).
+        refine_roi: passes that re-crop on the rotated body ROI (:func:`body_roi`) of the
+            previous pass's keypoints, as MediaPipe's tracking does (0 = one pass; default 1
+            in regression mode, 0 for heatmap models, which were trained on box crops).
     """
 
     def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
                  margin: float = 1.25, detector: str = "blazepose", batch_size: int = 16,
-                 mode: str = "heatmap", name: str = "torch", refine_roi: int = 1):
+                 mode: str = "heatmap", name: str = "torch", refine_roi: int | None = None):
         self.loaded = loaded
         self.model = loaded.model.eval()
         self.name = name
@@ -351,6 +379,8 @@ class TorchPoseEstimator:
         self.mode = mode
         self.input_size = tuple(int(v) for v in loaded.input_size)
         self.rotation_hint: int | None = None
+        if refine_roi is None:  # the pretrained BlazePose expects MediaPipe's body ROI
+            refine_roi = 1 if mode == "regression" else 0
         self.refine_roi = max(0, int(refine_roi))
 
     # rotation hint (video tracking passes back the rotation that last found the infant)
@@ -358,11 +388,13 @@ class TorchPoseEstimator:
         """Crop rotation (0/90/180/270, counter-clockwise) used with caller-given boxes."""
         self.rotation_hint = None if rotation is None else int(rotation) % 360
 
-    # person boxes
-    def _person_box(self, image: np.ndarray) -> tuple[np.ndarray, int]:
-        """A person box from the mediapipe BlazePose estimator and the rotation that found it."""
+    # where to look
+    def _detect(self, image: np.ndarray) -> tuple[np.ndarray, int]:
+        """Affine for the person found by the mediapipe BlazePose estimator (its landmarks give
+        MediaPipe's rotated body ROI) and the quarter turn that found it; the whole frame when
+        nobody is found."""
         h, w = image.shape[:2]
-        whole = np.array([0.0, 0.0, w, h])
+        whole = box_transform([0.0, 0.0, w, h], self.input_size, 1.0, self.rotation_hint or 0)
         if self.detector == "none":
             return whole, self.rotation_hint or 0
         if self._detector_est is None:
@@ -373,29 +405,24 @@ class TorchPoseEstimator:
                 return whole, self.rotation_hint or 0
             self._detector_est = BlazePose(schema=BLAZEPOSE33)
         p = self._detector_est.predict(image)
-        if p.n_instances == 0:
+        if p.n_instances == 0 or not np.isfinite(p.data[0, 0, :, :2]).any():
             return whole, 0
         rots = p.meta.get("rotation") or [0]
         rot = int(rots[0] or 0) if isinstance(rots, list) else int(rots or 0)
-        kp = p.data[0, 0]
-        ok = np.isfinite(kp[:, 0]) & (kp[:, 2] > 0.3)
-        if ok.sum() < 4:
-            return whole, 0
-        x1, y1 = kp[ok, :2].min(0)
-        x2, y2 = kp[ok, :2].max(0)
-        box = np.array([max(0, x1), max(0, y1), min(w, x2), min(h, y2)])
-        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
-            return whole, 0
-        return box, rot
+        roi = body_roi(p.data[0, 0, :, :2], BLAZEPOSE33, self.margin)
+        if roi is None:
+            return whole, rot
+        return roi_transform(*roi, self.input_size), rot
 
-    def _boxes_for(self, image: np.ndarray, boxes: np.ndarray | None
-                   ) -> tuple[np.ndarray, list[int]]:
+    def _rois_for(self, image: np.ndarray, boxes: np.ndarray | None
+                  ) -> tuple[list[np.ndarray], list[int]]:
         if boxes is None:
-            box, rot = self._person_box(image)
-            return box[None], [rot]
+            m, rot = self._detect(image)
+            return [m], [rot]
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
         b = b[np.isfinite(b).all(axis=1)] if len(b) else b
-        return b, [self.rotation_hint or 0] * len(b)
+        rot = self.rotation_hint or 0
+        return [box_transform(x, self.input_size, self.margin, rot) for x in b], [rot] * len(b)
 
     # core
     def _forward(self, crops: np.ndarray) -> np.ndarray:
@@ -452,8 +479,7 @@ class TorchPoseEstimator:
         crops, mats, owner, rotations = [], [], [], []
         images = [self._check_image(im) for im in images]
         for i, (im, b) in enumerate(zip(images, bxs)):
-            for box, rot in zip(*self._boxes_for(im, b)):
-                m = box_transform(box, self.input_size, self.margin, rot)
+            for m, rot in zip(*self._rois_for(im, b)):
                 crops.append(crop_image(im, m, self.input_size))
                 mats.append(m)
                 owner.append(i)
@@ -465,9 +491,9 @@ class TorchPoseEstimator:
         refined = 0
         if crops:
             kps = self._run(np.stack(crops))
-            if self.mode == "regression":
+            if self.refine_roi:
                 for _ in range(self.refine_roi):
-                    mats, changed = self._aux_rois(kps, mats)
+                    mats, changed = self._landmark_rois(kps, mats)
                     if not changed:
                         break
                     refined += changed
@@ -496,22 +522,18 @@ class TorchPoseEstimator:
         flipped = self._forward(np.ascontiguousarray(arr[:, :, ::-1])) if self.flip_test else None
         return self._decode(out, flipped)
 
-    def _aux_rois(self, kps: np.ndarray, mats: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
-        """MediaPipe's landmark ROI from the auxiliary points (33: hip centre, 34: the point that
-        fixes body scale and rotation): a square of side 2.5 × their distance centred on the hip
-        centre, turned so the hip→scale-point direction points up in the crop."""
+    def _landmark_rois(self, kps: np.ndarray, mats: list[np.ndarray]
+                       ) -> tuple[list[np.ndarray], int]:
+        """Re-centre each crop on the body ROI of its own predicted keypoints."""
         new, changed = [], 0
+        k = self.model_schema.num_keypoints
         for j, m in enumerate(mats):
-            if kps.shape[1] < 35:
+            xy = _apply_affine(_invert(m), kps[j, :k, :2])
+            roi = body_roi(xy, self.model_schema, self.margin)
+            if roi is None:
                 new.append(m)
                 continue
-            aux = _apply_affine(_invert(m), kps[j, 33:35, :2])
-            v = aux[1] - aux[0]
-            d = float(np.hypot(*v))
-            if not np.isfinite(d) or d < 4.0:
-                new.append(m)
-                continue
-            new.append(roi_transform(aux[0], 2.5 * d, v, self.input_size))
+            new.append(roi_transform(*roi, self.input_size))
             changed += 1
         return new, changed
 
