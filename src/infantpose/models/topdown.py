@@ -348,14 +348,15 @@ class TorchPoseEstimator:
         mode: ``"heatmap"``, or ``"regression"`` for the pretrained BlazePose graph's regressed
             landmarks (``blazepose-torch`` without weights).
         refine_roi: passes that re-crop on the rotated body ROI (:func:`body_roi`) of the
-            previous pass's keypoints, as MediaPipe's tracking does (0 = one pass; default 1
-            in regression mode, 0 for heatmap models, which were trained on box crops).
+            previous pass's keypoints, as MediaPipe's tracking does (0 = one pass, the default:
+            on synthetic infants a refinement pass did not help reliably, see
+            ``benchmarks/blazepose_torch_accuracy.py``).
     """
 
     def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
                  margin: float = 1.25, detector: str = "blazepose", batch_size: int = 16,
-                 mode: str = "heatmap", name: str = "torch", refine_roi: int | None = None):
+                 mode: str = "heatmap", name: str = "torch", refine_roi: int = 0):
         self.loaded = loaded
         self.model = loaded.model.eval()
         self.name = name
@@ -379,9 +380,7 @@ class TorchPoseEstimator:
         self.mode = mode
         self.input_size = tuple(int(v) for v in loaded.input_size)
         self.rotation_hint: int | None = None
-        if refine_roi is None:  # the pretrained BlazePose expects MediaPipe's body ROI
-            refine_roi = 1 if mode == "regression" else 0
-        self.refine_roi = max(0, int(refine_roi))
+        self.refine_roi = max(0, int(refine_roi or 0))
 
     # rotation hint (video tracking passes back the rotation that last found the infant)
     def set_rotation_hint(self, rotation: int | None) -> None:
