@@ -28,7 +28,6 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -88,6 +87,8 @@ def main() -> None:
     ap.add_argument("--real", type=int, default=30, help="target-style 'real-like' images")
     ap.add_argument("--test", type=int, default=60, help="held-out target-style test images")
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default: preset)")
+    ap.add_argument("--long-steps", type=int, default=None,
+                    help="add a longer KCE run (synthetic + real-like) of this many steps")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--source-style", default="home")
     ap.add_argument("--target-style", default="nicu")
@@ -128,10 +129,16 @@ def main() -> None:
             print(f"mediapipe BlazePose failed: {e}", file=sys.stderr)
     emit(row("BlazePose (PyTorch port), off the shelf", "–",
              evaluate(create_estimator("blazepose-torch", schema="infant22"), paths["test"]), None))
-    for loss, real, da, replay in (GRID_QUICK if args.quick else GRID_FULL):
+    grid = [(*g, args.steps) for g in (GRID_QUICK if args.quick else GRID_FULL)]
+    if args.long_steps:
+        grid.append(("kce", True, False, False, args.long_steps))
+    for loss, real, da, replay, steps in grid:
         name = f"fine-tuned {loss.upper()}" + (" + DA" if da else "") + (" + replay" if replay else "")
+        if steps:
+            name += f", {steps} steps"
         data = f"{args.synthetic} synthetic" + (f" + {args.real} real-like" if real else "")
-        tag = f"{loss}_{'real' if real else 'syn'}{'_da' if da else ''}{'_replay' if replay else ''}"
+        tag = (f"{loss}_{'real' if real else 'syn'}{'_da' if da else ''}{'_replay' if replay else ''}"
+               + (f"_{steps}" if steps else ""))
         cfg = {"preset": args.preset, "schema": "infant22", "loss": loss, "seed": 0,
                "threads": args.threads, "out": str(work / "runs" / tag),
                "data": [{"path": str(paths["synthetic"]), "domain": "synthetic"}],
@@ -139,11 +146,14 @@ def main() -> None:
         if real:
             cfg["data"].append({"path": str(paths["real"]), "domain": "real"})
             cfg["val"] = [{"path": str(paths["val"]), "domain": "real"}]
-        if args.steps:
-            cfg["optim"] = {"max_steps": args.steps}
+        if steps:
+            cfg["optim"] = {"max_steps": steps, "patience": 5}
         t0 = time.time()
-        model = train(config_from_dict(cfg), resume=False, progress=False, log=lambda s: None)
-        secs = time.time() - t0
+        # resume=True: a finished run is reused, an interrupted one continues (re-run the script
+        # after a crash without losing work); the time reported is the run's own training time
+        model = train(config_from_dict(cfg), resume=True, progress=False, log=lambda s: None)
+        last = torch.load(model.parent / "last.pt", weights_only=True)["training_state"]["state"]
+        secs = float(last["seconds"]) or (time.time() - t0)
         est = create_estimator("blazepose-torch", schema="infant22", weights=str(model))
         emit(row(name, data, evaluate(est, paths["test"]), secs))
     base = [ln for ln in lines if "off the shelf" in ln]

@@ -11,8 +11,8 @@ from infantpose.train.augment import AugmentConfig
 from infantpose.train.config import config_from_dict, load_config
 from infantpose.train.data import Item, TrainData
 from infantpose.train.domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
-from infantpose.train.losses import heatmap_loss
 from infantpose.train.loop import _lr_factor, activation_for
+from infantpose.train.losses import heatmap_loss
 
 torch.set_num_threads(1)
 
@@ -74,14 +74,14 @@ def _dot_item(schema, size=200):
 def test_augmented_samples_keep_keypoints_on_their_pixels_and_swap_sides():
     from infantpose.schemas import INFANT22
 
-    item, li, ri = _dot_item(INFANT22)
+    item, _, _ = _dot_item(INFANT22)
     aug = AugmentConfig(brightness=0, contrast=0, saturation=0, hue=0, blur=0, noise=0, jpeg=0,
                         occlusion=0, flip=0.5)
     data = TrainData([item], INFANT22, (128, 128), stride=4, sigma=1.0, augment=aug)
     flips = 0
     for seed in range(12):
         rng = np.random.default_rng(seed)
-        m, flip = data.transform(item, np.random.default_rng(seed))
+        _, flip = data.transform(item, np.random.default_rng(seed))
         img, target, w, dom = data.sample(0, rng)
         assert dom == 0.0 and target.shape == (22, 32, 32)
         flips += flip
@@ -112,7 +112,7 @@ def test_flip_swaps_left_and_right_channels():
     flip_only = AugmentConfig(**{**aug.__dict__, "flip": 1.0})
     plain = TrainData([item], INFANT22, (128, 128), 4, 1.0, aug).sample(0, np.random.default_rng(0))
     flipped = TrainData([item], INFANT22, (128, 128), 4, 1.0, flip_only).sample(0, np.random.default_rng(0))
-    pk = lambda t: np.unravel_index(np.argmax(t), t.shape)  # noqa: E731
+    pk = lambda t: np.unravel_index(np.argmax(t), t.shape)
     v, u = pk(plain[1][li])
     v2, u2 = pk(flipped[1][ri])  # right channel of the mirror = left wrist mirrored
     assert v == v2 and u2 == 31 - u

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -12,40 +11,40 @@ from infantpose.cli import app
 
 @app.command("train")
 def train_cmd(
-    config: Optional[Path] = typer.Argument(
+    config: Path | None = typer.Argument(
         None, help="Training config YAML (see docs/training.md). Options below override it."),
-    data: Optional[list[Path]] = typer.Option(
+    data: list[Path] | None = typer.Option(
         None, "--data", help="Labelled images (repeatable): a COCO .json, or a folder of LabelMe "
                              ".json + images (domain 'real')."),
-    synthetic_data: Optional[list[Path]] = typer.Option(
+    synthetic_data: list[Path] | None = typer.Option(
         None, "--synthetic-data", help="Labelled synthetic images already on disk (repeatable; "
                                        "domain 'synthetic'), e.g. from `infantpose synth`."),
-    val: Optional[list[Path]] = typer.Option(
+    val: list[Path] | None = typer.Option(
         None, "--val", help="Validation labels (repeatable; default: hold out part of --data)."),
-    synthetic: Optional[int] = typer.Option(
+    synthetic: int | None = typer.Option(
         None, "--synthetic", help="Render N synthetic infants to train on as well."),
-    synthetic_style: Optional[str] = typer.Option(
+    synthetic_style: str | None = typer.Option(
         None, "--synthetic-style", help="Style of the rendered infants: home, nicu or studio."),
-    schema: Optional[str] = typer.Option(None, "--schema", help="Keypoint schema to train."),
-    preset: Optional[str] = typer.Option(
+    schema: str | None = typer.Option(None, "--schema", help="Keypoint schema to train."),
+    preset: str | None = typer.Option(
         None, "--preset", help="quick (≤10 min on 2 CPU cores) or full."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Number of epochs."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after S steps."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate."),
-    loss: Optional[str] = typer.Option(None, "--loss", help="Heatmap loss: mse, bce or kce."),
-    weights: Optional[Path] = typer.Option(
+    epochs: int | None = typer.Option(None, "--epochs", help="Number of epochs."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after S steps."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Images per step."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
+    loss: str | None = typer.Option(None, "--loss", help="Heatmap loss: mse, bce or kce."),
+    weights: Path | None = typer.Option(
         None, "--weights", help="Start from this checkpoint instead of the mediapipe weights."),
-    arch: Optional[str] = typer.Option(None, "--arch", help="blazepose or pose-resnet."),
-    domain_adaptation: Optional[bool] = typer.Option(
+    arch: str | None = typer.Option(None, "--arch", help="blazepose or pose-resnet."),
+    domain_adaptation: bool | None = typer.Option(
         None, "--domain-adaptation/--no-domain-adaptation",
         help="FiDIP domain confusion between synthetic and real images."),
-    memory_replay: Optional[bool] = typer.Option(
+    memory_replay: bool | None = typer.Option(
         None, "--memory-replay/--no-memory-replay",
         help="Keep the pretrained BlazePose keypoints as soft targets."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default 2)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (model.pt, ...)."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads (default 2)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (model.pt, ...)."),
     fresh: bool = typer.Option(
         False, "--fresh", help="Start over even if OUT holds an interrupted run (default: resume)."),
     resume: bool = typer.Option(

@@ -7,7 +7,7 @@
 
 from infantpose.train.config import PRESETS, TrainConfig, config_from_dict, load_config
 
-__all__ = ["train", "TrainConfig", "PRESETS", "config_from_dict", "load_config"]
+__all__ = ["PRESETS", "TrainConfig", "config_from_dict", "load_config", "train"]
 
 
 def train(config, resume: bool = True, progress: bool = True, log=None, on_step=None):

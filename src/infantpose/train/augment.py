@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["AugmentConfig", "Geometry", "sample_geometry", "photometric", "occlude"]
+__all__ = ["AugmentConfig", "Geometry", "occlude", "photometric", "sample_geometry"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class AugmentConfig:
     max_occluders: int = 2
 
     @classmethod
-    def none(cls) -> "AugmentConfig":
+    def none(cls) -> AugmentConfig:
         """No augmentation at all (for validation and deterministic checks)."""
         return cls(rotation=0.0, scale=(1.0, 1.0), shift=0.0, flip=0.0, brightness=0.0,
                    contrast=0.0, saturation=0.0, hue=0.0, blur=0.0, noise=0.0, jpeg=0.0,

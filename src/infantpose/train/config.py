@@ -15,8 +15,18 @@ from typing import Any
 from infantpose.errors import InputError
 from infantpose.train.augment import AugmentConfig
 
-__all__ = ["DataSource", "ModelConfig", "OptimConfig", "AdaptConfig", "TrainConfig", "PRESETS",
-           "load_config", "read_config_values", "config_from_dict", "config_to_dict"]
+__all__ = [
+    "PRESETS",
+    "AdaptConfig",
+    "DataSource",
+    "ModelConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "read_config_values",
+]
 
 
 @dataclass

@@ -17,9 +17,9 @@ seed ``002_``) or outside the crop.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -239,7 +239,7 @@ def _synth_schema(schema: Schema) -> Schema:
 def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Train and held-out image indices: ``fraction`` of ``n`` held out (at least one when
     ``n >= 4``; none when that would leave nothing to train on)."""
-    k = int(round(fraction * n))
+    k = round(fraction * n)
     if fraction > 0 and n >= 4:
         k = max(k, 1)
     if k <= 0 or k >= n:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["GradientReversal", "grad_reverse", "DomainClassifier", "domain_loss", "SYNTHETIC", "REAL"]
+__all__ = ["REAL", "SYNTHETIC", "DomainClassifier", "GradientReversal", "domain_loss", "grad_reverse"]
 
 SYNTHETIC = 1.0
 REAL = 0.0

@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,10 +42,10 @@ from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.schemas import Schema, get_schema
 from infantpose.train.config import TrainConfig, config_to_dict, validate
-from infantpose.train.data import Item, TrainData, build_items, load_sources, split_indices, to_xyxy
+from infantpose.train.data import Item, TrainData, build_items, load_sources, split_indices
 from infantpose.train.losses import heatmap_loss
 
-__all__ = ["train", "Trainer", "activation_for", "features_and_heatmaps", "build_training_model"]
+__all__ = ["Trainer", "activation_for", "build_training_model", "features_and_heatmaps", "train"]
 
 METRIC = "PCKsh@0.1"
 _FIELDS = ["epoch", "step", "lr", "train_loss", "pose_loss", "domain_loss", "replay_loss",
@@ -120,6 +121,10 @@ class _ValSet:
     data: TrainData
 
 
+def _pick(images: Any, idx: np.ndarray) -> Any:
+    return None if images is None else [images[i] for i in idx]
+
+
 def _lr_factor(schedule: str, step: int, total: int) -> float:
     warm = min(20, max(1, total // 20))
     if step < warm:
@@ -166,10 +171,9 @@ class Trainer:
         for ds, ims in zip(sets, images):
             split = not cfg.val and (ds.domains[0] == "real" or not has_real)
             tr, va = split_indices(len(ds), cfg.val_fraction if split else 0.0, cfg.seed)
-            pick = (lambda idx: None if ims is None else [ims[i] for i in idx])
-            train_parts.append((ds.subset(tr), pick(tr)))
+            train_parts.append((ds.subset(tr), _pick(ims, tr)))
             if len(va):
-                val_sets.append((ds.subset(va), pick(va)))
+                val_sets.append((ds.subset(va), _pick(ims, va)))
         size = tuple(self.model.input_size)
         stride = int(self.model.stride)
         self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
