@@ -165,3 +165,16 @@ def test_real_blazepose_tracks_a_synthetic_infant_video(tmp_path):
     body = np.hypot(span[:, 0], span[:, 1])[:, None]
     err = np.linalg.norm(poses.data[:, 0, :, :2] - gt, axis=-1) / body
     assert np.nanmedian(err) < 0.1  # within a tenth of the body size
+
+
+def test_box_is_held_while_the_infant_stays_inside():
+    cfg = tr.TrackingConfig(margin=0.25, min_keypoints=2, square=False, hold=0.1)
+    inst = np.array([[100, 100, 0.9], [140, 140, 0.9]], float)
+    first = tr._next_box(None, inst, (400, 400), cfg)
+    assert np.allclose(first, [90, 90, 150, 150])
+    jitter = inst + [[1.5, -1, 0], [-1, 1.5, 0]]  # keypoint noise: same crop
+    assert tr._next_box(first, jitter, (400, 400), cfg) is first
+    moved = inst + [[30, 0, 0], [30, 0, 0]]  # the infant moved: the box follows
+    assert np.allclose(tr._next_box(first, moved, (400, 400), cfg), [120, 90, 180, 150])
+    no_hold = tr.TrackingConfig(margin=0.25, min_keypoints=2, square=False, hold=0)
+    assert not np.allclose(tr._next_box(first, jitter, (400, 400), no_hold), first)

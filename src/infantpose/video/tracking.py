@@ -42,6 +42,8 @@ class TrackingConfig:
         min_keypoints: a pose with fewer confident keypoints gives no box.
         min_box: boxes smaller than this many pixels on a side are degenerate.
         square: make the box square (the landmark model's input is square).
+        hold: keep the previous box while all confident keypoints stay inside it shrunk by this
+            fraction per side (a steady crop; 0 recomputes the box every frame).
     """
 
     margin: float = 0.25
@@ -50,6 +52,7 @@ class TrackingConfig:
     min_keypoints: int = 4
     min_box: float = 16.0
     square: bool = True
+    hold: float = 0.1
 
 
 def pose_confidence(instance: np.ndarray) -> float:
@@ -81,6 +84,29 @@ def keypoint_box(instance: np.ndarray, frame_size: tuple[int, int], config: Trac
     fw, fh = frame_size
     box = np.clip(box, [0, 0, 0, 0], [fw, fh, fw, fh])
     return box if box_is_valid(box, config.min_box) else None
+
+
+def _next_box(prev: np.ndarray | None, instance: np.ndarray, frame_size: tuple[int, int],
+              cfg: TrackingConfig) -> np.ndarray | None:
+    """The search box for the next frame, held steady while the infant stays well inside it.
+
+    A crop that moves with every frame's keypoint noise feeds that noise back into the next
+    estimate (the model sees a shifted, rescaled image each frame). So the previous box is kept
+    as long as every confident keypoint lies inside its inner part (the box shrunk by
+    ``cfg.hold`` of its size per side) and the new box is not much smaller; otherwise it is
+    recomputed from the keypoints.
+    """
+    new = keypoint_box(instance, frame_size, cfg)
+    if new is None or prev is None or cfg.hold <= 0:
+        return new
+    inst = np.asarray(instance, float)
+    ok = np.isfinite(inst[:, :2]).all(axis=1) & (inst[:, 2] >= cfg.min_score)
+    w, h = prev[2] - prev[0], prev[3] - prev[1]
+    inner = prev + np.array([w, h, -w, -h]) * cfg.hold
+    xy = inst[ok, :2]
+    inside = bool(((xy >= inner[:2]) & (xy <= inner[2:])).all())
+    shrunk = (new[2] - new[0]) * (new[3] - new[1]) < 0.5 * w * h
+    return prev if inside and not shrunk else new
 
 
 def box_is_valid(box: np.ndarray | None, min_box: float = 16.0) -> bool:
@@ -214,7 +240,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                     n_lost += 1
                 box = None
             else:
-                box = keypoint_box(inst, frame_size, cfg)
+                box = _next_box(box, inst, frame_size, cfg)
                 if rot is not None:
                     rotation = rot
                     rotations[rot] = rotations.get(rot, 0) + 1
