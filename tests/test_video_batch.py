@@ -152,3 +152,16 @@ def test_batch_on_an_existing_cluster_via_scheduler_address(vids, tmp_path):
                       silence_logs=logging.CRITICAL) as cluster:
         rows = B.run_batch(vids, tmp_path / "out", _opts(), scheduler=cluster.scheduler_address)
     assert [r["status"] for r in rows] == ["failed", "ok", "ok", "ok"]
+
+
+def test_a_failure_mid_video_leaves_no_partial_outputs(tmp_path, monkeypatch):
+    vids = _videos(tmp_path / "v", n=1, frames=4, corrupt=False)
+
+    def broken_plot(*a, **k):
+        raise RuntimeError("disk full")
+
+    import infantpose.video.plots as plots
+    monkeypatch.setattr(plots, "plot_trajectories", broken_plot)
+    rows = B.run_batch(vids, tmp_path / "o", B.BatchOptions(model=MARKERS), workers=0)
+    assert rows[0]["status"] == "failed" and rows[0]["error"] == "RuntimeError: disk full"
+    assert sorted(p.name for p in (tmp_path / "o" / "infant0").iterdir()) == ["error.txt"]

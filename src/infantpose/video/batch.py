@@ -210,8 +210,8 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
         if options.plot:
             from infantpose.video.plots import plot_trajectories
 
-            plot_trajectories(final, out / "trajectories.png",
-                              raw=poses if filtered is not None else None, title=vid.name)
+            plot_trajectories(export(final), out / "trajectories.png",
+                              raw=export(poses) if filtered is not None else None, title=vid.name)
             outputs.append("trajectories.png")
         if options.deidentify:
             from infantpose.video.privacy import deidentify_video
@@ -240,6 +240,8 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
     except Exception as e:  # one bad video never stops the batch
         row["error"] = (str(e) if str(e) else type(e).__name__).splitlines()[0][:500]
         row["seconds"] = round(time.perf_counter() - t0, 3)
+        with contextlib.suppress(Exception):
+            _clean_partial(out)  # no half-finished outputs are left behind
         if not isinstance(e, InputError):
             row["error"] = f"{type(e).__name__}: {row['error']}"
             with contextlib.suppress(Exception):
