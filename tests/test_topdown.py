@@ -159,3 +159,15 @@ def test_blazepose_torch_roi_refinement_runs():
     p = est.predict(img)
     assert p.meta["roi_refined"] == 1 and p.data.shape == (1, 1, 33, 3)
     assert np.isfinite(p.data[0, 0, :, :2]).all()
+
+
+def test_quarter_turn_matches_box_transform_rotation():
+    from infantpose.models.topdown import quarter_turn
+
+    for up, expected in (([0, -1], 0), ([1, 0], 90), ([0, 1], 180), ([-1, 0], 270),
+                         ([0.9, -0.3], 90)):
+        rot = quarter_turn(up)
+        assert rot == expected
+        m = box_transform([0, 0, 10, 10], (32, 32), 1.0, rot)
+        d = m[:, :2] @ np.asarray(up, dtype=float)
+        assert d[1] < 0 and abs(d[1]) >= abs(d[0])  # "up" points up in the rotated crop

@@ -63,6 +63,7 @@ __all__ = [
     "TorchPoseEstimator",
     "body_roi",
     "box_transform",
+    "quarter_turn",
     "build_model",
     "create_blazepose_torch",
     "create_pose_resnet",
@@ -299,6 +300,15 @@ def body_roi(xy: np.ndarray, schema: Schema, margin: float = 1.25
     return hip, 2.0 * radius * margin, up
 
 
+def quarter_turn(up: Sequence[float]) -> int:
+    """The counter-clockwise quarter turn (0/90/180/270) that best makes direction ``up`` point
+    up, in the sense of :func:`box_transform`'s ``rotation``."""
+    u = np.asarray(up, dtype=float)
+    rot = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    scores = [(np.linalg.matrix_power(rot, k) @ u)[1] * -1 for k in range(4)]
+    return 90 * int(np.argmax(scores))
+
+
 def roi_transform(centre: Sequence[float], side: float, up: Sequence[float],
                   input_size: tuple[int, int]) -> np.ndarray:
     """2×3 affine for a square region of ``side`` px around ``centre``, rotated so that the
@@ -411,7 +421,7 @@ class TorchPoseEstimator:
         roi = body_roi(p.data[0, 0, :, :2], BLAZEPOSE33, self.margin)
         if roi is None:
             return whole, rot
-        return roi_transform(*roi, self.input_size), rot
+        return roi_transform(*roi, self.input_size), quarter_turn(roi[2])
 
     def _rois_for(self, image: np.ndarray, boxes: np.ndarray | None
                   ) -> tuple[list[np.ndarray], list[int]]:
@@ -504,6 +514,9 @@ class TorchPoseEstimator:
                 data[i, slot[i], :, :2] = xy[:k]
                 data[i, slot[i], :, 2] = kps[j, :k, 2]
                 slot[i] += 1
+                roi = body_roi(xy[:k], self.model_schema, self.margin)
+                if roi is not None:  # report the body's orientation for the tracker's hint
+                    rotations[j] = quarter_turn(roi[2])
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
         same = len(set(sizes)) == 1
         poses = Poses(data, self.model_schema, source=None,
