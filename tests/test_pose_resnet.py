@@ -174,3 +174,12 @@ def test_pose_resnet_50_official_size():
     assert abs(sum(p.numel() for p in model.parameters()) - 34.0e6) < 0.1e6
     with torch.no_grad():
         assert model(torch.rand(1, 3, 256, 192)).shape == (1, 17, 64, 48)
+
+
+def test_checkpoint_config_with_paths_stays_loadable(tmp_path):
+    from pathlib import Path
+
+    model = PoseResNet(17, 18, input_size=(64, 64), deconv_channels=16)
+    path = save_checkpoint(tmp_path / "c.pt", model, "coco17",
+                           config={"data": Path("/x/y"), "sizes": (1, 2)})
+    assert load_checkpoint(path).config == {"data": "/x/y", "sizes": [1, 2]}

@@ -141,7 +141,6 @@ class ConvOp(_Op):
                      if bias is not None else None)
         self.stride, self.dilation, self.padding, self.act = stride, dilation, padding, act
         self.depthwise = depthwise
-        self.in_channels = None  # set lazily for depthwise groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kh, kw = self.weight.shape[-2:]

@@ -40,6 +40,7 @@ prefixed); it is read as COCO-17 when it has 17 heatmap channels.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -63,7 +64,6 @@ __all__ = [
     "TorchPoseEstimator",
     "body_roi",
     "box_transform",
-    "quarter_turn",
     "build_model",
     "create_blazepose_torch",
     "create_pose_resnet",
@@ -71,6 +71,7 @@ __all__ = [
     "heatmap_to_input",
     "input_to_heatmap",
     "load_checkpoint",
+    "quarter_turn",
     "roi_transform",
     "save_checkpoint",
 ]
@@ -168,7 +169,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | 
         "input_size": list(model.input_size), "stride": int(model.stride),
         "heatmap_activation": heatmap_activation, "decoder": decoder, "sigma": float(sigma),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "config": dict(config or {}),
+        # plain JSON types only, so that torch.load(weights_only=True) can always read it back
+        "config": json.loads(json.dumps(dict(config or {}), default=str)),
     }
     for key, val in (extra or {}).items():
         if key in ckpt:
