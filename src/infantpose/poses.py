@@ -21,7 +21,7 @@ from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.schemas import Schema, get_mapping, get_schema
 
-__all__ = ["Poses", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "Poses"]
 
 FORMAT_VERSION = 1
 
@@ -81,7 +81,7 @@ class Poses:
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
-    def empty(cls, schema: Schema | str, n_frames: int = 0, n_instances: int = 0, **kw: Any) -> "Poses":
+    def empty(cls, schema: Schema | str, n_frames: int = 0, n_instances: int = 0, **kw: Any) -> Poses:
         """All-missing poses of the given shape."""
         s = get_schema(schema)
         data = np.full((n_frames, n_instances, s.num_keypoints, 3), np.nan)
@@ -89,7 +89,7 @@ class Poses:
         return cls(data, s, **kw)
 
     @classmethod
-    def concat(cls, items: list["Poses"], **kw: Any) -> "Poses":
+    def concat(cls, items: list[Poses], **kw: Any) -> Poses:
         """Stack the frames of several Poses of one schema, padding instances as needed.
 
         Metadata (source, fps, frame_size) comes from the first item unless given in ``kw``.
@@ -168,7 +168,7 @@ class Poses:
     def frame_index_array(self) -> np.ndarray:
         return self.frame_indices if self.frame_indices is not None else np.arange(self.n_frames)
 
-    def pad_instances(self, n: int) -> "Poses":
+    def pad_instances(self, n: int) -> Poses:
         """A copy with exactly ``n`` instance slots (extra slots are missing; never truncates)."""
         if n < self.n_instances:
             raise ValueError(f"cannot pad {self.n_instances} instances down to {n}")
@@ -178,7 +178,7 @@ class Poses:
         pad[..., 2] = 0.0
         return replace(self, data=np.concatenate([self.data, pad], axis=1))
 
-    def convert(self, schema: Schema | str) -> "Poses":
+    def convert(self, schema: Schema | str) -> Poses:
         """The same poses in another schema, via the registered mapping (missing never guessed)."""
         mapping = get_mapping(self.schema, schema)
         meta = dict(self.meta)
@@ -186,7 +186,7 @@ class Poses:
             meta["missing_keypoints"] = mapping.missing
         return replace(self, data=mapping.apply(self.data), schema=mapping.target, meta=meta)
 
-    def drop_keypoints(self, names: list[str] | tuple[str, ...]) -> "Poses":
+    def drop_keypoints(self, names: list[str] | tuple[str, ...]) -> Poses:
         """A copy with the named keypoints set missing (e.g. facial keypoints for privacy)."""
         data = self.data.copy()
         for n in names:
@@ -219,7 +219,7 @@ class Poses:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], path: str | os.PathLike | None = None) -> "Poses":
+    def from_dict(cls, d: dict[str, Any], path: str | os.PathLike | None = None) -> Poses:
         """Build Poses from ``to_dict`` output; raises InputError naming ``path`` on bad content."""
         if not isinstance(d, dict) or d.get("format") != "infantpose.poses":
             raise InputError(path, "not an infantpose poses JSON (missing \"format\": "
@@ -254,15 +254,11 @@ class Poses:
         return _atomic.write_text(path, json.dumps(self.to_dict(), allow_nan=False))
 
     @classmethod
-    def load_json(cls, path: str | os.PathLike) -> "Poses":
+    def load_json(cls, path: str | os.PathLike) -> Poses:
+        from infantpose.io.jsonfile import read_json
+
         p = Path(path)
-        if not p.is_file():
-            raise InputError(p, "file not found")
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError(p, f"invalid JSON ({e})") from None
-        return cls.from_dict(d, p)
+        return cls.from_dict(read_json(p), p)
 
     # --- tables ----------------------------------------------------------------------------------
     def to_dataframe(self, include_missing: bool = True):
@@ -308,7 +304,7 @@ class Poses:
         return Path(path)
 
     @classmethod
-    def from_dataframe(cls, df, schema: Schema | str, **kw: Any) -> "Poses":
+    def from_dataframe(cls, df, schema: Schema | str, **kw: Any) -> Poses:
         """Inverse of ``to_dataframe`` (rows may be in any order; absent rows become missing)."""
         s = get_schema(schema)
         need = {"frame", "instance", "keypoint", "x", "y", "score"}
@@ -333,7 +329,7 @@ class Poses:
         return out
 
     # --- comparison ------------------------------------------------------------------------------
-    def allclose(self, other: "Poses", atol: float = 1e-9) -> bool:
+    def allclose(self, other: Poses, atol: float = 1e-9) -> bool:
         """Same schema, shape and values (NaN equal to NaN)."""
         return (self.schema.name == other.schema.name and self.data.shape == other.data.shape
                 and bool(np.allclose(self.data, other.data, atol=atol, equal_nan=True)))

@@ -15,7 +15,6 @@ path relative to the labels' root, then the bare file name when that is unambigu
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -26,10 +25,11 @@ import numpy as np
 
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
-__all__ = ["Predictions", "load_predictions", "predictions_from_poses", "ImageMatcher"]
+__all__ = ["ImageMatcher", "Predictions", "load_predictions", "predictions_from_poses"]
 
 
 @dataclass
@@ -189,12 +189,7 @@ def load_predictions(path: str | os.PathLike, gt: LabeledDataset,
     from infantpose.io.coco import is_coco_json, read_coco
 
     p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "file not found")
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(p, f"invalid JSON ({e})") from None
+    d = read_json(p)
     if isinstance(d, list):
         return _from_results(d, gt, p, schema)
     if isinstance(d, dict) and d.get("format") == "infantpose.poses":

@@ -28,7 +28,7 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
-__all__ = ["write_coco", "read_coco", "coco_dict", "match_schema", "image_size", "is_coco_json"]
+__all__ = ["coco_dict", "image_size", "is_coco_json", "match_schema", "read_coco", "write_coco"]
 
 
 # --- schema matching -----------------------------------------------------------------------------
@@ -192,12 +192,9 @@ def write_coco(dataset: LabeledDataset, path: str | os.PathLike,
 
 # --- reading -------------------------------------------------------------------------------------
 def _load_json(path: Path) -> Any:
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(path, f"invalid JSON ({e})") from None
+    from infantpose.io.jsonfile import read_json
+
+    return read_json(path)
 
 
 def _keypoint_category(d: dict, path: Path) -> dict:

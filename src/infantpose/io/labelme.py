@@ -25,10 +25,11 @@ from infantpose import _atomic
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.io.coco import image_size, match_schema
+from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["INFANT22_LABELS", "read_labelme", "write_labelme", "labelme_files", "is_labelme_json"]
+__all__ = ["INFANT22_LABELS", "is_labelme_json", "labelme_files", "read_labelme", "write_labelme"]
 
 #: LabelMe labels of the infant-22 dataset (seed 004) -> infantpose ``infant22`` keypoint names.
 INFANT22_LABELS: dict[str, str] = {
@@ -89,12 +90,7 @@ def _guess_schema(labels: set[str], label_map: dict[str, str] | None, path: Path
 
 
 def _load(path: Path) -> dict:
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(path, f"invalid JSON ({e})") from None
-    except OSError as e:
-        raise InputError(path, f"cannot read ({e.strerror or e})") from None
+    d = read_json(path)
     if not isinstance(d, dict):
         raise InputError(path, "LabelMe JSON must be an object")
     for key in ("shapes", "imagePath"):

@@ -9,25 +9,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.jsonfile import read_json
 from infantpose.schemas import Schema
 
-__all__ = ["read_labels", "detect_format"]
+__all__ = ["detect_format", "read_labels"]
 
 
 def _peek_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(path, f"invalid JSON ({e})") from None
-    except OSError as e:
-        raise InputError(path, f"cannot read ({e.strerror or e})") from None
+    return read_json(path)
 
 
 def detect_format(path: str | os.PathLike) -> str:
