@@ -176,3 +176,15 @@ def test_sigkill_mid_epoch_then_resume(tiny, tmp_path):
     ts = torch.load(out / "last.pt", weights_only=True)["training_state"]
     assert ts["state"]["step"] == 8 and ts["state"]["finished"]
     assert {int(s["step"]) for s in ts["optimizer"]["state"].values()} == {8}
+
+
+def test_time_limit_ends_the_run_with_a_validated_model(tiny, tmp_path):
+    from infantpose.train.loop import train
+
+    out = tmp_path / "timed"
+    msgs = []
+    train(_cfg(tiny, out, optim={"time_limit": 1e-4, "max_steps": 50}), progress=False,
+          log=msgs.append)
+    st = torch.load(out / "last.pt", weights_only=True)["training_state"]["state"]
+    assert st["finished"] and st["step"] == 1 and len(st["history"]) == 1
+    assert (out / "model.pt").is_file() and any("time limit" in m for m in msgs)

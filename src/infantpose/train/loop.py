@@ -440,6 +440,11 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=st["step"], disable=not self.progress,
                    desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
         t_start = time.time() - st["seconds"]
+        limit = cfg.optim.time_limit
+
+        def out_of_time() -> bool:
+            return limit is not None and time.time() - t_start > 60.0 * limit
+
         while st["epoch"] < self.epochs and st["step"] < self.total_steps:
             epoch = st["epoch"]
             perm = np.random.default_rng([cfg.seed, epoch]).permutation(n)
@@ -464,6 +469,8 @@ class Trainer:
                     self._save_last()
                 if self.on_step is not None:
                     self.on_step(st["step"])
+                if out_of_time():
+                    break
             metrics = self.validate()
             row: dict[str, Any] = {"epoch": epoch + 1, "step": st["step"],
                                    "lr": self.opt.param_groups[0]["lr"],
@@ -487,12 +494,16 @@ class Trainer:
                 msg += "  " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items())
             bar.write(msg, file=sys.stderr) if self.progress else self.log(msg)
             stop = st["bad_epochs"] >= cfg.optim.patience
+            if out_of_time():
+                self.log(f"time limit of {limit:g} min reached after {st['step']} steps")
+                stop = True
             if stop or st["epoch"] >= self.epochs or st["step"] >= self.total_steps:
                 st["finished"] = True
             self._save_last()
             self._write_metrics()
             if stop:
-                self.log(f"early stop: no {METRIC} gain for {cfg.optim.patience} epochs")
+                if st["bad_epochs"] >= cfg.optim.patience:
+                    self.log(f"early stop: no {METRIC} gain for {cfg.optim.patience} epochs")
                 break
         bar.close()
         st["finished"] = True
