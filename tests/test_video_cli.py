@@ -152,3 +152,45 @@ def test_deidentify_default_uses_detector_and_blazepose(tmp_path, capsys):
     assert "5 frames written" in err and "blurred whole" not in err
     assert "by head keypoints in 5" in err  # BlazePose found the head in every frame
     assert pv.identifying_tags(out) == {}
+
+
+def test_predict_deidentify_hides_faces_in_overlays_and_drops_facial_keypoints(tmp_path, capsys):
+    """``infantpose predict --deidentify`` (the privacy option added to issue 4's command)."""
+    from infantpose.io.images import write_image
+    from infantpose.synth.clips import render_clip, write_clip
+
+    video, labels = write_clip(tmp_path / "in" / "infant.mp4", 0.4, seed=0, fps=10,
+                               schema="coco17", size=(320, 240), style="studio")
+    frames, _, _ = render_clip(0, 0.1, fps=10, schema="coco17", size=(320, 240), style="studio")
+    write_image(tmp_path / "in" / "infant.png", frames[0])
+    out = tmp_path / "out"
+    assert main(["predict", str(tmp_path / "in"), "--out", str(out), "--overlay",
+                 "--deidentify", "mosaic", "-q"]) == 0
+    assert "overlay frames blurred whole (no face found): 0" in capsys.readouterr().err
+    p = Poses.load_json(out / "infant.json")
+    assert p.n_frames == 4 and p.meta["facial_keypoints_dropped"] == list(p.schema.facial)
+    assert np.isnan(p.data[:, :, p.schema.facial_mask, :2]).all()
+    assert np.isfinite(p.data[:, 0, p.schema.index("left_hip"), :2]).all()
+    results = json.loads((out / "predictions.json").read_text())
+    assert results and all(r["keypoints"][:15] == [0.0] * 15 for r in results)  # 5 facial × 3
+    # the face is hidden: mediapipe's face detector finds the face in the source frames but not
+    # in the de-identified overlays, and the overlays carry no metadata
+    truth = Poses.load_json(labels)
+    src, _ = read_frames(video)
+    ov, _ = read_frames(out / "infant_overlay.mp4")
+    det = pv.FaceDetector()
+    checked = 0
+    try:
+        for f in range(4):
+            head = truth.data[f, 0, :5, :2].mean(axis=0)
+
+            def on_head(boxes):
+                return any(b[0] <= head[0] <= b[2] and b[1] <= head[1] <= b[3] for b in boxes)
+
+            if on_head(det.detect(src[f])):
+                checked += 1
+                assert not on_head(det.detect(ov[f]))
+    finally:
+        det.close()
+    assert checked >= 2, checked
+    assert pv.identifying_tags(out / "infant_overlay.mp4") == {}

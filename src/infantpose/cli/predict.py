@@ -133,6 +133,7 @@ class Summary:
     video_frames_without_person: int = 0
     corrupt_frames: dict[str, int] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+    frames_blurred_whole: int = 0  # --deidentify: overlay frames with no placeable face
 
     @property
     def fps(self) -> float:
@@ -148,7 +149,8 @@ def _set_mode(est: Any, mode: str) -> None:
 
 def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = False,
                 model: str = "blazepose", weights: Path | None = None,
-                max_frames: int | None = None, progress: bool = True) -> Summary:
+                max_frames: int | None = None, progress: bool = True,
+                deidentify: str | None = None) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark)."""
     from rich.progress import (
         BarColumn,
@@ -177,6 +179,10 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
         src.images = src.images[:max_frames]
     infos = {v: probe_video(v) for v in src.videos}  # missing/unreadable/zero-frame fail here
     out = _atomic.ensure_writable_dir(out)
+    deid = None
+    if deidentify:  # faces hidden in overlays, facial keypoints dropped from outputs
+        from infantpose.video.privacy import Deidentifier, drop_facial_keypoints
+        deid = Deidentifier(deidentify, use_detector=overlay)
     est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
     if est.schema.name != sch.name:
         raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
@@ -206,6 +212,9 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 for image_id, (path, name) in enumerate(src.images, start=1):
                     img = read_image(path)
                     poses = est.predict(img)
+                    if deid is not None:
+                        img = deid(img, poses.data[0], sch) if overlay else img
+                        poses = drop_facial_keypoints(poses)
                     kp = poses.data[0]
                     extra = {"rotation": poses.meta["rotation"]} if "rotation" in poses.meta \
                         and len(poses.meta["rotation"]) == kp.shape[0] else None
@@ -241,6 +250,9 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 try:
                     for fi, rgb in frames_it:
                         p = est.predict(rgb)
+                        if deid is not None:
+                            rgb = deid(rgb, p.data[0], sch) if writer is not None else rgb
+                            p = drop_facial_keypoints(p)
                         if not frames and "missing_keypoints" in p.meta:
                             extra_meta["missing_keypoints"] = p.meta["missing_keypoints"]
                         frames.append(p.data[0])
@@ -269,15 +281,21 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                                     "video_frames": info.n_frames, **extra_meta})
                 no_person = int((~poses.present.any(axis=1)).sum())
                 poses.meta["frames_without_person"] = no_person
+                if deid is not None:
+                    poses.meta["facial_keypoints_dropped"] = list(sch.facial)
                 summary.video_frames_without_person += no_person
                 summary.corrupt_frames[str(vpath)] = stats.corrupt
                 poses.save_json(staging / f"{stem}.json")
                 poses.to_csv(staging / f"{stem}.csv")
                 summary.videos += 1
             summary.seconds = time.perf_counter() - t_start
+            if deid is not None:
+                summary.frames_blurred_whole = deid.report.whole_frame_blurred
         summary.written = _commit(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if deid is not None:
+            deid.close()
         close = getattr(est, "close", None)
         if callable(close):
             close()
@@ -337,6 +355,10 @@ def predict_cmd(
     max_frames: int = typer.Option(None, "--max-frames", help="At most N frames per video "
                                                               "(and at most N images)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    deidentify: str = typer.Option(None, "--deidentify",
+                                   help="mosaic or blur: hide faces in overlays (frames with no "
+                                        "placeable face are blurred whole) and drop facial "
+                                        "keypoints from the outputs."),
 ) -> None:
     """Predict keypoints on images and videos; write COCO results (images) and Poses JSON + CSV
     (videos), optionally overlays."""
@@ -344,7 +366,7 @@ def predict_cmd(
 
     console = Console(stderr=True)
     s = run_predict(sources, schema, out, overlay=overlay, model=model, weights=weights,
-                    max_frames=max_frames, progress=not quiet)
+                    max_frames=max_frames, progress=not quiet, deidentify=deidentify)
     console.print(f"{s.frames} frames in {s.seconds:.1f} s: {s.fps:.1f} frames/s "
                   f"({s.images} images, {s.videos} videos)")
     if s.images_without_person:
@@ -358,4 +380,7 @@ def predict_cmd(
         for v, c in s.corrupt_frames.items():
             if c:
                 console.print(f"{v}: {c} corrupt frame(s) skipped")
+    if deidentify and overlay:
+        console.print(f"de-identified ({deidentify}); overlay frames blurred whole (no face "
+                      f"found): {s.frames_blurred_whole}")
     console.print(f"wrote {len(s.written)} files to {out}")
