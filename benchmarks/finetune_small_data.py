@@ -89,6 +89,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default: preset)")
     ap.add_argument("--long-steps", type=int, default=None,
                     help="add a longer KCE run (synthetic + real-like) of this many steps")
+    ap.add_argument("--long-da", action="store_true",
+                    help="also a long run with FiDIP domain adaptation")
+    ap.add_argument("--no-grid", action="store_true", help="only the baselines and long runs")
+    ap.add_argument("--skip-baselines", action="store_true", help="no off-the-shelf rows")
     ap.add_argument("--preset", default="quick")
     ap.add_argument("--source-style", default="home")
     ap.add_argument("--target-style", default="nicu")
@@ -121,17 +125,21 @@ def main() -> None:
                                         f"images; {args.threads} threads.\n")
 
     print("\n".join(header), flush=True)
-    if not args.skip_mediapipe:
+    if not (args.skip_mediapipe or args.skip_baselines):
         try:
             emit(row("BlazePose (mediapipe), off the shelf", "–",
                      evaluate(create_estimator("blazepose", schema="infant22"), paths["test"]), None))
         except Exception as e:  # noqa: BLE001 - report and go on
             print(f"mediapipe BlazePose failed: {e}", file=sys.stderr)
-    emit(row("BlazePose (PyTorch port), off the shelf", "–",
-             evaluate(create_estimator("blazepose-torch", schema="infant22"), paths["test"]), None))
-    grid = [(*g, args.steps) for g in (GRID_QUICK if args.quick else GRID_FULL)]
+    if not args.skip_baselines:
+        emit(row("BlazePose (PyTorch port), off the shelf", "–",
+                 evaluate(create_estimator("blazepose-torch", schema="infant22"), paths["test"]),
+                 None))
+    grid = [] if args.no_grid else [(*g, args.steps) for g in (GRID_QUICK if args.quick else GRID_FULL)]
     if args.long_steps:
         grid.append(("kce", True, False, False, args.long_steps))
+        if args.long_da:
+            grid.append(("kce", True, True, False, args.long_steps))
     for loss, real, da, replay, steps in grid:
         name = f"fine-tuned {loss.upper()}" + (" + DA" if da else "") + (" + replay" if replay else "")
         if steps:
@@ -147,7 +155,7 @@ def main() -> None:
             cfg["data"].append({"path": str(paths["real"]), "domain": "real"})
             cfg["val"] = [{"path": str(paths["val"]), "domain": "real"}]
         if steps:
-            cfg["optim"] = {"max_steps": steps, "patience": 5}
+            cfg["optim"] = {"max_steps": steps, "patience": 8, "time_limit": None}
         t0 = time.time()
         # resume=True: a finished run is reused, an interrupted one continues (re-run the script
         # after a crash without losing work); the time reported is the run's own training time

@@ -112,7 +112,9 @@ def test_flip_swaps_left_and_right_channels():
     flip_only = AugmentConfig(**{**aug.__dict__, "flip": 1.0})
     plain = TrainData([item], INFANT22, (128, 128), 4, 1.0, aug).sample(0, np.random.default_rng(0))
     flipped = TrainData([item], INFANT22, (128, 128), 4, 1.0, flip_only).sample(0, np.random.default_rng(0))
-    pk = lambda t: np.unravel_index(np.argmax(t), t.shape)
+    def pk(t):
+        return np.unravel_index(np.argmax(t), t.shape)
+
     v, u = pk(plain[1][li])
     v2, u2 = pk(flipped[1][ri])  # right channel of the mirror = left wrist mirrored
     assert v == v2 and u2 == 31 - u
@@ -151,7 +153,7 @@ def test_bad_configs_fail_with_one_line(tmp_path):
 
 def test_presets_merge_and_cli_values_win():
     c = config_from_dict({"synthetic": {"n": 4}, "optim": {"batch_size": 2}}, preset="quick")
-    assert c.optim.batch_size == 2 and c.optim.max_steps == 600 and c.model.freeze == ["fidip"]
+    assert c.optim.batch_size == 2 and c.optim.max_steps == 1500 and c.model.freeze == ["fidip"]
     assert c.optim.time_limit == 9.0
     full = config_from_dict({"synthetic": {"n": 4}, "preset": "quick"}, preset="full")
     assert full.optim.max_steps is None and full.optim.epochs == 60 and full.optim.time_limit is None

@@ -101,14 +101,14 @@ class TrainConfig:
     out: str = "runs/train"
 
 
-# Presets. "quick" trains for about 3 minutes on 2 idle CPU cores and never more than 9 (the time
-# limit covers busy machines; measured in docs/training.md): 600 steps of 8 crops with FiDIP's
-# first three stages frozen. "full" is for a real fine-tune.
+# Presets. "quick" trains for about 7 minutes on 2 idle CPU cores and never more than 9 (the
+# time limit covers busy machines; measured in docs/training.md): 1500 steps of 8 crops with
+# FiDIP's first three stages frozen. "full" is for a real fine-tune.
 # freeze "fidip" = the first three stages (BlazePoseNet enc128/enc64/enc32, Pose-ResNet
 # stem/layer1/layer2), as FiDIP froze the first three ResNet stages (seed 003).
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {"optim": {"epochs": 1000, "max_steps": 600, "batch_size": 8, "lr": 3e-4,
-                        "patience": 5, "time_limit": 9.0},
+    "quick": {"optim": {"epochs": 1000, "max_steps": 1500, "batch_size": 8, "lr": 3e-4,
+                        "patience": 8, "time_limit": 9.0},
               "model": {"freeze": ["fidip"]}},
     "full": {"optim": {"epochs": 60, "batch_size": 16, "lr": 3e-4, "patience": 10},
              "model": {"freeze": ["fidip"]}},
