@@ -188,3 +188,22 @@ def test_time_limit_ends_the_run_with_a_validated_model(tiny, tmp_path):
     st = torch.load(out / "last.pt", weights_only=True)["training_state"]["state"]
     assert st["finished"] and st["step"] == 1 and len(st["history"]) == 1
     assert (out / "model.pt").is_file() and any("time limit" in m for m in msgs)
+
+
+def test_pose_resnet_trains_with_domain_adaptation(tiny, tmp_path):
+    from infantpose.models.topdown import load_checkpoint
+    from infantpose.train.loop import train
+
+    out = tmp_path / "resnet"
+    cfg = _cfg(tiny, out, model={"arch": "pose-resnet", "depth": 18, "input_size": [64, 64],
+                                 "freeze": ["fidip"]},
+               data=[{"path": str(tiny / "syn" / "annotations.json"), "domain": "synthetic"},
+                     {"path": str(tiny / "coco" / "annotations.json"), "domain": "real"}],
+               adapt={"domain_adaptation": True}, loss="mse",
+               optim={"max_steps": 2, "checkpoint_every": 0})
+    train(cfg, progress=False, log=lambda s: None)
+    loaded = load_checkpoint(out / "model.pt")
+    assert loaded.architecture == "pose_resnet" and loaded.input_size == (64, 64)
+    assert loaded.heatmap_activation == "none"
+    hist = torch.load(out / "last.pt", weights_only=True)["training_state"]["state"]["history"]
+    assert hist[-1]["domain_loss"] > 0
