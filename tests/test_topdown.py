@@ -171,3 +171,44 @@ def test_quarter_turn_matches_box_transform_rotation():
         m = box_transform([0, 0, 10, 10], (32, 32), 1.0, rot)
         d = m[:, :2] @ np.asarray(up, dtype=float)
         assert d[1] < 0 and abs(d[1]) >= abs(d[0])  # "up" points up in the rotated crop
+
+
+class TopHeavyBlobModel(nn.Module):
+    """Like BlobModel, but a blob scores higher the nearer it is to the top of the crop: a model
+    that is confident only when the infant is upright."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        hm = F.avg_pool2d(x.mean(1, keepdim=True), 4)
+        rows = torch.linspace(1.0, 0.2, hm.shape[2]).view(1, 1, -1, 1)
+        return (hm * rows).repeat(1, self.k, 1, 1)
+
+
+def test_upright_checkpoints_try_quarter_turns_and_keep_the_confident_one(tmp_path):
+    from infantpose.models.blazepose_net import BlazePoseNet
+    from infantpose.models.topdown import load_checkpoint
+
+    ck = save_checkpoint(tmp_path / "up.pt", BlazePoseNet(schema="coco17"), "coco17", crop="upright")
+    assert load_checkpoint(ck).crop == "upright"
+    assert load_checkpoint(save_checkpoint(tmp_path / "box.pt", BlazePoseNet(schema="coco17"),
+                                           "coco17")).crop == "box"
+    with pytest.raises(ValueError, match="crop"):
+        save_checkpoint(tmp_path / "bad.pt", BlazePoseNet(schema="coco17"), "coco17", crop="tilted")
+
+    blob = (40.0, 100.0)  # on the left of the box: upright after a quarter turn
+    img = _blob_image(200, 200, [blob])
+    box = [20.0, 20.0, 180.0, 180.0]
+    tops = {r: (box_transform(box, (96, 96), 1.25, r)[:, :2] @ np.array(blob)
+                + box_transform(box, (96, 96), 1.25, r)[:, 2])[1] for r in (0, 90, 180, 270)}
+    expected = min(tops, key=tops.get)
+    loaded = LoadedModel(TopHeavyBlobModel(17), "test", COCO17, (96, 96), 4, "none", "dark", 1.5,
+                         crop="upright")
+    est = TorchPoseEstimator(loaded, detector="none", flip_test=False)
+    p = est.predict(img, np.array([box]))
+    assert p.meta["rotation"] == [expected]
+    assert np.abs(p.data[0, 0, :, :2] - blob).max() < 1.5
+    est.set_rotation_hint(0)  # a tracker's hint: only that orientation is tried
+    assert est.predict(img, np.array([box])).meta["rotation"] == [0]

@@ -9,6 +9,7 @@ import torch
 from infantpose.errors import InputError
 from infantpose.train.augment import AugmentConfig
 from infantpose.train.config import config_from_dict, load_config
+from infantpose.models.topdown import box_transform
 from infantpose.train.data import Item, TrainData
 from infantpose.train.domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from infantpose.train.loop import _lr_factor, activation_for
@@ -157,3 +158,59 @@ def test_presets_merge_and_cli_values_win():
     assert c.optim.time_limit == 9.0
     full = config_from_dict({"synthetic": {"n": 4}, "preset": "quick"}, preset="full")
     assert full.optim.max_steps is None and full.optim.epochs == 60 and full.optim.time_limit is None
+
+
+def _lying_item(schema, angle_deg: float):
+    """A labelled infant lying at ``angle_deg`` (0 = head up): hips at (100, 100), shoulders 40 px
+    further along the body axis, a head point beyond; nothing else labelled."""
+    k = schema.num_keypoints
+    t = np.deg2rad(angle_deg)
+    axis = np.array([np.sin(t), -np.cos(t)])  # hip -> shoulder direction in image coordinates
+    side = np.array([np.cos(t), np.sin(t)])
+    xy = np.full((k, 2), np.nan)
+    w = np.zeros(k, np.float32)
+    centre = np.array([100.0, 100.0])
+    pts = {"left_hip": centre + 10 * side, "right_hip": centre - 10 * side,
+           "left_shoulder": centre + 40 * axis + 12 * side,
+           "right_shoulder": centre + 40 * axis - 12 * side, "nose": centre + 60 * axis}
+    for name, p in pts.items():
+        xy[schema.index(name)] = p
+        w[schema.index(name)] = 1
+    img = np.zeros((200, 200, 3), np.uint8)
+    box = np.array([50.0, 50.0, 150.0, 150.0])
+    return Item(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), xy, w, box, "synthetic", 0)
+
+
+@pytest.mark.parametrize("angle", [0.0, 75.0, 180.0, 250.0])
+def test_upright_crops_put_the_body_upright_on_the_mid_hip(angle):
+    from infantpose.schemas import INFANT22
+
+    item = _lying_item(INFANT22, angle)
+    data = TrainData([item], INFANT22, (128, 128), stride=4, sigma=1.0, crop="upright")
+    m, flip = data.transform(item, None)
+    assert not flip
+    xy = item.keypoints @ m[:, :2].T + m[:, 2]
+    hip = xy[[INFANT22.index("left_hip"), INFANT22.index("right_hip")]].mean(0)
+    sh = xy[[INFANT22.index("left_shoulder"), INFANT22.index("right_shoulder")]].mean(0)
+    assert np.allclose(hip, [64, 64], atol=1e-6)  # mid-hip at the crop centre
+    assert abs(sh[0] - hip[0]) < 1e-6 and sh[1] < hip[1]  # shoulders straight above
+    box = TrainData([item], INFANT22, (128, 128), stride=4, sigma=1.0, crop="box")
+    mb, _ = box.transform(item, None)
+    assert np.allclose(mb, box_transform(item.box, (128, 128), 1.25))
+
+
+def test_upright_augmentation_only_jitters_the_orientation():
+    from infantpose.schemas import INFANT22
+
+    item = _lying_item(INFANT22, 130.0)
+    aug = AugmentConfig(rotation=30.0, flip=0.0)
+    data = TrainData([item], INFANT22, (128, 128), stride=4, sigma=1.0, augment=aug,
+                     crop="upright")
+    for seed in range(10):
+        m, _ = data.transform(item, np.random.default_rng(seed))
+        xy = item.keypoints @ m[:, :2].T + m[:, 2]
+        hip = xy[[INFANT22.index("left_hip"), INFANT22.index("right_hip")]].mean(0)
+        sh = xy[[INFANT22.index("left_shoulder"), INFANT22.index("right_shoulder")]].mean(0)
+        up = sh - hip
+        tilt = np.degrees(np.arctan2(up[0], -up[1]))
+        assert abs(tilt) <= 30.0 + 1e-6, seed

@@ -106,6 +106,7 @@ class LoadedModel:
     sigma: float = 2.0
     config: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    crop: str = "box"  # how the model was trained to see people: "box" or "upright" (body ROI)
 
 
 def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, Any] | None = None,
@@ -151,12 +152,15 @@ def _architecture_of(model: nn.Module) -> str:
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | str,
                     heatmap_activation: str | None = None, decoder: str = "dark",
                     sigma: float = 2.0, config: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None) -> Path:
+                    extra: dict[str, Any] | None = None, crop: str = "box") -> Path:
     """Write a self-describing checkpoint atomically (format in the module docstring).
 
     ``extra`` adds top-level fields (e.g. the trainer's ``"training_state"`` for resuming);
-    readers ignore fields they do not know.
+    readers ignore fields they do not know. ``crop`` records the crops the model was trained on
+    (``"box"``: the person box, any orientation; ``"upright"``: the rotated body region).
     """
+    if crop not in CROP_MODES:
+        raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, not {crop!r}")
     arch = _architecture_of(model)
     s = get_schema(schema)
     if heatmap_activation is None:
@@ -168,6 +172,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | 
         "arch_config": model.config(), "schema": s.name, "keypoints": list(s.keypoints),
         "input_size": list(model.input_size), "stride": int(model.stride),
         "heatmap_activation": heatmap_activation, "decoder": decoder, "sigma": float(sigma),
+        "crop": crop,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         # plain JSON types only, so that torch.load(weights_only=True) can always read it back
         "config": json.loads(json.dumps(dict(config or {}), default=str)),
@@ -242,10 +247,13 @@ def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
     return LoadedModel(model, ck["architecture"], schema, tuple(ck["input_size"]),
                        int(ck.get("stride", 4)), ck.get("heatmap_activation", "none"),
                        ck.get("decoder", "dark"), float(ck.get("sigma", 2.0)),
-                       dict(ck.get("config", {})), str(p))
+                       dict(ck.get("config", {})), str(p), str(ck.get("crop", "box")))
 
 
 # --- geometry -------------------------------------------------------------------------------------
+
+CROP_MODES = ("box", "upright")
+
 
 def box_transform(box: Sequence[float], input_size: tuple[int, int],
                   margin: float = 1.25, rotation: int = 0) -> np.ndarray:
@@ -432,8 +440,37 @@ class TorchPoseEstimator:
             return [m], [rot]
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
         b = b[np.isfinite(b).all(axis=1)] if len(b) else b
+        if self.loaded.crop == "upright" or self.mode == "regression":
+            # BlazePose's own landmark model was trained on body-aligned crops too
+            return self._upright_rois(image, b)
         rot = self.rotation_hint or 0
         return [box_transform(x, self.input_size, self.margin, rot) for x in b], [rot] * len(b)
+
+    def _upright_rois(self, image: np.ndarray, boxes: np.ndarray
+                      ) -> tuple[list[np.ndarray], list[int]]:
+        """Body-aligned crops for caller-given boxes, for models trained on upright crops.
+
+        A box says where the infant is but not which way it lies. Each quarter turn of the box
+        crop is tried (only the tracker's hint when one is set), the model's most confident
+        orientation is kept, and the final crop is MediaPipe's rotated body region of that pose:
+        the same alignment the model saw in training.
+        """
+        rots = [self.rotation_hint] if self.rotation_hint is not None else [0, 90, 180, 270]
+        k = self.model_schema.num_keypoints
+        mats, out_rots = [], []
+        for b in boxes:
+            cands = [box_transform(b, self.input_size, self.margin, r) for r in rots]
+            kps = self._run(np.stack([crop_image(image, m, self.input_size) for m in cands]))
+            best = int(np.argmax(np.nan_to_num(kps[:, :k, 2]).mean(axis=1)))
+            xy = _apply_affine(_invert(cands[best]), kps[best, :k, :2])
+            roi = body_roi(xy, self.model_schema, self.margin)
+            if roi is None:
+                mats.append(cands[best])
+                out_rots.append(rots[best])
+            else:
+                mats.append(roi_transform(*roi, self.input_size))
+                out_rots.append(quarter_turn(roi[2]))
+        return mats, out_rots
 
     # core
     def _forward(self, crops: np.ndarray) -> np.ndarray:

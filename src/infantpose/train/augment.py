@@ -19,9 +19,10 @@ __all__ = ["AugmentConfig", "Geometry", "occlude", "photometric", "sample_geomet
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Augmentation strengths. ``rotation`` is the maximum absolute angle in degrees (180 = any)."""
+    """Augmentation strengths. ``rotation`` is the maximum absolute jitter in degrees around the
+    crop's orientation (box crops also get a random quarter turn)."""
 
-    rotation: float = 180.0
+    rotation: float = 30.0
     scale: tuple[float, float] = (0.75, 1.25)
     shift: float = 0.08
     flip: float = 0.5

@@ -94,6 +94,9 @@ class TrainConfig:
     loss: str = "kce"  # "mse", "bce" or "kce"
     decoder: str = "wa"  # "argmax", "wa" or "dark"
     sigma: float = 2.0  # heatmap Gaussian sigma in heatmap pixels
+    # "upright": crops aligned on the body (mid-hip -> mid-shoulder up), as BlazePose was trained;
+    # "box": the person box in any orientation.
+    crop: str = "upright"
     optim: OptimConfig = field(default_factory=OptimConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -209,7 +212,8 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
     from infantpose.schemas import get_schema
 
     get_schema(cfg.schema)
-    choices = {"loss": ("mse", "bce", "kce"), "decoder": ("argmax", "wa", "dark")}
+    choices = {"loss": ("mse", "bce", "kce"), "decoder": ("argmax", "wa", "dark"),
+               "crop": ("upright", "box")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(path, f"{key} must be one of {', '.join(allowed)}, "

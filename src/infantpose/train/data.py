@@ -26,7 +26,8 @@ import numpy as np
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.models.heatmaps import gaussian_targets
-from infantpose.models.topdown import box_transform, crop_image, input_to_heatmap
+from infantpose.models.topdown import (body_roi, box_transform, crop_image, input_to_heatmap,
+                                       roi_transform)
 from infantpose.schemas import Schema, get_schema
 from infantpose.train.augment import AugmentConfig, occlude, photometric, sample_geometry
 
@@ -102,7 +103,9 @@ def build_items(ds: LabeledDataset, images: Sequence[np.ndarray] | None, input_s
             if box is None:
                 continue
             side = max(box[2] - box[0], box[3] - box[1], 1.0) * margin
-            half = 0.5 * side * max(max_scale, 1.0) * 1.6  # √2 for rotation plus shifts
+            roi = body_roi(np.where(w[:, None] > 0, xy, np.nan), ds.schema, margin)
+            extent = max(side, roi[1] if roi is not None else 0.0)  # upright crops can be larger
+            half = 0.5 * extent * max(max_scale, 1.0) * 1.6  # √2 for rotation plus shifts
             r = min(1.0, detail * win / side)
             size = int(np.ceil(2 * half * r))
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -125,7 +128,7 @@ class TrainData:
 
     def __init__(self, items: list[Item], schema: Schema | str, input_size: tuple[int, int],
                  stride: int = 4, sigma: float = 2.0, augment: AugmentConfig | None = None,
-                 margin: float = 1.25):
+                 margin: float = 1.25, crop: str = "box"):
         self.items = items
         self.schema = get_schema(schema)
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -133,20 +136,39 @@ class TrainData:
         self.sigma = float(sigma)
         self.augment = augment if augment is not None else AugmentConfig()
         self.margin = float(margin)
+        if crop not in ("box", "upright"):
+            raise ValueError(f"crop must be 'box' or 'upright', not {crop!r}")
+        self.crop = crop
         self.heatmap_size = (self.input_size[1] // self.stride, self.input_size[0] // self.stride)
 
     def __len__(self) -> int:
         return len(self.items)
 
+    def base_transform(self, item: Item) -> np.ndarray:
+        """The un-augmented crop: the person box, or with ``crop="upright"`` MediaPipe's rotated
+        body region of the labelled pose (mid-hip centre, mid-hip → mid-shoulder pointing up),
+        which is how the pretrained BlazePose network was taught to see people."""
+        if self.crop == "upright":
+            roi = body_roi(item.keypoints, self.schema, self.margin)
+            if roi is not None:
+                return roi_transform(*roi, self.input_size)
+        return box_transform(item.box, self.input_size, self.margin)
+
     def transform(self, item: Item, rng: np.random.Generator | None) -> tuple[np.ndarray, bool]:
-        """The 2×3 affine original → network input for one sample, and whether to flip."""
-        m = box_transform(item.box, self.input_size, self.margin)
+        """The 2×3 affine original → network input for one sample, and whether to flip.
+
+        The augmentation's rotation jitters the crop's orientation; box crops (which carry no
+        orientation) also get a random quarter turn, so that a box model sees every way an
+        infant can lie.
+        """
+        m = self.base_transform(item)
         if rng is None:
             return m, False
         g = sample_geometry(self.augment, rng)
         w, h = self.input_size
         c = np.array([w / 2.0, h / 2.0])
-        t = np.deg2rad(g.rotation)
+        turn = 90.0 * int(rng.integers(4)) if self.crop == "box" else 0.0
+        t = np.deg2rad(g.rotation + turn)
         rot = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) / g.scale
         shift = np.array(g.shift) * np.array([w, h])
         aug = np.hstack([rot, (c + shift - rot @ c)[:, None]])

@@ -182,9 +182,10 @@ class Trainer:
             items += build_items(ds, ims, size, max_scale=cfg.augment.scale[1])
         if not items:
             raise InputError(None, "no labelled person to train on")
-        self.data = TrainData(items, self.schema, size, stride, cfg.sigma, cfg.augment)
+        self.data = TrainData(items, self.schema, size, stride, cfg.sigma, cfg.augment,
+                              crop=cfg.crop)
         self.val = [_ValSet(ds, TrainData(build_items(ds, ims, size), self.schema, size, stride,
-                                          cfg.sigma)) for ds, ims in val_sets]
+                                          cfg.sigma, crop=cfg.crop)) for ds, ims in val_sets]
         self.val = [v for v in self.val if len(v.data)]
         self.domains = sorted({it.domain for it in items})
 
@@ -238,7 +239,8 @@ class Trainer:
         from infantpose.models.topdown import save_checkpoint
 
         save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
-                        self.cfg.sigma, self._config_dict(metrics), extra=extra)
+                        self.cfg.sigma, self._config_dict(metrics), extra=extra,
+                        crop=self.cfg.crop)
 
     def _save_last(self) -> None:
         ts = {"state": dict(self.state), "optimizer": self.opt.state_dict(),
@@ -334,7 +336,8 @@ class Trainer:
         if not self.val:
             return {}
         loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
-                             int(self.model.stride), self.activation, self.cfg.decoder, self.cfg.sigma)
+                             int(self.model.stride), self.activation, self.cfg.decoder, self.cfg.sigma,
+                             crop=self.cfg.crop)
         est = TorchPoseEstimator(loaded, flip_test=False, detector="none", batch_size=16)
         totals: dict[str, float] = {}
         weight = 0
