@@ -59,9 +59,9 @@ def test_lag_frames_detects_a_delay():
 
 def test_interpolate_gaps_fills_short_interior_gaps_only():
     xy = _with_scores(np.arange(20, dtype=float)[:, None, None].repeat(2, -1), 0.8)[:, 0]
-    xy[3:6, :2] = np.nan; xy[3:6, 2] = 0  # gap of 3: filled
-    xy[10:17, :2] = np.nan; xy[10:17, 2] = 0  # gap of 7: kept
-    xy[0, :2] = np.nan; xy[0, 2] = 0  # leading gap: never extrapolated
+    for gap in (slice(3, 6), slice(10, 17), slice(0, 1)):  # filled (3), kept (7), leading (kept)
+        xy[gap, :2] = np.nan
+        xy[gap, 2] = 0
     out, filled = F.interpolate_gaps(xy[:, None], max_gap=4)
     out = out[:, 0]
     assert np.allclose(out[3:6, 0], [3, 4, 5])

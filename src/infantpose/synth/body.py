@@ -222,7 +222,10 @@ def pose_body(shape: BodyShape, pose: Pose) -> Body:
     an anatomically possible body.
     """
     ang = np.clip(np.asarray(pose.angles, float), ANGLE_LIMITS[:, 0], ANGLE_LIMITS[:, 1])
-    A = lambda n: float(ang[_AI[n]])
+
+    def A(n: str) -> float:
+        return float(ang[_AI[n]])
+
     s = shape.scale
     sl = s * shape.limb
     ch = shape.chub
