@@ -33,6 +33,9 @@ def train_cmd(
     batch_size: int | None = typer.Option(None, "--batch-size", help="Images per step."),
     lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
     loss: str | None = typer.Option(None, "--loss", help="Heatmap loss: mse, bce or kce."),
+    crop: str | None = typer.Option(
+        None, "--crop", help="upright (default: crops aligned on the body, as BlazePose was "
+                             "trained) or box (the person box, any orientation)."),
     weights: Path | None = typer.Option(
         None, "--weights", help="Start from this checkpoint instead of the mediapipe weights."),
     arch: str | None = typer.Option(None, "--arch", help="blazepose or pose-resnet."),
@@ -90,6 +93,7 @@ def train_cmd(
     put("optim", "batch_size", batch_size)
     put("optim", "lr", lr)
     put(None, "loss", loss)
+    put(None, "crop", crop)
     put("model", "weights", str(weights) if weights else None)
     put("model", "arch", arch)
     put("adapt", "domain_adaptation", domain_adaptation)

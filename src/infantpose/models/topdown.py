@@ -29,6 +29,7 @@ Checkpoint format (``torch.save`` of a plain dict; written by :func:`save_checkp
       "heatmap_activation": "sigmoid" | "softmax" | "none",   # how to read the raw head output:
                                      # sigmoid for BCE-trained logits, softmax for KCE, none for MSE
       "decoder": "dark" | "wa" | "argmax", "sigma": 2.0,       # decoding defaults (sigma of targets)
+      "crop": "box" | "upright",     # crops it was trained on (absent in older files: "box")
       "state_dict": {...},           # model.state_dict()
       "config": {...},               # free-form: training settings, data, metrics, date
     }
