@@ -105,7 +105,7 @@ class TrainConfig:
     out: str = "runs/train"
 
 
-# Presets. "quick" trains for about 7 minutes on 2 idle CPU cores and never more than 9 (the
+# Presets. "quick" trains for about 8 minutes on 2 idle CPU cores and never more than 9 (the
 # time limit covers busy machines; measured in docs/training.md): 1500 steps of 8 crops with
 # FiDIP's first three stages frozen. "full" is for a real fine-tune.
 # freeze "fidip" = the first three stages (BlazePoseNet enc128/enc64/enc32, Pose-ResNet
