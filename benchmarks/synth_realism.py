@@ -21,12 +21,12 @@ def predict(est, gt, crop: bool):
     import numpy as np
 
     from infantpose.evaluate import predictions_from_poses
-    from infantpose.evaluate.run import load_rgb
+    from infantpose.io.images import read_image
     from infantpose.poses import Poses
 
     frames = []
     for i, path in enumerate(gt.image_paths):
-        img = load_rgb(path)
+        img = read_image(path)
         x0 = y0 = 0
         if crop:
             x, y, w, h = gt.boxes[i, 0]

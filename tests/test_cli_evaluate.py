@@ -6,7 +6,7 @@ import pytest
 
 import helpers_labels as H
 from infantpose.cli import main
-from infantpose.evaluate.run import load_rgb
+from infantpose.io.images import read_image
 from infantpose.io.coco import write_coco
 from infantpose.models import register_estimator
 
@@ -60,7 +60,7 @@ def test_evaluate_runs_a_model(tmp_path, labelled, capsys):
     H.FAKE_CALLS.clear()
     conv = ds.poses.convert("coco17")
     for i, p in enumerate(ds.image_paths):
-        H.FAKE_ANSWERS[H.image_digest(load_rgb(p))] = conv.data[i]
+        H.FAKE_ANSWERS[H.image_digest(read_image(p))] = conv.data[i]
     code = main(["evaluate", "--gt", str(gt), "--model", "fake-test", "--out",
                  str(tmp_path / "r")])
     assert code == 0

@@ -9,22 +9,10 @@ import numpy as np
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.evaluate.predictions import Predictions, predictions_from_poses
+from infantpose.io.images import read_image
 from infantpose.poses import Poses
 
-__all__ = ["predict_dataset", "load_rgb"]
-
-
-def load_rgb(path) -> np.ndarray:
-    """An image file as an RGB uint8 array (InputError naming the file if unreadable)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise InputError(path, "image not found") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise InputError(path, f"cannot read image ({e})") from None
+__all__ = ["predict_dataset"]
 
 
 def predict_dataset(estimator: Any, gt: LabeledDataset, use_gt_boxes: bool = True,
@@ -37,7 +25,7 @@ def predict_dataset(estimator: Any, gt: LabeledDataset, use_gt_boxes: bool = Tru
     """
     frames = []
     for i, path in enumerate(gt.image_paths):
-        image = load_rgb(path)
+        image = read_image(path)
         boxes = None
         if use_gt_boxes:
             b = gt.boxes[i]
