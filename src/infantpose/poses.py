@@ -165,6 +165,14 @@ class Poses:
             return np.full(self.n_frames, np.nan)
         return idx / float(self.fps)
 
+    def sizes(self) -> list[tuple[int, int]] | None:
+        """(width, height) of every frame, from ``image_sizes`` or ``frame_size``; None if unknown."""
+        if self.image_sizes is not None:
+            return list(self.image_sizes)
+        if self.frame_size is not None:
+            return [self.frame_size] * self.n_frames
+        return None
+
     def frame_index_array(self) -> np.ndarray:
         return self.frame_indices if self.frame_indices is not None else np.arange(self.n_frames)
 

@@ -108,12 +108,7 @@ def _areas(gt: LabeledDataset) -> np.ndarray:
 
 
 def _sizes(gt: LabeledDataset) -> list[tuple[int, int]]:
-    p = gt.poses
-    if p.image_sizes is not None:
-        return list(p.image_sizes)
-    if p.frame_size is not None:
-        return [tuple(p.frame_size)] * len(gt)  # type: ignore[list-item]
-    return [(0, 0)] * len(gt)
+    return gt.poses.sizes() or [(0, 0)] * len(gt)
 
 
 def evaluate_predictions(gt: LabeledDataset, preds: Predictions, name: str = "model",

@@ -76,16 +76,25 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         raise InputError(path, f"cannot read image ({e})") from None
 
 
+def labelled_size(width: Any, height: Any, image_path: Path, label_file: Path,
+                  missing: str) -> tuple[int, int]:
+    """The (width, height) a label file states, or the image header's when it states none.
+
+    ``missing`` is the message when neither is available (the image file is absent too).
+    """
+    if isinstance(width, (int, float)) and isinstance(height, (int, float)) \
+            and width > 0 and height > 0:
+        return int(width), int(height)
+    if not image_path.is_file():
+        raise InputError(label_file, missing)
+    return image_size(image_path)
+
+
 def _sizes(dataset: LabeledDataset) -> list[tuple[int, int]]:
-    p = dataset.poses
-    if p.image_sizes is not None:
-        return list(p.image_sizes)
-    if p.frame_size is not None:
-        return [tuple(p.frame_size)] * len(dataset)  # type: ignore[list-item]
-    out = []
-    for path in dataset.image_paths:
-        out.append(image_size(path) if path.is_file() else (0, 0))
-    return out
+    known = dataset.poses.sizes()
+    if known is not None:
+        return known
+    return [image_size(path) if path.is_file() else (0, 0) for path in dataset.image_paths]
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -261,12 +270,8 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
         ipath = root / name
         if check_images and not ipath.is_file():
             raise InputError(p, f"image not found: {ipath}")
-        w, h = img.get("width"), img.get("height")
-        if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
-            if not ipath.is_file():
-                raise InputError(p, f"images[{i}] has no width/height and {ipath} is not found")
-            w, h = image_size(ipath)
-        sizes.append((int(w), int(h)))
+        sizes.append(labelled_size(img.get("width"), img.get("height"), ipath, p,
+                                   f"images[{i}] has no width/height and {ipath} is not found"))
         domains.append(str(img.get("domain", "real")))
         image_fields.append({key: v for key, v in img.items() if key not in _IMAGE_KEYS})
 

@@ -24,7 +24,7 @@ import numpy as np
 from infantpose import _atomic
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
-from infantpose.io.coco import image_size, match_schema
+from infantpose.io.coco import image_size, labelled_size, match_schema
 from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
@@ -139,12 +139,8 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
         if check_images and not ipath.is_file():
             raise InputError(f, f"image not found: {ipath}")
         names.append(os.path.relpath(ipath, root).replace(os.sep, "/"))
-        w, h = d.get("imageWidth"), d.get("imageHeight")
-        if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
-            if not ipath.is_file():
-                raise InputError(f, f"no imageWidth/imageHeight and image not found: {ipath}")
-            w, h = image_size(ipath)
-        sizes.append((int(w), int(h)))
+        sizes.append(labelled_size(d.get("imageWidth"), d.get("imageHeight"), ipath, f,
+                                   f"no imageWidth/imageHeight and image not found: {ipath}"))
         domains.append(str(d.get("domain", "real")))
         info = d.get("image_info")
         image_fields.append(dict(info) if isinstance(info, dict) else {})
