@@ -61,12 +61,18 @@ def test_batch_processes_each_video_and_records_the_corrupt_one(vids, tmp_path):
     assert set(B.MANIFEST_COLUMNS) <= set(man[0])
     assert not (out / "broken" / B.DONE_MARKER).exists()
 
-    # a second run redoes nothing complete and retries only the failure
+    # a second run with the same options redoes nothing complete and retries only the failure
+    opts = _opts(filter="savgol", filter_options={"options": {"window": 5}})
     marks = {i: (out / f"infant{i}" / B.DONE_MARKER).stat().st_mtime_ns for i in range(3)}
-    rows2 = B.run_batch(vids, out, _opts(), workers=0)
+    rows2 = B.run_batch(vids, out, opts, workers=0)
     assert [r["status"] for r in rows2] == ["failed", "skipped", "skipped", "skipped"]
     assert all(r["frames"] in (8, "8") for r in rows2[1:])
     assert marks == {i: (out / f"infant{i}" / B.DONE_MARKER).stat().st_mtime_ns for i in range(3)}
+    # other options (no filter): the done-marker does not match, so every video is redone and
+    # the old filtered output (infantpose's own) is removed
+    rows3 = B.run_batch(vids, out, _opts(), workers=0)
+    assert [r["status"] for r in rows3] == ["failed", "ok", "ok", "ok"]
+    assert not (out / "infant0" / "poses_filtered.json").exists()
 
 
 def test_preseeded_partial_state_is_redone(vids, tmp_path):
@@ -74,8 +80,7 @@ def test_preseeded_partial_state_is_redone(vids, tmp_path):
     B.run_batch(vids, out, _opts(), workers=0)
     # infant0: killed after writing poses.json but before the marker (plus a stale temp file)
     (out / "infant0" / B.DONE_MARKER).unlink()
-    (out / "infant0" / ".poses.abc.tmp.json").write_text("{half")
-    (out / "infant0" / "poses.json").write_text("{half a file")
+    (out / "infant0" / ".poses.abc12345.tmp.json").write_text("{half")
     # infant1: marker present but an output it lists is gone -> not complete
     (out / "infant1" / "keypoints.csv").unlink()
     before = (out / "infant2" / B.DONE_MARKER).stat().st_mtime_ns
@@ -83,7 +88,7 @@ def test_preseeded_partial_state_is_redone(vids, tmp_path):
     assert rows == {"broken.mp4": "failed", "infant0.mp4": "ok", "infant1.mp4": "ok",
                     "infant2.mp4": "skipped"}
     assert Poses.load_json(out / "infant0" / "poses.json").n_frames == 8
-    assert not (out / "infant0" / ".poses.abc.tmp.json").exists()
+    assert not (out / "infant0" / ".poses.abc12345.tmp.json").exists()
     assert (out / "infant1" / "keypoints.csv").is_file()
     assert (out / "infant2" / B.DONE_MARKER).stat().st_mtime_ns == before
 
@@ -110,7 +115,7 @@ def test_resume_after_a_killed_run(tmp_path):
     finished = sorted(p.parent.name for p in out.glob(f"*/{B.DONE_MARKER}"))
     assert "infant0" in finished and len(finished) < 4
     mtimes = {n: (out / n / B.DONE_MARKER).stat().st_mtime_ns for n in finished}
-    rows = B.run_batch(vids, out, _opts(), workers=0)
+    rows = B.run_batch(vids, out, _opts(model_options={"delay": 0.15}), workers=0)
     status = {r["output"]: r["status"] for r in rows}
     assert all(status[n] == "skipped" for n in finished)  # nothing complete is redone
     assert all(status[n] == "ok" for n in status if n not in finished)  # the rest finished
@@ -164,4 +169,5 @@ def test_a_failure_mid_video_leaves_no_partial_outputs(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "plot_trajectories", broken_plot)
     rows = B.run_batch(vids, tmp_path / "o", B.BatchOptions(model=MARKERS), workers=0)
     assert rows[0]["status"] == "failed" and rows[0]["error"] == "RuntimeError: disk full"
-    assert sorted(p.name for p in (tmp_path / "o" / "infant0").iterdir()) == ["error.txt"]
+    assert sorted(p.name for p in (tmp_path / "o" / "infant0").iterdir()
+                  if not p.name.startswith(".")) == ["error.txt"]

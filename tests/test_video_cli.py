@@ -96,7 +96,7 @@ def test_batch_command(clip, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "1 done now" in err and "1 failed" in err
     sub = out / "a"
-    names = sorted(p.name for p in sub.iterdir())
+    names = sorted(p.name for p in sub.iterdir() if not p.name.startswith("."))
     assert names == ["deidentified.mp4", "done.json", "keypoints.csv", "overlay.mp4",
                      "poses.json", "poses_filtered.json", "trajectories.png"]
     p = Poses.load_json(sub / "poses_filtered.json")

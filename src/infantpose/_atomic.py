@@ -7,8 +7,10 @@ half-written file under the final name.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Iterator
 
@@ -29,6 +31,13 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+#: Called as ``hook(tmp, target)`` just before each rename (set by
+#: :func:`infantpose.outputs.recording`, which records the file as infantpose's own first, so a
+#: crash between the rename and the record cannot leave an output that looks foreign).
+BEFORE_RENAME: contextvars.ContextVar[Callable[[Path, Path], None] | None] = \
+    contextvars.ContextVar("infantpose_before_rename", default=None)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); rename it to ``path`` on success.
@@ -47,6 +56,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~umask)
     try:
         yield tmp_path
+        hook = BEFORE_RENAME.get()
+        if hook is not None:
+            hook(tmp_path, target)
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -24,12 +24,19 @@ def convert_cmd(
                             "parts (repeatable; LABEL= drops a DeepLabCut body part)."),
     no_image_check: bool = typer.Option(False, "--no-image-check",
                                         help="Do not require the image files to exist."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing output files that infantpose did not "
+                                        "write (the source labels are never replaced)."),
 ) -> None:
-    """Convert labels between COCO, LabelMe and DeepLabCut, optionally to another schema."""
+    """Convert labels between COCO, LabelMe and DeepLabCut, optionally to another schema.
+
+    The output never replaces the source: DST may not be SRC (or a folder holding it), and an
+    existing file that infantpose did not write is replaced only with --overwrite."""
     from rich.console import Console
 
     from infantpose.errors import InputError
     from infantpose.io.labels import read_labels
+    from infantpose.outputs import Outputs
 
     fmt = to.lower()
     if fmt not in ("coco", "labelme"):
@@ -40,20 +47,33 @@ def convert_cmd(
             raise InputError(None, f"--map expects LABEL=keypoint, got {item!r}")
         k, v = item.split("=", 1)
         renames[k.strip()] = v.strip()
+    inputs = [src] + (sorted(q for q in src.iterdir() if q.is_file()) if src.is_dir() else [])
+    guard = Outputs("convert", inputs, overwrite)
+    if fmt == "coco":
+        if dst.suffix.lower() != ".json":
+            raise InputError(dst, "--to coco writes a .json file")
+        guard.file(dst, create_parent=False)
+    else:
+        if dst.suffix.lower() == ".json":
+            raise InputError(dst, "--to labelme writes a folder of .json files, not one file")
+        guard.folder(dst, create=False)
     ds = read_labels(src, schema=schema, check_images=not no_image_check,
                      mapping=renames or None)
+    guard.inputs += list(ds.image_paths)
     console = Console()
     if fmt == "coco":
         from infantpose.io.coco import write_coco
 
-        if dst.suffix.lower() != ".json":
-            raise InputError(dst, "--to coco writes a .json file")
-        write_coco(ds, dst)
+        write_coco(ds, guard.file(dst))
+        guard.record(dst)
         console.print(f"wrote {dst} ({len(ds)} images, schema {ds.schema.name})")
     else:
-        from infantpose.io.labelme import write_labelme
+        from infantpose.io.labelme import labelme_output_names, write_labelme
 
-        files = write_labelme(ds, dst)
+        for name in labelme_output_names(ds):
+            guard.file(dst / name, create_parent=False)
+        files = write_labelme(ds, guard.folder(dst))
+        guard.record(*files)
         console.print(f"wrote {len(files)} LabelMe files to {dst} (schema {ds.schema.name})")
     missing = ds.meta.get("missing_keypoints")
     if missing:

@@ -30,6 +30,9 @@ def evaluate_cmd(
     gt_boxes: bool = typer.Option(True, "--gt-boxes/--no-gt-boxes",
                                   help="--model: give the model the labelled person boxes."),
     mks_lambda: float = typer.Option(0.01, "--mks-lambda", help="mKS smoothing lambda."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing report files that infantpose did not "
+                                        "write."),
 ) -> None:
     """Score models against labels (COCO AP/AR, PCKsh, mKS, bbox PCK) and write a report.
 
@@ -55,8 +58,20 @@ def evaluate_cmd(
     if len(names) > len(preds_in) + len(models):
         raise InputError(None, f"{len(names)} --name values for "
                                f"{len(preds_in) + len(models)} models")
-    if mks_lambda <= 0:
-        raise InputError(None, "--mks-lambda must be positive")
+    import math
+
+    from infantpose.outputs import Outputs
+    from infantpose.schemas import get_schema
+
+    if not (math.isfinite(mks_lambda) and mks_lambda > 0):
+        raise InputError(None, "--mks-lambda must be a positive number")
+    for s_name in (schema, pred_schema):
+        if s_name is not None:
+            get_schema(s_name)
+    guard = Outputs("evaluate", [gt, *preds_in] + ([Path(weights)] if weights else []), overwrite)
+    guard.folder(out, create=False)
+    for rel in REPORT_FILES:
+        guard.file(out / rel, create_parent=False)
     check_images = bool(models)
     labels = read_labels(gt, schema=schema, check_images=check_images)
     if len(labels) == 0:
@@ -81,8 +96,13 @@ def evaluate_cmd(
                                         progress=lambda _i, t=task: bar.advance(t))
         results.append(evaluate_predictions(labels, preds, name=label, lam=mks_lambda))
     paths = write_report(results, out, gt_source=str(gt))
+    guard.record(*paths.values())
     console.print(summary_table(results))
     for r in results:
         skipped = ", ".join(r.not_scored) if r.not_scored else "none"
         console.print(f"{r.name}: scored {len(r.scored)} keypoints; not scored: {skipped}")
     console.print(f"report written to {paths['metrics'].parent}")
+
+
+#: The files ``write_report`` writes into --out.
+REPORT_FILES = ("metrics.json", "per_keypoint.csv", "per_region.csv", "pcksh_per_keypoint.png")

@@ -9,6 +9,9 @@ Outputs (under ``--out DIR``):
 
 Nothing appears under ``DIR`` unless the whole run succeeds: outputs are written into a hidden
 staging folder inside ``DIR`` and moved into place at the end (each move is an atomic rename).
+Every output path is checked first against :mod:`infantpose.outputs`: ``DIR`` may not be an input
+folder, and a file that infantpose did not write (say a ground-truth ``clip.json`` beside
+``clip.mp4``) is never replaced unless ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -147,10 +150,23 @@ def _set_mode(est: Any, mode: str) -> None:
         fn(mode)
 
 
+def planned_outputs(src: Sources, overlay: bool) -> tuple[list[str], list[str], list[str]]:
+    """Output paths (relative to ``--out``) the run will write: the overlay names of the images,
+    the stems of the videos, and every file."""
+    used: set[str] = set()
+    overlay_names = [_unique(name, used) for _, name in src.images] if overlay else []
+    stems_used: set[str] = {"predictions"}
+    stems = [_unique(v.stem, stems_used) for v in src.videos]
+    files = (["predictions.json"] if src.images else []) + [f"overlay/{n}" for n in overlay_names]
+    for stem in stems:
+        files += [f"{stem}.json", f"{stem}.csv"] + ([f"{stem}_overlay.mp4"] if overlay else [])
+    return overlay_names, stems, files
+
+
 def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = False,
                 model: str = "blazepose", weights: Path | None = None,
                 max_frames: int | None = None, progress: bool = True,
-                deidentify: str | None = None) -> Summary:
+                deidentify: str | None = None, overwrite: bool = False) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark)."""
     from rich.progress import (
         BarColumn,
@@ -165,11 +181,14 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     from infantpose.io.images import read_image, write_image
     from infantpose.io.video import DecodeStats, iter_frames, probe_video
     from infantpose.models import create_estimator
+    from infantpose.outputs import Outputs
     from infantpose.poses import Poses
     from infantpose.schemas import get_schema
     from infantpose.video.prefetch import Prefetcher
 
     sch = get_schema(schema)
+    if deidentify is not None and deidentify not in ("mosaic", "blur"):
+        raise InputError(None, f"--deidentify must be mosaic or blur, got {deidentify!r}")
     if max_frames is not None and max_frames < 1:
         raise InputError(None, f"--max-frames must be at least 1, got {max_frames}")
     if weights is not None and not Path(weights).is_file():
@@ -177,8 +196,17 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     src = collect_sources(sources)
     if max_frames is not None:
         src.images = src.images[:max_frames]
+    guard = Outputs("predict", [*sources, *(p for p, _ in src.images), *src.videos,
+                                *([weights] if weights else [])], overwrite)
+    guard.folder(out, create=False)
+    overlay_names, video_stems, planned = planned_outputs(src, overlay)
+    for rel in planned:
+        guard.file(out / rel, create_parent=False)
+    for img_path, _ in src.images:
+        from infantpose.io.images import check_image_header
+        check_image_header(img_path)
     infos = {v: probe_video(v) for v in src.videos}  # missing/unreadable/zero-frame fail here
-    out = _atomic.ensure_writable_dir(out)
+    out = guard.folder(out)
     deid = None
     if deidentify:  # faces hidden in overlays, facial keypoints dropped from outputs
         from infantpose.video.privacy import Deidentifier, drop_facial_keypoints
@@ -208,7 +236,6 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
             if src.images:
                 _set_mode(est, "image")
                 results: list[dict[str, Any]] = []
-                used: set[str] = set()
                 for image_id, (path, name) in enumerate(src.images, start=1):
                     img = read_image(path)
                     poses = est.predict(img)
@@ -224,17 +251,15 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                         summary.images_without_person.append(name)
                     results.extend(entries)
                     if overlay:
-                        write_image(staging / "overlay" / _unique(name, used),
+                        write_image(staging / "overlay" / overlay_names[image_id - 1],
                                     draw_poses(img, poses))
                     summary.images += 1
                     tick(f"image {image_id}/{len(src.images)}")
                 _atomic.write_text(staging / "predictions.json", _dump_results(results))
 
             # ---- videos -> <stem>.json, <stem>.csv, <stem>_overlay.mp4 ---------------------
-            stems: set[str] = {"predictions"}
-            for vpath in src.videos:
+            for vpath, stem in zip(src.videos, video_stems):
                 info = infos[vpath]
-                stem = _unique(vpath.stem, stems)
                 _set_mode(est, "video")
                 stats = DecodeStats()
                 frames, idx, rotations = [], [], []
@@ -292,6 +317,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
             if deid is not None:
                 summary.frames_blurred_whole = deid.report.whole_frame_blurred
         summary.written = _commit(staging, out)
+        guard.record(*summary.written)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if deid is not None:
@@ -359,6 +385,9 @@ def predict_cmd(
                                    help="mosaic or blur: hide faces in overlays (frames with no "
                                         "placeable face are blurred whole) and drop facial "
                                         "keypoints from the outputs."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing output files that infantpose did not "
+                                        "write (inputs are never replaced)."),
 ) -> None:
     """Predict keypoints on images and videos; write COCO results (images) and Poses JSON + CSV
     (videos), optionally overlays."""
@@ -366,7 +395,8 @@ def predict_cmd(
 
     console = Console(stderr=True)
     s = run_predict(sources, schema, out, overlay=overlay, model=model, weights=weights,
-                    max_frames=max_frames, progress=not quiet, deidentify=deidentify)
+                    max_frames=max_frames, progress=not quiet, deidentify=deidentify,
+                    overwrite=overwrite)
     console.print(f"{s.frames} frames in {s.seconds:.1f} s: {s.fps:.1f} frames/s "
                   f"({s.images} images, {s.videos} videos)")
     if s.images_without_person:

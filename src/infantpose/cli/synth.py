@@ -24,6 +24,8 @@ def synth_cmd(
                                     "(clip_000.mp4 + clip_000.json labels)."),
     fps: float = typer.Option(15.0, "--fps", help="Frames per second of clips."),
     quality: int = typer.Option(95, "--quality", help="JPEG quality of written images."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing files that infantpose did not write."),
 ) -> None:
     """Render N synthetic infant images with exact keypoint labels into OUT.
 
@@ -32,8 +34,8 @@ def synth_cmd(
     """
     from rich.progress import Progress
 
-    from infantpose._atomic import ensure_writable_dir
     from infantpose.errors import InputError
+    from infantpose.outputs import Outputs
     from infantpose.synth import STYLES, write_clip, write_dataset
     from infantpose.synth.generate import check_schema, parse_size
 
@@ -45,21 +47,34 @@ def synth_cmd(
         raise InputError(None, f"--quality must be in 1..100, got {quality}")
     check_schema(schema)
     wh = parse_size(size)
-    ensure_writable_dir(out)
+    if clip is not None:
+        import math
+
+        if not (math.isfinite(clip) and 0 < clip <= 3600):
+            raise InputError(None, f"--clip must be a number of seconds in (0, 3600], got {clip}")
+        if not (math.isfinite(fps) and 0 < fps <= 240):
+            raise InputError(None, f"--fps must be in (0, 240], got {fps}")
+    guard = Outputs("synth", overwrite=overwrite)
+    guard.folder(out, create=False)
+    planned = ([f"clip_{i:03d}{ext}" for i in range(n) for ext in (".mp4", ".json")]
+               if clip is not None else
+               [f"images/synth_{i:06d}.jpg" for i in range(n)] + ["annotations.json"])
+    for rel in planned:
+        guard.file(Path(out) / rel, create_parent=False)
+    guard.folder(out)
     with Progress(transient=True) as bar:
         if clip is not None:
-            if not clip > 0:
-                raise InputError(None, f"--clip must be a positive number of seconds, got {clip}")
             frames_per = max(1, round(clip * fps))
             task = bar.add_task("rendering clips", total=n * frames_per)
             for i in range(n):
-                write_clip(Path(out) / f"clip_{i:03d}.mp4", clip, seed=seed + i, fps=fps,
-                           schema=schema, size=wh or (640, 480), style=style,
-                           progress=lambda k: bar.advance(task, k))
+                guard.record(*write_clip(Path(out) / f"clip_{i:03d}.mp4", clip, seed=seed + i,
+                                         fps=fps, schema=schema, size=wh or (640, 480),
+                                         style=style, progress=lambda k: bar.advance(task, k)))
             typer.echo(f"wrote {n} clip(s) of {frames_per} frames to {out}")
             return
         task = bar.add_task("rendering images", total=n)
         ds = write_dataset(out, n, schema=schema, seed=seed, size=wh, style=style,
                            quality=quality, progress=lambda k: bar.advance(task, k))
+    guard.record(*(Path(out) / rel for rel in planned))
     typer.echo(f"wrote {len(ds)} images and {Path(out) / 'annotations.json'} "
                f"({ds.schema.name}, style {style}, seed {seed})")

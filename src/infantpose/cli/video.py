@@ -12,8 +12,28 @@ import typer
 
 from infantpose.cli import app
 from infantpose.errors import InputError
+from infantpose.outputs import Outputs
 
 __all__ = ["deidentify_cmd", "batch_cmd", "filter_cmd", "overlay_cmd", "filter_config"]
+
+OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
+                  "never replaced).")
+VIDEO_OUT = (".mp4", ".mov", ".mkv", ".avi")
+
+
+def check_video_out(path: Path) -> Path:
+    """InputError unless ``path`` has a video extension the writer supports."""
+    if path.suffix.lower() not in VIDEO_OUT:
+        raise InputError(path, f"output video must end in {', '.join(VIDEO_OUT)}")
+    return path
+
+
+def check_margin(margin: float) -> float:
+    import math
+
+    if not math.isfinite(margin) or not 0 <= margin <= 5:
+        raise InputError(None, f"--margin must be between 0 and 5, got {margin}")
+    return margin
 
 
 def filter_config(method: str, cutoff: float | None, window: int | None, min_cutoff: float | None,
@@ -56,6 +76,7 @@ def deidentify_cmd(
     detector: bool = typer.Option(True, "--detector/--no-detector",
                                   help="Use mediapipe's face detector."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Hide the infant's face in every frame (mosaic or blur) and strip all metadata.
 
@@ -68,8 +89,9 @@ def deidentify_cmd(
     console = Console(stderr=True)
     if mode not in MODES:
         raise InputError(None, f"--mode must be mosaic or blur, got {mode!r}")
-    if out.resolve() == video.resolve():
-        raise InputError(out, "output would overwrite the input video")
+    check_margin(margin)
+    guard = Outputs("deidentify", [video] + ([poses] if poses is not None else []), overwrite)
+    check_video_out(guard.file(out))
     p = None
     if poses is not None:
         p = Poses.load_json(poses)
@@ -81,6 +103,7 @@ def deidentify_cmd(
         p = predict_video(est, video, show_progress=not quiet)
     rep = deidentify_video(video, out, mode=mode, margin=margin, poses=p, use_detector=detector,
                            show_progress=not quiet)
+    guard.record(out)
     console.print(f"{rep.frames} frames written to {out} ({mode}); face placed by detector in "
                   f"{rep.detector_frames}, by head keypoints in {rep.keypoint_frames}")
     if rep.whole_frame_blurred:
@@ -114,13 +137,21 @@ def batch_cmd(
     tracking: bool = typer.Option(True, "--tracking/--no-tracking",
                                   help="Follow the infant frame to frame."),
     max_frames: int = typer.Option(None, "--max-frames", help="At most N frames per video."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    dashboard: str = typer.Option(None, "--dashboard",
+                                  help="Serve the local Dask dashboard at [HOST]:PORT, e.g. "
+                                       ":8787 (off by default)."),
 ) -> None:
-    """Process every video in VIDEO_DIR once (resumable; one bad video never stops the batch)."""
+    """Process every video in VIDEO_DIR once (resumable; one bad video never stops the batch).
+
+    A video is redone when its options change. Files in --out that infantpose did not write are
+    never deleted, and replaced only with --overwrite."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from infantpose.schemas import get_schema
-    from infantpose.video.batch import BatchOptions, find_videos, run_batch
+    from infantpose.video.batch import (BatchOptions, check_batch_paths, check_dashboard,
+                                        check_scheduler, display_name, run_batch)
     from infantpose.video.filters import METHODS
     from infantpose.video.privacy import MODES
 
@@ -133,10 +164,15 @@ def batch_cmd(
         raise InputError(None, f"--deid-mode must be mosaic or blur, got {deid_mode!r}")
     if max_frames is not None and max_frames < 1:
         raise InputError(None, "--max-frames must be at least 1")
+    if workers < 0:
+        raise InputError(None, f"--workers must be >= 0, got {workers}")
+    if scheduler is not None:
+        scheduler = check_scheduler(scheduler)
+    check_dashboard(dashboard)
     opts = BatchOptions(model=model, schema=schema, tracking=tracking, filter=filter_method,
                         deidentify=deidentify, deid_mode=deid_mode, keep_facial=keep_facial,
                         overlay=overlay, plot=plot, max_frames=max_frames)
-    n = len(find_videos(video_dir))
+    n = len(check_batch_paths(video_dir, out, overwrite))
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=console) as bar:
@@ -145,12 +181,14 @@ def batch_cmd(
         def on_result(row: dict[str, Any]) -> None:
             st = row.get("status", "failed")
             counts[st] = counts.get(st, 0) + 1
+            name = display_name(str(row["video"]))
             if st == "failed":
-                bar.console.print(f"[red]failed[/red] {row['video']}: {row.get('error', '')}")
-            bar.update(task, advance=1, description=f"{row['video']} {st}")
+                bar.console.print(f"failed {name}: {row.get('error', '')}", style="red",
+                                  markup=False)
+            bar.update(task, advance=1, description=f"{name} {st}")
 
         rows = run_batch(video_dir, out, opts, workers=workers, scheduler=scheduler,
-                         on_result=on_result)
+                         on_result=on_result, overwrite=overwrite, dashboard=dashboard)
     console.print(f"{len(rows)} videos: {counts['ok']} done now, {counts['skipped']} already done, "
                   f"{counts['failed']} failed; manifest: {out / 'manifest.csv'}")
     if counts["failed"]:
@@ -174,6 +212,7 @@ def filter_cmd(
     min_score: float = typer.Option(0.3, "--min-score", help="Lower scores count as missing."),
     drop_facial: bool = typer.Option(False, "--drop-facial", help="Drop facial keypoints."),
     csv: Path = typer.Option(None, "--csv", help="Also write the filtered keypoints as CSV."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Clean keypoint trajectories: outliers, gaps, smoothing; print jitter before/after."""
     import numpy as np
@@ -186,6 +225,16 @@ def filter_cmd(
     console = Console()
     cfg = filter_config(method, cutoff, window, min_cutoff, beta, max_gap, max_speed, speed_unit,
                         min_score)
+    guard = Outputs("filter", [poses_path], overwrite)
+    if out.suffix.lower() != ".json":
+        raise InputError(out, "--out must be a .json file")
+    guard.file(out)
+    if csv is not None:
+        if csv.suffix.lower() != ".csv":
+            raise InputError(csv, "--csv must be a .csv file")
+        if csv.absolute() == out.absolute():
+            raise InputError(csv, "--csv and --out name the same file")
+        guard.file(csv)
     poses = Poses.load_json(poses_path)
     if poses.n_frames < 2:
         raise InputError(poses_path, "needs a video with at least 2 frames")
@@ -199,9 +248,14 @@ def filter_cmd(
     if drop_facial:
         from infantpose.video.privacy import drop_facial_keypoints
         result = drop_facial_keypoints(result)
-    result.save_json(out)
-    if csv is not None:
-        result.to_csv(csv)
+    written = [result.save_json(out)]
+    try:
+        if csv is not None:
+            written.append(result.to_csv(csv))
+    except BaseException:
+        written[0].unlink(missing_ok=True)  # all or nothing
+        raise
+    guard.record(*written)
     fps = poses.fps or 1.0
     table = Table(title=f"jitter, instance 0 ({cfg.method})")
     for c in ("keypoint", "acc before", "acc after", "HF before", "HF after"):
@@ -230,6 +284,7 @@ def overlay_cmd(
                                    help="Hide the face first: mosaic or blur."),
     plot: Path = typer.Option(None, "--plot", help="Also write a trajectory PNG here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Draw the skeleton (scores as colour, limb trails, timestamp) on a video."""
     from rich.console import Console
@@ -239,12 +294,48 @@ def overlay_cmd(
 
     if deidentify is not None and deidentify not in ("mosaic", "blur"):
         raise InputError(None, f"--deidentify must be mosaic or blur, got {deidentify!r}")
-    poses = Poses.load_json(poses_path)
-    res = render_overlay(video, poses, out, deidentify=deidentify, show_progress=not quiet)
+    guard = Outputs("overlay", [video, poses_path], overwrite)
+    check_video_out(guard.file(out))
     if plot is not None:
-        from infantpose.video.plots import plot_trajectories
-        plot_trajectories(poses, plot)
+        if plot.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg"):
+            raise InputError(plot, "--plot must end in .png, .pdf, .svg or .jpg")
+        if plot.absolute() == out.absolute():
+            raise InputError(plot, "--plot and --out name the same file")
+        guard.file(plot)
+    poses = Poses.load_json(poses_path)
+    check_poses_match_video(poses, poses_path, video)
+    res = render_overlay(video, poses, out, deidentify=deidentify, show_progress=not quiet)
+    written = [out]
+    try:
+        if plot is not None:
+            from infantpose.video.plots import plot_trajectories
+            plot_trajectories(poses, plot)
+            written.append(plot)
+    except BaseException:
+        out.unlink(missing_ok=True)  # all or nothing
+        raise
+    guard.record(*written)
     msg = f"wrote {out}: {res['frames']} frames, {res['annotated']} with keypoints"
     if "deidentification" in res:
         msg += f", {res['deidentification']['whole_frame_blurred']} blurred whole (no face found)"
     Console(stderr=True).print(msg)
+
+
+def check_poses_match_video(poses: Any, poses_path: Path, video: Path) -> None:
+    """InputError when a Poses JSON evidently belongs to another video.
+
+    Checked: the frame size recorded in the poses against the video's, and frame indices beyond
+    the video's length. (The recorded source path is not compared: files move.)
+    """
+    from infantpose.io.video import probe_video
+
+    info = probe_video(video)
+    if poses.frame_size is not None and tuple(poses.frame_size) != tuple(info.frame_size):
+        w, h = poses.frame_size
+        raise InputError(poses_path, f"poses are for a {w}x{h} video but {video} is "
+                                     f"{info.width}x{info.height}; are these its poses?")
+    idx = poses.frame_index_array()
+    slack = max(2, int(0.05 * info.n_frames)) if not info.n_frames_exact else 0
+    if len(idx) and int(idx.max()) >= info.n_frames + slack:
+        raise InputError(poses_path, f"poses reach frame {int(idx.max())} but {video} has "
+                                     f"{info.n_frames} frames; are these its poses?")

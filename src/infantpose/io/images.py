@@ -17,6 +17,8 @@ from infantpose.errors import InputError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
+    "check_image_header",
     "image_size",
     "is_image_path",
     "list_images",
@@ -25,6 +27,39 @@ __all__ = [
 ]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+#: Largest image read (pixels): 180 megapixels, about 14 000 x 13 000. A header claiming more is
+#: refused before any pixel is decoded (a "decompression bomb" would otherwise need many GB).
+MAX_PIXELS = 180_000_000
+
+
+def check_image_header(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) from the image header, or None when Pillow cannot parse the header
+    (OpenCV may still decode the file). InputError for a missing file or an image whose header
+    states an absurd size (zero, or more than :data:`MAX_PIXELS` pixels)."""
+    import warnings
+
+    from PIL import Image
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: judged below
+            with Image.open(p) as im:
+                w, h = int(im.size[0]), int(im.size[1])
+    except Image.DecompressionBombError:
+        raise InputError(p, f"image is too large to read (over {MAX_PIXELS // 1_000_000} "
+                            "megapixels)") from None
+    except Exception:  # not an image Pillow knows: OpenCV decides
+        return None
+    if w <= 0 or h <= 0:
+        raise InputError(p, f"image header states an empty size {w}x{h}")
+    if w * h > MAX_PIXELS:
+        raise InputError(p, f"image header states {w}x{h} pixels, more than infantpose reads "
+                            f"({MAX_PIXELS // 1_000_000} megapixels); downscale it first")
+    return w, h
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -71,8 +106,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     import cv2
 
     p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such file")
+    check_image_header(p)
     try:
         buf = np.fromfile(p, dtype=np.uint8)
     except OSError as e:

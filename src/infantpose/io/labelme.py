@@ -29,7 +29,8 @@ from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["INFANT22_LABELS", "is_labelme_json", "labelme_files", "read_labelme", "write_labelme"]
+__all__ = ["INFANT22_LABELS", "is_labelme_json", "labelme_files", "labelme_output_names",
+           "read_labelme", "write_labelme"]
 
 #: LabelMe labels of the infant-22 dataset (seed 004) -> infantpose ``infant22`` keypoint names.
 INFANT22_LABELS: dict[str, str] = {
@@ -227,6 +228,11 @@ def _json_names(image_names: list[str]) -> list[str]:
     flat = [os.path.splitext(n.replace("\\", "/"))[0].strip("./").replace("/", "__")
             .replace("..", "_") for n in image_names]
     return [s + ".json" for s in flat]
+
+
+def labelme_output_names(dataset: LabeledDataset) -> list[str]:
+    """The file names :func:`write_labelme` writes for ``dataset`` (one per image)."""
+    return _json_names(dataset.image_names)
 
 
 def write_labelme(dataset: LabeledDataset, out_dir: str | os.PathLike,

@@ -3,7 +3,8 @@
 ``infantpose batch VIDEO_DIR --out DIR`` processes every video once. Each video gets its own
 output folder; every file in it is written atomically, and a ``done.json`` marker is written
 *last*, so a folder with a marker is complete and a folder without one is redone from scratch on
-the next run (a killed run loses at most the videos in flight). A manifest CSV, rewritten
+the next run (a killed run loses at most the videos in flight). The marker records the options,
+so a rerun with other options (say ``--deidentify`` added) redoes the video. A manifest CSV, rewritten
 atomically after every video, records status, frames, fps, dropped frames, error and time per
 video (``seconds`` is wall time, ``cpu_seconds`` the worker process's CPU time, useful for
 planning a cluster); one bad video is recorded as failed and never stops the batch.
@@ -11,7 +12,13 @@ planning a cluster); one bad video is recorded as failed and never stops the bat
 Videos are independent tasks submitted to Dask: a :class:`distributed.LocalCluster` of worker
 *processes* (one thread each: the models are single-image CPU work) by default, or an existing
 cluster with ``scheduler="tcp://HOST:PORT"`` — the same command scales from a laptop to a lab
-cluster. ``workers=0`` runs in this process (debugging, tests).
+cluster. ``workers=0`` runs in this process (debugging, tests). The local cluster serves no
+dashboard unless ``dashboard`` names an address (e.g. ``":8787"``).
+
+Files follow :mod:`infantpose.outputs`: ``--out`` may not be the video folder; in a video's
+output folder only files that infantpose wrote there (its ledger) are ever replaced or deleted —
+a user's own files (notes, a symbolic link to elsewhere) are left alone, and an output name that
+would replace a file infantpose did not write fails that video unless ``overwrite``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import csv
 import io
 import json
 import os
+import re
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -29,6 +37,7 @@ from typing import Any
 from collections.abc import Callable
 
 from infantpose import _atomic
+from infantpose import outputs as _outputs
 from infantpose.errors import InputError
 
 __all__ = ["BatchOptions", "MANIFEST_COLUMNS", "DONE_MARKER", "find_videos", "output_dir_names",
@@ -103,29 +112,68 @@ def output_dir_names(videos: list[Path]) -> dict[Path, str]:
     return {v: (v.stem if stems[v.stem] == 1 else v.name.replace(".", "_")) for v in videos}
 
 
-def is_done(out_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The done-marker's record when ``out_dir`` holds a complete result, else None."""
-    marker = Path(out_dir) / DONE_MARKER
+def is_done(out_dir: str | os.PathLike, options: BatchOptions | None = None
+            ) -> dict[str, Any] | None:
+    """The done-marker's record when ``out_dir`` holds a complete result, else None.
+
+    The marker and every output it lists must be infantpose's own, unchanged files (see
+    :mod:`infantpose.outputs`), and with ``options`` the marker must record the same options.
+    """
+    d = Path(out_dir)
+    if d.is_symlink():
+        return None
+    marker = d / DONE_MARKER
+    if not _outputs.is_owned(marker):
+        return None
     try:
         rec = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(rec, dict) or rec.get("status") != "ok":
         return None
-    for name in rec.get("outputs", []):
-        if not (Path(out_dir) / name).is_file():
+    if options is not None and rec.get("options") != json.loads(options.key()):
+        return None
+    listed = rec.get("outputs", [])
+    if not isinstance(listed, list):
+        return None
+    for name in listed:
+        if not isinstance(name, str) or not _outputs.is_owned(d / name):
             return None
     return rec
 
 
 def _clean_partial(out_dir: Path) -> None:
-    """Remove what an interrupted run left: temporary files and outputs without a marker."""
-    if not out_dir.is_dir():
-        return
-    for p in out_dir.iterdir():
-        if p.is_file():
-            with contextlib.suppress(OSError):
-                p.unlink()
+    """Remove what an earlier run of infantpose left in ``out_dir`` (its ledger's files and
+    temporary files); nothing else, and never through a symbolic link."""
+    _outputs.remove_owned(out_dir)
+
+
+def planned_outputs(options: BatchOptions) -> list[str]:
+    """The file names :func:`process_video` may write for ``options`` (marker included)."""
+    names = ["poses.json"]
+    if options.filter:
+        names.append("poses_filtered.json")
+    if options.csv:
+        names.append("keypoints.csv")
+    if options.plot:
+        names.append("trajectories.png")
+    if options.deidentify:
+        names.append("deidentified.mp4")
+    if options.overlay:
+        names.append("overlay.mp4")
+    return names + [DONE_MARKER, "error.txt"]
+
+
+def _prepare_dir(out: Path, options: BatchOptions, overwrite: bool) -> None:
+    """Make ``out`` ready for a video's outputs, or raise InputError (the video fails)."""
+    if out.is_symlink():
+        raise InputError(out, "output folder is a symbolic link; infantpose does not write or "
+                              "delete through links (remove it or choose another --out)")
+    _clean_partial(out)
+    guard = _outputs.Outputs("batch", overwrite=overwrite)
+    guard.folder(out)
+    for name in planned_outputs(options):
+        guard.file(out / name, create_parent=False)
 
 
 _ESTIMATORS: dict[str, Any] = {}
@@ -154,12 +202,15 @@ def _estimator(options: BatchOptions):
     return est
 
 
-def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, Any]:
+def process_video(video: str, out_dir: str, options: BatchOptions, overwrite: bool = False
+                  ) -> dict[str, Any]:
     """Process one video into ``out_dir``; never raises: failures come back as a failed row.
 
     Outputs (each atomic): ``poses.json`` (raw tracked keypoints), ``poses_filtered.json`` (with a
     filter), ``keypoints.csv`` (the final keypoints, tidy), ``trajectories.png``,
-    ``deidentified.mp4`` and ``overlay.mp4`` when asked, then ``done.json`` last.
+    ``deidentified.mp4`` and ``overlay.mp4`` when asked, then ``done.json`` last. Each file is
+    recorded in the folder's ledger as soon as it is written, so an interrupted run's files are
+    known to be infantpose's and are cleaned up by the next run.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     vid, out = Path(video), Path(out_dir)
@@ -167,9 +218,17 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
                            "dropped_frames": "", "seconds": 0.0, "cpu_seconds": "",
                            "frames_per_second": "",
                            "error": "", "output": out.name}
+    prepared = False
+
+    def wrote(name: str) -> None:
+        outputs.append(name)  # already in the ledger (recorded before the rename)
+
+    outputs: list[str] = []
+    rec_ctx = _outputs.recording("batch")
+    rec_ctx.__enter__()
     try:
-        _clean_partial(out)
-        _atomic.ensure_writable_dir(out)
+        _prepare_dir(out, options, overwrite)
+        prepared = True
         from infantpose.video.tracking import predict_video
 
         est = _estimator(options)
@@ -181,7 +240,6 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
         dropped = max(int(poses.meta.get("corrupt_frames", 0)), gaps)
         final = poses
         filtered = None
-        outputs: list[str] = []
         if options.filter:
             from infantpose.video.filters import FilterConfig, filter_poses
 
@@ -200,26 +258,26 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
             return p
 
         export(poses).save_json(out / "poses.json")
-        outputs.append("poses.json")
+        wrote("poses.json")
         if filtered is not None:
             export(filtered).save_json(out / "poses_filtered.json")
-            outputs.append("poses_filtered.json")
+            wrote("poses_filtered.json")
         if options.csv:
             export(final).to_csv(out / "keypoints.csv")
-            outputs.append("keypoints.csv")
+            wrote("keypoints.csv")
         if options.plot:
             from infantpose.video.plots import plot_trajectories
 
             plot_trajectories(export(final), out / "trajectories.png",
                               raw=export(poses) if filtered is not None else None, title=vid.name)
-            outputs.append("trajectories.png")
+            wrote("trajectories.png")
         if options.deidentify:
             from infantpose.video.privacy import deidentify_video
 
             rep = deidentify_video(vid, out / "deidentified.mp4", mode=options.deid_mode,
                                    poses=poses)
             extra["deidentification"] = rep.to_dict()
-            outputs.append("deidentified.mp4")
+            wrote("deidentified.mp4")
         if options.overlay:
             from infantpose.video.overlay import render_overlay
 
@@ -228,7 +286,7 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
             ov = render_overlay(out / "deidentified.mp4" if options.deidentify else vid,
                                 export(final), out / "overlay.mp4")
             extra["overlay"] = ov
-            outputs.append("overlay.mp4")
+            wrote("overlay.mp4")
         seconds = time.perf_counter() - t0
         row.update(status="ok", frames=poses.n_frames, fps=round(poses.fps or 0.0, 3),
                    dropped_frames=dropped, seconds=round(seconds, 3),
@@ -240,12 +298,17 @@ def process_video(video: str, out_dir: str, options: BatchOptions) -> dict[str, 
     except Exception as e:  # one bad video never stops the batch
         row["error"] = (str(e) if str(e) else type(e).__name__).splitlines()[0][:500]
         row["seconds"] = round(time.perf_counter() - t0, 3)
-        with contextlib.suppress(Exception):
-            _clean_partial(out)  # no half-finished outputs are left behind
-        if not isinstance(e, InputError):
+        if prepared:
+            with contextlib.suppress(Exception):
+                _clean_partial(out)  # no half-finished outputs are left behind
+        if not isinstance(e, InputError) and prepared:
             row["error"] = f"{type(e).__name__}: {row['error']}"
             with contextlib.suppress(Exception):
                 _atomic.write_text(out / "error.txt", traceback.format_exc())
+        elif not isinstance(e, InputError):
+            row["error"] = f"{type(e).__name__}: {row['error']}"
+    finally:
+        rec_ctx.__exit__(None, None, None)
     return row
 
 
@@ -267,13 +330,19 @@ def _jitter_summary(raw, filtered, min_score: float) -> dict[str, float | None]:
     return out
 
 
+def display_name(name: str) -> str:
+    """A file name as printable UTF-8 text (bytes that are not UTF-8 shown as ``\\xNN``)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, extrasaction="ignore")
     w.writeheader()
     for r in rows:
-        w.writerow(r)
-    _atomic.write_text(path, buf.getvalue())
+        w.writerow({k: display_name(v) if isinstance(v, str) else v for k, v in r.items()})
+    with _outputs.recording("batch"):
+        _atomic.write_text(path, buf.getvalue())
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
@@ -285,8 +354,31 @@ def read_manifest(path: str | os.PathLike) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+_SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d{1,5})?/?$")
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it looks like a Dask scheduler address (``tcp://HOST:PORT``), else
+    InputError (so a typo fails at once, not after a 20-second connection timeout)."""
+    if not isinstance(address, str) or not _SCHEDULER.match(address.strip()):
+        raise InputError(None, f"--scheduler must be a Dask scheduler address such as "
+                               f"tcp://HOST:8786, got {address!r}")
+    return address.strip()
+
+
+def check_dashboard(address: str | None) -> str | None:
+    """None (no dashboard) or a ``[HOST]:PORT`` address for the local cluster's dashboard."""
+    if address is None:
+        return None
+    if not re.match(r"^[\w.\-]*:\d{1,5}$", address) or not 0 < int(address.rsplit(":", 1)[1]) \
+            < 65536:
+        raise InputError(None, f"--dashboard must be [HOST]:PORT such as :8787 or "
+                               f"127.0.0.1:8787, got {address!r}")
+    return address
+
+
 @contextlib.contextmanager
-def _dask_client(workers: int, scheduler: str | None):
+def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = None):
     import logging
 
     from distributed import Client, LocalCluster
@@ -302,7 +394,7 @@ def _dask_client(workers: int, scheduler: str | None):
             client.close()
         return
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                           dashboard_address=dashboard, silence_logs=logging.CRITICAL)
     client = Client(cluster)
     try:
         yield client
@@ -320,25 +412,42 @@ def _dask_client(workers: int, scheduler: str | None):
                 q.setLevel(lv)
 
 
+def check_batch_paths(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                      overwrite: bool = False) -> list[Path]:
+    """The videos of ``video_dir``, after checking that ``out_dir`` may receive the outputs
+    (not the video folder, not under a file, a manifest that is infantpose's); creates nothing."""
+    videos = find_videos(video_dir)
+    guard = _outputs.Outputs("batch", inputs=[video_dir, *videos], overwrite=overwrite)
+    guard.folder(out_dir, create=False)
+    guard.file(Path(out_dir) / MANIFEST, create_parent=False)
+    return videos
+
+
 def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
               options: BatchOptions | None = None, workers: int = 2, scheduler: str | None = None,
-              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+              on_result: Callable[[dict[str, Any]], None] | None = None,
+              overwrite: bool = False, dashboard: str | None = None) -> list[dict[str, Any]]:
     """Process every video of ``video_dir`` into ``out_dir``; return the manifest rows.
 
     Videos whose output folder holds a valid done-marker are skipped (status ``skipped``, their
     numbers taken from the marker); all others are (re)done. ``on_result`` is called with each
     row as it completes (progress display). The manifest is ``out_dir/manifest.csv``.
+    ``overwrite`` lets outputs replace files infantpose did not write (never the videos);
+    ``dashboard`` ("[HOST]:PORT") serves the local cluster's Dask dashboard (default: none).
     """
     opts = options or BatchOptions()
-    if workers < 0:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise InputError(None, "--workers must be >= 0")
-    videos = find_videos(video_dir)
-    out = _atomic.ensure_writable_dir(out_dir)
+    if scheduler is not None:
+        scheduler = check_scheduler(scheduler)
+    dashboard = check_dashboard(dashboard)
+    videos = check_batch_paths(video_dir, out_dir, overwrite)
+    out = _outputs.Outputs("batch", inputs=[video_dir, *videos]).folder(out_dir)
     names = output_dir_names(videos)
     rows: dict[Path, dict[str, Any]] = {}
     pending: list[Path] = []
     for v in videos:
-        rec = is_done(out / names[v])
+        rec = is_done(out / names[v], opts)
         if rec is not None:
             rows[v] = {**{c: rec.get(c, "") for c in MANIFEST_COLUMNS}, "status": "skipped",
                        "video": v.name}
@@ -360,14 +469,15 @@ def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
     if pending:
         if workers == 0 and not scheduler:
             for v in pending:
-                done(v, process_video(str(v), str(out / names[v]), opts))
+                done(v, process_video(str(v), str(out / names[v]), opts, overwrite))
         else:
             from distributed import as_completed
 
-            with _dask_client(workers, scheduler) as client:
+            with _dask_client(workers, scheduler, dashboard) as client:
                 futures = {
-                    client.submit(process_video, str(v), str(out / names[v]), opts, pure=False,
-                                  key=f"infantpose-{names[v]}-{time.time_ns()}"): v
+                    client.submit(process_video, str(v), str(out / names[v]), opts, overwrite,
+                                  pure=False,
+                                  key=f"infantpose-{display_name(names[v])}-{time.time_ns()}"): v
                     for v in pending}
                 for fut in as_completed(futures):
                     v = futures[fut]

@@ -1,0 +1,272 @@
+"""Where a command may write, replace and delete: one rule for every infantpose command.
+
+The rule (issue 11):
+
+1. **An output never replaces an input.** A file output that is (or is the same file as) an input,
+   or an output folder that is an input folder, is refused with one error line, even with
+   ``--overwrite``.
+2. **An existing file is replaced only when infantpose wrote it**, or with ``--overwrite``.
+   "infantpose wrote it" means the folder's ledger (:data:`LEDGER`, a hidden JSON file kept
+   beside the outputs) records the file under its name *with its current size and modification
+   time*; a file the user edited, replaced or put there is not ours any more.
+3. **Nothing is deleted except what infantpose created**: files recorded in the ledger (checked
+   with ``lstat``: a symbolic link is never followed, never deleted through) and infantpose's own
+   temporary files (:func:`infantpose._atomic.atomic_path` names). Folders are never removed
+   recursively, except a staging folder the same process created.
+4. Output paths are checked *before* any work starts: a folder that cannot be created (it would
+   sit under a file), a file target that is a folder, a read-only folder — each is one error
+   naming the path, and no output is left behind.
+
+:class:`Outputs` applies the rule for one command run; every command builds one from its inputs
+and its ``--overwrite`` flag, asks it for each output path (:meth:`Outputs.folder`,
+:meth:`Outputs.file`) and records what it wrote (:meth:`Outputs.record`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from infantpose.errors import InputError
+
+__all__ = ["LEDGER", "Outputs", "is_owned", "ledger", "record", "recording", "remove_owned",
+           "same_path"]
+
+#: Hidden file in every output folder listing the files infantpose wrote there.
+LEDGER = ".infantpose-outputs.json"
+_FORMAT = "infantpose.outputs"
+# Temporary names made by infantpose._atomic.atomic_path: ".<stem>.<random>.tmp<suffix>".
+_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^/]*)?$")
+
+
+def _stamp(st: os.stat_result) -> dict[str, int]:
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+def ledger(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The files recorded in ``folder``'s ledger: name -> {size, mtime_ns, command}.
+
+    A missing, unreadable or malformed ledger records nothing (so nothing is treated as ours).
+    """
+    p = Path(folder) / LEDGER
+    try:
+        st = p.lstat()
+        if not stat.S_ISREG(st.st_mode):
+            return {}
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(d, dict) or d.get("format") != _FORMAT or not isinstance(d.get("files"), dict):
+        return {}
+    return {k: v for k, v in d["files"].items() if isinstance(k, str) and isinstance(v, dict)}
+
+
+def _write_ledger(folder: Path, files: dict[str, dict[str, Any]]) -> None:
+    from infantpose import _atomic
+
+    text = json.dumps({"format": _FORMAT, "version": 1, "files": files}, indent=1,
+                      sort_keys=True)
+    _atomic.write_text(folder / LEDGER, text)
+
+
+def is_owned(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a regular file (not a link) that its folder's ledger records as
+    written by infantpose, with the same size and modification time."""
+    p = Path(path)
+    try:
+        st = p.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    rec = ledger(p.parent).get(p.name)
+    return rec is not None and rec.get("size") == st.st_size and rec.get("mtime_ns") == \
+        st.st_mtime_ns
+
+
+def record(paths: Iterable[str | os.PathLike], command: str) -> None:
+    """Record files just written by ``command`` in their folders' ledgers (one write per folder)."""
+    by_dir: dict[Path, list[Path]] = {}
+    for raw in paths:
+        p = Path(raw)
+        by_dir.setdefault(p.parent, []).append(p)
+    for folder, items in by_dir.items():
+        files = ledger(folder)
+        for p in items:
+            try:
+                st = p.lstat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                files[p.name] = {**_stamp(st), "command": command}
+        # Forget entries whose files are gone or were changed by someone else.
+        files = {n: r for n, r in files.items() if is_owned_rec(folder / n, r)}
+        _write_ledger(folder, files)
+
+
+@contextlib.contextmanager
+def recording(command: str):
+    """Within this block every atomic write (:func:`infantpose._atomic.atomic_path`) records its
+    file in the folder's ledger *before* renaming it into place: a run killed at any moment
+    leaves only files the next run knows to be infantpose's."""
+    from infantpose import _atomic
+
+    def hook(tmp: Path, target: Path) -> None:
+        if target.name == LEDGER:
+            return
+        st = tmp.lstat()
+        files = ledger(target.parent)
+        files[target.name] = {**_stamp(st), "command": command}
+        _write_ledger(target.parent, files)
+
+    token = _atomic.BEFORE_RENAME.set(hook)
+    try:
+        yield
+    finally:
+        _atomic.BEFORE_RENAME.reset(token)
+
+
+def is_owned_rec(path: Path, rec: dict[str, Any]) -> bool:
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and rec.get("size") == st.st_size \
+        and rec.get("mtime_ns") == st.st_mtime_ns
+
+
+def remove_owned(folder: str | os.PathLike, names: Iterable[str] | None = None) -> list[Path]:
+    """Delete files in ``folder`` that infantpose wrote (all of them, or only ``names``) and
+    infantpose's leftover temporary files; return what was deleted.
+
+    Never follows a symbolic link (``folder`` itself included), never descends into sub-folders,
+    never deletes a file that the ledger does not record or that changed since it was recorded.
+    """
+    d = Path(folder)
+    try:
+        if not stat.S_ISDIR(d.lstat().st_mode):
+            return []
+    except OSError:
+        return []
+    files = ledger(d)
+    wanted = set(files) if names is None else set(names) & set(files)
+    removed: list[Path] = []
+    for name in sorted(wanted):
+        p = d / name
+        if os.sep in name or name in (".", "..") or not is_owned_rec(p, files[name]):
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+            del files[name]
+    for p in d.iterdir():
+        if _TMP.match(p.name) and stat.S_ISREG(p.lstat().st_mode):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    if removed and (d / LEDGER).is_file():
+        if files:
+            _write_ledger(d, files)
+        else:
+            with contextlib.suppress(OSError):
+                (d / LEDGER).unlink()
+    return removed
+
+
+def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when ``a`` and ``b`` name the same file or folder (links and ``..`` resolved)."""
+    pa, pb = Path(a), Path(b)
+    with contextlib.suppress(OSError):
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    return os.path.abspath(os.path.realpath(pa)) == os.path.abspath(os.path.realpath(pb))
+
+
+def _check_dir(p: Path, create: bool) -> Path:
+    """``p`` is (or can become) a writable folder; create it when ``create``."""
+    from infantpose import _atomic
+
+    if p.exists() and not p.is_dir():
+        raise InputError(p, "output path exists and is not a folder")
+    for parent in p.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(p, f"cannot create output directory: {parent} is a file")
+            if not p.exists() and not os.access(parent, os.W_OK | os.X_OK):
+                raise InputError(p, f"cannot create output directory: {parent} is not writable")
+            break
+    if p.is_dir() and not os.access(p, os.W_OK | os.X_OK):
+        raise InputError(p, "output folder is not writable")
+    if create:
+        _atomic.ensure_writable_dir(p)
+    return p
+
+
+class Outputs:
+    """The output rule for one command run.
+
+    Args:
+        command: the command's name (recorded in ledgers).
+        inputs: every file or folder the command reads.
+        overwrite: ``--overwrite``: existing files that infantpose did not write may be replaced
+            (inputs never).
+    """
+
+    def __init__(self, command: str, inputs: Iterable[str | os.PathLike] = (),
+                 overwrite: bool = False):
+        self.command = command
+        self.inputs = [Path(p) for p in inputs]
+        self.overwrite = bool(overwrite)
+        self.written: list[Path] = []
+
+    # --- checks -----------------------------------------------------------------------------------
+    def _input_clash(self, path: Path) -> Path | None:
+        for i in self.inputs:
+            if same_path(path, i):
+                return i
+        return None
+
+    def folder(self, path: str | os.PathLike, create: bool = True) -> Path:
+        """Check (and create) an output folder: not an input folder, not under a file, writable."""
+        p = Path(path)
+        if self._input_clash(p) is not None:
+            raise InputError(p, "output folder is the input folder; choose another --out "
+                                "(outputs never go over inputs)")
+        return _check_dir(p, create)
+
+    def file(self, path: str | os.PathLike, create_parent: bool = True) -> Path:
+        """Check one output file before anything is written; returns ``path``.
+
+        Refused: an input (always), a folder, a path under a file, an existing file that
+        infantpose did not write (unless ``--overwrite``), an unwritable folder. With
+        ``create_parent`` False nothing is created (a missing folder is fine if it can be made).
+        """
+        p = Path(path)
+        if self._input_clash(p) is not None:
+            raise InputError(p, "output would overwrite an input file; choose another output "
+                                "path")
+        if p.is_symlink() or p.exists():
+            if p.is_dir() and not p.is_symlink():
+                raise InputError(p, "output path is a folder; give a file name")
+            if not self.overwrite and not is_owned(p):
+                raise InputError(p, "file exists and was not written by infantpose; pass "
+                                    "--overwrite to replace it, or choose another output path")
+        _check_dir(p.parent if str(p.parent) else Path("."), create_parent)
+        return p
+
+    def files(self, paths: Iterable[str | os.PathLike]) -> list[Path]:
+        """:meth:`file` for each of ``paths`` (all checked before anything is written)."""
+        return [self.file(p) for p in paths]
+
+    # --- after writing ----------------------------------------------------------------------------
+    def record(self, *paths: str | os.PathLike) -> None:
+        """Mark files this run wrote as infantpose's (so a rerun may replace them)."""
+        ps = [Path(p) for p in paths]
+        record(ps, self.command)
+        self.written.extend(ps)
