@@ -29,7 +29,8 @@ def _root() -> None:
 
 
 # Sub-command modules, in the order they appear in --help.
-COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train"]
+COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train",
+                   "features"]
 
 for _mod in COMMAND_MODULES:
     importlib.import_module(f"infantpose.cli.{_mod}")

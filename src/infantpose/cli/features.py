@@ -1,0 +1,89 @@
+"""``infantpose features``: movement features (seed 000) of Poses JSON files, one row per video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from infantpose.cli import app
+from infantpose.errors import InputError
+
+__all__ = ["features_cmd", "expand_inputs"]
+
+
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Files as given; folders become their ``*.json`` files (sorted). Missing paths -> InputError."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(q for q in p.glob("*.json") if q.is_file())
+            if not found:
+                raise InputError(p, "folder holds no .json Poses files")
+            out += found
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError(p, "no such file")
+    return out
+
+
+@app.command("features")
+def features_cmd(
+    poses: list[Path] = typer.Argument(..., help="Poses JSON files (from predict, batch or "
+                                                 "filter) or folders of them."),
+    out: Path = typer.Option(..., "--out", "-o", help="Features CSV (one row per video)."),
+    conf: float = typer.Option(0.3, "--conf", help="Keypoints scored below this are gaps."),
+    max_gap: float = typer.Option(0.2, "--max-gap",
+                                  help="Interpolate gaps up to this many seconds; longer gaps "
+                                       "stay missing."),
+    windows: float = typer.Option(None, "--windows",
+                                  help="Also one row per window of this many seconds."),
+    min_coverage: float = typer.Option(0.6, "--min-coverage",
+                                       help="Flag videos (qc_flag=low_coverage) whose body "
+                                            "keypoints are present less than this fraction."),
+    fps: float = typer.Option(None, "--fps", help="Frame rate for files that do not record one."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Kinematic features of infant movement (Chambers et al. 2020 / seed 000) with QC columns.
+
+    Per video: wrist and ankle position, velocity, acceleration and entropy; elbow, knee, shoulder
+    and hip angles (circular mean/SD, entropy, angular velocity/acceleration); left-right
+    correlations; coverage, mean confidence, RMS jerk, fps and duration. Poses are normalised per
+    frame (pelvis-centred, body axis up, trunk length 1); time comes from the video's frame numbers.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from infantpose import _atomic
+    from infantpose.features.table import FeatureConfig, features_table
+
+    console = Console(stderr=True)
+    if not 0 <= conf <= 1:
+        raise InputError(None, f"--conf must be in 0..1, got {conf}")
+    if max_gap < 0:
+        raise InputError(None, f"--max-gap must be >= 0 seconds, got {max_gap}")
+    if windows is not None and not windows > 0:
+        raise InputError(None, f"--windows must be a positive number of seconds, got {windows}")
+    if fps is not None and not fps > 0:
+        raise InputError(None, f"--fps must be positive, got {fps}")
+    if out.suffix.lower() != ".csv":
+        raise InputError(out, "features output must be a .csv file")
+    files = expand_inputs(poses)
+    _atomic.ensure_writable_dir(out.parent if str(out.parent) else ".")
+    cfg = FeatureConfig(conf=conf, max_gap=max_gap, min_coverage=min_coverage, windows=windows,
+                        fps=fps)
+    with Progress(transient=True, disable=quiet, console=console) as bar:
+        task = bar.add_task("features", total=len(files))
+        table = features_table(files, cfg, progress=lambda k: bar.advance(task, k))
+    with _atomic.atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    whole = table[table["window"] == "all"]
+    flagged = whole[whole["qc_flag"] != "ok"]
+    msg = f"wrote {out}: {len(whole)} video(s), {table.shape[1]} columns"
+    if windows:
+        msg += f", {len(table) - len(whole)} window row(s)"
+    console.print(msg)
+    for _, r in flagged.iterrows():
+        console.print(f"[yellow]flagged[/] {r['video']}: {r['qc_flag']} (coverage "
+                      f"{r['qc_coverage']:.2f}, {r['qc_duration_s']:.1f} s)")

@@ -1,0 +1,105 @@
+"""Honest missing data: time grid, confidence gaps, bounded interpolation, quality numbers.
+
+Seed ``000_``'s pipeline drops frames without a detection and interpolates across them whatever
+their length, and keeps every keypoint whatever its confidence. Here:
+
+* time comes from the video's own frame numbers (``Poses.frame_indices`` / ``fps``), never from
+  row numbers: frames a reader skipped become explicit gaps on a uniform grid;
+* keypoints scored below a confidence threshold become gaps;
+* only gaps up to ``max_gap`` seconds are interpolated (cubic spline through the valid samples,
+  evaluated inside the short gap only); longer gaps stay missing and no derivative is taken
+  across them;
+* quality numbers (coverage, mean confidence, RMS jerk, fps, duration) travel with the features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fill_short_gaps", "gap_runs", "rms_jerk", "time_grid"]
+
+
+def time_grid(frame_indices: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform grid covering the recorded frames: ``(times, rows)``.
+
+    ``times`` (G,) are seconds of every frame number from the first to the last recorded one;
+    ``rows`` (F,) give the grid position of each recorded frame. Raises ValueError for repeated
+    or decreasing frame numbers or a non-positive fps.
+    """
+    idx = np.asarray(frame_indices, dtype=np.int64).reshape(-1)
+    if not (fps and np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if idx.size == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    if np.any(np.diff(idx) <= 0):
+        raise ValueError("frame numbers must be strictly increasing (repeated or unordered frames)")
+    rows = idx - idx[0]
+    times = (idx[0] + np.arange(rows[-1] + 1)) / float(fps)
+    return times, rows
+
+
+def gap_runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start indices and lengths of the runs of True in a 1-D boolean array."""
+    m = np.asarray(missing, bool).astype(np.int8)
+    if m.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    d = np.diff(np.concatenate([[0], m, [0]]))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    return starts, ends - starts
+
+
+def fill_short_gaps(values: np.ndarray, times: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Fill interior NaN runs lasting at most ``max_gap_s`` seconds; longer ones stay NaN.
+
+    ``values`` is (T,) or (T, D) on the uniform grid ``times`` (T,). A run of n missing samples at
+    frame interval dt lasts n * dt seconds. Runs touching either end are never filled (there is
+    nothing to interpolate towards). Filling uses a cubic spline through all valid samples of the
+    column (exact for smooth motion sampled at video rates); with fewer than 4 valid samples,
+    linear interpolation. Returns a new array.
+    """
+    from scipy.interpolate import CubicSpline
+
+    v = np.array(values, dtype=float, copy=True)
+    squeeze = v.ndim == 1
+    if squeeze:
+        v = v[:, None]
+    t = np.asarray(times, float)
+    if len(t) < 2 or max_gap_s <= 0:
+        return v[:, 0] if squeeze else v
+    dt = float(np.median(np.diff(t)))
+    max_n = int(np.floor(max_gap_s / dt + 1e-9))
+    for j in range(v.shape[1]):
+        col = v[:, j]
+        miss = np.isnan(col)
+        if not miss.any() or miss.all():
+            continue
+        starts, lengths = gap_runs(miss)
+        keep = (lengths <= max_n) & (starts > 0) & (starts + lengths < len(col))
+        if not keep.any():
+            continue
+        fill = np.zeros(len(col), bool)
+        for s, n in zip(starts[keep], lengths[keep]):
+            fill[s:s + n] = True
+        ok = ~miss
+        if ok.sum() >= 4:
+            col[fill] = CubicSpline(t[ok], col[ok])(t[fill])
+        else:
+            col[fill] = np.interp(t[fill], t[ok], col[ok])
+    return v[:, 0] if squeeze else v
+
+
+def rms_jerk(positions: np.ndarray, dt: float) -> float:
+    """Root-mean-square jerk magnitude of (T, D) positions sampled every ``dt`` s (NaN-aware).
+
+    Jerk (third derivative) is where tracking noise shows most: a high value on smooth infant
+    movement means jittery keypoints. Units: position units / s^3.
+    """
+    from infantpose.features.kinematics import derivative, second_derivative
+
+    j = derivative(second_derivative(np.asarray(positions, float), dt), dt)
+    mag2 = np.nansum(j ** 2, axis=-1)
+    mag2[np.isnan(j).any(axis=-1)] = np.nan
+    if not np.isfinite(mag2).any():
+        return float("nan")
+    return float(np.sqrt(np.nanmean(mag2)))
