@@ -4,7 +4,8 @@
 - a ``.json`` file with ``shapes`` and ``imagePath``: one LabelMe file;
 - a folder of ``.json`` files: LabelMe (one file per image); a folder holding one COCO file is
   read as that file;
-- a ``.csv`` whose first header row is ``scorer``: DeepLabCut ``CollectedData``.
+- a ``.csv`` whose first header row is ``scorer``: DeepLabCut ``CollectedData``;
+- a folder holding ``label.sqlite``: an ``infantpose label`` project (its reviewed frames).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def _peek_json(path: Path) -> Any:
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """``"coco"``, ``"labelme"`` or ``"dlc"`` for a labels path; InputError if unrecognised."""
+    """``"coco"``, ``"labelme"``, ``"dlc"`` or ``"label-project"`` for a labels path;
+    InputError if unrecognised."""
     from infantpose.io.coco import is_coco_json
     from infantpose.io.dlc import is_dlc_csv
     from infantpose.io.labelme import is_labelme_json
@@ -35,6 +37,10 @@ def detect_format(path: str | os.PathLike) -> str:
     if not p.exists():
         raise InputError(p, "not found")
     if p.is_dir():
+        from infantpose.label.store import is_project
+
+        if is_project(p):
+            return "label-project"
         jsons = sorted(q for q in p.glob("*.json") if not q.name.startswith("."))
         if not jsons:
             csvs = sorted(p.glob("CollectedData*.csv"))
@@ -91,6 +97,10 @@ def read_labels(path: str | os.PathLike, schema: str | Schema | None = None,
         if p.is_dir():
             target = sorted(q for q in p.glob("*.json") if not q.name.startswith("."))[0]
         ds = read_coco(target, images_root=images_root, check_images=check_images)
+    elif fmt == "label-project":
+        from infantpose.label.export import read_project
+
+        ds = read_project(p, check_images=check_images)
     elif fmt == "labelme":
         from infantpose.io.labelme import read_labelme
 

@@ -1,0 +1,138 @@
+"""``infantpose label``: AI-human co-labelling in the browser.
+
+* ``infantpose label SOURCE... --out PROJECT [options]`` creates PROJECT (frames chosen by a
+  queue, the model's proposals, blurred display images) and serves the labelling page;
+  ``infantpose label --out PROJECT`` reopens an existing project;
+* ``infantpose label export PROJECT --to coco|labelme --out DST [--only-reviewed]``;
+* ``infantpose label stats PROJECT``.
+
+``label`` is a group whose default command is ``start``: anything that is not ``export``,
+``stats`` or ``start`` is read as the arguments of ``start``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typer.core import TyperGroup
+
+from infantpose.cli import app
+
+
+class _StartByDefault(TyperGroup):
+    """A group whose first argument, when it is not a sub-command, starts ``start``."""
+
+    def parse_args(self, ctx, args):  # noqa: ANN001 (click's signature)
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["start", *args]
+        return super().parse_args(ctx, args)
+
+
+label_app = typer.Typer(
+    cls=_StartByDefault, no_args_is_help=True, add_completion=False,
+    help="Label frames in the browser with the model's help (AI-human co-labelling).\n\n"
+         "infantpose label SOURCE... --out PROJECT  creates a project and opens the page;\n"
+         "infantpose label --out PROJECT  reopens it; see also `label export` and `label stats`.")
+app.add_typer(label_app, name="label")
+
+
+@label_app.command("start")
+def start_cmd(
+    sources: Optional[list[Path]] = typer.Argument(
+        None, help="Images, videos, or folders of them (none: reopen PROJECT)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The project folder (created if new)."),
+    model: str = typer.Option("blazepose", "--model", help="Model that proposes keypoints "
+                              "(blazepose, blazepose-torch, pose-resnet), or none."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Checkpoint for the model."),
+    schema: str = typer.Option("infant22", "--schema", help="Keypoints to label."),
+    queue: str = typer.Option("uniform", "--queue", help="Which frames: uniform, kmeans, "
+                              "uncertain or jump."),
+    n: int = typer.Option(50, "-n", help="How many frames to label."),
+    uncertainty: str = typer.Option("score", "--uncertainty", help="For --queue uncertain: "
+                                    "score (model scores) or tta (image vs mirror)."),
+    candidates: int = typer.Option(1000, "--candidates", help="Video frames considered "
+                                   "(sampled evenly) before a queue picks -n of them."),
+    no_blur: bool = typer.Option(False, "--no-blur", help="Show faces unblurred."),
+    port: int = typer.Option(8765, "--port", help="Port of the local web page."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep "
+                             "127.0.0.1 unless others on your network must reach the page)."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Only create the project."),
+) -> None:
+    """Create a label project from SOURCE (or reopen PROJECT) and serve the labelling page."""
+    from rich.console import Console
+
+    from infantpose.errors import InputError
+    from infantpose.label.build import BuildOptions, build_project
+    from infantpose.label.server import check_port, serve
+    from infantpose.label.store import Store, is_project
+
+    console = Console(stderr=True)
+    if not no_serve:
+        check_port(host, port)  # before any work: a busy port is known at once
+    if is_project(out):
+        if sources:
+            console.print(f"note: {out} already holds a label project: opening it as it is "
+                          "(SOURCE arguments are not added)")
+        store = Store.open(out)
+    else:
+        if not sources:
+            if out.exists():
+                raise InputError(out, "not a label project; name SOURCE images or videos to "
+                                      "create one here")
+            raise InputError(out, "no such project; name SOURCE images or videos to create it")
+        opts = BuildOptions(schema=schema, queue=queue, n=n, uncertainty=uncertainty,
+                            max_candidates=candidates, blur=not no_blur,
+                            model=None if model.lower() == "none" else model, weights=weights)
+        store = build_project(sources, out, opts)
+        console.print(f"created {out}: {len(store.frame_ids())} frames to label "
+                      f"(queue {queue})")
+    if no_serve:
+        return
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    console.print(f"labelling page: {url}  (Ctrl+C to stop; every edit is already saved)")
+    serve(store.dir, host, port)
+
+
+@label_app.command("export")
+def export_cmd(
+    project: Path = typer.Argument(..., help="The label project folder."),
+    to: str = typer.Option("coco", "--to", help="coco (one .json file) or labelme (a folder)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Output .json (coco) or folder (labelme); default "
+                                  "PROJECT/export/labels.json or PROJECT/export/labelme."),
+    only_reviewed: bool = typer.Option(False, "--only-reviewed",
+                                       help="Only frames a person accepted (Enter)."),
+) -> None:
+    """Write the project's labels as COCO keypoint JSON or LabelMe files."""
+    from rich.console import Console
+
+    from infantpose.label.export import export_project
+
+    dst = out or (project / "export" / ("labels.json" if to.lower() == "coco" else "labelme"))
+    files, ds = export_project(project, dst, to, only_reviewed)
+    reviewed = sum(bool(f.get("label_reviewed")) for f in ds.meta["image_fields"])
+    where = files[0] if to.lower() == "coco" else dst
+    Console().print(f"wrote {where}: {len(ds)} frames ({reviewed} reviewed), schema "
+                    f"{ds.schema.name}")
+
+
+@label_app.command("stats")
+def stats_cmd(
+    project: Path = typer.Argument(..., help="The label project folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Frames reviewed, share of points accepted unchanged, mean correction, seconds per frame."""
+    import json
+    import math
+
+    from infantpose.label.stats import format_stats, project_stats
+
+    s = project_stats(project)
+    if as_json:
+        d = {k: (None if isinstance(v, float) and math.isnan(v) else v)
+             for k, v in s.to_dict().items()}
+        print(json.dumps(d, indent=1))
+    else:
+        print(format_stats(s))

@@ -1,0 +1,173 @@
+"""The labelling web app: a FastAPI application over one project's store.
+
+Routes (all JSON unless noted):
+
+* ``GET /`` the page; ``GET /static/...`` its script and style;
+* ``GET /api/project``: schema (keypoints, edges, sides), frame list, resume cursor;
+* ``GET /api/frames/{id}``: one frame with its points; ``GET /api/frames/{id}/rev``: its
+  revision (tabs poll it to see each other's edits);
+* ``GET /api/frames/{id}/image`` (JPEG): the frame as shown, face blurred;
+  ``?raw=1`` the unblurred frame, for a person who reveals it on purpose;
+* ``PUT /api/frames/{id}/points/{k}``: change one point (x, y, v), saved at once;
+* ``POST /api/frames/{id}/undo`` | ``/redo`` | ``/accept`` | ``/time``; ``PUT /api/cursor``;
+* ``GET /api/stats``.
+
+Only requests addressed to the host the server was started on (and localhost) are served, so a
+web page elsewhere cannot reach the project through the browser (DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from infantpose.label.store import Store
+
+__all__ = ["create_app", "static_dir"]
+
+LOW_SCORE = 0.5  # proposals scoring below this are highlighted on the page
+
+
+class PointEdit(BaseModel):
+    """A change to one point: a position (x and y), a visibility, or both."""
+
+    x: float | None = None
+    y: float | None = None
+    v: int | None = Field(default=None, ge=0, le=2)
+    base_version: int | None = None
+    client: str | None = Field(default=None, max_length=64)
+
+
+class Seconds(BaseModel):
+    seconds: float = Field(default=0.0, ge=0, le=3600)
+
+
+class Cursor(BaseModel):
+    frame_id: int
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("infantpose.label") / "static"))
+
+
+def _schema_info(name: str) -> dict[str, Any]:
+    from infantpose.schemas import get_schema
+
+    s = get_schema(name)
+    side = ["left" if n.startswith("left_") else "right" if n.startswith("right_") else "centre"
+            for n in s.keypoints]
+    return {"name": s.name, "keypoints": list(s.keypoints),
+            "edges": [[int(a), int(b)] for a, b in s.edge_index], "sides": side,
+            "regions": list(s.regions)}
+
+
+def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
+    """The FastAPI app serving ``project_dir`` (which must hold a project)."""
+    from fastapi import Body, FastAPI, HTTPException
+    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    store = Store.open(project_dir)
+    meta = store.meta()
+    schema = _schema_info(meta["schema"])
+    n_kp = len(schema["keypoints"])
+    project_id = str(int(meta.get("created", 0) * 1000))
+
+    app = FastAPI(title="infantpose label", docs_url=None, redoc_url=None, openapi_url=None)
+    hosts = {"127.0.0.1", "localhost", "::1", "[::1]", "testserver", host}
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(hosts))
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+
+    def frame_or_404(fid: int, fn=None, *args: Any) -> Any:
+        try:
+            return (fn or store.frame)(fid, *args)
+        except KeyError:
+            raise HTTPException(404, f"no frame {fid}") from None
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(static_dir() / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/project")
+    def project() -> dict[str, Any]:
+        m = store.meta()
+        frames = [{"id": f["id"], "name": f["name"], "reviewed": bool(f["reviewed"]),
+                   "corrected": f["n_corrected"], "reason": f["reason"]}
+                  for f in store.frames()]
+        return {"id": project_id, "name": store.dir.resolve().name, "schema": schema,
+                "queue": m.get("queue"), "model": m.get("model"), "blur": m.get("blur", True),
+                "low_score": LOW_SCORE, "frames": frames, "cursor": m.get("cursor")}
+
+    @app.get("/api/frames/{fid}")
+    def frame(fid: int) -> dict[str, Any]:
+        return frame_or_404(fid)
+
+    @app.get("/api/frames/{fid}/rev")
+    def rev(fid: int) -> dict[str, int]:
+        return {"rev": frame_or_404(fid, store.rev)}
+
+    @app.get("/api/frames/{fid}/image")
+    def image(fid: int, raw: int = 0) -> FileResponse:
+        f = frame_or_404(fid)
+        path = store.dir / (f["image"] if raw else f["display"])
+        if not path.is_file():
+            raise HTTPException(404, f"image missing: {path}")
+        return FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})
+
+    @app.put("/api/frames/{fid}/points/{k}")
+    def edit(fid: int, k: int, body: PointEdit = Body(...)) -> dict[str, Any]:
+        if not 0 <= k < n_kp:
+            raise HTTPException(404, f"no keypoint {k}")
+        if (body.x is None) != (body.y is None):
+            raise HTTPException(422, "give both x and y, or neither")
+        if body.x is None and body.v is None:
+            raise HTTPException(422, "nothing to change: give x and y, or v")
+        f = frame_or_404(fid, store.frame)
+        if body.x is not None:
+            if not (math.isfinite(body.x) and math.isfinite(body.y)):
+                raise HTTPException(422, "x and y must be finite numbers")
+            if not (0 <= body.x <= f["width"] and 0 <= body.y <= f["height"]):
+                raise HTTPException(422, "point outside the image")
+        try:
+            return store.edit_point(fid, k, body.x, body.y, body.v, body.base_version,
+                                    body.client)
+        except ValueError as e:
+            raise HTTPException(409, str(e)) from None
+
+    @app.post("/api/frames/{fid}/undo")
+    def undo(fid: int) -> dict[str, Any]:
+        return frame_or_404(fid, store.undo)
+
+    @app.post("/api/frames/{fid}/redo")
+    def redo(fid: int) -> dict[str, Any]:
+        return frame_or_404(fid, store.redo)
+
+    @app.post("/api/frames/{fid}/accept")
+    def accept(fid: int, body: Seconds | None = None) -> dict[str, Any]:
+        return frame_or_404(fid, store.accept, body.seconds if body else 0.0)
+
+    @app.post("/api/frames/{fid}/time")
+    def add_time(fid: int, body: Seconds) -> dict[str, bool]:
+        frame_or_404(fid, store.add_seconds, body.seconds)
+        return {"ok": True}
+
+    @app.put("/api/cursor")
+    def cursor(body: Cursor) -> dict[str, int]:
+        frame_or_404(body.frame_id, store.rev)
+        store.set_meta(cursor=body.frame_id)
+        return {"cursor": body.frame_id}
+
+    @app.get("/api/stats")
+    def stats() -> JSONResponse:
+        from infantpose.label.stats import project_stats
+
+        d = project_stats(store.dir).to_dict()
+        return JSONResponse({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                             for k, v in d.items()})
+
+    return app

@@ -1,0 +1,280 @@
+"""Create a label project: choose frames with a queue, pre-fill the model's proposals, and write
+the images a person will see (face blurred by default).
+
+Everything is built in a hidden staging folder inside PROJECT and moved into place at the end,
+so an interrupted or failed build leaves no half-made project behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.errors import InputError
+from infantpose.label import queues
+from infantpose.label.sources import Candidate, collect_candidates, iter_images
+from infantpose.label.store import DB_NAME, FrameRow, Store, is_project
+from infantpose.schemas import Schema, get_schema
+
+__all__ = ["BuildOptions", "Proposer", "build_project", "display_image"]
+
+DISPLAY_MAX_SIDE = 1600  # longer side of the JPEG the page shows (coordinates stay in pixels)
+
+
+@dataclass
+class BuildOptions:
+    """How to build a project (the ``infantpose label`` options)."""
+
+    schema: str = "infant22"
+    queue: str = "uniform"
+    n: int = 50
+    uncertainty: str = "score"
+    max_candidates: int = 1000
+    blur: bool = True
+    seed: int = 0
+    model: str | None = "blazepose"
+    weights: str | None = None
+
+
+class Proposer:
+    """The model that proposes keypoints: one (K, 3) prediction per image in ``schema``.
+
+    Wraps any estimator (``predict(rgb) -> Poses``); keeps the instance with the highest mean
+    keypoint score. Without an estimator every keypoint is proposed absent.
+    """
+
+    def __init__(self, estimator: Any | None, schema: Schema):
+        self.estimator = estimator
+        self.schema = schema
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        k = self.schema.num_keypoints
+        out = np.full((k, 3), np.nan)
+        out[:, 2] = 0.0
+        if self.estimator is None:
+            return out
+        poses = self.estimator.predict(rgb)
+        if poses.schema.name != self.schema.name:
+            poses = poses.convert(self.schema)
+        if poses.n_frames == 0 or poses.n_instances == 0:
+            return out
+        inst = poses.data[0]
+        placed = ~np.isnan(inst[..., :2]).any(axis=-1)
+        means = [float(inst[i, placed[i], 2].mean()) if placed[i].any() else -1.0
+                 for i in range(len(inst))]
+        best = inst[int(np.argmax(means))].copy()
+        best[~placed[int(np.argmax(means))], 2] = 0.0
+        return best
+
+    def mirrored(self, rgb: np.ndarray) -> np.ndarray:
+        """The prediction on the mirrored image, mapped back onto the original."""
+        pred = self(np.ascontiguousarray(rgb[:, ::-1]))
+        return queues.flip_back(pred, rgb.shape[1], self.schema.flip_index)
+
+    def close(self) -> None:
+        close = getattr(self.estimator, "close", None)
+        if callable(close):
+            close()
+
+
+def _progress(total: int, desc: str, show: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=not show,
+                leave=False)
+
+
+def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: Any | None
+                  ) -> tuple[np.ndarray, bool]:
+    """The frame as the page shows it: the face blurred (from mediapipe's face detector and the
+    proposal's head keypoints); when no face can be placed the whole frame is blurred (the
+    person can reveal it on the page). Returns (image, face_found)."""
+    from infantpose.video.privacy import anonymize_regions, blur_whole
+
+    if deid is None:
+        return rgb, True
+    boxes, _, _ = deid.regions(rgb, proposal[None], schema)
+    if not boxes:
+        return blur_whole(rgb), False
+    return anonymize_regions(rgb, boxes, "blur"), True
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray, max_side: int | None = None) -> None:
+    import cv2
+
+    img = rgb
+    if max_side is not None and max(rgb.shape[:2]) > max_side:
+        s = max_side / max(rgb.shape[:2])
+        img = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)),
+                         interpolation=cv2.INTER_AREA)
+    ok, enc = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise InputError(path, "cannot encode image")
+    path.write_bytes(enc.tobytes())
+
+
+def _frame_file_names(chosen: Sequence[Candidate]) -> dict[int, str]:
+    """``frames/<video stem>_f<index>.png`` for video frames, unique across videos."""
+    stems: dict[Path, str] = {}
+    used: set[str] = set()
+    out: dict[int, str] = {}
+    for i, c in enumerate(chosen):
+        if c.index is None:
+            continue
+        if c.path not in stems:
+            stem, n = c.path.stem, 1
+            while stem in used:
+                n += 1
+                stem = f"{c.path.stem}_{n}"
+            used.add(stem)
+            stems[c.path] = stem
+        out[i] = f"frames/{stems[c.path]}_f{c.index:06d}.png"
+    return out
+
+
+def _select(cands: list[Candidate], opts: BuildOptions, proposer: Proposer, show: bool
+            ) -> tuple[list[queues.Pick], dict[int, np.ndarray]]:
+    """Run the queue over the candidates; returns the picks and the predictions made."""
+    preds: dict[int, np.ndarray] = {}
+    if opts.queue == "uniform":
+        return queues.pick_uniform(len(cands), opts.n), preds
+    k = proposer.schema.num_keypoints
+    feats = np.zeros((len(cands), 32 * 24))
+    allp = np.full((len(cands), k, 3), np.nan)
+    mirror = np.full((len(cands), k, 3), np.nan)
+    desc = {"kmeans": "thumbnails", "uncertain": "scoring frames", "jump": "tracking"}
+    with _progress(len(cands), desc[opts.queue], show) as bar:
+        for i, rgb in iter_images(cands):
+            if opts.queue == "kmeans":
+                feats[i] = queues.image_features(rgb)
+            else:
+                allp[i] = preds[i] = proposer(rgb)
+                if opts.queue == "uncertain" and opts.uncertainty == "tta":
+                    mirror[i] = proposer.mirrored(rgb)
+            bar.update(1)
+    if opts.queue == "kmeans":
+        return queues.pick_kmeans(feats, opts.n, opts.seed), preds
+    if opts.queue == "uncertain":
+        u = (queues.score_uncertainty(allp) if opts.uncertainty == "score"
+             else queues.tta_uncertainty(allp, mirror))
+        return queues.pick_uncertain(u, opts.n, opts.uncertainty), preds
+    groups = {p: g for g, p in enumerate(dict.fromkeys(c.path for c in cands))}
+    scores, why = queues.jump_scores(allp, [groups[c.path] for c in cands],
+                                     proposer.schema.keypoints)
+    return queues.pick_jump(scores, why, opts.n), preds
+
+
+def _check(sources: Sequence[str | os.PathLike], out: Path, opts: BuildOptions) -> None:
+    queues.check_queue(opts.queue, opts.uncertainty)
+    if opts.n <= 0:
+        raise InputError(None, "-n must be at least 1")
+    if opts.max_candidates <= 0:
+        raise InputError(None, "--candidates must be at least 1")
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder (PROJECT is a folder)")
+    if is_project(out):
+        raise InputError(out, "already holds a label project")
+    if opts.queue in ("uncertain", "jump") and opts.model is None:
+        raise InputError(None, f"--queue {opts.queue} needs a model (not --model none)")
+
+
+def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
+                  opts: BuildOptions | None = None, estimator: Any | None = None,
+                  show_progress: bool = True) -> Store:
+    """Create the label project ``out`` from SOURCE images/videos; returns its store.
+
+    ``estimator`` (any object with ``predict(rgb) -> Poses``) overrides ``opts.model``.
+    """
+    from infantpose._atomic import ensure_writable_dir
+
+    opts = opts or BuildOptions()
+    out = Path(out)
+    schema = get_schema(opts.schema)
+    _check(sources, out, opts)
+    cands = collect_candidates(sources, opts.max_candidates)
+    if opts.queue == "jump":
+        cands = [c for c in cands if c.is_video]
+        if not cands:
+            raise InputError(None, "--queue jump needs videos among the SOURCE arguments")
+    if estimator is None and opts.model is not None:
+        from infantpose.models import create_estimator
+
+        estimator = create_estimator(opts.model, schema=schema, weights=opts.weights)
+    proposer = Proposer(estimator, schema)
+    ensure_writable_dir(out)
+    staging = Path(tempfile.mkdtemp(prefix=".label-build-", dir=out))
+    try:
+        picks, preds = _select(cands, opts, proposer, show_progress)
+        _fill(staging, cands, picks, preds, proposer, opts, show_progress)
+        for name in ("frames", "display", DB_NAME):
+            if (staging / name).exists():
+                if (out / name).exists() and name != DB_NAME:
+                    shutil.rmtree(out / name)  # leftovers of an earlier failed build
+                os.replace(staging / name, out / name)
+    finally:
+        proposer.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return Store(out)
+
+
+def _fill(staging: Path, cands: list[Candidate], picks: list[queues.Pick],
+          preds: dict[int, np.ndarray], proposer: Proposer, opts: BuildOptions, show: bool
+          ) -> None:
+    """Write frames, display images and the database for the picked candidates."""
+    schema = proposer.schema
+    chosen = [cands[p.index] for p in picks]
+    frame_files = _frame_file_names(chosen)
+    (staging / "display").mkdir()
+    if frame_files:
+        (staging / "frames").mkdir()
+    meta = {"schema": schema.name, "queue": opts.queue, "uncertainty": opts.uncertainty,
+            "n": opts.n, "model": opts.model if proposer.estimator is not None else None,
+            "weights": opts.weights, "blur": opts.blur, "cursor": None}
+    store = Store.create(staging, meta)
+    rows: dict[int, tuple[FrameRow, np.ndarray]] = {}
+    deid = None
+    if opts.blur:
+        from infantpose.video.privacy import Deidentifier
+
+        deid = Deidentifier(mode="blur", margin=0.3, use_detector=True)
+    try:
+        with _progress(len(chosen), "proposals", show) as bar:
+            for i, rgb in iter_images(chosen):
+                pick, cand = picks[i], chosen[i]
+                prop = preds.get(pick.index)
+                if prop is None:
+                    prop = proposer(rgb)
+                if i in frame_files:
+                    from infantpose.io.images import write_image
+
+                    write_image(staging / frame_files[i], rgb)
+                    image = frame_files[i]
+                else:
+                    image = str(cand.path)
+                shown, face = display_image(rgb, prop, schema, deid)
+                display = f"display/{i + 1:06d}.jpg"
+                _write_jpeg(staging / display, shown, DISPLAY_MAX_SIDE)
+                rows[i] = (FrameRow(
+                    name=cand.label(), image=image, source=str(cand.path),
+                    width=rgb.shape[1], height=rgb.shape[0], queue=opts.queue,
+                    reason=pick.reason, display=display, frame_index=cand.index,
+                    time=cand.time, priority=pick.priority, face_found=face), prop)
+                bar.update(1)
+    finally:
+        if deid is not None:
+            deid.close()
+    if not rows:
+        raise InputError(None, "no frame could be read from the sources")
+    for i in sorted(rows):  # labelling order = the queue's order
+        row, prop = rows[i]
+        store.add_frame(row, [(None if np.isnan(x) else x, None if np.isnan(y) else y, s)
+                              for x, y, s in prop])
