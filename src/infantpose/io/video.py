@@ -11,7 +11,8 @@ A function-based API on top of PyAV (FFmpeg):
 * :class:`VideoWriter` / :func:`write_video` encode RGB frames to mp4/avi (H.264 when the FFmpeg
   build has an encoder for it, MPEG-4 Part 2 otherwise) through a temporary file that is renamed
   on success, and copy no metadata from any source (no creation time, device or GPS tags; the
-  muxer runs in bit-exact mode so not even the encoder version is written).
+  muxer runs in bit-exact mode and its remaining stamps are removed by
+  :mod:`infantpose.io.container_tags`, so not even the muxer's name is written).
 
 Missing, unreadable and zero-frame videos raise :class:`~infantpose.errors.InputError`.
 """
@@ -307,6 +308,7 @@ class VideoWriter:
 
         self._ctx = _atomic.atomic_path(self.path)
         tmp = self._ctx.__enter__()
+        self._tmp = tmp
         try:
             self._container = av.open(str(tmp), mode="w", format=_format_for(self.path),
                                       options={"fflags": "+bitexact"})
@@ -352,6 +354,9 @@ class VideoWriter:
             for pkt in self._stream.encode():
                 self._container.mux(pkt)
             self._container.close()
+            from infantpose.io.container_tags import scrub_tags
+
+            scrub_tags(self._tmp)  # the muxer's own "Lavf"/"FFMP" stamps
         except BaseException as e:
             self._abort(type(e), e, e.__traceback__)
             raise

@@ -30,9 +30,10 @@ from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
+from infantpose.video.face_region import MIN_SCORE, FaceRegion, detector_region, keypoint_region
 
-__all__ = ["MODES", "FaceDetector", "expand_box", "head_box", "mosaic", "blur", "blur_whole",
-           "anonymize_regions", "Deidentifier", "DeidReport", "deidentify_video",
+__all__ = ["MODES", "CELLS_PER_FACE", "FaceDetector", "FaceRegion", "expand_box", "head_box",
+           "mosaic", "blur", "blur_whole", "anonymize_regions", "Deidentifier", "DeidReport", "deidentify_video",
            "drop_facial_keypoints", "container_metadata", "identifying_tags"]
 
 MODES = ("mosaic", "blur")
@@ -114,48 +115,29 @@ def _unrotate(xy: np.ndarray, k: int, size: tuple[int, int]) -> np.ndarray:
 
 
 def expand_box(box: np.ndarray, margin: float, frame_size: tuple[int, int]) -> np.ndarray:
-    """Grow (x1, y1, x2, y2) by ``margin`` × its size on every side; clip to the frame."""
-    x1, y1, x2, y2 = (float(v) for v in box[:4])
-    w, h = x2 - x1, y2 - y1
-    fw, fh = frame_size
-    return np.array([max(0.0, x1 - margin * w), max(0.0, y1 - margin * h),
-                     min(float(fw), x2 + margin * w), min(float(fh), y2 + margin * h)])
+    """The hiding region of a face-detector box (see :func:`detector_region`), as an array."""
+    return detector_region(box, frame_size, margin).box
 
 
-def head_box(instance: np.ndarray, schema: Schema, min_score: float = 0.3) -> np.ndarray | None:
-    """A face box (x1, y1, x2, y2) from one (K, 3) instance's head keypoints, or None.
-
-    Uses the keypoints in the schema's "head" region (eyes, nose, lips, ears, vertex). Head points
-    sit close together, so the box is made at least as large as the head should be: 1.6 × the
-    largest head-point spread, 3 × the eye distance, and 0.6 × the shoulder width, whichever is
-    largest, centred on the head points.
-    """
+def head_box(instance: np.ndarray, schema: Schema, min_score: float = 0.3,
+             frame_size: tuple[int, int] | None = None, margin: float = 0.3
+             ) -> np.ndarray | None:
+    """The face region (x1, y1, x2, y2) of one (K, 3) instance placed from its *head* keypoints,
+    or None when none is present (see :mod:`infantpose.video.face_region`)."""
     inst = np.asarray(instance, float)
-    idx = [i for i, r in enumerate(schema.regions) if r == "head"]
-    pts = inst[idx]
-    ok = np.isfinite(pts[:, :2]).all(axis=1) & (pts[:, 2] >= min_score)
-    if not ok.any():
-        return None
-    xy = pts[ok, :2]
-    c = (xy.min(axis=0) + xy.max(axis=0)) / 2
-    size = 1.6 * float(np.ptp(xy, axis=0).max()) if len(xy) > 1 else 0.0
-
-    def dist(a: str, b: str) -> float:
-        if a in schema.keypoints and b in schema.keypoints:
-            pa, pb = inst[schema.index(a)], inst[schema.index(b)]
-            ok = np.isfinite(pa[:2]).all() and np.isfinite(pb[:2]).all()
-            if ok and min(pa[2], pb[2]) >= min_score:
-                return float(np.hypot(*(pa[:2] - pb[:2])))
-        return 0.0
-
-    size = max(size, 3.0 * dist("left_eye", "right_eye"),
-               0.6 * dist("left_shoulder", "right_shoulder"))
-    if size <= 0:
-        return None
-    return np.array([c[0] - size / 2, c[1] - size / 2, c[0] + size / 2, c[1] + size / 2])
+    if frame_size is None:
+        xy = inst[np.isfinite(inst[:, :2]).all(axis=1), :2]
+        span = float(xy.max()) * 2 + 1 if len(xy) else 1.0
+        frame_size = (int(span), int(span))
+    reg = keypoint_region(inst, schema, frame_size, margin, min_score)
+    return None if reg is None or reg.source != "keypoints" else reg.box
 
 
 # --- hiding pixels -------------------------------------------------------------------------------
+#: At most this many mosaic cells across a face: a face must not be recognisable from its mosaic.
+CELLS_PER_FACE = 5.0
+
+
 def _int_box(box: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     h, w = shape[:2]
     x1, y1 = int(np.floor(max(0, box[0]))), int(np.floor(max(0, box[1])))
@@ -163,8 +145,17 @@ def _int_box(box: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, in
     return x1, y1, x2, y2
 
 
-def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8) -> np.ndarray:
-    """A copy with the box pixelated into about ``blocks`` × ``blocks`` cells of mean colour."""
+def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8, cell: float | None = None,
+           scramble: bool = True) -> np.ndarray:
+    """A copy with the box pixelated into cells of mean colour, the cells shuffled.
+
+    ``cell`` is the cell size in pixels (the caller passes face size / :data:`CELLS_PER_FACE`);
+    without it the box is cut into about ``blocks`` × ``blocks`` cells. A plain mosaic keeps a
+    face's coarse layout (dark eyes and mouth on light skin) and a face detector still finds
+    faces in it (measured: ``benchmarks/privacy.py``); ``scramble`` permutes the cells (a fixed
+    permutation per grid size, so a still face stays still), keeping the colours and losing the
+    layout.
+    """
     import cv2
 
     out = image.copy()
@@ -172,16 +163,24 @@ def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8) -> np.ndarray:
     if x2 <= x1 or y2 <= y1:
         return out
     roi = out[y1:y2, x1:x2]
-    bw = max(1, min(blocks, roi.shape[1] // 2 or 1))
-    bh = max(1, min(blocks, roi.shape[0] // 2 or 1))
+    if cell is not None and cell > 0:
+        bw = max(1, int(round(roi.shape[1] / cell)))
+        bh = max(1, int(round(roi.shape[0] / cell)))
+    else:
+        bw = max(1, min(blocks, roi.shape[1] // 2 or 1))
+        bh = max(1, min(blocks, roi.shape[0] // 2 or 1))
     small = cv2.resize(roi, (bw, bh), interpolation=cv2.INTER_AREA)
+    if scramble and bw * bh > 1:
+        perm = np.random.default_rng([bw, bh]).permutation(bw * bh)
+        small = small.reshape(bw * bh, -1)[perm].reshape(bh, bw, -1)
     out[y1:y2, x1:x2] = cv2.resize(small, (roi.shape[1], roi.shape[0]),
-                                   interpolation=cv2.INTER_NEAREST)
+                                   interpolation=cv2.INTER_NEAREST).reshape(roi.shape)
     return out
 
 
-def blur(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """A copy with the box strongly Gaussian-blurred (sigma = a quarter of its shorter side)."""
+def blur(image: np.ndarray, box: np.ndarray, sigma: float | None = None) -> np.ndarray:
+    """A copy with the box strongly Gaussian-blurred (``sigma`` in pixels; default a quarter of
+    the box's shorter side)."""
     import cv2
 
     out = image.copy()
@@ -189,7 +188,7 @@ def blur(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     if x2 <= x1 or y2 <= y1:
         return out
     roi = out[y1:y2, x1:x2]
-    sigma = max(2.0, min(roi.shape[:2]) / 4.0)
+    sigma = max(2.0, sigma if sigma else min(roi.shape[:2]) / 4.0)
     # Blur at reduced resolution (cheap even for large faces), then smooth the upsampled result.
     small = cv2.resize(roi, (max(1, roi.shape[1] // 4), max(1, roi.shape[0] // 4)),
                        interpolation=cv2.INTER_AREA)
@@ -210,15 +209,30 @@ def blur_whole(image: np.ndarray, factor: int = 24) -> np.ndarray:
     return cv2.GaussianBlur(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), 3.0)
 
 
-def anonymize_regions(image: np.ndarray, boxes: Iterable[np.ndarray], mode: str = "mosaic"
-                      ) -> np.ndarray:
-    """Mosaic or blur every box of ``boxes`` (already including any margin)."""
+def _as_region(r: FaceRegion | np.ndarray) -> FaceRegion:
+    if isinstance(r, FaceRegion):
+        return r
+    b = np.asarray(r, float)[:4]
+    # A plain box already holds its margin: the face is taken as the box's larger side / 1.6.
+    return FaceRegion(b, max(b[2] - b[0], b[3] - b[1]) / 1.6, "box")
+
+
+def anonymize_regions(image: np.ndarray, boxes: Iterable[FaceRegion | np.ndarray],
+                      mode: str = "mosaic") -> np.ndarray:
+    """Mosaic or blur every region (a :class:`FaceRegion` or an x1, y1, x2, y2 box that already
+    includes its margin). Mosaic cells are face size / :data:`CELLS_PER_FACE` (at least 2 px),
+    shuffled; the blur's sigma is at least half the face size."""
     if mode not in MODES:
         raise InputError(None, f"unknown de-identification mode {mode!r}; choose mosaic or blur")
     out = image.copy()
-    for b in boxes:
-        out = mosaic(out, b) if mode == "mosaic" else blur(out, b)
-        x1, y1, x2, y2 = _int_box(b, image.shape)
+    for r in map(_as_region, boxes):
+        cell = max(2.0, r.face_size / CELLS_PER_FACE)
+        if mode == "mosaic":
+            out = mosaic(out, r.box, cell=cell)
+        else:
+            x1, y1, x2, y2 = _int_box(r.box, image.shape)
+            out = blur(out, r.box, sigma=max(r.face_size / 2.0, min(x2 - x1, y2 - y1) / 4.0))
+        x1, y1, x2, y2 = _int_box(r.box, image.shape)
         _ensure_changed(image[y1:y2, x1:x2], out[y1:y2, x1:x2])
     return out
 
@@ -258,7 +272,8 @@ class DeidReport:
 
 
 class Deidentifier:
-    """Per-frame face hiding: detector boxes ∪ head-keypoint box, grown by ``margin``.
+    """Per-frame face hiding: face-detector regions ∪ head-keypoint regions, the one rule of
+    :mod:`infantpose.video.face_region` for every command.
 
     Args:
         mode: ``"mosaic"`` or ``"blur"``.
@@ -268,7 +283,7 @@ class Deidentifier:
     """
 
     def __init__(self, mode: str = "mosaic", margin: float = 0.3, use_detector: bool = True,
-                 min_face_confidence: float = 0.5, min_score: float = 0.3):
+                 min_face_confidence: float = 0.5, min_score: float = MIN_SCORE):
         if mode not in MODES:
             raise InputError(None, f"unknown de-identification mode {mode!r}; "
                                    "choose mosaic or blur")
@@ -278,38 +293,40 @@ class Deidentifier:
         self.detector = FaceDetector(min_face_confidence) if use_detector else None
         self.report = DeidReport(mode=mode)
 
-    def regions(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
-                schema: Schema | None = None) -> tuple[list[np.ndarray], bool, bool]:
-        """Face boxes (with margin) for one frame, and whether the detector / keypoints gave any."""
+    def face_regions(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
+                     schema: Schema | None = None) -> list[FaceRegion]:
+        """The regions to hide in one frame: one per detected face and one per instance whose
+        head (or shoulders) can be placed (:mod:`infantpose.video.face_region`)."""
         size = (rgb.shape[1], rgb.shape[0])
-        boxes: list[np.ndarray] = []
-        by_det = by_kp = False
+        out: list[FaceRegion] = []
         if self.detector is not None:
-            for b in self.detector.detect(rgb):
-                boxes.append(expand_box(b, self.margin, size))
-                by_det = True
+            out += [detector_region(b, size, self.margin) for b in self.detector.detect(rgb)]
         if keypoints is not None and schema is not None:
             for inst in np.asarray(keypoints, float).reshape(-1, schema.num_keypoints, 3):
-                hb = head_box(inst, schema, self.min_score)
-                if hb is not None:
-                    eb = expand_box(hb, self.margin, size)
-                    if eb[2] > eb[0] and eb[3] > eb[1]:
-                        boxes.append(eb)
-                        by_kp = True
-        return boxes, by_det, by_kp
+                reg = keypoint_region(inst, schema, size, self.margin, self.min_score)
+                if reg is not None and reg.area > 0:
+                    out.append(reg)
+        return out
+
+    def regions(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
+                schema: Schema | None = None) -> tuple[list[FaceRegion], bool, bool]:
+        """Face regions for one frame, and whether the detector / keypoints gave any."""
+        regs = self.face_regions(rgb, keypoints, schema)
+        return (regs, any(r.source == "detector" for r in regs),
+                any(r.source != "detector" for r in regs))
 
     def __call__(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
                  schema: Schema | None = None) -> np.ndarray:
         """The de-identified frame; frames with no placeable face region are blurred whole."""
-        boxes, by_det, by_kp = self.regions(rgb, keypoints, schema)
+        regs, by_det, by_kp = self.regions(rgb, keypoints, schema)
         r = self.report
         r.frames += 1
         r.detector_frames += int(by_det)
         r.keypoint_frames += int(by_kp)
-        if not boxes:
+        if not regs:
             r.whole_frame_blurred += 1
             return blur_whole(rgb)
-        return anonymize_regions(rgb, boxes, self.mode)
+        return anonymize_regions(rgb, regs, self.mode)
 
     def close(self) -> None:
         if self.detector is not None:

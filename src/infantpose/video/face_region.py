@@ -1,0 +1,169 @@
+"""Where an infant's face is, from keypoints or a face-detector box: the region to hide.
+
+One function decides the region for every command (``deidentify``, ``predict --deidentify``,
+``overlay --deidentify``, ``batch --deidentify``), so all of them hide the same pixels.
+
+The region is built to fail safe:
+
+* **Head size first.** The face's size is estimated from every cue that is present — the spread
+  of the head keypoints, the eye distance, the ear distance, the nose-to-ear distance (a profile),
+  the vertex-to-nose distance, the shoulder width, the trunk length and the body's size — and
+  the *largest* estimate wins. Infant proportions: the head is about a quarter of the body
+  length and about 0.7 of the shoulder width (growth charts: head circumference ≈ 35 cm,
+  bi-acromial width ≈ 12–14 cm at birth); the factors used are larger, because a foreshortened
+  body (an infant seen from above) makes the head look bigger relative to it.
+* **Never tiny.** The size is at least :data:`MIN_FRAME_FRACTION` of the frame's shorter side, so a
+  detector box of a few pixels can never shrink the region to a few pixels (issue 11: an 18×17 px
+  box on a 40 px head left the face recognisable).
+* **Profiles covered.** The region is a square of ``(1 + 2·margin)`` head sizes around the head's
+  centre, *and* it contains every head keypoint grown by 0.45 head sizes — so the nose tip, lips
+  and chin beyond the nose of a face in profile are inside.
+* **Unsure means more.** With no face keypoint but shoulders, the head can be on either side of
+  them: the region is a square of three shoulder widths around the shoulders' midpoint (or
+  placed along the trunk direction when the hips are known). With nothing at all, the caller
+  hides the whole frame.
+
+Face-detector boxes (BlazeFace, tight around eyes–mouth) go through the same rules: their size
+is the face size, the same margin and floor apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from infantpose.schemas import Schema
+
+__all__ = ["MIN_FRAME_FRACTION", "FaceRegion", "detector_region", "keypoint_region"]
+
+#: A face region is never smaller than this fraction of the frame's shorter side.
+MIN_FRAME_FRACTION = 0.12
+#: Head keypoints scoring at least this much are used (lower than for poses: hiding too much
+#: costs nothing, hiding too little leaks a face).
+MIN_SCORE = 0.1
+
+
+@dataclass(frozen=True)
+class FaceRegion:
+    """A region to hide: ``box`` (x1, y1, x2, y2, clipped to the frame), the estimated face
+    size in pixels (mosaic cells and blur strength scale with it), and how it was placed."""
+
+    box: np.ndarray
+    face_size: float
+    source: str  # "keypoints", "shoulders" or "detector"
+
+    @property
+    def area(self) -> float:
+        return float(max(0.0, self.box[2] - self.box[0]) * max(0.0, self.box[3] - self.box[1]))
+
+
+def _clip(box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    w, h = frame_size
+    return np.array([min(max(box[0], 0.0), w), min(max(box[1], 0.0), h),
+                     min(max(box[2], 0.0), w), min(max(box[3], 0.0), h)], float)
+
+
+def _square(c: np.ndarray, half: float) -> np.ndarray:
+    return np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half], float)
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])])
+
+
+def _floor(frame_size: tuple[int, int]) -> float:
+    return MIN_FRAME_FRACTION * float(min(frame_size))
+
+
+class _Points:
+    """Named keypoints of one instance that are present and score at least ``min_score``."""
+
+    def __init__(self, instance: np.ndarray, schema: Schema, min_score: float):
+        inst = np.asarray(instance, float).reshape(schema.num_keypoints, 3)
+        ok = np.isfinite(inst[:, :2]).all(axis=1) & (np.nan_to_num(inst[:, 2]) >= min_score)
+        self.xy = {name: inst[i, :2] for i, name in enumerate(schema.keypoints) if ok[i]}
+        self.head = [inst[i, :2] for i, r in enumerate(schema.regions) if r == "head" and ok[i]]
+
+    def get(self, *names: str) -> np.ndarray | None:
+        pts = [self.xy[n] for n in names if n in self.xy]
+        return np.mean(pts, axis=0) if pts else None
+
+    def dist(self, a: tuple[str, ...], b: tuple[str, ...]) -> float:
+        pa, pb = self.get(*a), self.get(*b)
+        return float(np.hypot(*(pa - pb))) if pa is not None and pb is not None else 0.0
+
+
+_L_EYE = ("left_eye", "left_eye_inner", "left_eye_outer")
+_R_EYE = ("right_eye", "right_eye_inner", "right_eye_outer")
+_EYES = _L_EYE + _R_EYE
+_EARS = ("left_ear", "right_ear")
+_MOUTH = ("upper_lip", "lower_lip", "mouth_left", "mouth_right")
+_SHOULDERS = ("left_shoulder", "right_shoulder")
+_HIPS = ("left_hip", "right_hip")
+
+
+def _head_size(p: _Points) -> float:
+    """The largest of the head-size estimates the present keypoints allow (pixels)."""
+    est = [0.0]
+    if len(p.head) > 1:
+        est.append(1.6 * float(np.ptp(np.asarray(p.head), axis=0).max()))
+    est.append(3.5 * p.dist(_L_EYE, _R_EYE))            # eye distance ~ 0.3 head width
+    est.append(1.3 * p.dist(("left_ear",), ("right_ear",)))
+    for ear in _EARS:                                    # a profile: nose to ear ~ half the head
+        est.append(2.0 * p.dist(("nose",), (ear,)))
+    est.append(1.8 * p.dist(("vertex",), ("nose",)))
+    est.append(3.0 * p.dist(_EYES, _MOUTH))
+    # Body cues, generous: seen from above, a crawling infant's hair-covered head is as wide as
+    # its shoulders and the foreshortened body is short.
+    est.append(1.0 * p.dist(("left_shoulder",), ("right_shoulder",)))
+    est.append(0.6 * p.dist(_SHOULDERS, _HIPS))         # trunk length ~ 1.6 head heights
+    body = np.asarray(list(p.xy.values()))
+    if len(body) >= 4:                                   # head ~ a quarter of the body
+        est.append(0.3 * float(np.hypot(*np.ptp(body, axis=0))))
+    return max(est)
+
+
+def keypoint_region(instance: np.ndarray, schema: Schema, frame_size: tuple[int, int],
+                    margin: float = 0.3, min_score: float = MIN_SCORE) -> FaceRegion | None:
+    """The face region of one (K, 3) instance, or None when no head or shoulder keypoint is
+    present (the caller then hides the whole frame).
+
+    ``margin`` is added on every side, as a fraction of the head size.
+    """
+    p = _Points(instance, schema, min_score)
+    floor = _floor(frame_size)
+    size = max(_head_size(p), floor)
+    if p.head:
+        pts = np.asarray(p.head)
+        face = [n for n in _EYES + _EARS + _MOUTH + ("nose",) if n in p.xy]
+        c = p.get(*face) if face else pts.mean(axis=0)
+        half = 0.5 * size * (1.0 + 2.0 * margin)
+        box = _square(c, half)
+        reach = (0.45 + margin) * size  # every head point with room around it (profiles)
+        box = _union(box, np.array([*(pts.min(axis=0) - reach), *(pts.max(axis=0) + reach)]))
+        return FaceRegion(_clip(box, frame_size), size, "keypoints")
+    sh = p.get(*_SHOULDERS)
+    if sh is None:
+        return None
+    width = p.dist(("left_shoulder",), ("right_shoulder",))
+    size = max(size, 0.8 * width)
+    hips = p.get(*_HIPS)
+    if hips is not None and np.hypot(*(sh - hips)) > 0:
+        up = (sh - hips) / np.hypot(*(sh - hips))
+        c = sh + up * 0.6 * size  # the head sits beyond the shoulders, away from the hips
+        box = _union(_square(c, (0.8 + margin) * size), _square(sh, 0.3 * size))
+    else:  # direction unknown: the head can be on any side of the shoulders
+        box = _square(sh, (1.5 + margin) * size)
+    return FaceRegion(_clip(box, frame_size), size, "shoulders")
+
+
+def detector_region(box: np.ndarray, frame_size: tuple[int, int], margin: float = 0.3
+                    ) -> FaceRegion:
+    """The region for a face-detector box (x1, y1, x2, y2[, score]): the box's larger side is
+    the face size (floored), the square around its centre grown by ``margin`` on every side."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    size = max(x2 - x1, y2 - y1, _floor(frame_size))
+    c = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    sq = _square(c, 0.5 * size * (1.0 + 2.0 * margin))
+    return FaceRegion(_clip(_union(sq, np.array([x1, y1, x2, y2])), frame_size), size, "detector")
