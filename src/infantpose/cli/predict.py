@@ -209,8 +209,8 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     out = guard.folder(out)
     deid = None
     if deidentify:  # faces hidden in overlays, facial keypoints dropped from outputs
-        from infantpose.video.privacy import Deidentifier, drop_facial_keypoints
-        deid = Deidentifier(deidentify, use_detector=overlay)
+        from infantpose.video.privacy import drop_facial_keypoints
+        deid = _make_deidentifier(deidentify, overlay)
     est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
     if est.schema.name != sch.name:
         raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
@@ -326,6 +326,14 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
         if callable(close):
             close()
     return summary
+
+
+def _make_deidentifier(mode: str, overlay: bool) -> Any:
+    """The Deidentifier of ``deidentify``/``overlay`` (same margin, thresholds and face detector,
+    so the same regions are hidden); without overlays no image is written and no detector runs."""
+    from infantpose.video.privacy import Deidentifier
+
+    return Deidentifier(mode, use_detector=overlay)
 
 
 class _LazyWriter:
