@@ -346,12 +346,15 @@ function save(k, change) {
       const cur = S.frame && S.frame.id === fid ? S.frame.points[k] : null;
       const body = { ...change, client: S.client };
       if (cur) body.base_version = cur.version;
+      const known = S.frame && S.frame.id === fid ? S.frame.rev : null;
       const r = await api("PUT", `/api/frames/${fid}/points/${k}`, body);
       if (S.frame && S.frame.id === fid) {
         Object.assign(S.frame.points[k], r.point);
-        S.frame.rev = r.rev;
         S.frame.can_undo = true;
         S.frame.can_redo = false;
+        // A revision other than ours + 1: another tab changed this frame too; fetch it.
+        if (known !== null && r.rev !== known + 1) await reloadFrame().catch(() => {});
+        else S.frame.rev = r.rev;
       }
       if (r.conflict) toast("This point was also changed in another tab; your change is the one kept (Ctrl+Z brings the other back).");
       setSaving(-1);
@@ -447,6 +450,9 @@ setInterval(async () => {
 }, POLL_MS);
 
 window.addEventListener("focus", () => { if (S.saving === 0) reloadFrame().catch(() => {}); });
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && S.saving === 0) reloadFrame().catch(() => {});
+});
 
 // --- mouse -----------------------------------------------------------------------------------
 canvas.addEventListener("mousedown", (ev) => {
