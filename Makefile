@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	sh .ci/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)
