@@ -228,30 +228,71 @@ class Poses:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], path: str | os.PathLike | None = None) -> Poses:
-        """Build Poses from ``to_dict`` output; raises InputError naming ``path`` on bad content."""
+        """Build Poses from ``to_dict`` output; raises InputError naming ``path`` on bad content.
+
+        Every field is checked for its type and a sane range (:mod:`infantpose.io.validate`):
+        coordinates and scores are JSON numbers or null (never strings or booleans), finite and
+        within 1e6 px; ``fps`` is a positive number; sizes are positive whole numbers; frame
+        indices are increasing whole numbers.
+        """
+        from infantpose.io import validate as V
+
         if not isinstance(d, dict) or d.get("format") != "infantpose.poses":
             raise InputError(path, "not an infantpose poses JSON (missing \"format\": "
                                    "\"infantpose.poses\")")
         try:
+            if not isinstance(d.get("schema"), str):
+                raise InputError(path, "\"schema\" must be a schema name")
             schema = get_schema(d["schema"])
             names = d.get("keypoint_names")
-            if names is not None and list(names) != list(schema.keypoints):
+            if names is not None and (not isinstance(names, list)
+                                      or list(names) != list(schema.keypoints)):
                 raise InputError(path, f"keypoint_names do not match schema {schema.name}")
-            shape = tuple(int(x) for x in d["shape"])
-            raw = d["data"]
-            arr = np.array([[[[np.nan if v is None else v for v in kp] for kp in inst]
-                             for inst in frame] for frame in raw], dtype=float)
+            raw_shape = d.get("shape")
+            if not isinstance(raw_shape, list) or len(raw_shape) != 4:
+                raise InputError(path, "\"shape\" must be [frames, instances, keypoints, 3]")
+            shape = tuple(int(V.number(x, path, "shape", 0, 10_000_000, integer=True))
+                          for x in raw_shape)
+            if not isinstance(d.get("data"), list):
+                raise InputError(path, "\"data\" must be a list of frames")
+            arr = V.number_array(d["data"], path, "data", allow_null=True) if d["data"] \
+                else np.zeros((0,), float)
             if arr.size == 0:
                 arr = arr.reshape(shape)
             if arr.shape != shape:
                 raise InputError(path, f"data has shape {arr.shape}, header says {shape}")
-            return cls(
-                arr, schema, source=d.get("source"), frame_names=d.get("frame_names"),
-                frame_indices=d.get("frame_indices"), fps=d.get("fps"),
-                frame_size=tuple(d["frame_size"]) if d.get("frame_size") else None,
-                image_sizes=[tuple(s) for s in d["image_sizes"]] if d.get("image_sizes") else None,
-                meta=d.get("meta") or {},
-            )
+            fps = d.get("fps")
+            if fps is not None:
+                fps = V.number(fps, path, "fps", 0, 10_000)
+                if fps <= 0:
+                    raise InputError(path, f"fps: {fps} must be positive")
+            frame_size = V.check_size(d["frame_size"], path, "frame_size") \
+                if d.get("frame_size") is not None else None
+            sizes = d.get("image_sizes")
+            if sizes is not None:
+                if not isinstance(sizes, list):
+                    raise InputError(path, "image_sizes must be a list of [width, height]")
+                sizes = [V.check_size(v, path, f"image_sizes[{i}]") for i, v in enumerate(sizes)]
+            idx = d.get("frame_indices")
+            if idx is not None:
+                if not isinstance(idx, list):
+                    raise InputError(path, "frame_indices must be a list of frame numbers")
+                idx = [int(V.number(v, path, f"frame_indices[{i}]", 0, 1e9, integer=True))
+                       for i, v in enumerate(idx)]
+                if any(b <= a for a, b in zip(idx, idx[1:])):
+                    raise InputError(path, "frame_indices must be increasing")
+            fnames = d.get("frame_names")
+            if fnames is not None and (not isinstance(fnames, list)
+                                       or not all(isinstance(n, str) for n in fnames)):
+                raise InputError(path, "frame_names must be a list of strings")
+            source = d.get("source")
+            if source is not None and not isinstance(source, str):
+                raise InputError(path, "source must be a string")
+            meta = d.get("meta") or {}
+            if not isinstance(meta, dict):
+                raise InputError(path, "meta must be an object")
+            return cls(arr, schema, source=source, frame_names=fnames, frame_indices=idx,
+                       fps=fps, frame_size=frame_size, image_sizes=sizes or None, meta=meta)
         except InputError:
             raise
         except (KeyError, TypeError, ValueError) as e:

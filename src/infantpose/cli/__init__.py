@@ -29,30 +29,108 @@ def _root() -> None:
 
 
 # Sub-command modules, in the order they appear in --help.
-COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train",
-                   "features", "label"]
+COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train", "label",
+                   "features", "risk"]
 
 for _mod in COMMAND_MODULES:
     importlib.import_module(f"infantpose.cli.{_mod}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning user errors into one line on stderr and exit code 2."""
+def _quiet_libraries() -> None:
+    """Keep library chatter (Python warnings, mediapipe/TensorFlow C++ logs) off the terminal, so
+    that an error is the one line the user sees. ``INFANTPOSE_DEBUG=1`` shows everything."""
+    import os
+    import warnings
+
+    if os.environ.get("INFANTPOSE_DEBUG"):
+        return
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.simplefilter("ignore")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _error(message: str) -> None:
+    print(f"error: {_one_line(message)}", file=sys.stderr)
+
+
+class _Exceptions:
+    """The click exception classes Typer raises (Typer >= 0.24 vendors click as typer._click)."""
+
+    def __init__(self) -> None:
+        mods = []
+        try:
+            from typer._click import exceptions as vendored
+            mods.append(vendored)
+        except ImportError:
+            pass
+        import click.exceptions as real
+
+        mods.append(real)
+        for name in ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"):
+            found = tuple(getattr(m, name) for m in mods if hasattr(m, name))
+            setattr(self, name, found or (type(name, (Exception,), {}),))
+
+
+def _click_exceptions() -> _Exceptions:
+    return _Exceptions()
+
+
+def run(argv: list[str]) -> int:
+    """Run the command line ``argv``; return the exit code. Every failure the user can cause
+    prints one line ``error: <file>: <problem>`` and returns 2; no traceback is shown unless
+    ``INFANTPOSE_DEBUG`` is set."""
+    import os
+
+    cx = _click_exceptions()
     try:
-        app(args=argv, standalone_mode=True)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        if argv is not None:
-            return code
-        raise
+        rv = app(args=[str(a) for a in argv], standalone_mode=False, prog_name="infantpose")
+        return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+    except cx.NoArgsIsHelpError as e:
+        print(e.format_message(), file=sys.stderr)
+        return 2
+    except cx.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None and e.ctx.command_path else "infantpose"
+        _error(f"{where}: {e.format_message()} (see --help)")
+        return 2
+    except cx.Exit as e:
+        return int(e.exit_code or 0)
+    except cx.ClickException as e:
+        _error(e.format_message())
+        return 2
+    except cx.Abort:
+        _error("interrupted")
+        return 130
     except InfantPoseError as e:
-        print(f"error: {e}", file=sys.stderr)
-        if argv is not None:
-            return 2
-        sys.exit(2)
+        _error(str(e))
+        return 2
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        if argv is not None:
-            return 130
-        sys.exit(130)
-    return 0
+        _error("interrupted")
+        return 130
+    except OSError as e:  # a file system refusal: read-only folder, disk full, name too long
+        if os.environ.get("INFANTPOSE_DEBUG"):
+            raise
+        name = e.filename if e.filename is not None else ""
+        _error(f"{os.fsdecode(name)}: {e.strerror or e}" if name else f"{e.strerror or e}")
+        return 2
+    except MemoryError:
+        _error("out of memory (the input is too large for this machine)")
+        return 2
+    except Exception as e:
+        if os.environ.get("INFANTPOSE_DEBUG"):
+            raise
+        _error(f"internal error ({type(e).__name__}: {e}); please report it, and rerun with "
+               "INFANTPOSE_DEBUG=1 for the details")
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; with ``argv`` None (the console script) exit with the code."""
+    _quiet_libraries()
+    code = run(sys.argv[1:] if argv is None else list(argv))
+    if argv is None:
+        sys.exit(code)
+    return code

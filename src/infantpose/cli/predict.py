@@ -16,6 +16,7 @@ folder, and a file that infantpose did not write (say a ground-truth ``clip.json
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -168,23 +169,10 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 max_frames: int | None = None, progress: bool = True,
                 deidentify: str | None = None, overwrite: bool = False) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
-    from infantpose import _atomic
-    from infantpose.draw import draw_poses
-    from infantpose.io.images import read_image, write_image
-    from infantpose.io.video import DecodeStats, iter_frames, probe_video
-    from infantpose.models import create_estimator
+    from infantpose.io.video import probe_video
     from infantpose.outputs import Outputs
-    from infantpose.poses import Poses
     from infantpose.schemas import get_schema
-    from infantpose.video.prefetch import Prefetcher
 
     sch = get_schema(schema)
     if deidentify is not None and deidentify not in ("mosaic", "blur"):
@@ -206,7 +194,38 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
         from infantpose.io.images import check_image_header
         check_image_header(img_path)
     infos = {v: probe_video(v) for v in src.videos}  # missing/unreadable/zero-frame fail here
-    out = guard.folder(out)
+    created_out = not out.exists()
+    try:
+        return _run(src, sch, out, guard, overlay, overlay_names, video_stems, infos, model,
+                    weights, max_frames, progress, deidentify)
+    except BaseException:
+        if created_out:  # a failed run leaves no empty output folder behind
+            for d in (out / "overlay", out):
+                with contextlib.suppress(OSError):
+                    d.rmdir()  # only ever removes an empty folder
+        raise
+
+
+def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_names: list[str],
+         video_stems: list[str], infos: dict, model: str, weights: Path | None,
+         max_frames: int | None, progress: bool, deidentify: str | None) -> Summary:
+    """The run after every input and output has been checked (see :func:`run_predict`)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from infantpose import _atomic
+    from infantpose.draw import draw_poses
+    from infantpose.io.images import read_image, write_image
+    from infantpose.io.video import DecodeStats, iter_frames
+    from infantpose.models import create_estimator
+    from infantpose.poses import Poses
+    from infantpose.video.prefetch import Prefetcher
+
     deid = None
     if deidentify:  # faces hidden in overlays, facial keypoints dropped from outputs
         from infantpose.video.privacy import drop_facial_keypoints
@@ -214,6 +233,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
     if est.schema.name != sch.name:
         raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
+    out = guard.folder(out)
 
     total = len(src.images) + sum(
         min(i.n_frames, max_frames) if max_frames else i.n_frames for i in infos.values())

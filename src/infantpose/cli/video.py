@@ -91,7 +91,7 @@ def deidentify_cmd(
         raise InputError(None, f"--mode must be mosaic or blur, got {mode!r}")
     check_margin(margin)
     guard = Outputs("deidentify", [video] + ([poses] if poses is not None else []), overwrite)
-    check_video_out(guard.file(out))
+    check_video_out(guard.file(out, create_parent=False))
     p = None
     if poses is not None:
         p = Poses.load_json(poses)
@@ -226,15 +226,13 @@ def filter_cmd(
     cfg = filter_config(method, cutoff, window, min_cutoff, beta, max_gap, max_speed, speed_unit,
                         min_score)
     guard = Outputs("filter", [poses_path], overwrite)
+    guard.file(out, create_parent=False)
     if out.suffix.lower() != ".json":
         raise InputError(out, "--out must be a .json file")
-    guard.file(out)
     if csv is not None:
         if csv.suffix.lower() != ".csv":
             raise InputError(csv, "--csv must be a .csv file")
-        if csv.absolute() == out.absolute():
-            raise InputError(csv, "--csv and --out name the same file")
-        guard.file(csv)
+        guard.file(csv, create_parent=False)
     poses = Poses.load_json(poses_path)
     if poses.n_frames < 2:
         raise InputError(poses_path, "needs a video with at least 2 frames")
@@ -295,13 +293,11 @@ def overlay_cmd(
     if deidentify is not None and deidentify not in ("mosaic", "blur"):
         raise InputError(None, f"--deidentify must be mosaic or blur, got {deidentify!r}")
     guard = Outputs("overlay", [video, poses_path], overwrite)
-    check_video_out(guard.file(out))
+    check_video_out(guard.file(out, create_parent=False))
     if plot is not None:
-        if plot.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg"):
-            raise InputError(plot, "--plot must end in .png, .pdf, .svg or .jpg")
-        if plot.absolute() == out.absolute():
-            raise InputError(plot, "--plot and --out name the same file")
-        guard.file(plot)
+        if plot.suffix.lower() != ".png":
+            raise InputError(plot, "--plot writes a PNG file: give a name ending in .png")
+        guard.file(plot, create_parent=False)
     poses = Poses.load_json(poses_path)
     check_poses_match_video(poses, poses_path, video)
     res = render_overlay(video, poses, out, deidentify=deidentify, show_progress=not quiet)

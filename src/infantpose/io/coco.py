@@ -215,17 +215,19 @@ def _keypoint_category(d: dict, path: Path) -> dict:
         raise InputError(path, "no category declares 'keypoints' names")
     if "id" not in kp_cats[0]:
         raise InputError(path, "category without 'id'")
+    from infantpose.io.validate import check_id
+
+    check_id(kp_cats[0]["id"], path, "categories[].id")
     return kp_cats[0]
 
 
 def _finite(values: list, path: Path, where: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(path, f"{where}: non-numeric values") from None
-    if not np.isfinite(arr).all():
-        raise InputError(path, f"{where}: NaN or infinite coordinates")
-    return arr
+    """JSON numbers only (no strings, booleans, null, NaN or absurd values)."""
+    from infantpose.io.validate import number_array
+
+    if not isinstance(values, list):
+        raise InputError(path, f"{where}: expected a list of numbers")
+    return number_array(values, path, where).astype(float)
 
 
 def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = None,
@@ -246,7 +248,11 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     for key in ("images", "annotations", "categories"):
         if not isinstance(d.get(key), list):
             raise InputError(p, f"missing key {key!r} (a list)")
+    from infantpose.io.validate import MAX_SIDE, check_id, check_rel_path, is_number, number
+
     cat = _keypoint_category(d, p)
+    if not all(isinstance(n, str) for n in cat["keypoints"]):
+        raise InputError(p, "category 'keypoints' must be a list of names (strings)")
     names = [str(n) for n in cat["keypoints"]]
     schema = match_schema(names, cat.get("schema"), p)
     order = np.array([schema.index(n) for n in names], dtype=int)  # file position -> schema index
@@ -262,10 +268,14 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     for i, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
             raise InputError(p, f"images[{i}] lacks 'id' or 'file_name'")
+        check_id(img["id"], p, f"images[{i}].id")
         if img["id"] in id_to_frame:
             raise InputError(p, f"duplicate image id {img['id']}")
         id_to_frame[img["id"]] = i
-        name = str(img["file_name"])
+        name = check_rel_path(img["file_name"], p, f"images[{i}].file_name")
+        for key in ("width", "height"):
+            if img.get(key) is not None:
+                number(img[key], p, f"images[{i}].{key}", 1, MAX_SIDE, integer=True)
         file_names.append(name)
         ipath = root / name
         if check_images and not ipath.is_file():
@@ -285,6 +295,9 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
         for key in ("image_id", "keypoints"):
             if key not in ann:
                 raise InputError(p, f"annotations[{j}] lacks {key!r}")
+        check_id(ann["image_id"], p, f"annotations[{j}].image_id")
+        if ann.get("iscrowd", 0) not in (0, 1, False, True, None):
+            raise InputError(p, f"annotations[{j}].iscrowd must be 0 or 1")
         if ann.get("iscrowd", 0):
             skipped_crowd += 1
             continue
@@ -316,7 +329,9 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
             xy = arr[lab, :2]
             box = np.array([*xy.min(0), *(xy.max(0) - xy.min(0))])
         area = ann.get("area")
-        area = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else None
+        if area is not None and not is_number(area):
+            raise InputError(p, f"annotations[{j}].area must be a number")
+        area = float(area) if is_number(area) and math.isfinite(area) and area > 0 else None
         per_image[id_to_frame[ann["image_id"]]].append((xyv, vis, box, area))
 
     n = max((len(a) for a in per_image), default=0)

@@ -135,7 +135,14 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
     sizes: list[tuple[int, int]] = []
     domains: list[str] = []
     image_fields: list[dict] = []
+    from infantpose.io.validate import MAX_SIDE, check_id, number, number_array
+
     for f, d in docs:
+        if not isinstance(d["imagePath"], str) or not d["imagePath"].strip():
+            raise InputError(f, "'imagePath' must be a file name")
+        for key in ("imageWidth", "imageHeight"):
+            if d.get(key) is not None:
+                number(d[key], f, key, 1, MAX_SIDE, integer=True)
         ipath = (f.parent / str(d["imagePath"]))
         if check_images and not ipath.is_file():
             raise InputError(f, f"image not found: {ipath}")
@@ -149,12 +156,17 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
         for j, s in enumerate(d["shapes"]):
             if not isinstance(s, dict) or "label" not in s or "points" not in s:
                 raise InputError(f, f"shapes[{j}] lacks 'label' or 'points'")
+            if not isinstance(s["label"], str):
+                raise InputError(f, f"shapes[{j}].label must be a string")
             stype = s.get("shape_type", "point") or "point"
+            if not isinstance(stype, str):
+                raise InputError(f, f"shapes[{j}].shape_type must be a string")
+            if s.get("group_id") is not None:
+                check_id(s["group_id"], f, f"shapes[{j}].group_id")
             g = groups.setdefault(s.get("group_id"), {"kp": {}, "box": None})
-            try:
-                pts = np.asarray(s["points"], dtype=float)
-            except (TypeError, ValueError):
-                raise InputError(f, f"shapes[{j}] ({s['label']}): non-numeric points") from None
+            if not isinstance(s["points"], list):
+                raise InputError(f, f"shapes[{j}] ({s['label']}): 'points' must be a list")
+            pts = number_array(s["points"], f, f"shapes[{j}] ({s['label']}) points")
             if stype == "rectangle":
                 if pts.shape != (2, 2) or not np.isfinite(pts).all():
                     raise InputError(f, f"shapes[{j}]: a rectangle needs two finite corners")

@@ -199,14 +199,18 @@ def blur(image: np.ndarray, box: np.ndarray, sigma: float | None = None) -> np.n
     return out
 
 
-def blur_whole(image: np.ndarray, factor: int = 24) -> np.ndarray:
-    """The whole frame blurred beyond recognition (downsample by ``factor``, upsample, smooth)."""
+def blur_whole(image: np.ndarray, cells: int = 10) -> np.ndarray:
+    """The whole frame blurred beyond recognition: the shorter side is reduced to ``cells``
+    pixels, then enlarged and smoothed, so even a face filling a third of the frame keeps
+    only about three cells across (this is the fallback when no face could be placed)."""
     import cv2
 
     h, w = image.shape[:2]
-    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)),
+    f = max(1.0, min(h, w) / float(cells))
+    small = cv2.resize(image, (max(1, int(round(w / f))), max(1, int(round(h / f)))),
                        interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), 3.0)
+    return cv2.GaussianBlur(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0),
+                            max(3.0, f / 2.0))
 
 
 def _as_region(r: FaceRegion | np.ndarray) -> FaceRegion:
