@@ -7,7 +7,8 @@ result inside the *true* face box:
 
 * **detector**: mediapipe's BlazeFace (full-range and short-range models, all four quarter turns,
   confidence >= 0.3, lower than infantpose itself uses) finds a face whose centre lies in the
-  true face box;
+  true face box and whose size is 0.4-2.5 times the true face's (a detection many times larger
+  than the face, centred on a hidden block by chance, finds nothing);
 * **crop correlation**: the grey true-face crop of the output, resized to 24x24, correlates with
   the original's at r >= 0.9 (the issue's recognisable faces had r = 0.99).
 
@@ -73,11 +74,14 @@ class Attacker:
                      FaceDetector(min_confidence=0.3, full_range=False)]
 
     def finds(self, rgb: np.ndarray, face: np.ndarray) -> bool:
+        side = max(face[2] - face[0], face[3] - face[1])
         for d in self.dets:
             for rot in (0, 90, 180, 270):
                 for b in d._run(rgb, rot):
                     cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-                    if face[0] <= cx <= face[2] and face[1] <= cy <= face[3]:
+                    size = max(b[2] - b[0], b[3] - b[1])
+                    if face[0] <= cx <= face[2] and face[1] <= cy <= face[3] \
+                            and 0.4 * side <= size <= 2.5 * side:
                         return True
         return False
 

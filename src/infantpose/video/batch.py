@@ -393,8 +393,21 @@ def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = No
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=dashboard, silence_logs=logging.CRITICAL)
+    if dashboard:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=dashboard, silence_logs=logging.CRITICAL)
+    else:
+        # distributed's scheduler always starts an HTTP server, by default on port 8787, even
+        # without a dashboard. With no dashboard asked for it gets no routes and a random port on
+        # the loopback interface: nothing is served, port 8787 stays free.
+        import dask
+
+        with dask.config.set({"distributed.scheduler.http.routes": [],
+                              "distributed.worker.http.routes": []}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address="127.0.0.1:0",
+                                   scheduler_kwargs={"dashboard": False},
+                                   silence_logs=logging.CRITICAL)
     client = Client(cluster)
     try:
         yield client
