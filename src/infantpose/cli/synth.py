@@ -23,6 +23,9 @@ def synth_cmd(
                                help="Write N video clips of this many seconds instead of images "
                                     "(clip_000.mp4 + clip_000.json labels)."),
     fps: float = typer.Option(15.0, "--fps", help="Frames per second of clips."),
+    movement: str = typer.Option("normal", "--movement",
+                                 help="Movement style of clips: normal (varied, fluent), cramped "
+                                      "(rigid, synchronised) or poor (monotonous, small)."),
     quality: int = typer.Option(95, "--quality", help="JPEG quality of written images."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace existing files that infantpose did not write."),
@@ -47,6 +50,9 @@ def synth_cmd(
         raise InputError(None, f"--quality must be in 1..100, got {quality}")
     check_schema(schema)
     wh = parse_size(size)
+    from infantpose.synth.clips import MOVEMENTS
+    if movement not in MOVEMENTS:
+        raise InputError(None, f"unknown movement {movement!r}; choose from {', '.join(MOVEMENTS)}")
     if clip is not None:
         import math
 
@@ -69,7 +75,8 @@ def synth_cmd(
             for i in range(n):
                 guard.record(*write_clip(Path(out) / f"clip_{i:03d}.mp4", clip, seed=seed + i,
                                          fps=fps, schema=schema, size=wh or (640, 480),
-                                         style=style, progress=lambda k: bar.advance(task, k)))
+                                         style=style, progress=lambda k: bar.advance(task, k),
+                                         movement=movement))
             typer.echo(f"wrote {n} clip(s) of {frames_per} frames to {out}")
             return
         task = bar.add_task("rendering images", total=n)
