@@ -56,7 +56,9 @@ def pick_uniform(n_candidates: int, n: int) -> list[Pick]:
         idx = np.arange(n_candidates)
     else:
         idx = np.unique(np.round(np.linspace(0, n_candidates - 1, n)).astype(int))
-    step = n_candidates / max(1, len(idx))
+    if len(idx) == n_candidates:
+        return [Pick(int(i), 0.0, "uniform: every candidate frame") for i in idx]
+    step = n_candidates / len(idx)
     return [Pick(int(i), 0.0, f"uniform: 1 of every {step:.1f} candidate frames")
             for i in idx]
 

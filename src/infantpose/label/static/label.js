@@ -220,7 +220,7 @@ function renderSide() {
   $("frame-pos").textContent = `frame ${S.idx + 1} / ${S.frames.length}`;
   $("frame-name").textContent = f.name;
   $("reviewed").hidden = !f.reviewed;
-  $("reason").textContent = `${f.queue} · ${f.reason}`;
+  $("reason").textContent = `why this frame: ${f.reason}`;
   const done = S.frames.filter((x) => x.reviewed).length;
   $("progress").textContent = `${done} reviewed`;
   const list = $("points");
@@ -266,6 +266,8 @@ function renderSide() {
 function draw() { render(); renderSide(); }
 
 // --- frames ----------------------------------------------------------------------------------
+S.goTo = (i) => goTo(i);  // for tools driving the page (benchmarks)
+
 function firstSelection(f) {
   let best = 0, bestScore = Infinity;
   f.points.forEach((p, k) => {  // start on the least certain proposed point
