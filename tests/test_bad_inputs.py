@@ -228,6 +228,14 @@ CASES: dict[str, tuple[Callable[[Path], list], str]] = {
     "evaluate COCO id list": (lambda d: ["evaluate", "--gt", coco(d, image_id=[1]), "--pred",
                                          write_json(d / "p.json", []), "--out", d / "r"],
                               "images[0].id"),
+    "evaluate pred keypoint '12.5'": (lambda d: [
+        "evaluate", "--gt", coco(d), "--pred", write_json(d / "p.json", [
+            {"image_id": 1, "category_id": 1, "keypoints": ["12.5"] * 51, "score": 1.0}]),
+        "--out", d / "r"], "p.json: result [0].keypoints"),
+    "evaluate pred score str": (lambda d: [
+        "evaluate", "--gt", coco(d), "--pred", write_json(d / "p.json", [
+            {"image_id": 1, "category_id": 1, "keypoints": [1.0] * 51, "score": "high"}]),
+        "--out", d / "r"], "p.json: result [0].score"),
     "evaluate --mks-lambda 0": (lambda d: ["evaluate", "--gt", coco(d), "--pred",
                                            write_json(d / "p.json", []), "--mks-lambda", "0",
                                            "--out", d / "r"], "--mks-lambda"),

@@ -81,6 +81,9 @@ def evaluate_cmd(
     for i, (p, m) in enumerate(sources):
         label = names[i] if i < len(names) else (p.stem if p is not None else m)
         if p is not None:
+            from infantpose.io.coco import check_coco_results
+
+            check_coco_results(p)
             preds = load_predictions(p, labels, schema=pred_schema)
             if preds.unmatched:
                 console.print(f"[yellow]{p}: {len(preds.unmatched)} predicted images are not in "

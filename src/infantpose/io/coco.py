@@ -28,7 +28,8 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
-__all__ = ["coco_dict", "image_size", "is_coco_json", "match_schema", "read_coco", "write_coco"]
+__all__ = ["check_coco_results", "coco_dict", "image_size", "is_coco_json", "match_schema",
+           "read_coco", "write_coco"]
 
 
 # --- schema matching -----------------------------------------------------------------------------
@@ -368,3 +369,33 @@ def is_coco_json(d: Any) -> bool:
     """True if a loaded JSON value looks like a COCO keypoint file."""
     return isinstance(d, dict) and isinstance(d.get("images"), list) and isinstance(
         d.get("categories"), list) and isinstance(d.get("annotations"), list)
+
+
+def check_coco_results(path: str | os.PathLike) -> None:
+    """Check a COCO keypoint *results* file (a JSON list, e.g. ``predict``'s predictions.json)
+    value by value: ids are integers or strings, keypoints and bbox are JSON numbers (no strings,
+    booleans, NaN or absurd values), scores are finite numbers. Other files pass untouched."""
+    from infantpose.io.jsonfile import read_json
+    from infantpose.io.validate import check_id, check_rel_path, number, number_array
+
+    p = Path(path)
+    d = read_json(p)
+    if not isinstance(d, list):
+        return
+    for i, r in enumerate(d):
+        if not isinstance(r, dict):
+            raise InputError(p, f"result [{i}] is not an object")
+        if "image_id" in r:
+            check_id(r["image_id"], p, f"result [{i}].image_id")
+        if r.get("file_name") is not None:
+            check_rel_path(r["file_name"], p, f"result [{i}].file_name")
+        if "keypoints" in r:
+            if not isinstance(r["keypoints"], list):
+                raise InputError(p, f"result [{i}].keypoints must be a list of numbers")
+            number_array(r["keypoints"], p, f"result [{i}].keypoints")
+        if r.get("bbox") is not None:
+            number_array(r["bbox"], p, f"result [{i}].bbox")
+        if "score" in r:
+            number(r["score"], p, f"result [{i}].score")
+        if r.get("schema") is not None and not isinstance(r["schema"], str):
+            raise InputError(p, f"result [{i}].schema must be a schema name")

@@ -20,8 +20,9 @@ The region is built to fail safe:
   and chin beyond the nose of a face in profile are inside.
 * **Unsure means more.** With no face keypoint but shoulders, the head can be on either side of
   them: the region is a square of three shoulder widths around the shoulders' midpoint (or
-  placed along the trunk direction when the hips are known). With nothing at all, the caller
-  hides the whole frame.
+  placed along the trunk direction when the hips are known). When shoulders and hips are known,
+  the place beyond the shoulders is hidden too even with face keypoints (they slip towards the
+  neck on a head seen from behind). With nothing at all, the caller hides the whole frame.
 
 Face-detector boxes (BlazeFace, tight around eyes–mouth) go through the same rules: their size
 is the face size, the same margin and floor apply.
@@ -134,6 +135,7 @@ def keypoint_region(instance: np.ndarray, schema: Schema, frame_size: tuple[int,
     p = _Points(instance, schema, min_score)
     floor = _floor(frame_size)
     size = max(_head_size(p), floor)
+    beyond = _beyond_shoulders(p, size, margin)
     if p.head:
         pts = np.asarray(p.head)
         face = [n for n in _EYES + _EARS + _MOUTH + ("nose",) if n in p.xy]
@@ -142,20 +144,28 @@ def keypoint_region(instance: np.ndarray, schema: Schema, frame_size: tuple[int,
         box = _square(c, half)
         reach = (0.45 + margin) * size  # every head point with room around it (profiles)
         box = _union(box, np.array([*(pts.min(axis=0) - reach), *(pts.max(axis=0) + reach)]))
+        if beyond is not None:  # face points slipped towards the neck (a head seen from behind)
+            box = _union(box, beyond)
         return FaceRegion(_clip(box, frame_size), size, "keypoints")
     sh = p.get(*_SHOULDERS)
     if sh is None:
         return None
-    width = p.dist(("left_shoulder",), ("right_shoulder",))
-    size = max(size, 0.8 * width)
-    hips = p.get(*_HIPS)
-    if hips is not None and np.hypot(*(sh - hips)) > 0:
-        up = (sh - hips) / np.hypot(*(sh - hips))
-        c = sh + up * 0.6 * size  # the head sits beyond the shoulders, away from the hips
-        box = _union(_square(c, (0.8 + margin) * size), _square(sh, 0.3 * size))
-    else:  # direction unknown: the head can be on any side of the shoulders
+    size = max(size, 0.8 * p.dist(("left_shoulder",), ("right_shoulder",)))
+    box = _beyond_shoulders(p, size, margin)
+    if box is None:  # direction unknown: the head can be on any side of the shoulders
         box = _square(sh, (1.5 + margin) * size)
     return FaceRegion(_clip(box, frame_size), size, "shoulders")
+
+
+def _beyond_shoulders(p: _Points, size: float, margin: float) -> np.ndarray | None:
+    """Where the head sits when shoulders and hips are known: beyond the shoulders, away from
+    the hips (a square of (1.6 + 2·margin) head sizes), joined to the shoulders' midpoint."""
+    sh, hips = p.get(*_SHOULDERS), p.get(*_HIPS)
+    if sh is None or hips is None or np.hypot(*(sh - hips)) == 0:
+        return None
+    up = (sh - hips) / np.hypot(*(sh - hips))
+    c = sh + up * 0.6 * size
+    return _union(_square(c, (0.8 + margin) * size), _square(sh, 0.3 * size))
 
 
 def detector_region(box: np.ndarray, frame_size: tuple[int, int], margin: float = 0.3
