@@ -257,6 +257,10 @@ CASES: dict[str, tuple[Callable[[Path], list], str]] = {
     "batch no videos": (lambda d: ["batch", d, "--out", d / "b"], "no video files"),
     # synth / examples / schemas
     "synth --n 0": (lambda d: ["synth", "--n", "0", "--out", d / "s"], "--n"),
+    "synth --n huge": (lambda d: ["synth", "--n", "999999999", "--out", d / "s"], "--n"),
+    "deidentify poses of another video": (lambda d: [
+        "deidentify", clip(d), "--out", d / "o.mp4", "--no-detector", "-q", "--poses",
+        bad_poses(d, lambda x: x.update(frame_size=[320, 240]))], "are these its poses"),
     "synth --size 10x": (lambda d: ["synth", "--n", "1", "--size", "10x", "--out", d / "s"],
                          "size"),
     "synth --clip -1": (lambda d: ["synth", "--n", "1", "--clip", "-1", "--out", d / "s"],

@@ -44,6 +44,9 @@ def synth_cmd(
 
     if n < 1:
         raise InputError(None, f"--n must be at least 1, got {n}")
+    if n > (1000 if clip is not None else 1_000_000):
+        raise InputError(None, f"--n {n} is more than one run renders (at most 1000 clips or "
+                               "1000000 images); split it into several --out folders")
     if style not in STYLES:
         raise InputError(None, f"unknown style {style!r}; choose from {', '.join(STYLES)}")
     if not 1 <= quality <= 100:

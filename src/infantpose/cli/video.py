@@ -95,6 +95,7 @@ def deidentify_cmd(
     p = None
     if poses is not None:
         p = Poses.load_json(poses)
+        check_poses_match_video(p, poses, video)
     elif model != "none":
         from infantpose.models import create_estimator
         from infantpose.video.tracking import predict_video
