@@ -272,6 +272,15 @@ def test_api_rejects_bad_edits_and_foreign_hosts(client, project):
     assert evil.status_code == 400
 
 
+def test_api_on_a_lan_address_answers_any_host_name(project):
+    from fastapi.testclient import TestClient
+
+    from infantpose.label.app import create_app
+
+    lan = TestClient(create_app(project.dir, host="0.0.0.0"))
+    assert lan.get("/api/project", headers={"host": "labpc.local:8765"}).status_code == 200
+
+
 # --- export, read back, statistics ---------------------------------------------------------------
 def _label_two_frames(store: Store) -> list[int]:
     ids = store.frame_ids()
@@ -416,3 +425,37 @@ def test_port_in_use(project, capsys):
 
 def test_reopen_existing_project_without_sources(project, capsys):
     assert main(["label", "--out", str(project.dir), "--no-serve"]) == 0
+
+
+def test_cli_serves_the_page_until_interrupted(project):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "infantpose", "label", "--out",
+                             str(project.dir), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/project", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and len(r.json()["frames"]) == 4
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in err

@@ -12,8 +12,10 @@ Routes (all JSON unless noted):
 * ``POST /api/frames/{id}/undo`` | ``/redo`` | ``/accept`` | ``/time``; ``PUT /api/cursor``;
 * ``GET /api/stats``.
 
-Only requests addressed to the host the server was started on (and localhost) are served, so a
-web page elsewhere cannot reach the project through the browser (DNS rebinding).
+Served on a loopback address (the default), only requests addressed to localhost are answered,
+so a web page elsewhere cannot reach the project through the browser (DNS rebinding). With
+``--host`` set to another address the page is meant to be reached from other machines, by any
+name.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from infantpose.label.store import Store
 __all__ = ["create_app", "static_dir"]
 
 LOW_SCORE = 0.5  # proposals scoring below this are highlighted on the page
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 class PointEdit(BaseModel):
@@ -79,8 +82,8 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     project_id = str(int(meta.get("created", 0) * 1000))
 
     app = FastAPI(title="infantpose label", docs_url=None, redoc_url=None, openapi_url=None)
-    hosts = {"127.0.0.1", "localhost", "::1", "[::1]", "testserver", host}
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(hosts))
+    if host in LOOPBACK:  # only this machine: refuse requests addressed to any other name
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(LOOPBACK | {"testserver"}))
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
     def frame_or_404(fid: int, fn=None, *args: Any) -> Any:
