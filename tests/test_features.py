@@ -247,3 +247,16 @@ def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, case):
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
     assert str(out if case == "bad_out" else path) in err[0]
     assert not out.exists()
+
+
+def test_icc_agreement():
+    from infantpose.features.agreement import icc_a1
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0, 1, 200)
+    assert icc_a1(np.column_stack([truth, truth])) == pytest.approx(1.0)
+    noisy = [truth + rng.normal(0, 1, 200) for _ in range(2)]   # reliability 1 / (1 + 1)
+    assert icc_a1(np.column_stack(noisy)) == pytest.approx(0.5, abs=0.12)
+    assert abs(icc_a1(np.column_stack([truth, rng.normal(0, 1, 200)]))) < 0.15
+    # absolute agreement: a constant offset lowers the ICC
+    assert icc_a1(np.column_stack([truth, truth + 2.0])) < 0.5
