@@ -34,7 +34,8 @@ label_app = typer.Typer(
     cls=_StartByDefault, no_args_is_help=True, add_completion=False,
     help="Label frames in the browser with the model's help (AI-human co-labelling).\n\n"
          "infantpose label SOURCE... --out PROJECT  creates a project and opens the page;\n"
-         "infantpose label --out PROJECT  reopens it; see also `label export` and `label stats`.")
+         "infantpose label --out PROJECT  reopens it; see also `label export` and `label stats`.\n\n"
+         "Options for creating and serving (queue, model, port, ...): infantpose label start --help")
 app.add_typer(label_app, name="label")
 
 

@@ -73,7 +73,7 @@ function setSaving(delta, error) {
   } else if (S.saving > 0) {
     el.textContent = "saving…";
     el.className = "saving";
-  } else if (el.className !== "error") {
+  } else {
     el.textContent = "saved";
     el.className = "muted";
   }
@@ -598,7 +598,10 @@ async function revealToggle() {
   }
 }
 
-$("help-btn").addEventListener("click", () => toggleHelp(true));
+$("help-btn").addEventListener("click", (ev) => {
+  ev.currentTarget.blur();  // keys go to the page, not to the button
+  toggleHelp(true);
+});
 $("help").addEventListener("click", (ev) => { if (ev.target === $("help")) toggleHelp(false); });
 window.addEventListener("resize", () => { if (S.frame) { fitView(); render(); } });
 
