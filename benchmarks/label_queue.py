@@ -16,6 +16,11 @@ ranked by the ``uncertain`` queue (model scores, mirror disagreement, and both) 
 against the base rate over all images. Target: at least 2× the base rate. Images are read in
 place and nothing is written into the project (no copy of the photos anywhere).
 
+**review** (real photos again): projects of 20 photos chosen by the ``uniform`` and by the
+``uncertain`` queue are reviewed by a simulated person who moves every keypoint that is off to
+its label and sets visibility as labelled; ``label stats`` of each project is printed (how much
+of the model's proposal a person keeps, and how far the corrections go).
+
 **switch** (synthetic infants, nothing real): a 500-frame project is built from a video of
 rendered infants (BlazePose proposals, face blur on); the time to switch frames is measured in
 the API (frame JSON + image, no cache) and in Chromium (key press to the new frame drawn:
@@ -117,6 +122,60 @@ def queue_part(data: Path, limit: int | None) -> None:
         found = off[idx].sum() / max(1, off.sum())
         print(f"| {name} | {len(idx)} | {100 * rate:.1f} % | {rate / base:.2f} | "
               f"{100 * found:.1f} % |")
+
+
+def simulate_person(store, gt) -> None:
+    """Review every frame of ``store`` as a person would with ``gt`` in mind: keypoints off by
+    more than OFF are moved to their label, visibility set as labelled (occluded / absent),
+    keypoints the label lacks marked absent; then the frame is accepted."""
+    index = {p.resolve(): i for i, p in enumerate(gt.image_paths)}
+    for f in store.frames():
+        i = index[Path(f["image"]).resolve()]
+        vis = gt.visibility[i, 0]
+        xy = gt.poses.data[i, 0, :, :2]
+        size = float(np.nanmax(gt.boxes[i, 0, 2:]))
+        for p in store.frame(f["id"])["points"]:
+            k = p["k"]
+            if vis[k] == 0:
+                if p["v"] != 0:
+                    store.edit_point(f["id"], k, v=0)
+                continue
+            if p["x"] is None or np.hypot(p["x"] - xy[k, 0], p["y"] - xy[k, 1]) > OFF * size:
+                store.edit_point(f["id"], k, x=float(xy[k, 0]), y=float(xy[k, 1]))
+            if store.frame(f["id"])["points"][k]["v"] != int(vis[k]):
+                store.edit_point(f["id"], k, v=int(vis[k]))
+        store.accept(f["id"])
+
+
+def review_part(data: Path, n: int) -> None:
+    """What `label stats` reports after a simulated person reviewed ``n`` photos chosen by the
+    uniform and by the uncertain queue."""
+    from infantpose.io.coco import read_coco
+    from infantpose.label.build import BuildOptions, build_project
+    from infantpose.label.stats import project_stats
+
+    if not (data / "annotations.json").is_file():
+        return
+    gt = read_coco(data / "annotations.json")
+    print(f"\n### a simulated person reviews {n} of the photos (labels as the person's answers)\n")
+    print("A keypoint more than 0.1 x box from its label is moved there; visibility is set as "
+          "labelled. Printed from `infantpose label stats` of each project.\n")
+    print("| queue | frames | points decided | accepted unchanged | moved | placed | "
+          "marked absent | visibility changed | mean correction px (median) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    tmp = Path(tempfile.mkdtemp(prefix="label-bench-review-"))
+    try:
+        for queue in ("uniform", "uncertain"):
+            store = build_project([data / "images"], tmp / queue, BuildOptions(
+                schema=gt.schema.name, queue=queue, n=n, blur=False))
+            simulate_person(store, gt)
+            st = project_stats(store.dir)
+            print(f"| {queue} | {st.reviewed} | {st.points} | {st.accepted_unchanged} "
+                  f"({100 * st.share_accepted:.0f} %) | {st.moved} | {st.placed} | {st.removed} "
+                  f"| {st.visibility_changed} | {st.mean_correction_px:.0f} "
+                  f"({st.median_correction_px:.0f}) |")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # display copies of the photos: never kept
 
 
 # --- part 2: frame switch on a 500-frame project ---------------------------------------------------
@@ -277,10 +336,11 @@ def screenshot(path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=("queue", "switch", "all"), default="all")
+    ap.add_argument("--part", choices=("queue", "review", "switch", "all"), default="all")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--limit", type=int, default=None, help="only the first N photos")
     ap.add_argument("--frames", type=int, default=500)
+    ap.add_argument("--review", type=int, default=20, help="photos per queue for --part review")
     ap.add_argument("--model", default="blazepose", help="proposals for --part switch")
     ap.add_argument("--screenshot", type=Path, default=None)
     args = ap.parse_args()
@@ -289,6 +349,8 @@ def main() -> None:
         return
     if args.part in ("queue", "all"):
         queue_part(args.data, args.limit)
+    if args.part in ("review", "all"):
+        review_part(args.data, args.review)
     if args.part in ("switch", "all"):
         switch_part(args.frames, args.model)
 
