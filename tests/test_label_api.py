@@ -386,6 +386,12 @@ def test_bad_project_dirs(tmp_path, capsys):
     assert main(["label", str(tmp_path / "src"), "--out", str(tmp_path / "file.txt"),
                  "--no-serve"]) == 2
     assert "file.txt: exists and is not a folder" in _err(capsys)
+    (tmp_path / "mine" / "frames").mkdir(parents=True)  # a folder of the user's: never replaced
+    (tmp_path / "mine" / "frames" / "keep.txt").write_text("mine")
+    assert main(["label", str(tmp_path / "src"), "--out", str(tmp_path / "mine"),
+                 "--no-serve"]) == 2
+    assert "frames: already exists" in _err(capsys)
+    assert (tmp_path / "mine" / "frames" / "keep.txt").read_text() == "mine"
     assert main(["label", "--out", str(tmp_path / "empty"), "--no-serve"]) == 2
     assert "empty: no such project" in _err(capsys)
     for cmd in (["label", "export", str(tmp_path)], ["label", "stats", str(tmp_path)]):

@@ -183,6 +183,10 @@ def _check(sources: Sequence[str | os.PathLike], out: Path, opts: BuildOptions) 
         raise InputError(out, "exists and is not a folder (PROJECT is a folder)")
     if is_project(out):
         raise InputError(out, "already holds a label project")
+    for name in ("frames", "display"):  # never mix a project with (or replace) other files
+        if (out / name).exists():
+            raise InputError(out / name, "already exists; create the project in a new or "
+                                         "empty folder")
     if opts.queue in ("uncertain", "jump") and opts.model is None:
         raise InputError(None, f"--queue {opts.queue} needs a model (not --model none)")
 
@@ -215,10 +219,8 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
     try:
         picks, preds = _select(cands, opts, proposer, show_progress)
         _fill(staging, cands, picks, preds, proposer, opts, show_progress)
-        for name in ("frames", "display", DB_NAME):
+        for name in ("frames", "display", DB_NAME):  # the database last: then it is a project
             if (staging / name).exists():
-                if (out / name).exists() and name != DB_NAME:
-                    shutil.rmtree(out / name)  # leftovers of an earlier failed build
                 os.replace(staging / name, out / name)
     finally:
         proposer.close()
