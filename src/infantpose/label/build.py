@@ -7,6 +7,7 @@ so an interrupted or failed build leaves no half-made project behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -214,17 +215,23 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
 
         estimator = create_estimator(opts.model, schema=schema, weights=opts.weights)
     proposer = Proposer(estimator, schema)
+    created = not out.exists()
     ensure_writable_dir(out)
     staging = Path(tempfile.mkdtemp(prefix=".label-build-", dir=out))
+    done = False
     try:
         picks, preds = _select(cands, opts, proposer, show_progress)
         _fill(staging, cands, picks, preds, proposer, opts, show_progress)
         for name in ("frames", "display", DB_NAME):  # the database last: then it is a project
             if (staging / name).exists():
                 os.replace(staging / name, out / name)
+        done = True
     finally:
         proposer.close()
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not done:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if empty: the folder this build made, and nothing else
     return Store(out)
 
 
