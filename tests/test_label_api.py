@@ -464,3 +464,35 @@ def test_cli_serves_the_page_until_interrupted(project):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in err
+
+
+def test_accept_re_blurs_the_face_where_the_person_put_the_head(tmp_path):
+    import cv2
+    from fastapi.testclient import TestClient
+
+    from infantpose.io.images import write_image
+    from infantpose.label.app import create_app
+
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 256, (30, 40, 1), dtype=np.uint8)
+    src = tmp_path / "noise.png"
+    write_image(src, np.kron(blocks, np.ones((5, 5, 3), np.uint8)))
+    store = build_project([src], tmp_path / "proj", BuildOptions(n=1, blur=True),
+                          estimator=HeadTopLeft(), show_progress=False)
+    fid = store.frame_ids()[0]
+    before = store.frame(fid)
+    client = TestClient(create_app(store.dir))
+    for k, (x, y) in zip(range(1, 6), [(150, 110), (160, 110), (155, 115), (155, 120),
+                                       (155, 123)]):  # the person moves the face points
+        assert client.put(f"/api/frames/{fid}/points/{k}", json={"x": x, "y": y}).status_code \
+            == 200
+    after = client.post(f"/api/frames/{fid}/accept").json()
+    assert after["display"] != before["display"] and after["face_found"]
+    assert not (store.dir / before["display"]).exists()
+    assert client.get("/api/project").json()["frames"][0]["display"] == after["display"]
+    original = np.kron(blocks, np.ones((5, 5, 3), np.uint8)).astype(float)
+    shown = cv2.cvtColor(cv2.imread(str(store.dir / after["display"])), cv2.COLOR_BGR2RGB)
+    diff = np.abs(shown.astype(float) - original).mean(axis=-1)
+    assert diff[110:123, 150:160].mean() > 40  # blurred where the person put the face
+    r = client.get(f"/api/frames/{fid}/image?d=anything")
+    assert r.status_code == 200 and r.content == (store.dir / after["display"]).read_bytes()

@@ -7,7 +7,10 @@ Routes (all JSON unless noted):
 * ``GET /api/frames/{id}``: one frame with its points; ``GET /api/frames/{id}/rev``: its
   revision (tabs poll it to see each other's edits);
 * ``GET /api/frames/{id}/image`` (JPEG): the frame as shown, face blurred;
-  ``?raw=1`` the unblurred frame, for a person who reveals it on purpose;
+  ``?raw=1`` the unblurred frame, for a person who reveals it on purpose (other query
+  parameters only name the version, for the browser's cache); when a person accepts a frame
+  whose head keypoints they corrected, the shown frame is re-made with the face placed from
+  their keypoints;
 * ``PUT /api/frames/{id}/points/{k}``: change one point (x, y, v), saved at once;
 * ``POST /api/frames/{id}/undo`` | ``/redo`` | ``/accept`` | ``/time``; ``PUT /api/cursor``;
 * ``GET /api/stats``.
@@ -21,6 +24,7 @@ name.
 from __future__ import annotations
 
 import math
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,7 +104,8 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     def project() -> dict[str, Any]:
         m = store.meta()
         frames = [{"id": f["id"], "name": f["name"], "reviewed": bool(f["reviewed"]),
-                   "corrected": f["n_corrected"], "reason": f["reason"]}
+                   "corrected": f["n_corrected"], "reason": f["reason"],
+                   "display": f["display"]}
                   for f in store.frames()]
         return {"id": project_id, "name": store.dir.resolve().name, "schema": schema,
                 "queue": m.get("queue"), "model": m.get("model"), "blur": m.get("blur", True),
@@ -150,9 +155,25 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     def redo(fid: int) -> dict[str, Any]:
         return frame_or_404(fid, store.redo)
 
+    head = [r == "head" for r in schema["regions"]]
+    deid: dict[str, Any] = {}
+    deid_lock = threading.Lock()
+
     @app.post("/api/frames/{fid}/accept")
     def accept(fid: int, body: Seconds | None = None) -> dict[str, Any]:
-        return frame_or_404(fid, store.accept, body.seconds if body else 0.0)
+        f = frame_or_404(fid, store.accept, body.seconds if body else 0.0)
+        if meta.get("blur", True) and any(head[p["k"]] and p["status"] == "corrected"
+                                          for p in f["points"]):
+            # The person placed the head: hide the face where they put it from now on.
+            from infantpose.label.build import refresh_display
+            from infantpose.video.privacy import Deidentifier
+
+            with deid_lock:
+                if "d" not in deid:
+                    deid["d"] = Deidentifier(mode="blur", margin=0.3)
+                if refresh_display(store, fid, deid["d"]):
+                    f = store.frame(fid)
+        return f
 
     @app.post("/api/frames/{fid}/time")
     def add_time(fid: int, body: Seconds) -> dict[str, bool]:

@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.label import queues
 from infantpose.label.sources import Candidate, collect_candidates, iter_images
 from infantpose.label.store import DB_NAME, FrameRow, Store, is_project
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["BuildOptions", "Proposer", "build_project", "display_image"]
+__all__ = ["BuildOptions", "Proposer", "build_project", "display_image", "refresh_display"]
 
 DISPLAY_MAX_SIDE = 1600  # longer side of the JPEG the page shows (coordinates stay in pixels)
 
@@ -120,7 +121,7 @@ def _write_jpeg(path: Path, rgb: np.ndarray, max_side: int | None = None) -> Non
                            [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise InputError(path, "cannot encode image")
-    path.write_bytes(enc.tobytes())
+    _atomic.write_bytes(path, enc.tobytes())  # a page may be reading the previous one
 
 
 def _frame_file_names(chosen: Sequence[Candidate]) -> dict[int, str]:
@@ -287,3 +288,28 @@ def _fill(staging: Path, cands: list[Candidate], picks: list[queues.Pick],
         row, prop = rows[i]
         store.add_frame(row, [(None if np.isnan(x) else x, None if np.isnan(y) else y, s)
                               for x, y, s in prop])
+
+
+def refresh_display(store: Store, frame_id: int, deid: Any) -> bool:
+    """Re-make a reviewed frame's displayed image with the face placed from the person's own
+    head keypoints (and the face detector) instead of the model's. False when the frame's image
+    is gone."""
+    from infantpose.io.images import read_image
+
+    f = store.frame(frame_id)
+    src = store.dir / f["image"]
+    if not src.is_file():
+        return False
+    schema = get_schema(store.meta()["schema"])
+    kp = np.full((schema.num_keypoints, 3), np.nan)
+    kp[:, 2] = 0.0
+    for p in f["points"]:
+        if p["v"] > 0 and p["x"] is not None:
+            kp[p["k"]] = (p["x"], p["y"], 1.0)
+    shown, face = display_image(read_image(src), kp, schema, deid)
+    name = f"display/{frame_id:06d}_r{f['rev']}.jpg"
+    _write_jpeg(store.dir / name, shown, DISPLAY_MAX_SIDE)
+    store.set_display(frame_id, name, face)
+    if f["display"] != name:
+        (store.dir / f["display"]).unlink(missing_ok=True)
+    return True

@@ -390,6 +390,14 @@ class Store:
                         "status = 'proposed'", (frame_id,))
             return self._frame(con, frame_id)
 
+    def set_display(self, frame_id: int, display: str, face_found: bool) -> None:
+        """Point a frame at a new displayed image (after its face region was re-placed)."""
+        with self.connect() as con:
+            cur = con.execute("UPDATE frames SET display = ?, face_found = ?, rev = rev + 1 "
+                              "WHERE id = ?", (display, int(bool(face_found)), frame_id))
+            if cur.rowcount == 0:
+                raise KeyError(frame_id)
+
     def add_seconds(self, frame_id: int, seconds: float) -> None:
         """Add time a person spent on a frame (without accepting it)."""
         with self.connect() as con:

@@ -35,12 +35,18 @@ async function api(method, url, body) {
   return r.json();
 }
 
+function displayOf(id) {
+  const e = S.frames.find((x) => x.id === id);
+  return e ? e.display : "";
+}
+
 function imageUrl(id, raw) {
-  return `/api/frames/${id}/image?p=${S.project.id}${raw ? "&raw=1" : ""}`;
+  const version = raw ? "&raw=1" : `&d=${encodeURIComponent(displayOf(id))}`;
+  return `/api/frames/${id}/image?p=${S.project.id}${version}`;
 }
 
 function loadImage(id, raw = false) {
-  const key = `${id}:${raw ? 1 : 0}`;
+  const key = `${id}:${raw ? "raw" : displayOf(id)}`;
   if (!S.images.has(key)) {
     const p = new Promise((resolve, reject) => {
       const im = new Image();
@@ -314,15 +320,20 @@ async function reloadFrame() {
   const id = S.frame.id;
   const f = await api("GET", `/api/frames/${id}`);
   if (S.frame && S.frame.id === id && !S.drag) {
+    const newImage = f.display !== S.frame.display;
     S.frame = f;
     syncListEntry(f);
+    if (newImage && !S.reveal) S.img = await loadImage(id).catch(() => S.img);
     draw();
   }
 }
 
 function syncListEntry(f) {
   const e = S.frames.find((x) => x.id === f.id);
-  if (e) e.reviewed = f.reviewed;
+  if (e) {
+    e.reviewed = f.reviewed;
+    e.display = f.display;
+  }
 }
 
 // --- edits -----------------------------------------------------------------------------------
@@ -404,7 +415,9 @@ function accept() {
       const f = await api("POST", `/api/frames/${fid}/accept`, { seconds });
       syncListEntry(f);
       if (S.frame && S.frame.id === fid) {
+        const newImage = f.display !== S.frame.display;
         S.frame = f;
+        if (newImage && !S.reveal) S.img = await loadImage(fid).catch(() => S.img);
         draw();
       }
       setSaving(-1);
