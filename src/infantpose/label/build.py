@@ -247,7 +247,8 @@ def _fill(staging: Path, cands: list[Candidate], picks: list[queues.Pick],
     if frame_files:
         (staging / "frames").mkdir()
     meta = {"schema": schema.name, "queue": opts.queue, "uncertainty": opts.uncertainty,
-            "n": opts.n, "model": opts.model if proposer.estimator is not None else None,
+            "n": opts.n, "model": (getattr(proposer.estimator, "name", None) or opts.model)
+            if proposer.estimator is not None else None,
             "weights": opts.weights, "blur": opts.blur, "cursor": None}
     store = Store.create(staging, meta)
     rows: dict[int, tuple[FrameRow, np.ndarray]] = {}
