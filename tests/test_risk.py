@@ -164,3 +164,17 @@ def test_bad_inputs_one_line_exit_2(tmp_path, capsys, case):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith(f"error: {expect}"), err
     assert not (out / "metrics.json").exists()
+
+
+def test_outputs_not_replaced_unless_ours(tmp_path, capsys):
+    f, lab = write(tmp_path, *cohort(6, videos_per=1, signal=1.0, n_features=3))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.html").write_text("mine")
+    args = ["risk", "train", str(f), "--labels", str(lab), "--out", str(out), "--models",
+            "logistic", "-q"]
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err and (out / "report.html").read_text() == "mine"
+    assert main(args + ["--overwrite"]) == 0
+    assert main(args) == 0     # our own outputs may be replaced by a rerun
+    assert main(["risk", "predict", str(out), str(f), "--out", str(f)]) == 2  # never over an input

@@ -43,6 +43,8 @@ def features_cmd(
                                        help="Flag videos (qc_flag=low_coverage) whose body "
                                             "keypoints are present less than this fraction."),
     fps: float = typer.Option(None, "--fps", help="Frame rate for files that do not record one."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing output that infantpose did not write."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Kinematic features of infant movement (Chambers et al. 2020 / seed 000) with QC columns.
@@ -57,6 +59,7 @@ def features_cmd(
 
     from infantpose import _atomic
     from infantpose.features.table import FeatureConfig, features_table
+    from infantpose.outputs import Outputs
 
     console = Console(stderr=True)
     if not 0 <= conf <= 1:
@@ -70,14 +73,17 @@ def features_cmd(
     if out.suffix.lower() != ".csv":
         raise InputError(out, "features output must be a .csv file")
     files = expand_inputs(poses)
-    _atomic.ensure_writable_dir(out.parent if str(out.parent) else ".")
+    guard = Outputs("features", files, overwrite)
+    guard.file(out, create_parent=False)
     cfg = FeatureConfig(conf=conf, max_gap=max_gap, min_coverage=min_coverage, windows=windows,
                         fps=fps)
     with Progress(transient=True, disable=quiet, console=console) as bar:
         task = bar.add_task("features", total=len(files))
         table = features_table(files, cfg, progress=lambda k: bar.advance(task, k))
+    guard.folder(out.parent if str(out.parent) else ".")
     with _atomic.atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
+    guard.record(out)
     whole = table[table["window"] == "all"]
     flagged = whole[whole["qc_flag"] != "ok"]
     msg = f"wrote {out}: {len(whole)} video(s), {table.shape[1]} columns"

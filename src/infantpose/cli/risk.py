@@ -32,6 +32,8 @@ def train_cmd(
                                     "boosting."),
     include_flagged: bool = typer.Option(False, "--include-flagged",
                                          help="Also use videos whose qc_flag is not ok."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing outputs that infantpose did not write."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Nested cross-validation grouped by infant; writes metrics.json, predictions.csv,
@@ -42,7 +44,8 @@ def train_cmd(
     from rich.console import Console
     from rich.progress import Progress
 
-    from infantpose.risk import MODELS, train
+    from infantpose.outputs import Outputs
+    from infantpose.risk import MODELS, OUTPUT_FILES, train
 
     console = Console(stderr=True)
     chosen = tuple(m.strip() for m in models.split(",") if m.strip())
@@ -52,6 +55,9 @@ def train_cmd(
                                f"{', '.join(MODELS)}")
     if permutations < 0:
         raise InputError(None, f"--permutations must be >= 0, got {permutations}")
+    guard = Outputs("risk train", [features, labels], overwrite)
+    guard.folder(out, create=False)
+    targets = [guard.file(out / name, create_parent=False) for name in OUTPUT_FILES]
     with Progress(transient=True, disable=quiet, console=console) as bar:
         tasks: dict[str, int] = {}
 
@@ -62,6 +68,7 @@ def train_cmd(
 
         m = train(features, labels, out, group=group, permutations=permutations, seed=seed,
                   models=chosen, include_flagged=include_flagged, progress=progress)
+    guard.record(*targets)
     lo, hi = m["roc_auc_ci"]
     console.print(f"ROC AUC {m['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}], PR AUC {m['pr_auc']:.3f}, "
                   f"balanced accuracy {m['balanced_accuracy']:.3f} (n={m['n']}, "
@@ -78,16 +85,24 @@ def predict_cmd(
     model_dir: Path = typer.Argument(..., help="Folder written by `infantpose risk train`."),
     features: Path = typer.Argument(..., help="Features CSV of the videos to score."),
     out: Path = typer.Option(..., "--out", "-o", help="Scores CSV (video, score, predicted)."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing output that infantpose did not write."),
 ) -> None:
     """Score new videos with a trained model (a pickle: only load models you trust)."""
     from rich.console import Console
 
     from infantpose import _atomic
+    from infantpose.outputs import Outputs
     from infantpose.risk import predict
 
+    if out.suffix.lower() != ".csv":
+        raise InputError(out, "scores output must be a .csv file")
+    guard = Outputs("risk predict", [model_dir, features], overwrite)
+    guard.file(out, create_parent=False)
     scores = predict(model_dir, features)
-    _atomic.ensure_writable_dir(out.parent if str(out.parent) else ".")
+    guard.folder(out.parent if str(out.parent) else ".")
     with _atomic.atomic_path(out) as tmp:
         scores.to_csv(tmp, index=False, float_format="%.6g")
+    guard.record(out)
     Console(stderr=True).print(f"wrote {out}: {len(scores)} video(s), "
                                f"{int(scores['predicted'].sum())} above the threshold")

@@ -22,6 +22,7 @@ from infantpose.risk.nested import MODELS, fit_final, model_name, n_outer_folds,
 __all__ = ["MODELS", "Dataset", "load_dataset", "nested_cv", "predict", "train"]
 
 MODEL_FILE = "model.joblib"
+OUTPUT_FILES = ("metrics.json", "predictions.csv", "importances.csv", MODEL_FILE, "report.html")
 FORMAT = "infantpose.risk"
 
 
