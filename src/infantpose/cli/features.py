@@ -13,11 +13,13 @@ __all__ = ["features_cmd", "expand_inputs"]
 
 
 def expand_inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; folders become their ``*.json`` files (sorted). Missing paths -> InputError."""
+    """Files as given; folders become their ``*.json`` files (sorted; hidden files such as the
+    output ledger skipped). Missing paths -> InputError."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(q for q in p.glob("*.json") if q.is_file())
+            found = sorted(q for q in p.glob("*.json") if q.is_file()
+                           and not q.name.startswith("."))
             if not found:
                 raise InputError(p, "folder holds no .json Poses files")
             out += found

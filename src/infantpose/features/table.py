@@ -189,9 +189,9 @@ def summarise(s: Series, sl: slice = slice(None), cfg: FeatureConfig | None = No
     coverage = float(covered.mean()) if n else 0.0
     duration = n / s.fps
     flag = "ok"
-    if duration < cfg.min_duration or covered.all(-1).sum() < 3:
+    if duration < cfg.min_duration:
         flag = "too_short"
-    elif coverage < cfg.min_coverage:
+    elif coverage < cfg.min_coverage or covered.all(-1).sum() < 3:
         flag = "low_coverage"
     out.update({
         "qc_flag": flag,
