@@ -154,14 +154,30 @@ def test_drag_point_is_stored_and_exported(page, project, tmp_path):
     assert ds.poses.data[0, 0, 3, :2] == pytest.approx([after["x"], after["y"]], abs=1e-3)
 
 
-def test_click_places_selected_point(page, project):
+def test_zoom_pan_then_click_places_selected_point(page, project):
     fid = project.frame_ids()[0]
+    s0 = page.evaluate("labelApp.view.s")
+    at = page.evaluate("labelApp.screenOfImage(10, 60)")  # no keypoints left of x = 20
+    page.mouse.move(at["x"], at["y"])
+    page.mouse.wheel(0, -200)  # zoom in around the cursor
+    page.wait_for_function(f"labelApp.view.s > {s0} * 1.2")
+    after = page.evaluate("labelApp.screenOfImage(10, 60)")
+    assert abs(after["x"] - at["x"]) < 2 and abs(after["y"] - at["y"]) < 2  # point stays put
+    page.mouse.down()  # on empty space: a drag pans
+    page.mouse.move(at["x"] + 60, at["y"] + 100, steps=4)
+    page.mouse.up()
+    moved = page.evaluate("labelApp.screenOfImage(10, 60)")
+    assert (moved["x"], moved["y"]) == (pytest.approx(at["x"] + 60, abs=1),
+                                        pytest.approx(at["y"] + 100, abs=1))
+    assert project.frame(fid)["points"][0]["v"] == 0  # panning placed nothing
     select_point(page, 0)  # the model did not place keypoint 0
     at = page.evaluate("labelApp.screenOfImage(20, 15)")
     page.mouse.click(at["x"], at["y"])
     saved(page)
     p = wait_for(lambda: (q := project.frame(fid)["points"][0])["v"] == 2 and q)
-    assert (p["x"], p["y"]) == (pytest.approx(20, abs=1), pytest.approx(15, abs=1))
+    assert (p["x"], p["y"]) == (pytest.approx(20, abs=0.5), pytest.approx(15, abs=0.5))
+    page.keyboard.press("0")  # fit again
+    assert page.evaluate("labelApp.view.s") == pytest.approx(s0)
 
 
 def test_v_twice_then_undo_and_redo(page, project):
