@@ -496,3 +496,22 @@ def test_accept_re_blurs_the_face_where_the_person_put_the_head(tmp_path):
     assert diff[110:123, 150:160].mean() > 40  # blurred where the person put the face
     r = client.get(f"/api/frames/{fid}/image?d=anything")
     assert r.status_code == 200 and r.content == (store.dir / after["display"]).read_bytes()
+
+
+def test_real_model_on_a_video_with_every_queue_option(tmp_path, capsys):
+    """The whole command with BlazePose (weights from the mediapipe wheel) on a short clip."""
+    from infantpose.examples import write_hopper_video
+
+    video = tmp_path / "clip.mp4"
+    write_hopper_video(video, seconds=1.0, fps=8)
+    out = tmp_path / "proj"
+    assert main(["label", str(video), "--out", str(out), "--queue", "uncertain",
+                 "--uncertainty", "tta", "-n", "3", "--schema", "coco17", "--no-serve"]) == 0
+    assert "3 frames to label (queue uncertain)" in capsys.readouterr().err
+    store = Store.open(out)
+    frames = store.frames()
+    assert [f["queue"] for f in frames] == ["uncertain"] * 3
+    assert "mirror disagreement" in frames[0]["reason"]
+    pts = store.frame(frames[0]["id"])["points"]
+    assert sum(p["v"] == 2 for p in pts) >= 10  # BlazePose found the person
+    assert store.meta()["model"] == "blazepose"

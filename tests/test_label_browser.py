@@ -61,7 +61,7 @@ def serving(project_dir: Path) -> Iterator[str]:
         thread.join(10)
 
 
-def wait_for(cond: Callable[[], object], timeout: float = 5.0) -> object:
+def wait_for(cond: Callable[[], object], timeout: float = 10.0) -> object:
     deadline = time.monotonic() + timeout
     while True:
         v = cond()

@@ -69,7 +69,7 @@ def start_cmd(
     from infantpose.label.server import check_port, serve
     from infantpose.label.store import Store, is_project
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # paths are never wrapped
     if not no_serve:
         check_port(host, port)  # before any work: a busy port is known at once
     if is_project(out):
@@ -115,7 +115,7 @@ def export_cmd(
     files, ds = export_project(project, dst, to, only_reviewed)
     reviewed = sum(bool(f.get("label_reviewed")) for f in ds.meta["image_fields"])
     where = files[0] if to.lower() == "coco" else dst
-    Console().print(f"wrote {where}: {len(ds)} frames ({reviewed} reviewed), schema "
+    Console(soft_wrap=True).print(f"wrote {where}: {len(ds)} frames ({reviewed} reviewed), schema "
                     f"{ds.schema.name}")
 
 
