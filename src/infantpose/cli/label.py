@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -24,7 +25,7 @@ from infantpose.cli import app
 class _StartByDefault(TyperGroup):
     """A group whose first argument, when it is not a sub-command, starts ``start``."""
 
-    def parse_args(self, ctx, args):  # noqa: ANN001 (click's signature)
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["start", *args]
         return super().parse_args(ctx, args)

@@ -27,6 +27,7 @@ import math
 import threading
 from importlib import resources
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -90,7 +91,8 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(LOOPBACK | {"testserver"}))
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
 
-    def frame_or_404(fid: int, fn=None, *args: Any) -> Any:
+    def frame_or_404(fid: int, fn: Callable[..., Any] | None = None, *args: Any) -> Any:
+        """``fn(fid, *args)`` (default: the frame), or a 404 for an unknown frame."""
         try:
             return (fn or store.frame)(fid, *args)
         except KeyError:

@@ -87,7 +87,7 @@ class Proposer:
             close()
 
 
-def _progress(total: int, desc: str, show: bool):
+def _progress(total: int, desc: str, show: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=not show,
