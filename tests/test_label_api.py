@@ -515,3 +515,33 @@ def test_real_model_on_a_video_with_every_queue_option(tmp_path, capsys):
     pts = store.frame(frames[0]["id"])["points"]
     assert sum(p["v"] == 2 for p in pts) >= 10  # BlazePose found the person
     assert store.meta()["model"] == "blazepose"
+
+
+def test_add_frames_to_an_existing_project(tmp_path, capsys, monkeypatch):
+    import infantpose.models as models
+
+    monkeypatch.setattr(models, "create_estimator", lambda *a, **k: FakeEstimator())
+    _write_video(tmp_path / "clip.mp4", [60 + 5 * i for i in range(24)])
+    out = tmp_path / "proj"
+    args = ["label", str(tmp_path / "clip.mp4"), "--out", str(out), "--no-serve", "--no-blur"]
+    assert main(args + ["-n", "4"]) == 0
+    store = Store.open(out)
+    first = store.frames()
+    store.edit_point(first[0]["id"], 3, x=5, y=5)
+    assert main(args + ["-n", "5", "--queue", "uncertain"]) == 0
+    assert "added 5 frames" in capsys.readouterr().err
+    frames = store.frames()
+    assert len(frames) == 9 and frames[:4] == store.frames()[:4]
+    keys = [(f["source"], f["frame_index"]) for f in frames]
+    assert len(set(keys)) == 9  # nothing chosen twice
+    assert [f["queue"] for f in frames] == ["uniform"] * 4 + ["uncertain"] * 5
+    assert all((out / f["image"]).is_file() and (out / f["display"]).is_file() for f in frames)
+    assert len({f["display"] for f in frames}) == 9
+    assert store.frame(first[0]["id"])["points"][3]["x"] == 5  # earlier work untouched
+    assert not list(out.glob(".label-add-*"))
+    assert main(args + ["-n", "50"]) == 0  # the remaining 15 frames
+    assert len(store.frames()) == 24
+    assert main(args + ["-n", "5"]) == 2
+    assert "already in the project" in _err(capsys)
+    assert main(args + ["--schema", "coco17"]) == 2
+    assert "this project labels infant22, not coco17" in _err(capsys)

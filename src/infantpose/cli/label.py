@@ -2,7 +2,8 @@
 
 * ``infantpose label SOURCE... --out PROJECT [options]`` creates PROJECT (frames chosen by a
   queue, the model's proposals, blurred display images) and serves the labelling page;
-  ``infantpose label --out PROJECT`` reopens an existing project;
+  ``infantpose label --out PROJECT`` reopens an existing project, and with SOURCE arguments adds
+  new frames to it first;
 * ``infantpose label export PROJECT --to coco|labelme --out DST [--only-reviewed]``;
 * ``infantpose label stats PROJECT``.
 
@@ -43,12 +44,14 @@ app.add_typer(label_app, name="label")
 @label_app.command("start")
 def start_cmd(
     sources: Optional[list[Path]] = typer.Argument(
-        None, help="Images, videos, or folders of them (none: reopen PROJECT)."),
+        None, help="Images, videos, or folders of them (none: reopen PROJECT; with an existing "
+                   "PROJECT: add -n new frames from them)."),
     out: Path = typer.Option(..., "--out", "-o", help="The project folder (created if new)."),
     model: str = typer.Option("blazepose", "--model", help="Model that proposes keypoints "
                               "(blazepose, blazepose-torch, pose-resnet), or none."),
     weights: Optional[str] = typer.Option(None, "--weights", help="Checkpoint for the model."),
-    schema: str = typer.Option("infant22", "--schema", help="Keypoints to label."),
+    schema: Optional[str] = typer.Option(
+        None, "--schema", help="Keypoints to label (new project; default infant22)."),
     queue: str = typer.Option("uniform", "--queue", help="Which frames: uniform, kmeans, "
                               "uncertain or jump."),
     n: int = typer.Option(50, "-n", help="How many frames to label."),
@@ -69,24 +72,31 @@ def start_cmd(
     from infantpose.label.build import BuildOptions, build_project
     from infantpose.label.server import check_port, serve
     from infantpose.label.store import Store, is_project
+    from infantpose.schemas import get_schema
 
     console = Console(stderr=True, soft_wrap=True)  # paths are never wrapped
     if not no_serve:
         check_port(host, port)  # before any work: a busy port is known at once
+    opts = BuildOptions(schema=schema or "infant22", queue=queue, n=n, uncertainty=uncertainty,
+                        max_candidates=candidates, blur=not no_blur,
+                        model=None if model.lower() == "none" else model, weights=weights)
     if is_project(out):
-        if sources:
-            console.print(f"note: {out} already holds a label project: opening it as it is "
-                          "(SOURCE arguments are not added)")
         store = Store.open(out)
+        if sources:
+            from infantpose.label.extend import add_to_project
+
+            have = store.meta()["schema"]
+            if schema is not None and get_schema(schema).name != have:
+                raise InputError(out, f"this project labels {have}, not {schema}")
+            added = add_to_project(sources, out, opts)
+            console.print(f"added {len(added)} frames to {out} (queue {queue}); "
+                          f"{len(store.frame_ids())} in all")
     else:
         if not sources:
             if out.exists():
                 raise InputError(out, "not a label project; name SOURCE images or videos to "
                                       "create one here")
             raise InputError(out, "no such project; name SOURCE images or videos to create it")
-        opts = BuildOptions(schema=schema, queue=queue, n=n, uncertainty=uncertainty,
-                            max_candidates=candidates, blur=not no_blur,
-                            model=None if model.lower() == "none" else model, weights=weights)
         store = build_project(sources, out, opts)
         console.print(f"created {out}: {len(store.frame_ids())} frames to label "
                       f"(queue {queue})")

@@ -26,7 +26,8 @@ from infantpose.label.sources import Candidate, collect_candidates, iter_images
 from infantpose.label.store import DB_NAME, FrameRow, Store, is_project
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["BuildOptions", "Proposer", "build_project", "display_image", "refresh_display"]
+__all__ = ["BuildOptions", "Proposer", "build_project", "display_image", "proposal_list",
+           "refresh_display", "render_frames", "select_frames"]
 
 DISPLAY_MAX_SIDE = 1600  # longer side of the JPEG the page shows (coordinates stay in pixels)
 
@@ -143,7 +144,7 @@ def _frame_file_names(chosen: Sequence[Candidate]) -> dict[int, str]:
     return out
 
 
-def _select(cands: list[Candidate], opts: BuildOptions, proposer: Proposer, show: bool
+def select_frames(cands: list[Candidate], opts: BuildOptions, proposer: Proposer, show: bool
             ) -> tuple[list[queues.Pick], dict[int, np.ndarray]]:
     """Run the queue over the candidates; returns the picks and the predictions made."""
     preds: dict[int, np.ndarray] = {}
@@ -221,7 +222,7 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
     staging = Path(tempfile.mkdtemp(prefix=".label-build-", dir=out))
     done = False
     try:
-        picks, preds = _select(cands, opts, proposer, show_progress)
+        picks, preds = select_frames(cands, opts, proposer, show_progress)
         _fill(staging, cands, picks, preds, proposer, opts, show_progress)
         for name in ("frames", "display", DB_NAME):  # the database last: then it is a project
             if (staging / name).exists():
@@ -236,21 +237,42 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
     return Store(out)
 
 
+def project_meta(opts: BuildOptions, proposer: Proposer) -> dict[str, Any]:
+    """The settings a new project records."""
+    model = (getattr(proposer.estimator, "name", None) or opts.model) \
+        if proposer.estimator is not None else None
+    return {"schema": proposer.schema.name, "queue": opts.queue, "uncertainty": opts.uncertainty,
+            "n": opts.n, "model": model, "weights": opts.weights, "blur": opts.blur,
+            "cursor": None}
+
+
 def _fill(staging: Path, cands: list[Candidate], picks: list[queues.Pick],
           preds: dict[int, np.ndarray], proposer: Proposer, opts: BuildOptions, show: bool
           ) -> None:
-    """Write frames, display images and the database for the picked candidates."""
+    """Write frames, display images and the database of a new project into ``staging``."""
+    store = Store.create(staging, project_meta(opts, proposer))
+    for row, prop in render_frames(staging, cands, picks, preds, proposer, opts, show):
+        store.add_frame(row, proposal_list(prop))
+
+
+def proposal_list(prop: np.ndarray) -> list[tuple[float | None, float | None, float]]:
+    """A (K, 3) proposal as the store takes it (None for a keypoint not placed)."""
+    return [(None if np.isnan(x) else float(x), None if np.isnan(y) else float(y), float(sc))
+            for x, y, sc in prop]
+
+
+def render_frames(folder: Path, cands: list[Candidate], picks: list[queues.Pick],
+                  preds: dict[int, np.ndarray], proposer: Proposer, opts: BuildOptions,
+                  show: bool) -> list[tuple[FrameRow, np.ndarray]]:
+    """Write the picked frames (video frames as ``frames/*.png``) and their displayed images
+    (``display/*.jpg``) under ``folder``; returns each frame's row and proposal, in the queue's
+    order. Paths in the rows are relative to ``folder`` (images stay where they are)."""
     schema = proposer.schema
     chosen = [cands[p.index] for p in picks]
     frame_files = _frame_file_names(chosen)
-    (staging / "display").mkdir()
+    (folder / "display").mkdir(exist_ok=True)
     if frame_files:
-        (staging / "frames").mkdir()
-    meta = {"schema": schema.name, "queue": opts.queue, "uncertainty": opts.uncertainty,
-            "n": opts.n, "model": (getattr(proposer.estimator, "name", None) or opts.model)
-            if proposer.estimator is not None else None,
-            "weights": opts.weights, "blur": opts.blur, "cursor": None}
-    store = Store.create(staging, meta)
+        (folder / "frames").mkdir(exist_ok=True)
     rows: dict[int, tuple[FrameRow, np.ndarray]] = {}
     deid = None
     if opts.blur:
@@ -267,13 +289,13 @@ def _fill(staging: Path, cands: list[Candidate], picks: list[queues.Pick],
                 if i in frame_files:
                     from infantpose.io.images import write_image
 
-                    write_image(staging / frame_files[i], rgb)
+                    write_image(folder / frame_files[i], rgb)
                     image = frame_files[i]
                 else:
                     image = str(cand.path)
                 shown, face = display_image(rgb, prop, schema, deid)
                 display = f"display/{i + 1:06d}.jpg"
-                _write_jpeg(staging / display, shown, DISPLAY_MAX_SIDE)
+                _write_jpeg(folder / display, shown, DISPLAY_MAX_SIDE)
                 rows[i] = (FrameRow(
                     name=cand.label(), image=image, source=str(cand.path),
                     width=rgb.shape[1], height=rgb.shape[0], queue=opts.queue,
@@ -285,10 +307,7 @@ def _fill(staging: Path, cands: list[Candidate], picks: list[queues.Pick],
             deid.close()
     if not rows:
         raise InputError(None, "no frame could be read from the sources")
-    for i in sorted(rows):  # labelling order = the queue's order
-        row, prop = rows[i]
-        store.add_frame(row, [(None if np.isnan(x) else x, None if np.isnan(y) else y, s)
-                              for x, y, s in prop])
+    return [rows[i] for i in sorted(rows)]  # labelling order = the queue's order
 
 
 def refresh_display(store: Store, frame_id: int, deid: Any) -> bool:
