@@ -545,3 +545,25 @@ def test_add_frames_to_an_existing_project(tmp_path, capsys, monkeypatch):
     assert "already in the project" in _err(capsys)
     assert main(args + ["--schema", "coco17"]) == 2
     assert "this project labels infant22, not coco17" in _err(capsys)
+
+
+def test_label_from_scratch_without_a_model(tmp_path, capsys):
+    write_images(tmp_path / "src", [90, 120, 150])
+    out = tmp_path / "proj"
+    assert main(["label", str(tmp_path / "src"), "--out", str(out), "--model", "none",
+                 "--queue", "kmeans", "-n", "2", "--no-serve", "--no-blur"]) == 0
+    store = Store.open(out)
+    assert store.meta()["model"] is None
+    f = store.frame(store.frame_ids()[0])
+    assert all(p["v"] == 0 and p["x"] is None and p["score"] == 0 for p in f["points"])
+    store.edit_point(f["id"], 2, x=10, y=20)
+    store.accept(f["id"], 4)
+    assert main(["label", "stats", str(out), "--json"]) == 0
+    import json
+
+    d = json.loads(capsys.readouterr().out)
+    assert d["placed"] == 1 and d["points"] == 1 and d["mean_correction_px"] is None
+    assert main(["label", "export", str(out)]) == 0  # default: PROJECT/export/labels.json
+    from infantpose.io.coco import read_coco
+
+    assert len(read_coco(out / "export" / "labels.json")) == 2
