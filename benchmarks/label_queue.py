@@ -267,7 +267,7 @@ def switch_part(frames: int, model: str) -> None:
         with serving(store.dir) as url:
             api_ms = []
             with httpx.Client(base_url=url) as client:
-                for fid in rng.choice(ids, 100, replace=False):
+                for fid in rng.choice(ids, min(100, len(ids)), replace=False):
                     t = time.perf_counter()
                     client.get(f"/api/frames/{fid}").raise_for_status()
                     client.get(f"/api/frames/{fid}/image").raise_for_status()
@@ -281,12 +281,13 @@ def switch_part(frames: int, model: str) -> None:
                 page.goto(url)
                 page.wait_for_selector("body[data-ready='1']")
                 nxt = []
-                for i in range(1, 101):
+                for i in range(1, min(101, len(ids))):
                     page.keyboard.press("ArrowRight")
                     page.wait_for_selector(f"body[data-ready='1'][data-frame='{ids[i]}']")
                     nxt.append(page.evaluate("labelApp.lastSwitchMs"))
                 jumps = []
-                for j in rng.choice(np.arange(150, len(ids)), 50, replace=False):
+                pool = np.arange(min(150, len(ids) // 2), len(ids))  # beyond the prefetched
+                for j in rng.choice(pool, min(50, len(pool)), replace=False):
                     page.evaluate(f"labelApp.goTo({int(j)})")
                     page.wait_for_selector(f"body[data-ready='1'][data-frame='{ids[j]}']")
                     jumps.append(page.evaluate("labelApp.lastSwitchMs"))
