@@ -129,8 +129,15 @@ def run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; with ``argv`` None (the console script) exit with the code."""
+    import os
+
     _quiet_libraries()
-    code = run(sys.argv[1:] if argv is None else list(argv))
-    if argv is None:
-        sys.exit(code)
-    return code
+    if argv is not None:
+        return run(list(argv))
+    if os.environ.get("INFANTPOSE_DEBUG"):
+        sys.exit(run(sys.argv[1:]))
+    from infantpose.cli._stderr_filter import filtered_stderr
+
+    with filtered_stderr():  # native log lines never reach the terminal
+        code = run(sys.argv[1:])
+    sys.exit(code)

@@ -42,8 +42,16 @@ def filter_config(method: str, cutoff: float | None, window: int | None, min_cut
     """A FilterConfig from command-line values (InputError for invalid combinations)."""
     from infantpose.video.filters import METHODS, FilterConfig
 
+    import math
+
     if method not in METHODS:
         raise InputError(None, f"unknown filter {method!r}; choose from {', '.join(METHODS)}")
+    if not (math.isfinite(min_score) and 0.0 <= min_score <= 1.0):
+        raise InputError(None, f"--min-score must be between 0 and 1, got {min_score}")
+    for name, v in (("--cutoff", cutoff), ("--min-cutoff", min_cutoff), ("--beta", beta),
+                    ("--max-speed", max_speed)):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise InputError(None, f"{name} must be a non-negative number, got {v}")
     opts: dict[str, Any] = {}
     if method == "butterworth" and cutoff is not None:
         opts["cutoff_hz"] = cutoff
