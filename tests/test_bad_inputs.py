@@ -86,6 +86,19 @@ def labelme(d: Path, group_id=None, point=(5.0, 5.0)) -> Path:
     return write_json(d / "imgs" / "img.json", doc)
 
 
+def dlc(d: Path, row: list[str]) -> Path:
+    from PIL import Image
+
+    vid = d / "labeled-data" / "baby1"
+    vid.mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 48, 3), np.uint8)).save(vid / "img000.png")
+    lines = ["scorer,,,ann,ann", "bodyparts,,,nose,nose", "coords,,,x,y",
+             ",".join(["labeled-data", "baby1", "img000.png"] + row)]
+    p = vid / "CollectedData_ann.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
 def huge_png(d: Path) -> Path:
     def chunk(t: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + t + data + struct.pack(
@@ -216,6 +229,12 @@ CASES: dict[str, tuple[Callable[[Path], list], str]] = {
                                                 d / "o.json", "--to", "coco"], "group_id"),
     "convert LabelMe point '12.5'": (lambda d: ["convert", labelme(d, point=("12.5", 3)),
                                                 d / "o.json", "--to", "coco"], "img.json"),
+    "convert DLC true as coordinate": (lambda d: ["convert", dlc(d, ["True", "True"]),
+                                                  d / "o.json", "--to", "coco"], "true/false"),
+    "convert DLC 1e30": (lambda d: ["convert", dlc(d, ["1e30", "3"]), d / "o.json", "--to",
+                                    "coco"], "absurd"),
+    "convert DLC text": (lambda d: ["convert", dlc(d, ["abc", "3"]), d / "o.json", "--to",
+                                    "coco"], "non-numeric"),
     "convert --to bad": (lambda d: ["convert", coco(d), d / "o.json", "--to", "yaml"], "--to"),
     "convert coco to .txt": (lambda d: ["convert", coco(d), d / "o.txt", "--to", "coco"],
                              "o.txt"),

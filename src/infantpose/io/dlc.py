@@ -107,6 +107,10 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
         names = ["/".join(str(x) for x in tup) for tup in df.index]
     if not names:
         raise InputError(p, "no labelled images in the CSV")
+    from infantpose.io.validate import MAX_COORD, check_rel_path
+
+    for i, nm in enumerate(names):
+        check_rel_path(nm, p, f"row {i + 1} image")
     if images_root is not None:
         root = Path(images_root)
     else:
@@ -122,8 +126,11 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
     vis = np.zeros((f, 1, k), dtype=int)
     for bp, kp in kept.items():
         try:
-            x = df.xs((bp, "x"), axis=1, level=(1, 2)).iloc[:, 0].to_numpy(dtype=float)
-            y = df.xs((bp, "y"), axis=1, level=(1, 2)).iloc[:, 0].to_numpy(dtype=float)
+            cols = [df.xs((bp, c), axis=1, level=(1, 2)).iloc[:, 0] for c in ("x", "y")]
+            if any(c.dtype == bool or c.dtype == object and c.map(
+                    lambda v: isinstance(v, bool)).any() for c in cols):
+                raise InputError(p, f"body part {bp!r} has true/false instead of coordinates")
+            x, y = (c.to_numpy(dtype=float) for c in cols)
         except KeyError:
             raise InputError(p, f"body part {bp!r} lacks an x or y column") from None
         except (TypeError, ValueError):
@@ -133,6 +140,10 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
             raise InputError(p, f"{names[row]}: body part {bp!r} has only one of x, y")
         if np.isinf(x).any() or np.isinf(y).any():
             raise InputError(p, f"body part {bp!r} has infinite coordinates")
+        if (np.abs(np.nan_to_num(x)) > MAX_COORD).any() or (np.abs(np.nan_to_num(y)) >
+                                                             MAX_COORD).any():
+            raise InputError(p, f"body part {bp!r} has absurd coordinates (beyond "
+                                f"{MAX_COORD:g} px)")
         i = sch.index(kp)
         lab = ~np.isnan(x)
         data[lab, 0, i] = np.stack([x[lab], y[lab], np.ones(lab.sum())], axis=-1)
