@@ -226,16 +226,35 @@ class Outputs:
         self.written: list[Path] = []
 
     # --- checks -----------------------------------------------------------------------------------
-    def _input_clash(self, path: Path) -> Path | None:
-        for i in self.inputs:
-            if same_path(path, i):
-                return i
-        return None
+    def _index(self) -> tuple[set[tuple[int, int]], set[str]]:
+        """(device, inode) of every existing input and the resolved path of every input."""
+        key = tuple(self.inputs)
+        if getattr(self, "_indexed", None) != key:
+            ids: set[tuple[int, int]] = set()
+            real: set[str] = set()
+            for i in self.inputs:
+                real.add(os.path.abspath(os.path.realpath(i)))
+                with contextlib.suppress(OSError):
+                    st = os.stat(i)
+                    ids.add((st.st_dev, st.st_ino))
+            self._ids, self._real, self._indexed = ids, real, key
+        return self._ids, self._real
+
+    def _input_clash(self, path: Path) -> bool:
+        """True when ``path`` is one of the inputs (same file or folder, links resolved)."""
+        ids, real = self._index()
+        try:
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) in ids:
+                return True
+        except OSError:
+            pass
+        return os.path.abspath(os.path.realpath(path)) in real
 
     def folder(self, path: str | os.PathLike, create: bool = True) -> Path:
         """Check (and create) an output folder: not an input folder, not under a file, writable."""
         p = Path(path)
-        if self._input_clash(p) is not None:
+        if self._input_clash(p):
             raise InputError(p, "output folder is the input folder; choose another --out "
                                 "(outputs never go over inputs)")
         return _check_dir(p, create)
@@ -248,7 +267,7 @@ class Outputs:
         ``create_parent`` False nothing is created (a missing folder is fine if it can be made).
         """
         p = Path(path)
-        if self._input_clash(p) is not None:
+        if self._input_clash(p):
             raise InputError(p, "output would overwrite an input file; choose another output "
                                 "path")
         if p.is_symlink() or p.exists():
