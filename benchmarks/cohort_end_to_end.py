@@ -37,6 +37,10 @@ def main() -> None:
     ap.add_argument("--style", default="home")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models", default="logistic,forest,boosting")
+    ap.add_argument("--severity", default="0.1,0.5",
+                    help="LOW,HIGH: each atypical clip blends normal and atypical movement with a "
+                         "severity drawn uniformly from this range (1,1: pure styles, classes "
+                         "that any pose model separates).")
     ap.add_argument("--work", type=Path, default=None,
                     help="Working folder (kept; re-runs reuse rendered clips and predictions).")
     args = ap.parse_args()
@@ -61,6 +65,8 @@ def main() -> None:
     n = args.clips_per_class
     plan = [("normal", 0)] * n + [("cramped", 1)] * (n - n // 2) + [("poor", 1)] * (n // 2)
     names = [f"{mv}_{i:03d}" for i, (mv, _) in enumerate(plan)]
+    lo, hi = (float(v) for v in args.severity.split(","))
+    sev = np.random.default_rng([args.seed, 17]).uniform(lo, hi, len(plan))
     times: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -72,6 +78,7 @@ def main() -> None:
             write_clip(work / "clips" / f"{names[i]}.mp4", args.seconds,
                        seed=args.seed * 100_000 + i, fps=args.fps, schema="coco17",
                        size=args.size, style=args.style, movement=plan[i][0],
+                       severity=float(sev[i]) if plan[i][1] else 1.0,
                        progress=lambda k: bar.advance(task, k))
     times["render"] = time.perf_counter() - t0
 
@@ -100,7 +107,9 @@ def main() -> None:
     pr.to_csv(work / "features_predicted.csv", index=False)
     times["features"] = time.perf_counter() - t0
     labels = pd.DataFrame({"video": names, "label": [lab for _, lab in plan],
-                           "movement": [mv for mv, _ in plan]})
+                           "movement": [mv for mv, _ in plan],
+                           "severity": [float(sev[i]) if lab else 0.0
+                                        for i, (_, lab) in enumerate(plan)]})
     labels.to_csv(work / "labels.csv", index=False)
 
     results = {}
@@ -122,7 +131,7 @@ def main() -> None:
     pd.Series(icc, name="icc").to_csv(work / "icc_per_feature.csv", index_label="feature")
 
     t = Table(title=f"cohort: {len(names)} clips ({n} normal, {n - n // 2} cramped, {n // 2} poor),"
-                    f" {args.seconds:g} s at {args.fps:g} fps, {args.size}")
+                    f" {args.seconds:g} s at {args.fps:g} fps, {args.size}, severity {args.severity}")
     for c in ("trajectories", "ROC AUC [95% CI]", "PR AUC", "bal. acc.", "models chosen",
               "coverage", "flagged"):
         t.add_column(c)

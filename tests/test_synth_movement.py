@@ -68,3 +68,14 @@ def test_cli_movement_option(tmp_path, capsys):
     assert main(["synth", "--n", "1", "--clip", "1", "--movement", "wild", "--out",
                  str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.strip().startswith("error: unknown movement")
+
+
+def test_severity_blends_from_normal_to_style():
+    normal = angle_trajectory("supine", T, np.random.default_rng(2))
+    zero = angle_trajectory("supine", T, np.random.default_rng(2), movement="poor", severity=0.0)
+    assert np.allclose(zero, normal)
+    speeds = [speed(angle_trajectory("supine", T, np.random.default_rng(2), movement="poor",
+                                     severity=s)) for s in (0.0, 0.5, 1.0)]
+    assert speeds[0] > speeds[1] > speeds[2]
+    with pytest.raises(InputError):
+        angle_trajectory("supine", T, np.random.default_rng(2), movement="poor", severity=1.5)

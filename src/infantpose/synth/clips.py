@@ -89,15 +89,23 @@ def _styled_wave(movement: str, t: np.ndarray, rng: np.random.Generator) -> tupl
 
 
 def angle_trajectory(posture: str, times: np.ndarray, rng: np.random.Generator,
-                     amplitude: float = 0.8, movement: str = "normal") -> np.ndarray:
+                     amplitude: float = 0.8, movement: str = "normal",
+                     severity: float = 1.0) -> np.ndarray:
     """(T, A) joint angles: each angle = centre + half-range × amplitude × Σ_k a_k sin(2π f_k t + φ_k)
     with Σ a_k = 1, so angles stay inside the posture's range and |d²θ/dt²| ≤ half-range ×
     amplitude × (2π · MAX_FREQ_HZ)².
 
     ``movement`` selects the style (see the module docstring); ``normal`` is the default and draws
     exactly the trajectories of earlier versions. For ``cramped`` and ``poor`` the style sets the
-    amplitude (``amplitude`` is ignored)."""
+    amplitude (``amplitude`` is ignored) and ``severity`` in [0, 1] blends the angles of a normal
+    trajectory (0) with those of the style (1), for cohorts whose classes overlap."""
     _check_movement(movement)
+    if not 0.0 <= severity <= 1.0:
+        raise InputError(None, f"severity must be in [0, 1], got {severity}")
+    if movement != "normal" and severity < 1.0:
+        base = angle_trajectory(posture, times, rng, amplitude, "normal")
+        styled = angle_trajectory(posture, times, rng, amplitude, movement, 1.0)
+        return (1.0 - severity) * base + severity * styled
     if movement != "normal":
         r = posture_ranges(posture)
         c, hw = r.mean(axis=1), (r[:, 1] - r[:, 0]) / 2
@@ -124,8 +132,10 @@ def angle_trajectory(posture: str, times: np.ndarray, rng: np.random.Generator,
 def render_clip(seed: int, seconds: float, fps: float = 15.0, schema: Schema | str = "infant22",
                 size: tuple[int, int] | str | None = (640, 480), style: str = "home",
                 posture: str | None = "supine",
-                progress: Callable[[int], None] | None = None, movement: str = "normal"):
-    """Render a clip: ``(frames, Poses, visibility)``; ``movement``: normal, cramped or poor.
+                progress: Callable[[int], None] | None = None, movement: str = "normal",
+                severity: float = 1.0):
+    """Render a clip: ``(frames, Poses, visibility)``; ``movement``: normal, cramped or poor
+    (``severity``: see :func:`angle_trajectory`).
 
     ``frames``: list of (H, W, 3) uint8 RGB; ``Poses``: one instance per frame with ``fps`` set
     (keypoints out of the frame are missing); ``visibility``: (T, K) COCO codes.
@@ -142,7 +152,8 @@ def render_clip(seed: int, seconds: float, fps: float = 15.0, schema: Schema | s
     T = max(1, round(seconds * fps))
     rng = np.random.default_rng([int(seed), 1_000_003])
     scene, pose0 = sample_scene(rng, size=size, style=style, posture=posture)
-    traj = angle_trajectory(scene.posture, np.arange(T) / fps, rng, movement=movement)
+    traj = angle_trajectory(scene.posture, np.arange(T) / fps, rng, movement=movement,
+                            severity=severity)
     frames, kps, vis = [], [], []
     for t in range(T):
         pose = place_on_mattress(scene.shape, Pose(traj[t], pose0.root_R, pose0.root_t))
@@ -160,6 +171,7 @@ def render_clip(seed: int, seconds: float, fps: float = 15.0, schema: Schema | s
     poses = Poses(data, s, source="infantpose.synth clip", fps=float(fps), frame_size=(w, h),
                   meta={"generator": "infantpose.synth", "seed": int(seed), "style": style,
                         "posture": scene.posture, "movement": movement,
+                        "severity": float(severity) if movement != "normal" else 0.0,
                         "visibility": vis_arr.tolist()})
     return frames, poses, vis_arr
 
@@ -168,7 +180,7 @@ def write_clip(video_path: str | os.PathLike, seconds: float, seed: int = 0, fps
                schema: Schema | str = "infant22", size: tuple[int, int] | str | None = (640, 480),
                style: str = "home", posture: str | None = "supine",
                progress: Callable[[int], None] | None = None,
-               movement: str = "normal") -> tuple[Path, Path]:
+               movement: str = "normal", severity: float = 1.0) -> tuple[Path, Path]:
     """Write the clip to ``video_path`` (.mp4/.avi/.mov/.mkv) and its labels as Poses JSON next
     to it (``<stem>.json``, visibility in ``meta["visibility"]``); both atomically."""
     from infantpose._atomic import ensure_writable_dir
@@ -179,7 +191,7 @@ def write_clip(video_path: str | os.PathLike, seconds: float, seed: int = 0, fps
         raise InputError(vp, "video output must be .mp4, .avi, .mov or .mkv")
     ensure_writable_dir(vp.parent if str(vp.parent) else ".")
     frames, poses, _ = render_clip(seed, seconds, fps, schema, size, style, posture, progress,
-                                   movement)
+                                   movement, severity)
     labels = vp.with_suffix(".json")
     write_video(vp, frames, fps)
     poses.save_json(labels)
