@@ -260,3 +260,27 @@ def test_icc_agreement():
     assert abs(icc_a1(np.column_stack([truth, rng.normal(0, 1, 200)]))) < 0.15
     # absolute agreement: a constant offset lowers the ICC
     assert icc_a1(np.column_stack([truth, truth + 2.0])) < 0.5
+
+
+def test_infant_is_the_best_scored_instance():
+    t = np.arange(0, 8, 1 / 15)
+    p = to_poses(skeleton(motion(t)), 15)
+    ref = numeric(features(p))
+    other = p.data.copy()
+    other[..., :2] = other[..., :2] * 0.5 + np.random.default_rng(0).normal(0, 30, other[..., :2].shape)
+    other[..., 2] = 0.4                          # a second person, scored lower
+    p2 = to_poses(skeleton(motion(t)), 15)
+    p2.data = np.concatenate([other, p.data], axis=1)
+    got = numeric(features(p2))
+    assert max(abs(ref[k] - got[k]) for k in ref) < 1e-9
+
+
+def test_cli_fps_for_files_without_one(tmp_path):
+    t = np.arange(0, 6, 1 / 12)
+    d = to_poses(skeleton(motion(t)), 12).to_dict()
+    d["fps"] = None
+    path = tmp_path / "nofps.json"
+    path.write_text(json.dumps(d))
+    out = tmp_path / "f.csv"
+    assert main(["features", str(path), "--out", str(out), "--fps", "12", "-q"]) == 0
+    assert pd.read_csv(out)["qc_duration_s"].iloc[0] == pytest.approx(6.0)
