@@ -78,7 +78,9 @@ def train(features: str | os.PathLike, labels: str | os.PathLike, out: str | os.
     final = fit_final(ds.X, ds.y, ds.groups, models, seed)
     m["final_model"] = model_name(final)
     m["threshold"] = float(ds.y.mean())
-    imp = permutation_importance(final, ds.X, ds.y, scoring="roc_auc", n_repeats=10,
+    # Log loss, not AUC: a forest ranks its own training data perfectly, so permuting one feature
+    # rarely moves the in-sample AUC, but it does move the predicted probabilities.
+    imp = permutation_importance(final, ds.X, ds.y, scoring="neg_log_loss", n_repeats=10,
                                  random_state=seed, n_jobs=1)
     order = np.argsort(-imp.importances_mean)
     importances = [(ds.features[i], float(imp.importances_mean[i]), float(imp.importances_std[i]))

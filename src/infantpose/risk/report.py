@@ -60,7 +60,7 @@ def figures(y: np.ndarray, scores: np.ndarray, importances: list[tuple[str, floa
     top = importances[:20][::-1]
     fig, ax = plt.subplots(figsize=(6, 0.28 * len(top) + 1))
     ax.barh([t[0] for t in top], [t[1] for t in top], xerr=[t[2] for t in top], color="#4a7ab5")
-    ax.set(xlabel="drop in ROC AUC when permuted", title="Feature importance (final model)")
+    ax.set(xlabel="increase in log loss when permuted", title="Feature importance (final model)")
     out["importance"] = _png(fig)
     return out
 
