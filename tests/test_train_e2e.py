@@ -50,7 +50,8 @@ def test_cli_train_then_predict_and_evaluate(tiny, tmp_path, capsys):
         assert (out / name).is_file(), name
     ck = torch.load(out / "model.pt", weights_only=True)
     assert ck["format"] == "infantpose-checkpoint" and ck["schema"] == "infant22"
-    assert ck["heatmap_activation"] == "softmax" and ck["config"]["adapt"]["domain_adaptation"]
+    assert ck["architecture"] == "blazepose_landmarks"  # the default: regressed landmarks
+    assert ck["heatmap_activation"] == "none" and ck["config"]["adapt"]["domain_adaptation"]
     assert "training_state" not in ck
     rows = (out / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,step") and len(rows) >= 2
@@ -114,7 +115,7 @@ def test_memory_replay_and_mse_train(tiny, tmp_path):
 
     out = tmp_path / "replay"
     cfg = _cfg(tiny, out, loss="mse", adapt={"memory_replay": True},
-               optim={"max_steps": 2, "checkpoint_every": 0})
+               model={"output": "heatmap"}, optim={"max_steps": 2, "checkpoint_every": 0})
     train(cfg, progress=False, log=lambda s: None)
     hist = torch.load(out / "last.pt", weights_only=True)["training_state"]["state"]["history"]
     assert hist[0]["replay_loss"] > 0

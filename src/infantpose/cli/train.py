@@ -39,6 +39,11 @@ def train_cmd(
     weights: Path | None = typer.Option(
         None, "--weights", help="Start from this checkpoint instead of the mediapipe weights."),
     arch: str | None = typer.Option(None, "--arch", help="blazepose or pose-resnet."),
+    output: str | None = typer.Option(
+        None, "--output", help="blazepose: fine-tune its regressed 'landmarks' (default) or its "
+                               "'heatmap' head."),
+    val_every: int | None = typer.Option(
+        None, "--val-every", help="Validate every N steps (default: the preset's; 0 = every epoch)."),
     domain_adaptation: bool | None = typer.Option(
         None, "--domain-adaptation/--no-domain-adaptation",
         help="FiDIP domain confusion between synthetic and real images."),
@@ -96,6 +101,8 @@ def train_cmd(
     put(None, "crop", crop)
     put("model", "weights", str(weights) if weights else None)
     put("model", "arch", arch)
+    put("model", "output", output)
+    put("optim", "val_every", val_every)
     put("adapt", "domain_adaptation", domain_adaptation)
     put("adapt", "memory_replay", memory_replay)
     put(None, "seed", seed)

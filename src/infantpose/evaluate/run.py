@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -16,16 +17,18 @@ __all__ = ["predict_dataset"]
 
 
 def predict_dataset(estimator: Any, gt: LabeledDataset, use_gt_boxes: bool = True,
-                    progress: Callable[[int], None] | None = None) -> Predictions:
+                    progress: Callable[[int], None] | None = None,
+                    images: Sequence[np.ndarray] | None = None) -> Predictions:
     """Predict every labelled image with ``estimator``.
 
     With ``use_gt_boxes`` the labelled person boxes are passed as ``boxes`` (x1, y1, x2, y2), the
     usual top-down protocol (COCO/FiDIP evaluate keypoints given the person box); otherwise the
-    estimator finds people itself. ``progress(i)`` is called after each image.
+    estimator finds people itself. ``progress(i)`` is called after each image. ``images``
+    gives the decoded images (e.g. in-memory renders) instead of reading ``gt.image_paths``.
     """
     frames = []
     for i, path in enumerate(gt.image_paths):
-        image = read_image(path)
+        image = images[i] if images is not None else read_image(path)
         boxes = None
         if use_gt_boxes:
             b = gt.boxes[i]

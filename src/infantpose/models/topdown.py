@@ -19,8 +19,9 @@ Checkpoint format (``torch.save`` of a plain dict; written by :func:`save_checkp
 
     {
       "format": "infantpose-checkpoint", "version": 1,
-      "architecture": "blazepose" | "pose_resnet",
+      "architecture": "blazepose" | "blazepose_landmarks" | "pose_resnet",
       "arch_config": {...},          # BlazePoseNet: {"variant": "pose_landmark_full"};
+                                     # BlazePoseLandmarkNet: {"variant", "output": "landmarks"};
                                      # PoseResNet: {"depth", "num_keypoints", "input_size", ...}
       "schema": "infant22",          # schema name; "keypoints": [...] its keypoint names in order
       "keypoints": [...],
@@ -30,6 +31,7 @@ Checkpoint format (``torch.save`` of a plain dict; written by :func:`save_checkp
                                      # sigmoid for BCE-trained logits, softmax for KCE, none for MSE
       "decoder": "dark" | "wa" | "argmax", "sigma": 2.0,       # decoding defaults (sigma of targets)
       "crop": "box" | "upright",     # crops it was trained on (absent in older files: "box")
+      "margin": 1.25,                # context around the box / body ROI it was trained on
       "state_dict": {...},           # model.state_dict()
       "config": {...},               # free-form: training settings, data, metrics, date
     }
@@ -78,7 +80,7 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "infantpose-checkpoint"
-ARCHITECTURES = ("blazepose", "pose_resnet")
+ARCHITECTURES = ("blazepose", "blazepose_landmarks", "pose_resnet")
 
 
 def input_to_heatmap(xy: np.ndarray, stride: float) -> np.ndarray:
@@ -108,6 +110,7 @@ class LoadedModel:
     config: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     crop: str = "box"  # how the model was trained to see people: "box" or "upright" (body ROI)
+    margin: float = 1.25  # context around the box or body ROI the model was trained on
 
 
 def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, Any] | None = None,
@@ -126,6 +129,10 @@ def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, 
         from infantpose.models.blazepose_net import BlazePoseNet
 
         return BlazePoseNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
+    if architecture == "blazepose_landmarks":
+        from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
+
+        return BlazePoseLandmarkNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
     if architecture == "pose_resnet":
         from infantpose.models.pose_resnet import PoseResNet, build_pose_resnet
 
@@ -140,20 +147,25 @@ def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, 
 
 
 def _architecture_of(model: nn.Module) -> str:
+    from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
     from infantpose.models.blazepose_net import BlazePoseNet
     from infantpose.models.pose_resnet import PoseResNet
 
     if isinstance(model, BlazePoseNet):
         return "blazepose"
+    if isinstance(model, BlazePoseLandmarkNet):
+        return "blazepose_landmarks"
     if isinstance(model, PoseResNet):
         return "pose_resnet"
-    raise ValueError(f"cannot checkpoint a {type(model).__name__}; expected BlazePoseNet or PoseResNet")
+    raise ValueError(f"cannot checkpoint a {type(model).__name__}; expected BlazePoseNet, "
+                     "BlazePoseLandmarkNet or PoseResNet")
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | str,
                     heatmap_activation: str | None = None, decoder: str = "dark",
                     sigma: float = 2.0, config: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None, crop: str = "box") -> Path:
+                    extra: dict[str, Any] | None = None, crop: str = "box",
+                    margin: float = 1.25) -> Path:
     """Write a self-describing checkpoint atomically (format in the module docstring).
 
     ``extra`` adds top-level fields (e.g. the trainer's ``"training_state"`` for resuming);
@@ -165,7 +177,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | 
     arch = _architecture_of(model)
     s = get_schema(schema)
     if heatmap_activation is None:
-        heatmap_activation = "sigmoid" if arch == "blazepose" else "none"
+        heatmap_activation = {"blazepose": "sigmoid"}.get(arch, "none")
     if heatmap_activation not in ("sigmoid", "softmax", "none"):
         raise ValueError(f"heatmap_activation must be sigmoid, softmax or none, not {heatmap_activation!r}")
     ckpt = {
@@ -173,7 +185,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | 
         "arch_config": model.config(), "schema": s.name, "keypoints": list(s.keypoints),
         "input_size": list(model.input_size), "stride": int(model.stride),
         "heatmap_activation": heatmap_activation, "decoder": decoder, "sigma": float(sigma),
-        "crop": crop,
+        "crop": crop, "margin": float(margin),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         # plain JSON types only, so that torch.load(weights_only=True) can always read it back
         "config": json.loads(json.dumps(dict(config or {}), default=str)),
@@ -248,7 +260,8 @@ def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
     return LoadedModel(model, ck["architecture"], schema, tuple(ck["input_size"]),
                        int(ck.get("stride", 4)), ck.get("heatmap_activation", "none"),
                        ck.get("decoder", "dark"), float(ck.get("sigma", 2.0)),
-                       dict(ck.get("config", {})), str(p), str(ck.get("crop", "box")))
+                       dict(ck.get("config", {})), str(p), str(ck.get("crop", "box")),
+                       float(ck.get("margin", 1.25)))
 
 
 # --- geometry -------------------------------------------------------------------------------------
@@ -362,21 +375,31 @@ class TorchPoseEstimator:
         schema: output schema (converted from the model's schema through the registered mapping).
         flip_test: average with the horizontally mirrored crop.
         decoder / sigma: override the checkpoint's decoding defaults.
-        margin: context around each box (1.25 = 25 % larger than the box).
+        margin: context around each box or body ROI (1.25 = 25 % larger); default: the margin
+            the checkpoint was trained with.
         detector: without ``boxes``: ``"blazepose"`` finds a person box with the mediapipe
             estimator (whole frame when it finds none), ``"none"`` uses the whole frame.
         batch_size: crops per forward pass in ``predict_batch``.
-        mode: ``"heatmap"``, or ``"regression"`` for the pretrained BlazePose graph's regressed
-            landmarks (``blazepose-torch`` without weights).
+        mode: ``"heatmap"``, ``"regression"`` for the pretrained BlazePose graph's regressed
+            landmarks (``blazepose-torch`` without weights), or ``"landmarks"`` for a fine-tuned
+            :class:`~infantpose.models.blazepose_landmarks.BlazePoseLandmarkNet` (chosen
+            automatically from the checkpoint).
         refine_roi: passes that re-crop on the rotated body ROI (:func:`body_roi`) of the
             previous pass's keypoints, as MediaPipe's tracking does (0 = one pass, the default:
-            on synthetic infants a refinement pass did not help reliably, see
-            ``benchmarks/blazepose_torch_accuracy.py``).
+            on real infant photos a pass on the port's own keypoints lowered AP from 0.604 to
+            0.534, and on synthetic infants it did not help the heatmap models reliably).
+
+    Where to look, for the regression and landmark modes: the mediapipe runtime is run first
+    (inside the given box, with its own quarter-turn search) and MediaPipe's rotated body ROI
+    of its pose, in the model's schema, is the crop, the same alignment the model was trained
+    on; only when the runtime finds nobody does the model search the box's quarter turns
+    itself. Runtime results are cached per image and box, so validating a model while it
+    trains costs one runtime pass per image.
     """
 
     def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
-                 margin: float = 1.25, detector: str = "blazepose", batch_size: int = 16,
+                 margin: float | None = None, detector: str = "blazepose", batch_size: int = 16,
                  mode: str = "heatmap", name: str = "torch", refine_roi: int = 0):
         self.loaded = loaded
         self.model = loaded.model.eval()
@@ -390,18 +413,23 @@ class TorchPoseEstimator:
         self.flip_test = bool(flip_test)
         self.decoder = decoder or loaded.decoder
         self.sigma = float(sigma if sigma is not None else loaded.sigma)
-        self.margin = float(margin)
+        self.margin = float(margin if margin is not None else loaded.margin)
         if detector not in ("blazepose", "none"):
             raise InputError(None, f"detector must be 'blazepose' or 'none', not {detector!r}")
         self.detector = detector
         self._detector_est = None
         self.batch_size = max(1, int(batch_size))
-        if mode not in ("heatmap", "regression"):
-            raise InputError(None, f"mode must be 'heatmap' or 'regression', not {mode!r}")
+        if loaded.architecture == "blazepose_landmarks":
+            mode = "landmarks"
+        if mode not in ("heatmap", "regression", "landmarks"):
+            raise InputError(None, f"mode must be 'heatmap', 'regression' or 'landmarks', not {mode!r}")
+        if mode == "landmarks" and loaded.architecture != "blazepose_landmarks":
+            raise InputError(None, "mode 'landmarks' needs a BlazePose landmark model")
         self.mode = mode
         self.input_size = tuple(int(v) for v in loaded.input_size)
         self.rotation_hint: int | None = None
         self.refine_roi = max(0, int(refine_roi or 0))
+        self._runtime_cache: dict[tuple, Poses] = {}
 
     # rotation hint (video tracking passes back the rotation that last found the infant)
     def set_rotation_hint(self, rotation: int | None) -> None:
@@ -424,15 +452,48 @@ class TorchPoseEstimator:
                 self.detector = "none"
                 return whole, self.rotation_hint or 0
             self._detector_est = BlazePose(schema=BLAZEPOSE33)
-        p = self._detector_est.predict(image)
+        p = self._runtime(image, None)
         if p.n_instances == 0 or not np.isfinite(p.data[0, 0, :, :2]).any():
             return whole, 0
         rots = p.meta.get("rotation") or [0]
         rot = int(rots[0] or 0) if isinstance(rots, list) else int(rots or 0)
-        roi = body_roi(p.data[0, 0, :, :2], BLAZEPOSE33, self.margin)
+        roi = self._runtime_roi(p, 0)
         if roi is None:
             return whole, rot
         return roi_transform(*roi, self.input_size), quarter_turn(roi[2])
+
+    def _runtime(self, image: np.ndarray, boxes: np.ndarray | None) -> Poses:
+        """The mediapipe runtime's BlazePose-33 poses for ``image`` (one per box), cached."""
+        import hashlib
+
+        key = (hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).hexdigest(),
+               image.shape, None if boxes is None else np.asarray(boxes, float).tobytes())
+        hit = self._runtime_cache.get(key)
+        if hit is not None:
+            return hit
+        if self._detector_est is None:
+            from infantpose.models.blazepose import BlazePose
+
+            self._detector_est = BlazePose(schema=BLAZEPOSE33)
+        p = self._detector_est.predict(image, boxes)
+        if len(self._runtime_cache) >= 4096:
+            self._runtime_cache.clear()
+        self._runtime_cache[key] = p
+        return p
+
+    def _runtime_roi(self, p: Poses, n: int) -> tuple[np.ndarray, float, np.ndarray] | None:
+        """MediaPipe's body ROI of runtime instance ``n``, measured on the keypoints of the
+        model's own schema (the ROI its training crops were cut from)."""
+        kp = p.data[:, n:n + 1]
+        if not np.isfinite(kp[0, 0, :, :2]).any():
+            return None
+        sub = Poses(kp, BLAZEPOSE33)
+        if self.model_schema.name != BLAZEPOSE33.name:
+            try:
+                sub = sub.convert(self.model_schema)
+            except InputError:
+                pass
+        return body_roi(sub.data[0, 0, :, :2], sub.schema, self.margin)
 
     def _rois_for(self, image: np.ndarray, boxes: np.ndarray | None
                   ) -> tuple[list[np.ndarray], list[int]]:
@@ -441,11 +502,30 @@ class TorchPoseEstimator:
             return [m], [rot]
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
         b = b[np.isfinite(b).all(axis=1)] if len(b) else b
-        if self.loaded.crop == "upright" or self.mode == "regression":
+        if self.mode in ("regression", "landmarks") and self.detector == "blazepose" and len(b):
+            return self._runtime_rois(image, b)
+        if self.loaded.crop == "upright" or self.mode in ("regression", "landmarks"):
             # BlazePose's own landmark model was trained on body-aligned crops too
             return self._upright_rois(image, b)
         rot = self.rotation_hint or 0
         return [box_transform(x, self.input_size, self.margin, rot) for x in b], [rot] * len(b)
+
+    def _runtime_rois(self, image: np.ndarray, boxes: np.ndarray
+                      ) -> tuple[list[np.ndarray], list[int]]:
+        """Body ROIs from the runtime's pose in each box; the model's own quarter-turn search
+        (:meth:`_upright_rois`) for boxes where the runtime finds nobody."""
+        p = self._runtime(image, boxes)
+        mats, rots = [], []
+        for n, b in enumerate(boxes):
+            roi = self._runtime_roi(p, n) if n < p.n_instances else None
+            if roi is None:
+                m, r = self._upright_rois(image, b[None])
+                mats += m
+                rots += r
+            else:
+                mats.append(roi_transform(*roi, self.input_size))
+                rots.append(quarter_turn(roi[2]))
+        return mats, rots
 
     def _upright_rois(self, image: np.ndarray, boxes: np.ndarray
                       ) -> tuple[list[np.ndarray], list[int]]:
@@ -481,6 +561,10 @@ class TorchPoseEstimator:
             for i in range(0, len(crops), self.batch_size):
                 x = torch.from_numpy(crops[i:i + self.batch_size]).permute(0, 3, 1, 2).float() / 255.0
                 y = self.model(x)
+                if self.mode == "landmarks":  # the schema's keypoints, regressed
+                    xy, vis = self.model.keypoints(y)
+                    outs.append(torch.cat([xy, torch.sigmoid(vis)[..., None]], -1).numpy())
+                    continue
                 if self.mode == "regression":  # all 39 landmarks (33 + MediaPipe's auxiliary)
                     lm = y[0].reshape(len(x), -1, 5)
                     score = torch.sigmoid(lm[..., 3:4])
@@ -499,9 +583,9 @@ class TorchPoseEstimator:
         """(M, K, 3) keypoints in crop coordinates."""
         flip_index = self.model_schema.flip_index
         win = self.input_size[0]
-        if self.mode == "regression":
+        if self.mode in ("regression", "landmarks"):
             extra = np.arange(len(flip_index), out.shape[1])  # auxiliary points: not mirrored
-            flip_index = np.concatenate([flip_index, extra])
+            flip_index = np.concatenate([flip_index, extra]).astype(int)
             if flipped is not None:
                 f = flipped[:, flip_index].copy()
                 f[..., 0] = win - f[..., 0]
@@ -563,7 +647,7 @@ class TorchPoseEstimator:
                       frame_size=sizes[0] if same and sizes else None,
                       image_sizes=None if same else sizes,
                       meta={"model": self.name, "decoder": self.decoder if self.mode == "heatmap"
-                            else "regression", "flip_test": self.flip_test,
+                            else self.mode, "flip_test": self.flip_test,
                             "weights": self.loaded.source, "rotation": rotations,
                             "roi_refined": refined})
         return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
@@ -614,13 +698,15 @@ def create_blazepose_torch(schema: Schema | str | None = None, weights: str | No
 
     Without ``weights``: the pretrained network from the mediapipe wheel, read out through its
     regressed landmarks (``mode="heatmap"`` reads the pretrained 33 heatmap channels instead).
-    With ``weights``: a fine-tuned infantpose checkpoint (heatmap decoding).
+    With ``weights``: a fine-tuned infantpose checkpoint (regressed landmarks, or heatmap
+    decoding for checkpoints of the heatmap head).
     """
     if weights:
         loaded = load_checkpoint(weights)
-        if loaded.architecture != "blazepose":
+        if loaded.architecture not in ("blazepose", "blazepose_landmarks"):
             raise InputError(weights, f"checkpoint is a {loaded.architecture} model, not blazepose")
-        mode = options.pop("mode", "heatmap")
+        mode = options.pop("mode", "landmarks" if loaded.architecture == "blazepose_landmarks"
+                           else "heatmap")
     else:
         mode = options.pop("mode", "regression")
         if mode == "regression":

@@ -56,6 +56,9 @@ class ModelConfig:
     input_size: tuple[int, int] = (256, 256)  # (width, height)
     # named stages to keep fixed; "fidip" = the first three (measured: freezing nothing forgets)
     freeze: list[str] = field(default_factory=lambda: ["fidip"])
+    # blazepose only: "landmarks" fine-tunes the regressed landmarks MediaPipe outputs (measured
+    # on real infants in docs/training.md); "heatmap" the 64x64 heatmap head
+    output: str = "landmarks"
 
 
 @dataclass
@@ -67,7 +70,8 @@ class OptimConfig:
     batch_size: int = 8
     epochs: int = 10
     max_steps: int | None = None  # stop after this many optimiser steps (overrides epochs)
-    patience: int = 5  # early stopping: epochs without validation improvement
+    patience: int = 5  # early stopping: validations without improvement
+    val_every: int = 0  # validate every N steps (at the end of the epoch that reaches them); 0: every epoch
     checkpoint_every: int = 10  # save last.pt (for resuming) every N optimiser steps
     time_limit: float | None = None  # minutes of training after which the run ends (validated)
 
@@ -97,6 +101,9 @@ class TrainConfig:
     # "upright": crops aligned on the body (mid-hip -> mid-shoulder up), as BlazePose was trained;
     # "box": the person box in any orientation.
     crop: str = "upright"
+    # context around the crop: side = 2 x body radius x margin (upright) or box x margin. None:
+    # 1.4 for blazepose landmarks (measured on real photos, docs/training.md), else 1.25
+    margin: float | None = None
     optim: OptimConfig = field(default_factory=OptimConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -144,11 +151,45 @@ def _build(cls: type, values: dict[str, Any], where: str, path: str | None) -> A
         elif key in ("input_size", "scale") and isinstance(val, (list, tuple)):
             kwargs[key] = tuple(val)
         else:
-            kwargs[key] = val
+            kwargs[key] = _checked(names[key], val, sub, path)
     try:
         return cls(**kwargs)
     except TypeError as e:
         raise InputError(path, f"{where or 'config'}: {e}") from None
+
+
+def _checked(f: dataclasses.Field, val: Any, where: str, path: str | None) -> Any:
+    """A scalar config value of the type its field declares (ints accepted for floats);
+    non-finite numbers and wrong types are one-line errors naming the key."""
+    import math
+
+    kind = str(f.type).replace(" ", "").split("|")
+    optional = "None" in kind
+    if val is None:
+        if optional:
+            return None
+        raise InputError(path, f"{where} must not be empty")
+    if "bool" in kind:
+        if not isinstance(val, bool):
+            raise InputError(path, f"{where} must be true or false, got {val!r}")
+        return val
+    if "float" in kind and isinstance(val, str):
+        import re
+
+        # YAML 1.1 (PyYAML) reads exponent literals without a dot, like 3e-5, as text
+        if re.fullmatch(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*", val):
+            val = float(val)
+    if "float" in kind or "int" in kind:
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise InputError(path, f"{where} must be a number, got {val!r}")
+        if not math.isfinite(val):
+            raise InputError(path, f"{where} must be a finite number, got {val!r}")
+        if "float" not in kind and val != int(val):
+            raise InputError(path, f"{where} must be a whole number, got {val!r}")
+        return float(val) if "float" in kind else int(val)
+    if kind[0] == "str" and not isinstance(val, str):
+        raise InputError(path, f"{where} must be text, got {val!r}")
+    return val
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -220,6 +261,13 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
                                    f"got {getattr(cfg, key)!r}")
     if cfg.model.arch not in ("blazepose", "pose-resnet"):
         raise InputError(path, f"model.arch must be blazepose or pose-resnet, got {cfg.model.arch!r}")
+    if cfg.model.output not in ("landmarks", "heatmap"):
+        raise InputError(path, f"model.output must be landmarks or heatmap, got {cfg.model.output!r}")
+    if cfg.margin is not None and not (isinstance(cfg.margin, (int, float))
+                                       and 1.0 <= float(cfg.margin) <= 3.0):
+        raise InputError(path, f"margin must be a number from 1 to 3, got {cfg.margin!r}")
+    if cfg.optim.val_every < 0:
+        raise InputError(path, "optim.val_every must be 0 or more")
     if cfg.optim.schedule not in ("cosine", "step"):
         raise InputError(path, f"optim.schedule must be cosine or step, got {cfg.optim.schedule!r}")
     if not cfg.data and cfg.synthetic.n <= 0:

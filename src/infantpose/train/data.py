@@ -10,9 +10,10 @@ network is trained on exactly the crops it will see at prediction time. Flips sw
 keypoints with ``Schema.flip_index``.
 
 Targets are Gaussian heatmaps in the heatmap-pixel convention of
-:func:`~infantpose.models.topdown.input_to_heatmap`; each keypoint carries a weight that is zero
-when the keypoint is unlabelled, absent from its source schema (SuperAnimal's gradient masking,
-seed ``002_``) or outside the crop.
+:func:`~infantpose.models.topdown.input_to_heatmap` (``targets="heatmap"``), or the keypoints
+themselves in crop pixels for landmark regression (``targets="points"``); each keypoint carries a
+weight that is zero when the keypoint is unlabelled, absent from its source schema (SuperAnimal's
+gradient masking, seed ``002_``) or outside the crop.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class TrainData:
 
     def __init__(self, items: list[Item], schema: Schema | str, input_size: tuple[int, int],
                  stride: int = 4, sigma: float = 2.0, augment: AugmentConfig | None = None,
-                 margin: float = 1.25, crop: str = "box"):
+                 margin: float = 1.25, crop: str = "box", targets: str = "heatmap"):
         self.items = items
         self.schema = get_schema(schema)
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -139,6 +140,9 @@ class TrainData:
         if crop not in ("box", "upright"):
             raise ValueError(f"crop must be 'box' or 'upright', not {crop!r}")
         self.crop = crop
+        if targets not in ("heatmap", "points"):
+            raise ValueError(f"targets must be 'heatmap' or 'points', not {targets!r}")
+        self.targets = targets
         self.heatmap_size = (self.input_size[1] // self.stride, self.input_size[0] // self.stride)
 
     def __len__(self) -> int:
@@ -178,6 +182,9 @@ class TrainData:
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """(image HxWx3 uint8, targets (K, h, w) float32, weights (K,) float32, domain 1/0).
 
+        With ``targets="points"`` the targets are the (K, 2) keypoints in crop pixels (0 where
+        the weight is 0; a keypoint more than half a crop outside the crop gets weight 0).
+
         ``rng=None`` gives the plain, un-augmented crop (validation, teacher checks).
         """
         it = self.items[index]
@@ -193,9 +200,15 @@ class TrainData:
             xy, w = xy[fi], w[fi]
         if rng is not None:
             img = occlude(photometric(img, self.augment, rng), self.augment, rng)
+        domain = 1.0 if it.domain == "synthetic" else 0.0
+        if self.targets == "points":
+            size = np.array(self.input_size, dtype=float)
+            ok = np.isfinite(xy).all(-1) & (np.abs(xy - size / 2) < size).all(-1)
+            w = np.where(ok, w, 0.0).astype(np.float32)
+            return img, np.where(ok[:, None], xy, 0.0).astype(np.float32), w, domain
         uv = input_to_heatmap(xy, self.stride)
         target, w = gaussian_targets(uv, w, self.heatmap_size, self.sigma)
-        return img, target, w, 1.0 if it.domain == "synthetic" else 0.0
+        return img, target, w, domain
 
     def batch(self, indices: Sequence[int], rngs: Sequence[np.random.Generator | None]
               ) -> dict[str, Any]:

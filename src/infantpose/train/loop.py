@@ -3,17 +3,25 @@
 Recipe (FiDIP, Huang et al., FG 2021, seed ``003_`` §3; KCE + WA, seed ``004_``; gradient
 masking and memory replay, SuperAnimal, seed ``002_``):
 
-* start from BlazePoseNet (mediapipe weights; the head is re-mapped to the target schema) or a
-  Pose-ResNet checkpoint; freeze named early stages;
+* start from BlazePose (mediapipe weights) or a Pose-ResNet checkpoint; freeze named early
+  stages. BlazePose is fine-tuned through its *regressed landmarks* by default
+  (:class:`~infantpose.models.blazepose_landmarks.BlazePoseLandmarkNet`: what MediaPipe
+  outputs, and what it is good at), or through its 64×64 heatmap head (``model.output:
+  heatmap``);
 * AdamW with a cosine or step schedule, gradient clipping;
-* pose loss ``mse``/``bce``/``kce`` with per-keypoint weights (unlabelled keypoints get exactly
-  zero gradient);
+* pose loss: masked L1 on landmark coordinates plus a score term
+  (:func:`~infantpose.train.losses.landmark_loss`), or ``mse``/``bce``/``kce`` on heatmaps;
+  unlabelled keypoints get exactly zero gradient;
 * optional FiDIP domain adaptation: each step runs stage I (the domain classifier learns
   synthetic vs real on the locked pose network's features) then stage II (the pose network
   minimises pose loss + λ·domain loss through a gradient reversal layer, classifier locked);
 * optional memory replay: the frozen pretrained BlazePose's keypoints as soft targets;
-* validation every epoch with PCKsh and COCO AP from :mod:`infantpose.evaluate`; the best epoch
-  is kept (``model.pt``), early stopping after ``patience`` epochs without improvement;
+* validation runs the model exactly as ``infantpose evaluate --weights model.pt`` does (same
+  estimator, crops, flip test, given boxes and metrics), so the numbers printed here are the
+  numbers ``evaluate`` prints. The *starting* model is validated first; ``model.pt`` is only
+  replaced by a fine-tuned state that beats it (COCO AP, else PCKsh@0.1), so a run never
+  leaves a model worse than the one it started from on its validation images. Early stopping
+  after ``patience`` validations without improvement;
 * ``last.pt`` (model + optimiser + scheduler + classifier + counters + history) is written
   atomically every ``checkpoint_every`` steps and at every epoch end. Samples and augmentations
   are a pure function of (seed, epoch, batch), so a run killed mid-epoch resumes at the next
@@ -47,14 +55,17 @@ from infantpose.train.losses import heatmap_loss
 
 __all__ = ["Trainer", "activation_for", "build_training_model", "features_and_heatmaps", "train"]
 
-METRIC = "PCKsh@0.1"
+METRIC = "AP"  # model selection; PCKsh@0.1 where AP is undefined
+FALLBACK_METRIC = "PCKsh@0.1"
 _FIELDS = ["epoch", "step", "lr", "train_loss", "pose_loss", "domain_loss", "replay_loss",
-           "domain_acc", "val_PCKsh@0.1", "val_PCKsh@0.05", "val_AP", "seconds"]
+           "domain_acc", "val_AP", "val_AP50", "val_PCKsh@0.1", "val_PCK@0.1bbox", "seconds"]
 
 
 def activation_for(loss: str, architecture: str) -> str:
     """How the head output is read: softmax for KCE, sigmoid for BCE (and for MSE on BlazePose,
-    whose head emits logits), none for MSE on Pose-ResNet."""
+    whose head emits logits), none for MSE on Pose-ResNet and for regressed landmarks."""
+    if architecture == "blazepose_landmarks":
+        return "none"
     if loss == "kce":
         return "softmax"
     if loss == "bce" or architecture == "blazepose":
@@ -64,6 +75,9 @@ def activation_for(loss: str, architecture: str) -> str:
 
 def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features (for the domain classifier) and raw heatmap outputs in one pass."""
+    if hasattr(model, "raw_from_features"):  # BlazePoseLandmarkNet: 2×2×288 → landmarks
+        f = model.forward_features(x)
+        return f, model.raw_from_features(f)
     if hasattr(model, "forward_features"):  # BlazePoseNet: 48-channel 64×64 features → head
         f = model.forward_features(x)
         return f, model.head(f)
@@ -77,7 +91,7 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     """The network to fine-tune, with frozen stages applied."""
     from infantpose.models.topdown import build_model, load_checkpoint
 
-    arch = "blazepose" if cfg.model.arch == "blazepose" else "pose_resnet"
+    arch = architecture_for(cfg)
     if cfg.model.weights:
         loaded = load_checkpoint(cfg.model.weights)
         if loaded.architecture != arch:
@@ -85,15 +99,20 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
                                                 f"but model.arch is {cfg.model.arch}")
         model = loaded.model
         if loaded.schema.name != schema.name:
-            if arch == "blazepose":
+            if arch == "blazepose_landmarks":
+                fresh = build_model(arch, schema, model.config())
+                fresh.trunk.load_state_dict(model.trunk.state_dict())
+                fresh.head.load_state_dict(model.head.state_dict())
+                model = fresh
+            elif arch == "blazepose":
                 model.replace_head(schema, seed=cfg.seed)
             else:
                 fresh = build_model(arch, schema, model.config())
                 own = {k: v for k, v in model.state_dict().items() if not k.startswith("final_layer")}
                 fresh.load_state_dict(own, strict=False)
                 model = fresh
-    elif arch == "blazepose":
-        model = build_model("blazepose", schema)
+    elif arch in ("blazepose", "blazepose_landmarks"):
+        model = build_model(arch, schema)
     else:
         torch.manual_seed(cfg.seed)
         model = build_model("pose_resnet", schema, {"depth": cfg.model.depth},
@@ -101,8 +120,11 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     stages: list[str] = []
     for name in cfg.model.freeze:
         if name == "fidip":  # FiDIP froze the first three ResNet stages
-            stages += (["enc128", "enc64", "enc32"] if arch == "blazepose"
-                       else ["stem", "layer1", "layer2"])
+            stages += {"blazepose": ["enc128", "enc64", "enc32"],
+                       "blazepose_landmarks": ["res128", "res64", "res32"]}.get(
+                           arch, ["stem", "layer1", "layer2"])
+        elif arch == "blazepose_landmarks" and name.startswith("enc"):
+            stages.append("res" + name[3:])  # heatmap-net stage names mean the same resolution
         elif name == "enc128" and arch == "pose_resnet":
             stages.append("stem")
         else:
@@ -115,10 +137,17 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     return model
 
 
+def architecture_for(cfg: TrainConfig) -> str:
+    """The checkpoint architecture a config trains."""
+    if cfg.model.arch == "blazepose":
+        return "blazepose_landmarks" if cfg.model.output == "landmarks" else "blazepose"
+    return "pose_resnet"
+
+
 @dataclass
 class _ValSet:
     gt: LabeledDataset
-    data: TrainData
+    images: Any  # decoded images (renders) or None: read from gt.image_paths like evaluate
 
 
 def _pick(images: Any, idx: np.ndarray) -> Any:
@@ -151,12 +180,15 @@ class Trainer:
         self.log = log or (lambda s: print(s, file=sys.stderr))
         self.on_step = on_step
         self.schema = get_schema(cfg.schema)
-        self.arch = "blazepose" if cfg.model.arch == "blazepose" else "pose_resnet"
-        if self.arch == "blazepose" and tuple(cfg.model.input_size) != (256, 256):
+        self.arch = architecture_for(cfg)
+        if cfg.model.arch == "blazepose" and tuple(cfg.model.input_size) != (256, 256):
             raise InputError(None, "model.input_size must be [256, 256] for blazepose")
-        if cfg.adapt.memory_replay and self.arch != "blazepose":
+        if cfg.adapt.memory_replay and cfg.model.arch != "blazepose":
             raise InputError(None, "adapt.memory_replay needs model.arch: blazepose")
         self.activation = activation_for(cfg.loss, self.arch)
+        self.targets = "points" if self.arch == "blazepose_landmarks" else "heatmap"
+        self.margin = float(cfg.margin if cfg.margin is not None
+                            else (1.4 if self.arch == "blazepose_landmarks" else 1.25))
 
     # --- setup -------------------------------------------------------------------------------
     def _prepare_data(self) -> None:
@@ -179,14 +211,14 @@ class Trainer:
         self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
         items: list[Item] = []
         for ds, ims in train_parts:
-            items += build_items(ds, ims, size, max_scale=cfg.augment.scale[1])
+            items += build_items(ds, ims, size, margin=self.margin, max_scale=cfg.augment.scale[1])
         if not items:
             raise InputError(None, "no labelled person to train on")
         self.data = TrainData(items, self.schema, size, stride, cfg.sigma, cfg.augment,
-                              crop=cfg.crop)
-        self.val = [_ValSet(ds, TrainData(build_items(ds, ims, size), self.schema, size, stride,
-                                          cfg.sigma, crop=cfg.crop)) for ds, ims in val_sets]
-        self.val = [v for v in self.val if len(v.data)]
+                              margin=self.margin, crop=cfg.crop, targets=self.targets)
+        self.val = [_ValSet(ds, ims) for ds, ims in val_sets
+                    if len(ds) and (ds.visibility > 0).any()]
+        self._val_est = None
         self.domains = sorted({it.domain for it in items})
 
     def _setup(self) -> None:
@@ -223,14 +255,17 @@ class Trainer:
 
             self.teacher = ReplayTeacher(self.schema, int(self.model.stride), cfg.sigma)
         self.state = {"epoch": 0, "batch": 0, "step": 0, "best": -1.0, "best_epoch": -1,
-                      "bad_epochs": 0, "history": [], "finished": False, "seconds": 0.0}
+                      "best_step": -1, "bad_epochs": 0, "history": [], "finished": False,
+                      "seconds": 0.0, "start_metrics": None, "last_val_step": 0}
 
     # --- checkpoints -------------------------------------------------------------------------
     def _config_dict(self, metrics: dict | None = None) -> dict[str, Any]:
         d = config_to_dict(self.cfg)
         d["training"] = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "images": len(self.data),
                          "domains": self.domains, "best_epoch": self.state["best_epoch"],
-                         "steps": self.state["step"], "seconds": round(self.state["seconds"], 1)}
+                         "best_step": self.state.get("best_step", -1),
+                         "steps": self.state["step"], "seconds": round(self.state["seconds"], 1),
+                         "start_metrics": self.state.get("start_metrics")}
         if metrics:
             d["training"]["val_metrics"] = metrics
         return d
@@ -240,7 +275,7 @@ class Trainer:
 
         save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
                         self.cfg.sigma, self._config_dict(metrics), extra=extra,
-                        crop=self.cfg.crop)
+                        crop=self.cfg.crop, margin=self.margin)
 
     def _save_last(self) -> None:
         ts = {"state": dict(self.state), "optimizer": self.opt.state_dict(),
@@ -279,6 +314,8 @@ class Trainer:
 
     # --- one step ----------------------------------------------------------------------------
     def _losses(self, heat: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
+        if self.targets == "points":
+            return self._landmark_losses(heat, batch)
         pred = torch.sigmoid(heat) if (self.cfg.loss == "mse" and self.activation == "sigmoid") else heat
         pose = heatmap_loss(self.cfg.loss, pred, batch["target"], batch["weight"])
         replay = 0.0
@@ -290,9 +327,31 @@ class Trainer:
                 replay = float(r.detach())
         return pose, replay
 
+    def _landmark_losses(self, raw: torch.Tensor, batch: dict[str, torch.Tensor]
+                         ) -> tuple[torch.Tensor, float]:
+        from infantpose.train.losses import landmark_loss
+
+        xy, _ = self.model.keypoints(raw)
+        # the score is learnt by the head alone: its gradient must not move the shared features
+        # (on real photos it otherwise rewrote the trunk and wrecked the coordinates)
+        _, vis = self.model.keypoints(self.model.raw_from_features(self._feats.detach()))
+        side = float(self.model.input_size[0])
+        loss, _ = landmark_loss(xy, vis, batch["target"], batch["weight"], side)
+        replay = 0.0
+        if self.teacher is not None:
+            kp = self.teacher.keypoints(batch["image"])
+            t = torch.from_numpy(np.nan_to_num(kp[..., :2])).to(xy.dtype)
+            w = torch.from_numpy(np.nan_to_num(kp[..., 2])).to(xy.dtype)
+            if float(w.sum()) > 0:
+                r, _ = landmark_loss(xy, vis, t, w, side, vis_weight=0.0)
+                loss = loss + self.cfg.adapt.replay_weight * r
+                replay = float(r.detach())
+        return loss, replay
+
     def _step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg = self.cfg
         feats, heat = features_and_heatmaps(self.model, batch["image"])
+        self._feats = feats
         loss, replay = self._losses(heat, batch)
         logs = {"pose_loss": float(loss.detach()) - cfg.adapt.replay_weight * replay, "replay_loss": replay}
         if self.classifier is not None:
@@ -326,49 +385,52 @@ class Trainer:
         return logs
 
     # --- validation --------------------------------------------------------------------------
-    def validate(self) -> dict[str, float]:
-        """PCKsh@0.1, PCKsh@0.05 and AP on the held-out images (people weighted)."""
-        from infantpose.evaluate import evaluate_predictions
-        from infantpose.evaluate.predictions import predictions_from_poses
+    def _estimator(self) -> Any:
+        """The estimator ``infantpose evaluate --weights model.pt`` would build, around the
+        model being trained (its weights are shared, so it always runs the current state)."""
         from infantpose.models.topdown import LoadedModel, TorchPoseEstimator
-        from infantpose.poses import Poses
+
+        if self._val_est is None:
+            loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
+                                 int(self.model.stride), self.activation, self.cfg.decoder,
+                                 self.cfg.sigma, crop=self.cfg.crop, margin=self.margin)
+            name = "blazepose-torch" if self.cfg.model.arch == "blazepose" else "pose-resnet"
+            self._val_est = TorchPoseEstimator(loaded, name=name)
+        return self._val_est
+
+    def validate(self) -> dict[str, float]:
+        """The held-out images scored exactly as ``infantpose evaluate`` scores them (given
+        person boxes, flip test, the same metrics); several sets are averaged by people."""
+        from infantpose.evaluate import evaluate_predictions
+        from infantpose.evaluate.run import predict_dataset
 
         if not self.val:
             return {}
-        loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
-                             int(self.model.stride), self.activation, self.cfg.decoder, self.cfg.sigma,
-                             crop=self.cfg.crop)
-        est = TorchPoseEstimator(loaded, flip_test=False, detector="none", batch_size=16)
+        est = self._estimator()
+        self.model.eval()
         totals: dict[str, float] = {}
         weight = 0
         try:
             for v in self.val:
-                items = v.data.items
-                boxes = [np.concatenate([it.box[:2] @ it.to_cache[:, :2].T + it.to_cache[:, 2],
-                                         it.box[2:] @ it.to_cache[:, :2].T + it.to_cache[:, 2]])[None]
-                         for it in items]
-                p = est.predict_batch([it.image for it in items], boxes)
-                n_inst = max(1, v.gt.poses.n_instances)
-                data = np.full((len(v.gt), n_inst, self.schema.num_keypoints, 3), np.nan)
-                data[..., 2] = 0.0
-                slots = [0] * len(v.gt)
-                for j, it in enumerate(items):
-                    inv = np.linalg.inv(np.vstack([it.to_cache, [0, 0, 1]]))[:2]
-                    kp = p.data[j, 0].copy()
-                    kp[:, :2] = kp[:, :2] @ inv[:, :2].T + inv[:, 2]
-                    data[it.frame, slots[it.frame]] = kp
-                    slots[it.frame] += 1
-                poses = Poses(data, self.schema, frame_names=v.gt.image_names)
-                res = evaluate_predictions(v.gt, predictions_from_poses(poses, v.gt, "validation"),
-                                           betas=(0.05, 0.1))
+                preds = predict_dataset(est, v.gt, use_gt_boxes=True, images=v.images)
+                res = evaluate_predictions(v.gt, preds, name="validation")
                 n = int((v.gt.visibility > 0).any(-1).sum())
-                for key in ("PCKsh@0.1", "PCKsh@0.05", "AP"):
+                for key in ("AP", "AP50", "PCKsh@0.1", "PCK@0.1bbox"):
                     val = res.metrics.get(key, float("nan"))
+                    val = float(val) if val is not None else float("nan")
                     totals[key] = totals.get(key, 0.0) + n * (0.0 if not np.isfinite(val) else val)
                 weight += n
         finally:
             self.model.train()
         return {k: t / max(1, weight) for k, t in totals.items()}
+
+    @staticmethod
+    def _score(metrics: dict[str, float]) -> float | None:
+        for key in (METRIC, FALLBACK_METRIC):
+            v = metrics.get(key)
+            if v is not None and np.isfinite(v):
+                return float(v)
+        return None
 
     # --- outputs -----------------------------------------------------------------------------
     def _write_metrics(self) -> None:
@@ -404,7 +466,7 @@ class Trainer:
         a.set_xlabel("epoch")
         a.set_title("training loss")
         a.legend(fontsize=8)
-        for key in ("val_PCKsh@0.1", "val_PCKsh@0.05", "val_AP"):
+        for key in ("val_AP", "val_PCKsh@0.1", "val_PCK@0.1bbox"):
             ys = [r.get(key) for r in hist]
             if any(y is not None for y in ys):
                 b.plot(ep, [np.nan if y is None else y for y in ys], marker="o", label=key[4:])
@@ -437,11 +499,22 @@ class Trainer:
         n = len(self.data)
         self.log(f"training {self.arch} for {self.schema.name} on {n} people "
                  f"({', '.join(self.domains)}), {len(self.val)} validation set(s), "
-                 f"{self.total_steps} steps, loss {cfg.loss}"
+                 f"{self.total_steps} steps, loss "
+                 f"{'landmark L1' if self.targets == 'points' else cfg.loss}"
                  + (", domain adaptation" if self.classifier is not None else "")
                  + (", memory replay" if self.teacher is not None else ""))
         bar = tqdm(total=self.total_steps, initial=st["step"], disable=not self.progress,
                    desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
+        if st["start_metrics"] is None and st["step"] == 0:
+            start = self.validate()
+            st["start_metrics"] = start
+            if start:
+                self.log("starting model on the validation images: " + _fmt(start))
+                score = self._score(start)
+                st["best"] = -1.0 if score is None else score
+                st["best_step"] = 0
+                st["best_epoch"] = 0
+                self._save_model(model_path, start)
         t_start = time.time() - st["seconds"]
         limit = cfg.optim.time_limit
 
@@ -474,27 +547,38 @@ class Trainer:
                     self.on_step(st["step"])
                 if out_of_time():
                     break
-            metrics = self.validate()
+            last_epoch = (epoch + 1 >= self.epochs or st["step"] >= self.total_steps
+                          or out_of_time())
+            due = (cfg.optim.val_every <= 0 or last_epoch
+                   or st["step"] - st["last_val_step"] >= cfg.optim.val_every)
+            metrics = self.validate() if due else {}
+            if due:
+                st["last_val_step"] = st["step"]
             row: dict[str, Any] = {"epoch": epoch + 1, "step": st["step"],
                                    "lr": self.opt.param_groups[0]["lr"],
                                    "seconds": round(time.time() - t_start, 1)}
             row.update({k: v / max(1, count) for k, v in sums.items()})
             row.update({f"val_{k}": v for k, v in metrics.items()})
             st["history"].append(row)
-            score = metrics.get(METRIC)
+            score = self._score(metrics) if due else None
             st["epoch"] = epoch + 1
             st["batch"] = 0
             st["seconds"] = time.time() - t_start
-            if score is None or score > st["best"]:
-                st["best"] = -1.0 if score is None else float(score)
+            if due and not self.val:  # nothing to validate on: keep the latest state
                 st["best_epoch"] = epoch + 1
+                st["best_step"] = st["step"]
+                self._save_model(model_path, metrics)
+            elif due and score is not None and score > st["best"]:
+                st["best"] = float(score)
+                st["best_epoch"] = epoch + 1
+                st["best_step"] = st["step"]
                 st["bad_epochs"] = 0
                 self._save_model(model_path, metrics)
-            else:
+            elif due:
                 st["bad_epochs"] += 1
-            msg = f"epoch {epoch + 1}: loss {row.get('train_loss', float('nan')):.4g}"
+            msg = f"epoch {epoch + 1} (step {st['step']}): loss {row.get('train_loss', float('nan')):.4g}"
             if metrics:
-                msg += "  " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+                msg += "  " + _fmt(metrics)
             bar.write(msg, file=sys.stderr) if self.progress else self.log(msg)
             stop = st["bad_epochs"] >= cfg.optim.patience
             if out_of_time():
@@ -506,15 +590,28 @@ class Trainer:
             self._write_metrics()
             if stop:
                 if st["bad_epochs"] >= cfg.optim.patience:
-                    self.log(f"early stop: no {METRIC} gain for {cfg.optim.patience} epochs")
+                    self.log(f"early stop: no validation gain for {cfg.optim.patience} validations")
                 break
         bar.close()
         st["finished"] = True
         self._save_last()
-        self.log(f"best epoch {st['best_epoch']}"
-                 + (f" ({METRIC} {st['best']:.3f})" if st["best"] >= 0 else "")
-                 + f"; model: {model_path}")
+        start = st.get("start_metrics") or {}
+        if not self.val:
+            self.log(f"no validation images: model.pt is the last state (step {st['step']}); "
+                     f"model: {model_path}")
+        elif st.get("best_step", -1) == 0:
+            self.log("no fine-tuned state beat the starting model on the validation images "
+                     f"({_fmt(start)}): model.pt is the STARTING model; model: {model_path}")
+        else:
+            self.log(f"starting model: {_fmt(start)}")
+            self.log(f"fine-tuned (best at step {st['best_step']}, epoch {st['best_epoch']}): "
+                     f"{METRIC if self._score(start) is not None else FALLBACK_METRIC} "
+                     f"{st['best']:.3f}; model.pt is the FINE-TUNED model; model: {model_path}")
         return model_path
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.3f}" for k, v in metrics.items())
 
 
 def _plain(obj: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Heatmap losses with per-keypoint masking.
+"""Pose losses with per-keypoint masking: heatmap losses and the landmark-regression loss.
 
 Every loss takes predicted heatmaps ``pred`` (B, K, H, W) (raw network outputs: values for
 ``mse``, logits for ``bce`` and ``kce``), targets ``target`` of the same shape, and per-keypoint
@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "bce_loss", "heatmap_loss", "kce_loss", "mse_loss"]
+__all__ = ["LOSSES", "bce_loss", "heatmap_loss", "kce_loss", "landmark_loss", "mse_loss"]
 
 
 def _check(pred: torch.Tensor, target: torch.Tensor,
@@ -100,3 +100,35 @@ def heatmap_loss(name: str, pred: torch.Tensor, target: torch.Tensor,
     except KeyError:
         raise ValueError(f"unknown heatmap loss {name!r}; choose mse, bce or kce") from None
     return fn(pred, target, weight, **kw)
+
+
+def landmark_loss(xy: torch.Tensor, vis_logit: torch.Tensor, target: torch.Tensor,
+                  weight: torch.Tensor, scale: float, vis_weight: float = 0.1,
+                  vis_sigma: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked loss for regressed keypoints (:class:`~infantpose.models.blazepose_landmarks.BlazePoseLandmarkNet`).
+
+    ``xy`` and ``target`` are (B, K, 2) crop pixels, ``vis_logit`` and ``weight`` (B, K).
+    Position: L1 distance divided by ``scale`` (the crop side), averaged over weighted keypoints;
+    L1 keeps the pull of a badly wrong keypoint bounded, so a few mislabelled points do not
+    dominate a small data set. Score: binary cross-entropy of the visibility logit against
+    ``exp(-d² / 2σ²)`` (d the detached error in crop units, σ = ``vis_sigma``), so the score a
+    fine-tuned model reports keeps meaning "this keypoint is probably right" (it ranks
+    instances for AP and flags frames for review). Masked keypoints contribute exactly zero
+    gradient. Returns (total, position part).
+    """
+    if xy.shape != target.shape or xy.ndim != 3 or xy.shape[-1] != 2:
+        raise ValueError(f"xy {tuple(xy.shape)} and target {tuple(target.shape)} must both be (B, K, 2)")
+    if weight.shape != xy.shape[:2] or vis_logit.shape != xy.shape[:2]:
+        raise ValueError("weight and vis_logit must be (B, K)")
+    weight = weight.to(xy.dtype)
+    keep = weight > 0
+    zero = torch.zeros((), dtype=xy.dtype)
+    diff = torch.where(keep[..., None], xy - target, zero) / float(scale)
+    per_kp = diff.abs().sum(-1)
+    pos = _reduce(per_kp, weight)
+    with torch.no_grad():
+        d2 = (diff ** 2).sum(-1)
+        goal = torch.exp(-d2 / (2 * vis_sigma ** 2))
+    bce = F.binary_cross_entropy_with_logits(torch.where(keep, vis_logit, zero), goal,
+                                             reduction="none")
+    return pos + vis_weight * _reduce(bce, weight), pos

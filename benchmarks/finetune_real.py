@@ -1,0 +1,147 @@
+"""Fine-tuning measured on REAL infant photos: off-the-shelf BlazePose vs fine-tuned recipes.
+
+Data: ``../shared/data/syrip-train200`` (200 real SyRIP infant photos with COCO-17 labels;
+research use only, never copied into the project). It is split once, with a fixed seed, into
+150 training and 50 validation images stratified by the ``posture`` field
+(``benchmarks/_syrip.py``); the 6/25/50-image training sets are posture-balanced prefixes of the
+150. Every number is on the 50 validation images, which no run trains on. Runs select their
+best state on those same 50 images (the user's workflow: ``train --val``); the benchmark then
+scores ``model.pt`` independently, exactly as ``infantpose evaluate --weights`` does.
+
+The labels' ``area`` fields are implausible (median 5 % of the person box, down to 0.5 %), which
+makes OKS far harsher than on COCO, so the split files drop them and OKS uses the box area.
+
+Rows: the mediapipe runtime and the PyTorch port off the shelf; then each recipe at each
+training-set size: ``real`` (real photos only), ``+synth`` (plus ``--synthetic`` renders),
+``+synth+da`` (plus FiDIP domain adaptation), ``+replay`` (real photos with SuperAnimal memory
+replay). Columns: COCO AP, AP50, PCK@0.1 of the box size, PCKsh@0.1, train minutes, and which
+model ``train`` kept (the fine-tuned one, or the starting model when nothing beat it).
+
+Usage::
+
+    python benchmarks/finetune_real.py                         # every size and recipe (hours)
+    python benchmarks/finetune_real.py --sizes 150 --recipes real
+    python benchmarks/finetune_real.py --sizes 150 --recipes real --preset full
+
+Finished runs in ``--work`` are reused (delete the folder to start again). Prints one
+markdown table, also written to ``--out`` after every row. Exits 0 with a message when the
+data folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _syrip  # noqa: E402
+
+RECIPES = ("real", "+synth", "+synth+da", "+replay")
+HEADER = ("| model | real train images | AP | AP50 | PCK@0.1 bbox | PCKsh@0.1 | train min | kept |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---|")
+
+
+def score(estimator, gt_path: Path) -> dict[str, float]:
+    """The metrics ``infantpose evaluate`` prints, for one estimator on the validation file."""
+    from infantpose.evaluate import evaluate_predictions
+    from infantpose.evaluate.run import predict_dataset
+    from infantpose.io.labels import read_labels
+
+    gt = read_labels(gt_path)
+    res = evaluate_predictions(gt, predict_dataset(estimator, gt, use_gt_boxes=True))
+    return {k: float(res.metrics[k]) for k in ("AP", "AP50", "PCK@0.1bbox", "PCKsh@0.1")}
+
+
+def fmt_row(name: str, n: str, m: dict[str, float], minutes: str, kept: str) -> str:
+    return (f"| {name} | {n} | {m['AP']:.3f} | {m['AP50']:.3f} | {m['PCK@0.1bbox']:.3f} | "
+            f"{m['PCKsh@0.1']:.3f} | {minutes} | {kept} |")
+
+
+def train_run(recipe: str, train_file: Path, val_file: Path, out: Path, preset: str,
+              synthetic: int, seed: int) -> Path:
+    from infantpose.train.config import config_from_dict
+    from infantpose.train.loop import train
+
+    values: dict = {"data": [{"path": str(train_file)}], "val": [{"path": str(val_file)}],
+                    "schema": "coco17", "out": str(out), "seed": seed}
+    if "synth" in recipe:
+        values["synthetic"] = {"n": synthetic, "style": "home", "size": 320}
+    if "da" in recipe:
+        values["adapt"] = {"domain_adaptation": True}
+    if "replay" in recipe:
+        values.setdefault("adapt", {})["memory_replay"] = True
+    cfg = config_from_dict(values, None, preset)
+    return train(cfg, resume=True, progress=False, log=lambda s: print("   ", s, file=sys.stderr))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=_syrip.DATA, help="syrip-train200 folder")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/infantpose_finetune_real"),
+                    help="split files and training runs (outside the project)")
+    ap.add_argument("--sizes", default="6,25,50,150", help="real training-set sizes")
+    ap.add_argument("--recipes", default=",".join(RECIPES), help=f"any of {', '.join(RECIPES)}")
+    ap.add_argument("--preset", default="quick", help="training preset (quick or full)")
+    ap.add_argument("--synthetic", type=int, default=300, help="renders for the +synth recipes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--out", type=Path, default=None, help="also write the table here")
+    args = ap.parse_args()
+
+    if not _syrip.available(args.data):
+        print(f"skipped: {args.data} not found (the real SyRIP photos are not shipped; see "
+              "docs/training.md)")
+        return 0
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    bad = [r for r in recipes if r not in RECIPES]
+    if bad:
+        ap.error(f"unknown recipe {bad[0]!r}; choose from {', '.join(RECIPES)}")
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    train_ids, val_ids = _syrip.split_ids(args.data)
+    val_file = _syrip.write_subset(val_ids, args.work, "val50", args.data)
+    lines = [HEADER]
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+        if args.out:
+            args.out.write_text("\n".join(lines) + "\n")
+
+    print(HEADER, flush=True)
+    if not args.skip_baselines:
+        from infantpose.models import create_estimator
+
+        emit(fmt_row("mediapipe runtime, off the shelf", "0",
+                     score(create_estimator("blazepose", schema="coco17"), val_file), "-", "-"))
+        emit(fmt_row("PyTorch port, off the shelf", "0",
+                     score(create_estimator("blazepose-torch", schema="coco17"), val_file),
+                     "-", "-"))
+    from infantpose.models import create_estimator
+
+    for n in sizes:
+        train_file = _syrip.write_subset(train_ids[:n], args.work, f"train{n}", args.data)
+        for recipe in recipes:
+            out = args.work / f"run_{args.preset}_{n}_{recipe.strip('+').replace('+', '_')}"
+            t0 = time.time()
+            model = train_run(recipe, train_file, val_file, out, args.preset, args.synthetic,
+                              args.seed)
+            import torch
+
+            ck = torch.load(model, map_location="cpu", weights_only=True)
+            info = ck["config"].get("training", {})
+            secs = info.get("seconds") or (time.time() - t0)
+            kept = "fine-tuned" if info.get("best_step", 1) != 0 else "start"
+            m = score(create_estimator("blazepose-torch", weights=str(model)), val_file)
+            emit(fmt_row(f"{args.preset}: {recipe}", str(n), m, f"{secs / 60:.1f}", kept))
+            (out / "benchmark.json").write_text(json.dumps({"metrics": m, "kept": kept}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
