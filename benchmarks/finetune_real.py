@@ -4,9 +4,10 @@ Data: ``../shared/data/syrip-train200`` (200 real SyRIP infant photos with COCO-
 research use only, never copied into the project). It is split once, with a fixed seed, into
 150 training and 50 validation images stratified by the ``posture`` field
 (``benchmarks/_syrip.py``); the 6/25/50-image training sets are posture-balanced prefixes of the
-150. Every number is on the 50 validation images, which no run trains on. Runs select their
-best state on those same 50 images (the user's workflow: ``train --val``); the benchmark then
-scores ``model.pt`` independently, exactly as ``infantpose evaluate --weights`` does.
+150. Every number is on the 50 validation images, which no run trains on or selects with:
+each run holds out 15 % of its own training images for model selection (``train``'s default,
+what a user without a separate validation file gets), and the benchmark then scores ``model.pt``
+on the 50 images exactly as ``infantpose evaluate --weights`` does.
 
 The labels' ``area`` fields are implausible (median 5 % of the person box, down to 0.5 %), which
 makes OKS far harsher than on COCO, so the split files drop them and OKS uses the box area.
@@ -63,13 +64,13 @@ def fmt_row(name: str, n: str, m: dict[str, float], minutes: str, kept: str) -> 
             f"{m['PCKsh@0.1']:.3f} | {minutes} | {kept} |")
 
 
-def train_run(recipe: str, train_file: Path, val_file: Path, out: Path, preset: str,
+def train_run(recipe: str, train_file: Path, out: Path, preset: str,
               synthetic: int, seed: int) -> Path:
     from infantpose.train.config import config_from_dict
     from infantpose.train.loop import train
 
-    values: dict = {"data": [{"path": str(train_file)}], "val": [{"path": str(val_file)}],
-                    "schema": "coco17", "out": str(out), "seed": seed}
+    values: dict = {"data": [{"path": str(train_file)}], "schema": "coco17", "out": str(out),
+                    "seed": seed}
     if "synth" in recipe:
         values["synthetic"] = {"n": synthetic, "style": "home", "size": 320}
     if "da" in recipe:
@@ -129,7 +130,7 @@ def main() -> int:
         for recipe in recipes:
             out = args.work / f"run_{args.preset}_{n}_{recipe.strip('+').replace('+', '_')}"
             t0 = time.time()
-            model = train_run(recipe, train_file, val_file, out, args.preset, args.synthetic,
+            model = train_run(recipe, train_file, out, args.preset, args.synthetic,
                               args.seed)
             import torch
 

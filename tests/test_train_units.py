@@ -154,10 +154,10 @@ def test_bad_configs_fail_with_one_line(tmp_path):
 
 def test_presets_merge_and_cli_values_win():
     c = config_from_dict({"synthetic": {"n": 4}, "optim": {"batch_size": 2}}, preset="quick")
-    assert c.optim.batch_size == 2 and c.optim.max_steps == 1500 and c.model.freeze == ["fidip"]
+    assert c.optim.batch_size == 2 and c.optim.max_steps == 1000 and c.model.freeze == ["fidip"]
     assert c.optim.time_limit == 9.0
     full = config_from_dict({"synthetic": {"n": 4}, "preset": "quick"}, preset="full")
-    assert full.optim.max_steps is None and full.optim.epochs == 60 and full.optim.time_limit is None
+    assert full.optim.max_steps == 6000 and full.optim.time_limit == 55.0 and full.optim.lr == 3e-5
 
 
 def _lying_item(schema, angle_deg: float):

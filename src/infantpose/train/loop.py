@@ -16,6 +16,8 @@ masking and memory replay, SuperAnimal, seed ``002_``):
   synthetic vs real on the locked pose network's features) then stage II (the pose network
   minimises pose loss + λ·domain loss through a gradient reversal layer, classifier locked);
 * optional memory replay: the frozen pretrained BlazePose's keypoints as soft targets;
+* an exponential moving average of the weights (``optim.ema``) is what is validated and
+  saved: on a few hundred real photos single-step weights are noisy;
 * validation runs the model exactly as ``infantpose evaluate --weights model.pt`` does (same
   estimator, crops, flip test, given boxes and metrics), so the numbers printed here are the
   numbers ``evaluate`` prints. The *starting* model is validated first; ``model.pt`` is only
@@ -187,6 +189,9 @@ class Trainer:
             raise InputError(None, "adapt.memory_replay needs model.arch: blazepose")
         self.activation = activation_for(cfg.loss, self.arch)
         self.targets = "points" if self.arch == "blazepose_landmarks" else "heatmap"
+        sig = np.asarray(self.schema.sigmas, dtype=np.float32)
+        scale = (sig.mean() / sig) if cfg.keypoint_weights == "oks" else np.ones_like(sig)
+        self.kp_scale = torch.from_numpy(scale.astype(np.float32))[None]
         self.margin = float(cfg.margin if cfg.margin is not None
                             else (1.4 if self.arch == "blazepose_landmarks" else 1.25))
 
@@ -219,6 +224,7 @@ class Trainer:
         self.val = [_ValSet(ds, ims) for ds, ims in val_sets
                     if len(ds) and (ds.visibility > 0).any()]
         self._val_est = None
+        self.refine_roi = 0
         self.domains = sorted({it.domain for it in items})
 
     def _setup(self) -> None:
@@ -231,6 +237,8 @@ class Trainer:
         if not params:
             raise InputError(None, "model.freeze leaves nothing to train")
         self.opt = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        self.ema = ({k: v.detach().clone() for k, v in self.model.state_dict().items()
+                     if v.is_floating_point()} if cfg.optim.ema > 0 else None)
         bs = cfg.optim.batch_size
         self.steps_per_epoch = max(1, math.ceil(len(self.data) / bs))
         if cfg.optim.max_steps:
@@ -275,10 +283,11 @@ class Trainer:
 
         save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
                         self.cfg.sigma, self._config_dict(metrics), extra=extra,
-                        crop=self.cfg.crop, margin=self.margin)
+                        crop=self.cfg.crop, margin=self.margin, refine_roi=self.refine_roi)
 
     def _save_last(self) -> None:
         ts = {"state": dict(self.state), "optimizer": self.opt.state_dict(),
+              "ema": self.ema,
               "scheduler": self.sched.state_dict(), "torch_rng": torch.get_rng_state()}
         if self.classifier is not None:
             ts["classifier"] = self.classifier.state_dict()
@@ -308,6 +317,8 @@ class Trainer:
             self.classifier.load_state_dict(ts["classifier"])
             self.copt.load_state_dict(ts["classifier_optimizer"])
         self.state.update(ts["state"])
+        if self.ema is not None and isinstance(ts.get("ema"), dict):
+            self.ema = ts["ema"]
         self.log(f"resuming {path}: epoch {self.state['epoch'] + 1}, batch {self.state['batch']}, "
                  f"step {self.state['step']}")
         return True
@@ -332,11 +343,12 @@ class Trainer:
         from infantpose.train.losses import landmark_loss
 
         xy, _ = self.model.keypoints(raw)
+        weight = batch["weight"] * self.kp_scale
         # the score is learnt by the head alone: its gradient must not move the shared features
         # (on real photos it otherwise rewrote the trunk and wrecked the coordinates)
         _, vis = self.model.keypoints(self.model.raw_from_features(self._feats.detach()))
         side = float(self.model.input_size[0])
-        loss, _ = landmark_loss(xy, vis, batch["target"], batch["weight"], side)
+        loss, _ = landmark_loss(xy, vis, batch["target"], weight, side)
         replay = 0.0
         if self.teacher is not None:
             kp = self.teacher.keypoints(batch["image"])
@@ -398,15 +410,51 @@ class Trainer:
             self._val_est = TorchPoseEstimator(loaded, name=name)
         return self._val_est
 
+    def _update_ema(self) -> None:
+        if self.ema is None:
+            return
+        d = float(self.cfg.optim.ema)
+        with torch.no_grad():
+            for k, v in self.model.state_dict().items():
+                if k in self.ema:
+                    self.ema[k].mul_(d).add_(v.detach(), alpha=1.0 - d)
+
+    def _with_ema(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` with the averaged weights loaded in the model, then restore the raw ones."""
+        if self.ema is None:
+            return fn()
+        raw = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict({**raw, **self.ema})
+        try:
+            return fn()
+        finally:
+            self.model.load_state_dict(raw)
+
     def validate(self) -> dict[str, float]:
         """The held-out images scored exactly as ``infantpose evaluate`` scores them (given
-        person boxes, flip test, the same metrics); several sets are averaged by people."""
-        from infantpose.evaluate import evaluate_predictions
-        from infantpose.evaluate.run import predict_dataset
+        person boxes, flip test, the same metrics); several sets are averaged by people.
 
+        Landmark models are scored with and without one pass re-cropped on their own keypoints
+        (:class:`~infantpose.models.topdown.TorchPoseEstimator`'s ``refine_roi``); the better
+        is reported and recorded in the checkpoint (``self.refine_roi``), so ``evaluate`` runs
+        the model as it was validated."""
         if not self.val:
             return {}
         est = self._estimator()
+        options = [0, 1] if self.arch == "blazepose_landmarks" else [0]
+        best: dict[str, float] = {}
+        for r in options:
+            est.refine_roi = r
+            m = self._validate_once(est)
+            if not best or (self._score(m) or -1.0) > (self._score(best) or -1.0):
+                best, self.refine_roi = m, r
+        est.refine_roi = self.refine_roi
+        return best
+
+    def _validate_once(self, est: Any) -> dict[str, float]:
+        from infantpose.evaluate import evaluate_predictions
+        from infantpose.evaluate.run import predict_dataset
+
         self.model.eval()
         totals: dict[str, float] = {}
         weight = 0
@@ -473,7 +521,8 @@ class Trainer:
         b.set_xlabel("epoch")
         b.set_title("validation")
         b.set_ylim(0, 1)
-        b.legend(fontsize=8)
+        if b.get_legend_handles_labels()[0]:
+            b.legend(fontsize=8)
         fig.tight_layout()
         with _atomic.atomic_path(self.out / "curves.png") as tmp:
             fig.savefig(tmp, dpi=80)
@@ -537,6 +586,7 @@ class Trainer:
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1
                 st["step"] += 1
+                self._update_ema()
                 st["batch"] = b + 1
                 st["seconds"] = time.time() - t_start
                 bar.update(1)
@@ -551,7 +601,7 @@ class Trainer:
                           or out_of_time())
             due = (cfg.optim.val_every <= 0 or last_epoch
                    or st["step"] - st["last_val_step"] >= cfg.optim.val_every)
-            metrics = self.validate() if due else {}
+            metrics = self._with_ema(self.validate) if due else {}
             if due:
                 st["last_val_step"] = st["step"]
             row: dict[str, Any] = {"epoch": epoch + 1, "step": st["step"],
@@ -567,13 +617,13 @@ class Trainer:
             if due and not self.val:  # nothing to validate on: keep the latest state
                 st["best_epoch"] = epoch + 1
                 st["best_step"] = st["step"]
-                self._save_model(model_path, metrics)
+                self._with_ema(lambda: self._save_model(model_path, metrics))
             elif due and score is not None and score > st["best"]:
                 st["best"] = float(score)
                 st["best_epoch"] = epoch + 1
                 st["best_step"] = st["step"]
                 st["bad_epochs"] = 0
-                self._save_model(model_path, metrics)
+                self._with_ema(lambda: self._save_model(model_path, metrics))
             elif due:
                 st["bad_epochs"] += 1
             msg = f"epoch {epoch + 1} (step {st['step']}): loss {row.get('train_loss', float('nan')):.4g}"
