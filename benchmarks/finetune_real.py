@@ -16,7 +16,8 @@ Rows: the mediapipe runtime and the PyTorch port off the shelf; then each recipe
 training-set size: ``real`` (real photos only), ``+synth`` (plus ``--synthetic`` renders),
 ``+synth+da`` (plus FiDIP domain adaptation), ``+replay`` (real photos with SuperAnimal memory
 replay). Columns: COCO AP, AP50, PCK@0.1 of the box size, PCKsh@0.1, train minutes, and which
-model ``train`` kept (the fine-tuned one, or the starting model when nothing beat it).
+model ``train`` kept (the fine-tuned one and at which step, or the starting model when nothing
+beat it) with the steps the run made.
 
 Usage::
 
@@ -136,8 +137,11 @@ def main() -> int:
 
             ck = torch.load(model, map_location="cpu", weights_only=True)
             info = ck["config"].get("training", {})
-            secs = info.get("seconds") or (time.time() - t0)
-            kept = "fine-tuned" if info.get("best_step", 1) != 0 else "start"
+            last = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+            run = last["training_state"]["state"]  # the whole run, not just up to the kept state
+            secs = run.get("seconds") or (time.time() - t0)
+            kept = (f"fine-tuned (step {info.get('best_step')} of {run.get('step')})"
+                    if info.get("best_step", 1) != 0 else f"start ({run.get('step')} steps run)")
             m = score(create_estimator("blazepose-torch", weights=str(model)), val_file)
             emit(fmt_row(f"{args.preset}: {recipe}", str(n), m, f"{secs / 60:.1f}", kept))
             (out / "benchmark.json").write_text(json.dumps({"metrics": m, "kept": kept}))
