@@ -208,3 +208,17 @@ def test_pose_resnet_trains_with_domain_adaptation(tiny, tmp_path):
     assert loaded.heatmap_activation == "none"
     hist = torch.load(out / "last.pt", weights_only=True)["training_state"]["state"]["history"]
     assert hist[-1]["domain_loss"] > 0
+
+
+def test_train_never_replaces_or_deletes_a_users_files(tiny, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "model.pt").write_text("my own model")
+    (out / "metrics.csv").write_text("my notes")
+    for extra in ([], ["--fresh"]):
+        rc = main(["train", "--data", str(tiny / "coco" / "annotations.json"), "--out", str(out),
+                   "--max-steps", "1", "--no-progress", *extra])
+        assert rc == 2
+        assert "not written by infantpose" in capsys.readouterr().err
+    assert (out / "model.pt").read_text() == "my own model"
+    assert (out / "metrics.csv").read_text() == "my notes"

@@ -58,6 +58,8 @@ def train_cmd(
     resume: bool = typer.Option(
         False, "--resume", help="Require OUT/last.pt and resume from it."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace files in --out that infantpose did not write."),
 ) -> None:
     """Fine-tune a pose model (BlazePose weights from mediapipe by default) on labelled images.
 
@@ -116,11 +118,19 @@ def train_cmd(
         raise InputError(None, "--resume and --fresh exclude each other")
     if resume and not last.is_file():
         raise InputError(last, "nothing to resume")
-    if fresh:
-        for name in ("last.pt", "model.pt", "metrics.csv"):
-            (Path(cfg.out) / name).unlink(missing_ok=True)
+    from infantpose.outputs import Outputs, recording, remove_owned
+
+    inputs = [Path(d.path) for d in [*cfg.data, *cfg.val]]
+    inputs += [Path(p) for p in (config, cfg.model.weights) if p]
+    guard = Outputs("train", inputs, overwrite)
+    out_dir = guard.folder(cfg.out)
+    names = ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml")
+    if fresh:  # only what infantpose wrote is deleted; a user's own files are refused below
+        remove_owned(out_dir, [n for n in names if n != "config.yaml"])
+    guard.files([out_dir / n for n in names])
 
     from infantpose.train.loop import train
 
-    model = train(cfg, resume=not fresh, progress=progress)
+    with recording("train"):
+        model = train(cfg, resume=not fresh, progress=progress)
     typer.echo(str(model))
