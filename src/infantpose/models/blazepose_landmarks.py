@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from infantpose.errors import InputError
+from infantpose.models.blazepose_net import set_trainable, staged_parameters
 from infantpose.models.tflite_port import TFLiteGraph, load_tflite, mediapipe_model_path
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
@@ -126,32 +127,14 @@ class BlazePoseLandmarkNet(nn.Module):
 
     def stage_parameters(self, stage: str) -> list[nn.Parameter]:
         """Parameters of a stage or alias (``fidip``, ``backbone``, ``all``)."""
-        names = _ALIASES.get(stage, (stage,))
-        bad = [s for s in names if s not in LANDMARK_STAGES]
-        if bad:
-            raise ValueError(f"unknown stage {bad[0]!r}; stages: {', '.join(LANDMARK_STAGES)}, "
-                             f"aliases: {', '.join(_ALIASES)}")
-        params: list[nn.Parameter] = []
-        for s in names:
-            if s == "head":
-                params += list(self.head.parameters())
-                if self.extra is not None:
-                    params += list(self.extra.parameters())
-                continue
-            for op_name, st in self.stage_of.items():
-                if st == s:
-                    params += list(self.trunk.ops[op_name].parameters())
-        return params
+        return staged_parameters(stage, LANDMARK_STAGES, _ALIASES, self.stage_of, self.trunk,
+                                 [self.head, self.extra])
 
     def freeze(self, stages: str | Sequence[str] = "fidip") -> None:
-        for s in [stages] if isinstance(stages, str) else stages:
-            for p in self.stage_parameters(s):
-                p.requires_grad_(False)
+        set_trainable(self, stages, False)
 
     def unfreeze(self, stages: str | Sequence[str] = "all") -> None:
-        for s in [stages] if isinstance(stages, str) else stages:
-            for p in self.stage_parameters(s):
-                p.requires_grad_(True)
+        set_trainable(self, stages, True)
 
     # --- forward ---------------------------------------------------------------------------------
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ convolutions computed at that resolution), ``decoder`` (upsampling path at 16–
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +40,8 @@ from infantpose.errors import InputError
 from infantpose.models.tflite_port import TFLiteGraph, load_tflite, mediapipe_model_path
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
-__all__ = ["BLAZEPOSE_HEATMAP_CHANNELS", "STAGES", "BlazePoseNet"]
+__all__ = ["BLAZEPOSE_HEATMAP_CHANNELS", "STAGES", "BlazePoseNet", "set_trainable",
+           "staged_parameters"]
 
 BLAZEPOSE_HEATMAP_CHANNELS = list(BLAZEPOSE33.keypoints) + [
     "aux_hip_centre", "aux_scale_point", "unused_35", "unused_36", "unused_37", "unused_38"]
@@ -118,31 +120,15 @@ class BlazePoseNet(nn.Module):
 
     def stage_parameters(self, stage: str) -> list[nn.Parameter]:
         """Parameters of a named stage (or alias: ``backbone``, ``features``, ``all``)."""
-        names = _ALIASES.get(stage, (stage,))
-        bad = [s for s in names if s not in STAGES]
-        if bad:
-            raise ValueError(f"unknown stage {bad[0]!r}; stages: {', '.join(STAGES)}, "
-                             f"aliases: {', '.join(_ALIASES)}")
-        params: list[nn.Parameter] = []
-        for s in names:
-            if s == "head":
-                params += list(self.head.parameters())
-            else:
-                for op_name, st in self.stage_of.items():
-                    if st == s:
-                        params += list(self.features.ops[op_name].parameters())
-        return params
+        return staged_parameters(stage, STAGES, _ALIASES, self.stage_of, self.features,
+                                 [self.head])
 
     def freeze(self, stages: str | list[str] | tuple[str, ...] = "backbone") -> None:
         """Stop gradients for the named stages (the FiDIP recipe freezes early layers)."""
-        for s in [stages] if isinstance(stages, str) else stages:
-            for p in self.stage_parameters(s):
-                p.requires_grad_(False)
+        set_trainable(self, stages, False)
 
     def unfreeze(self, stages: str | list[str] | tuple[str, ...] = "all") -> None:
-        for s in [stages] if isinstance(stages, str) else stages:
-            for p in self.stage_parameters(s):
-                p.requires_grad_(True)
+        set_trainable(self, stages, True)
 
     # --- head ------------------------------------------------------------------------------------
     def replace_head(self, schema: Schema | str, seed: int = 0) -> HeadInit:
@@ -191,6 +177,35 @@ class BlazePoseNet(nn.Module):
 
     def config(self) -> dict:
         return {"variant": self.variant}
+
+
+def staged_parameters(stage: str, stages: Sequence[str], aliases: dict[str, Sequence[str]],
+                      stage_of: dict[str, str], graph: TFLiteGraph,
+                      head: Sequence[nn.Module | None]) -> list[nn.Parameter]:
+    """Parameters of ``stage`` (or an alias) in a ported graph whose ops are assigned to stages
+    by ``stage_of``; the ``"head"`` stage is the ``head`` modules. Shared by the heatmap and the
+    landmark networks, which differ only in their stage tables."""
+    names = aliases.get(stage, (stage,))
+    bad = [s for s in names if s not in stages]
+    if bad:
+        raise ValueError(f"unknown stage {bad[0]!r}; stages: {', '.join(stages)}, "
+                         f"aliases: {', '.join(aliases)}")
+    params: list[nn.Parameter] = []
+    for s in names:
+        if s == "head":
+            params += [p for m in head if m is not None for p in m.parameters()]
+            continue
+        for op_name, st in stage_of.items():
+            if st == s:
+                params += list(graph.ops[op_name].parameters())
+    return params
+
+
+def set_trainable(model: nn.Module, stages: str | Sequence[str], trainable: bool) -> None:
+    """(Un)freeze the named stages of a model that has ``stage_parameters``."""
+    for s in [stages] if isinstance(stages, str) else stages:
+        for p in model.stage_parameters(s):
+            p.requires_grad_(trainable)
 
 
 def pretrained_landmark_graph(variant: str = "pose_landmark_full") -> TFLiteGraph:
