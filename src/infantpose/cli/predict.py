@@ -48,20 +48,14 @@ def collect_sources(paths: list[Path]) -> Sources:
     A folder contributes its images (file_name relative to the folder) and its videos, sorted by
     name. A single image file contributes its file name.
     """
-    from infantpose.io.images import IMAGE_EXTENSIONS, is_image_path
-    from infantpose.io.video import is_video_path
+    from infantpose.io.images import is_image_path
+    from infantpose.io.video import is_video_path, media_in_folder
 
     out = Sources()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
-            imgs = [q for q in files if is_image_path(q)]
-            vids = [q for q in files if is_video_path(q)]
-            if not imgs and not vids:
-                raise InputError(p, "folder contains no images or videos (images: "
-                                    f"{', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}; "
-                                    "videos: mp4, avi, mov, mkv)")
+            imgs, vids = media_in_folder(p)
             out.images.extend((q, q.relative_to(p).as_posix()) for q in imgs)
             out.videos.extend(vids)
         elif p.is_file():

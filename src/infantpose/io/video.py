@@ -54,6 +54,22 @@ def is_video_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
+def media_in_folder(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
+    """(images, videos) directly inside ``folder``, sorted, hidden files skipped; an InputError
+    naming the folder when it holds neither (the one folder rule of ``predict`` and ``label``)."""
+    from infantpose.io.images import IMAGE_EXTENSIONS, is_image_path
+
+    p = Path(folder)
+    files = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
+    imgs = [q for q in files if is_image_path(q)]
+    vids = [q for q in files if is_video_path(q)]
+    if not imgs and not vids:
+        raise InputError(p, "folder contains no images or videos (images: "
+                            f"{', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}; videos: "
+                            f"{', '.join(e.lstrip('.') for e in sorted(VIDEO_EXTENSIONS))})")
+    return imgs, vids
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What :func:`probe_video` learns from a file's headers (``n_frames`` may be an estimate)."""

@@ -43,8 +43,8 @@ class Candidate:
 def source_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
     """(images, videos) named by SOURCE arguments: files, or folders of them (sorted, not
     recursive). Anything missing or unusable raises InputError naming it."""
-    from infantpose.io.images import IMAGE_EXTENSIONS, is_image_path
-    from infantpose.io.video import is_video_path
+    from infantpose.io.images import is_image_path
+    from infantpose.io.video import is_video_path, media_in_folder
 
     images: list[Path] = []
     videos: list[Path] = []
@@ -53,13 +53,7 @@ def source_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[P
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
-            imgs = [q for q in files if is_image_path(q)]
-            vids = [q for q in files if is_video_path(q)]
-            if not imgs and not vids:
-                exts = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
-                raise InputError(p, f"folder contains no images ({exts}) or videos "
-                                    "(mp4, avi, mov, mkv, m4v, webm)")
+            imgs, vids = media_in_folder(p)
             images.extend(imgs)
             videos.extend(vids)
         elif p.is_file():
