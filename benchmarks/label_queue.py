@@ -35,10 +35,8 @@ import argparse
 import contextlib
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,29 +193,7 @@ def synthetic_video(path: Path, frames: int, n_infants: int = 25) -> None:
     write_video(path, gen(), fps=15)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(project: Path) -> Iterator[str]:
-    from infantpose.label.server import make_server
-
-    port = free_port()
-    server = make_server(project, "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("label server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+from infantpose.label.server import serve_in_thread as serving  # noqa: E402
 
 
 @contextlib.contextmanager

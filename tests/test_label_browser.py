@@ -8,12 +8,9 @@ a screenshot shows the skeleton. Skipped when /usr/bin/chromium or playwright is
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,31 +31,7 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(project_dir: Path) -> Iterator[str]:
-    """Serve the project with uvicorn in a thread; yields the page's URL."""
-    from infantpose.label.server import make_server
-
-    port = free_port()
-    server = make_server(project_dir, "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("label server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+from infantpose.label.server import serve_in_thread as serving  # noqa: E402
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 10.0) -> object:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 from infantpose.errors import InputError
@@ -48,3 +50,29 @@ def make_server(project_dir: str | os.PathLike, host: str = "127.0.0.1", port: i
 def serve(project_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve until interrupted (Ctrl+C)."""
     make_server(project_dir, host, port).run()
+
+
+@contextlib.contextmanager
+def serve_in_thread(project_dir: str | os.PathLike, timeout: float = 10.0) -> Iterator[str]:
+    """Serve a project on a free loopback port in a background thread (tests, benchmarks,
+    screenshots); yields the page's URL and stops the server on exit."""
+    import socket
+    import threading
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = make_server(project_dir, "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("label server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
