@@ -134,3 +134,112 @@ def test_filters_never_bridge_gaps():
         out = F.smooth(data, method, FPS, **opts)
         assert np.isnan(out[20:40, 0, :2]).all()
         assert np.isfinite(out[:20, 0, :2]).all() and np.isfinite(out[40:, 0, :2]).all()
+
+
+# --- time is the video's frame numbers, not the row number (issue 12) ----------------------------
+GAPPED = np.array([0, 1, 2, 9, 10, 11])  # frames 3-8 could not be decoded
+ONE = Schema("one_point", ("a",), (), (), (0.05,), ("x",))  # unregistered
+
+
+def _ramp_rows(frames: np.ndarray, score: float = 0.9) -> np.ndarray:
+    """(T, 1, 3): one keypoint with x = y = frame number."""
+    xy = np.repeat(frames.astype(float)[:, None, None], 2, axis=-1)
+    return _with_scores(xy, score)
+
+
+def test_gap_fill_interpolates_at_the_frame_number_not_the_row():
+    data = _ramp_rows(GAPPED)
+    data[3, 0, 2] = 0.1  # frame 9 scores low: missing, to be filled
+    masked = F.mask_low_scores(data, 0.3)
+    out, filled = F.interpolate_gaps(masked, max_gap=7, frame_indices=GAPPED)
+    assert out[3, 0, 0] == pytest.approx(9.0) and out[3, 0, 1] == pytest.approx(9.0)
+    assert filled[:, 0].tolist() == [False, False, False, True, False, False]
+    # the hole lasts frames 3-9 (7 frames): longer than max_gap=5, so it stays missing
+    out5, filled5 = F.interpolate_gaps(masked, max_gap=5, frame_indices=GAPPED)
+    assert np.isnan(out5[3, 0, 0]) and not filled5.any()
+    # row-based filling (no frame numbers) would have put it at 6.0: the bug this replaces
+    assert F.interpolate_gaps(masked, max_gap=5)[0][3, 0, 0] == pytest.approx(6.0)
+
+
+def test_filter_poses_uses_frame_indices():
+    data = _ramp_rows(GAPPED)
+    data[3, 0, 2] = 0.1
+    poses = Poses(data[:, None], ONE,
+                  frame_indices=GAPPED, fps=FPS)
+    out = F.filter_poses(poses, F.FilterConfig(method="none", max_gap=7, max_speed=None))
+    assert out.data[3, 0, 0, 0] == pytest.approx(9.0)
+    assert out.meta["interpolated"] == [[3, 0, 0]]
+    assert np.array_equal(out.frame_indices, GAPPED)
+
+
+@pytest.mark.parametrize("method,options", [("butterworth", {"cutoff_hz": 6.0}),
+                                            ("one_euro", {"min_cutoff": 1.5, "beta": 0.05}),
+                                            ("savgol", {"window": 9, "polyorder": 2})])
+def test_smoothing_restarts_at_skipped_frames(method, options):
+    """A skipped stretch of frames is a gap in time: filtering the gapped rows must equal
+    filtering each stretch of consecutive frames on its own, not glue the stretches together."""
+    gt = _truth(120)
+    rng = np.random.default_rng(3)
+    noisy = _with_scores(gt + rng.normal(0, 2.0, gt.shape))
+    frames = np.r_[0:50, 62:120]  # 12 frames lost to corruption
+    rows = noisy[frames]
+    out = F.smooth(rows, method, FPS, frame_indices=frames, **options)
+    parts = [F.smooth(noisy[a:b], method, FPS, **options) for a, b in ((0, 50), (62, 120))]
+    assert np.allclose(out, np.concatenate(parts), equal_nan=True)
+    # treating rows as consecutive frames differs at the seam
+    assert not np.allclose(F.smooth(rows, method, FPS, **options), out)
+
+
+def test_whole_chain_on_gapped_frames_matches_the_full_video():
+    """Frames lost to corruption (short holes) are filled in time by the chain: the result at the
+    recorded frames is close to the result on the complete video."""
+    gt = _truth(180)
+    rng = np.random.default_rng(4)
+    full = _with_scores(gt + rng.normal(0, 1.0, gt.shape))
+    frames = np.setdiff1d(np.arange(180), [40, 41, 42, 100, 101, 150])
+    cfg = F.FilterConfig(method="butterworth", max_gap=5, max_speed=None)
+    ref, _ = F.filter_array(full, FPS, cfg)
+    got, masks = F.filter_array(full[frames], FPS, cfg, frame_indices=frames)
+    # the filled holes use the straight line between noisy neighbours: ~1 noise sigma off
+    assert np.abs(got[..., :2] - ref[frames][..., :2]).max() < 2.0
+    assert np.abs(got[..., :2] - gt[frames]).max() < 3.0
+    assert not masks["interpolated"].any()  # no recorded row was missing
+    # without frame numbers, the seams see a jump of 3 frames in one row and are smeared
+    wrong, _ = F.filter_array(full[frames], FPS, cfg)
+    assert np.abs(wrong[..., :2] - gt[frames]).max() > 6.0
+
+
+def test_outlier_bound_uses_time_between_frames():
+    """A point 8 frames away from its recorded neighbours may lie far from them: 100 px in
+    8 frames is 375 px/s, within a 400 px/s bound. Read as consecutive rows it is a 3000 px/s
+    jump and would be thrown away."""
+    frames = np.r_[0:20, 27, 35:60]
+    x = np.where(frames == 27, 200.0, 100.0)
+    data = _with_scores(np.stack([x, np.full_like(x, 50.0)], -1)[:, None])
+    out, rej = F.reject_outliers(data, FPS, max_speed=400.0, frame_indices=frames)
+    assert not rej.any() and out[20, 0, 0] == 200.0
+    _, rej_rows = F.reject_outliers(data, FPS, max_speed=400.0)
+    assert rej_rows[20, 0] and rej_rows.sum() == 1
+
+
+def test_jitter_metrics_skip_triples_across_skipped_frames():
+    data = _ramp_rows(GAPPED)
+    acc = F.mean_abs_acceleration(data, FPS, frame_indices=GAPPED)
+    assert acc[0] == pytest.approx(0.0)  # x = frame: constant velocity, no acceleration
+    assert F.mean_abs_acceleration(data, FPS)[0] > 0  # the row-based view sees a kink
+
+
+def test_frame_numbers_must_increase_and_long_holes_stay_cheap():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        F.frame_grid([0, 2, 2, 3], 4)
+    with pytest.raises(ValueError, match="entries"):
+        F.frame_grid([0, 1], 3)
+    frames = np.array([0, 1, 2, 10**9, 10**9 + 1, 10**9 + 2])
+    data = _ramp_rows(np.arange(6))
+    out, masks = F.filter_array(data, FPS, F.FilterConfig(method="butterworth", max_speed=None),
+                                frame_indices=frames)
+    assert out.shape == data.shape and not masks["interpolated"].any()
+    poses = Poses(data[:, None], ONE,
+                  frame_indices=np.array([0, 1, 1, 2, 3, 4]), fps=FPS)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        F.filter_poses(poses)

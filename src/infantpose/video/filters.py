@@ -12,6 +12,15 @@ Scores are respected: points scoring below ``min_score`` are treated as missing 
 filter runs. Filters never bridge gaps on their own: the smoothing filters run on each contiguous
 run of valid frames separately; only :func:`interpolate_gaps` fills gaps (up to ``max_gap``
 frames, and it flags each point it filled).
+
+Time is the video's own frame numbers, never the row number. Video ``Poses`` skip frames the
+decoder could not read, so ``Poses.frame_indices`` can jump (0, 1, 2, 9, 10, ...). Every function
+that depends on time takes ``frame_indices``: the rows are placed on the regular frame grid
+(:func:`frame_grid`), with the skipped frames as missing points, the function runs there with
+dt = 1 / fps per grid step, and the result is read back at the recorded frames. So a gap of
+skipped frames counts as the time it lasted: interpolation across it is linear in time and only
+when the whole gap is at most ``max_gap`` frames, the smoothing filters restart after it, and the
+outlier speed bound uses the real time between points.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ __all__ = [
     "METHODS", "mask_low_scores", "interpolate_gaps", "reject_outliers", "median_filter",
     "savgol", "butterworth", "one_euro", "smooth", "valid_runs", "body_length",
     "mean_abs_acceleration", "high_frequency_power", "jitter_table", "lag_frames",
-    "FilterConfig", "filter_array", "filter_poses",
+    "FilterConfig", "filter_array", "filter_poses", "frame_grid", "on_frame_grid",
 ]
 
 METHODS = ("none", "median", "savgol", "butterworth", "one_euro")
@@ -69,17 +78,74 @@ def mask_low_scores(data: np.ndarray, min_score: float) -> np.ndarray:
     return arr.reshape(shape)
 
 
+# --- the time axis -------------------------------------------------------------------------------
+def frame_grid(frame_indices: Any, n_rows: int, max_step: int | None = None) -> np.ndarray:
+    """Grid position of each row: ``frame_indices - frame_indices[0]``, as int64.
+
+    ``frame_indices`` (None: rows are frames 0..n_rows-1) must hold ``n_rows`` strictly
+    increasing frame numbers; anything else raises ValueError (repeated or unordered frames have
+    no time axis). With ``max_step``, a jump longer than ``max_step`` frames is shortened to
+    ``max_step``: a caller whose computation never reaches across more than ``max_step - 1``
+    missing frames gets the same result with a grid that stays small when a recording has a long
+    hole (hours between two kept frames would otherwise allocate hours of frames).
+    """
+    if frame_indices is None:
+        return np.arange(n_rows, dtype=np.int64)
+    idx = np.asarray(frame_indices).reshape(-1)
+    if len(idx) != n_rows:
+        raise ValueError(f"frame_indices has {len(idx)} entries for {n_rows} frames")
+    if n_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not np.issubdtype(idx.dtype, np.integer):
+        if not np.all(np.isfinite(idx)) or np.any(idx != np.round(idx)):
+            raise ValueError("frame numbers must be whole numbers")
+    idx = idx.astype(np.int64)
+    steps = np.diff(idx)
+    if np.any(steps <= 0):
+        raise ValueError("frame numbers must be strictly increasing (repeated or unordered "
+                         "frames)")
+    if max_step is not None:
+        steps = np.minimum(steps, max(int(max_step), 1))
+    return np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
+
+
+def on_frame_grid(data: np.ndarray, frame_indices: Any, max_step: int | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(grid, rows)``: ``data`` (T, ..., 3) placed on its regular frame grid.
+
+    ``grid`` has one row per frame from the first recorded frame to the last (long holes
+    shortened to ``max_step``, see :func:`frame_grid`); frames that were not recorded are missing
+    points (NaN, score 0). ``grid[rows]`` gives back the recorded rows.
+    """
+    arr = np.asarray(data, dtype=float)
+    rows = frame_grid(frame_indices, arr.shape[0], max_step)
+    length = int(rows[-1]) + 1 if len(rows) else 0
+    grid = np.full((length,) + arr.shape[1:], np.nan)
+    grid[..., 2] = 0.0
+    grid[rows] = arr
+    return grid, rows
+
+
 # --- gaps ----------------------------------------------------------------------------------------
-def interpolate_gaps(data: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fill interior gaps of at most ``max_gap`` frames by linear interpolation.
+def interpolate_gaps(data: np.ndarray, max_gap: int, frame_indices: Any = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Fill interior gaps of at most ``max_gap`` frames by linear interpolation in time.
 
     Gaps at the start or end of a trajectory are never extrapolated, and longer gaps stay
     missing: a long dropout is information (the infant left the view), not noise. The score of a
-    filled point is the lower of the two scores bracketing its gap.
+    filled point is the lower of the two scores bracketing its gap. With ``frame_indices`` (the
+    frame number of each row) a gap is measured in frames of the video, skipped frames included,
+    and the filled value is interpolated at the row's frame number: rows of frames 2, 9, 10 with
+    x = 2, ?, 10 get x = 9 at frame 9, and the gap (frames 3-9) is 7 frames long.
 
     Returns:
         (filled data, mask of shape ``data.shape[:-1]`` that is True where a point was filled).
     """
+    if frame_indices is not None:
+        # a hole of more than max_gap frames stays longer than max_gap when shortened to max_gap + 1
+        grid, rows = on_frame_grid(data, frame_indices, max_step=max_gap + 2)
+        out, filled = interpolate_gaps(grid, max_gap)
+        return out[rows], filled[rows]
     arr, shape = _flat(data)
     filled = np.zeros(arr.shape[:2], dtype=bool)
     valid = _valid(arr)
@@ -133,8 +199,8 @@ def body_length(data: np.ndarray) -> float:
     return float(np.median(diag)) if diag.size else float("nan")
 
 
-def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int = 5
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int = 5,
+                    frame_indices: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Drop points that jump further than a physical speed bound allows.
 
     Within a centered window of ``window`` frames every true point lies within
@@ -150,6 +216,8 @@ def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int 
         max_speed: the largest plausible speed in pixels per second (see :func:`body_length` to
             state it in body lengths per second).
         window: odd window length in frames (>= 3).
+        frame_indices: frame number of each row (None: consecutive frames); the window then
+            spans ``window`` video frames, skipped ones included.
 
     Returns:
         (cleaned data, mask of shape ``data.shape[:-1]`` True where a point was rejected).
@@ -158,6 +226,10 @@ def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int 
         raise ValueError("window must be an odd number >= 3")
     if fps <= 0 or max_speed <= 0:
         raise ValueError("fps and max_speed must be positive")
+    if frame_indices is not None:
+        grid, rows = on_frame_grid(data, frame_indices, max_step=window)
+        out, rejected = reject_outliers(grid, fps, max_speed, window)
+        return out[rows], rejected[rows]
     arr, shape = _flat(data)
     bound = max_speed * (window // 2) / fps
     valid = _valid(arr)
@@ -275,8 +347,17 @@ def one_euro(data: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float 
     return _per_run(data, fn, 1)
 
 
-def smooth(data: np.ndarray, method: str, fps: float | None = None, **options: Any) -> np.ndarray:
-    """Dispatch to one smoothing filter by name (see :data:`METHODS`)."""
+def smooth(data: np.ndarray, method: str, fps: float | None = None, frame_indices: Any = None,
+           **options: Any) -> np.ndarray:
+    """Dispatch to one smoothing filter by name (see :data:`METHODS`).
+
+    With ``frame_indices`` (frame number of each row) the filter runs on the regular frame grid,
+    so a skipped frame ends a run of valid frames (the filters never bridge gaps) and
+    Butterworth / One-Euro see dt = 1 / fps between every two neighbouring samples.
+    """
+    if frame_indices is not None:
+        grid, rows = on_frame_grid(data, frame_indices, max_step=2)
+        return smooth(grid, method, fps, **options)[rows]
     if method == "none":
         return np.array(data, dtype=float, copy=True)
     if method == "median":
@@ -291,13 +372,17 @@ def smooth(data: np.ndarray, method: str, fps: float | None = None, **options: A
 
 
 # --- jitter metrics ------------------------------------------------------------------------------
-def mean_abs_acceleration(data: np.ndarray, fps: float) -> np.ndarray:
+def mean_abs_acceleration(data: np.ndarray, fps: float, frame_indices: Any = None
+                          ) -> np.ndarray:
     """Mean magnitude of the second difference per trajectory, in pixels / s².
 
     Jitter shows as frame-to-frame acceleration; a smooth trajectory of real movement has little.
-    Only triples of consecutive valid frames count. Returns shape ``data.shape[1:-1]`` (NaN where
-    no triple exists).
+    Only triples of consecutive valid frames count (consecutive video frames when
+    ``frame_indices`` gives the frame number of each row). Returns shape ``data.shape[1:-1]``
+    (NaN where no triple exists).
     """
+    if frame_indices is not None:
+        data = on_frame_grid(data, frame_indices, max_step=2)[0]
     arr, shape = _flat(data)
     xy = arr[..., :2]
     acc = np.linalg.norm(xy[2:] - 2 * xy[1:-1] + xy[:-2], axis=-1) * fps ** 2
@@ -310,16 +395,19 @@ def mean_abs_acceleration(data: np.ndarray, fps: float) -> np.ndarray:
 
 
 def high_frequency_power(data: np.ndarray, fps: float, cutoff_hz: float = 6.0,
-                         min_run: int = 16) -> np.ndarray:
+                         min_run: int = 16, frame_indices: Any = None) -> np.ndarray:
     """Mean power (pixels²) of the trajectory above ``cutoff_hz``, per trajectory.
 
     Each valid run of at least ``min_run`` frames gets a Welch power spectrum (Hann window,
     linear detrend, ``scipy.signal.welch``) of x and y; the spectral density above the cutoff is
     integrated and pooled over runs, weighted by run length. Infant limb movement lives mostly
-    below ~5 Hz, so power above a few hertz is largely estimation jitter.
+    below ~5 Hz, so power above a few hertz is largely estimation jitter. With ``frame_indices``
+    (frame number of each row) a skipped frame ends a run.
     """
     from scipy.signal import welch
 
+    if frame_indices is not None:
+        data = on_frame_grid(data, frame_indices, max_step=2)[0]
     arr, shape = _flat(data)
     valid = _valid(arr)
     out = np.full(arr.shape[1], np.nan)
@@ -341,17 +429,20 @@ def high_frequency_power(data: np.ndarray, fps: float, cutoff_hz: float = 6.0,
 
 
 def jitter_table(before: np.ndarray, after: np.ndarray, fps: float, names: list[str] | None = None,
-                 cutoff_hz: float = 6.0):
+                 cutoff_hz: float = 6.0, frame_indices: Any = None):
     """Per-trajectory jitter before and after filtering as a pandas DataFrame.
 
-    ``before`` and ``after`` are (T, K, 3) (one instance). Columns: keypoint, acc_before,
-    acc_after (px/s²), hf_before, hf_after (px²), and the ratios after/before.
+    ``before`` and ``after`` are (T, K, 3) (one instance); ``frame_indices`` their frame numbers
+    (None: consecutive). Columns: keypoint, acc_before, acc_after (px/s²), hf_before, hf_after
+    (px²), and the ratios after/before.
     """
     import pandas as pd
 
-    acc_b, acc_a = mean_abs_acceleration(before, fps), mean_abs_acceleration(after, fps)
-    hf_b = high_frequency_power(before, fps, cutoff_hz)
-    hf_a = high_frequency_power(after, fps, cutoff_hz)
+    fi = frame_indices
+    acc_b = mean_abs_acceleration(before, fps, frame_indices=fi)
+    acc_a = mean_abs_acceleration(after, fps, frame_indices=fi)
+    hf_b = high_frequency_power(before, fps, cutoff_hz, frame_indices=fi)
+    hf_a = high_frequency_power(after, fps, cutoff_hz, frame_indices=fi)
     k = acc_b.reshape(-1).size
     names = names or [str(i) for i in range(k)]
     with np.errstate(all="ignore"):
@@ -421,13 +512,23 @@ class FilterConfig:
                 "outlier_window": self.outlier_window, "options": dict(self.options)}
 
 
-def filter_array(data: np.ndarray, fps: float | None, config: FilterConfig
-                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def filter_array(data: np.ndarray, fps: float | None, config: FilterConfig,
+                 frame_indices: Any = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run the chain on one instance's (T, K, 3) array.
+
+    ``frame_indices`` gives the video frame number of each row (None: consecutive frames). The
+    whole chain then runs on the regular frame grid, where frames the reader skipped are missing
+    points, and the result is read back at the recorded frames (see the module notes).
 
     Returns the filtered array and masks ``{"low_score", "rejected", "interpolated"}`` of shape
     (T, K). Points that stay missing after gap filling stay missing after smoothing.
     """
+    if frame_indices is not None:
+        # Holes longer than every window of the chain are shortened: same result, small grid.
+        step = max(config.max_gap + 2, config.outlier_window, 2)
+        grid, rows = on_frame_grid(data, frame_indices, max_step=step)
+        out, masks = filter_array(grid, fps, config)
+        return out[rows], {k: m[rows] for k, m in masks.items()}
     arr = np.array(data, dtype=float, copy=True)
     was_valid = _valid(arr)
     low = was_valid & (arr[..., 2] < config.min_score)
@@ -450,20 +551,25 @@ def filter_array(data: np.ndarray, fps: float | None, config: FilterConfig
 def filter_poses(poses: Poses, config: FilterConfig | None = None, **kw: Any) -> Poses:
     """Clean every instance's trajectories in a video ``Poses`` (see :class:`FilterConfig`).
 
-    The result's ``meta["filter"]`` records the configuration and counts, and
-    ``meta["interpolated"]`` / ``meta["rejected"]`` list ``[frame_row, instance, keypoint]`` of each
-    filled / rejected point, so downstream analysis can exclude synthetic points.
+    Time comes from ``poses.frame_indices`` (frames the reader skipped are gaps of the length
+    they lasted), not from the row number. The result's ``meta["filter"]`` records the
+    configuration and counts, and ``meta["interpolated"]`` / ``meta["rejected"]`` list
+    ``[frame_row, instance, keypoint]`` of each filled / rejected point, so downstream analysis
+    can exclude synthetic points. ValueError for frame numbers that are not strictly increasing.
     """
     cfg = config or FilterConfig(**kw)
     fps = poses.fps
     if cfg.method in ("butterworth", "one_euro") and not fps:
         raise ValueError(f"the {cfg.method} filter needs a video with a known frame rate")
+    frames = poses.frame_indices
+    if frames is not None:
+        frame_grid(frames, poses.n_frames)  # validate once, before any work
     out = poses.data.copy()
     interp = np.zeros(out.shape[:-1], dtype=bool)
     rej = np.zeros_like(interp)
     low = np.zeros_like(interp)
     for n in range(poses.n_instances):
-        out[:, n], masks = filter_array(poses.data[:, n], fps, cfg)
+        out[:, n], masks = filter_array(poses.data[:, n], fps, cfg, frames)
         interp[:, n], rej[:, n], low[:, n] = (masks["interpolated"], masks["rejected"],
                                               masks["low_score"])
     meta = dict(poses.meta)
