@@ -65,12 +65,18 @@ def match_schema(names: list[str], declared: str | None = None,
 
 # --- image sizes ---------------------------------------------------------------------------------
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(width, height) of an image file, reading only its header."""
+    """(width, height) of an image file as viewed, reading only its header.
+
+    The EXIF orientation is applied (a phone portrait photo stored landscape is portrait), as
+    :func:`~infantpose.io.images.read_image` does, so sizes and pixels agree.
+    """
     from PIL import Image, UnidentifiedImageError
+
+    from infantpose.io.images import exif_orientation, oriented_size
 
     try:
         with Image.open(path) as im:
-            return int(im.size[0]), int(im.size[1])
+            return oriented_size(im.size, exif_orientation(im))
     except FileNotFoundError:
         raise InputError(path, "image not found") from None
     except (UnidentifiedImageError, OSError) as e:

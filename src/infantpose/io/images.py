@@ -1,5 +1,11 @@
 """Image files: find them in files and folders, read them as RGB uint8 arrays, write them atomically.
 
+Images are read the way people see them: a phone photo taken in portrait is stored landscape with
+an EXIF ``Orientation`` tag (6 = turn 90° clockwise to view), and image viewers, browsers and
+LabelMe apply that tag. :func:`read_image` applies it too, and :func:`check_image_header` and
+:func:`oriented_size` report the size after it, so keypoints labelled on such a photo line up with
+the pixels a model sees (training, evaluation, prediction and labelling all read images here).
+
 Every problem a user can cause (a missing path, a folder with no images, a file that is not an
 image or is truncated) raises :class:`~infantpose.errors.InputError` naming the file.
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +26,12 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
     "check_image_header",
+    "apply_orientation",
+    "exif_orientation",
     "image_size",
     "is_image_path",
     "list_images",
+    "oriented_size",
     "read_image",
     "write_image",
 ]
@@ -33,15 +43,52 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MAX_PIXELS = 180_000_000
 
 
-def check_image_header(path: str | os.PathLike) -> tuple[int, int] | None:
-    """(width, height) from the image header, or None when Pillow cannot parse the header
-    (OpenCV may still decode the file). InputError for a missing file or an image whose header
-    states an absurd size (zero, or more than :data:`MAX_PIXELS` pixels)."""
+#: The EXIF tag that says how to turn the stored pixels for viewing (values 1-8).
+ORIENTATION_TAG = 0x0112
+
+
+def exif_orientation(image: Any) -> int:
+    """The EXIF Orientation (1-8) of an open Pillow image; 1 when absent or not a valid value."""
+    try:
+        value = image.getexif().get(ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block is treated as no orientation
+        return 1
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """(width, height) of a stored ``size`` once ``orientation`` is applied (5-8 swap the sides)."""
+    w, h = int(size[0]), int(size[1])
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn/mirror stored pixels (H×W×C) as EXIF ``orientation`` says, giving the viewed image.
+
+    1 unchanged, 2 mirrored left-right, 3 turned 180°, 4 mirrored top-bottom, 5 transposed,
+    6 turned 90° clockwise, 7 transverse (transposed and turned 180°), 8 turned 90°
+    anticlockwise: the same as Pillow's ``ImageOps.exif_transpose``.
+    """
+    ops = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }
+    return np.ascontiguousarray(ops.get(int(orientation), ops[1])(image))
+
+
+def _probe(p: Path) -> tuple[int, int, int] | None:
+    """(stored width, stored height, EXIF orientation) from the header, or None when Pillow
+    cannot parse it. InputError for a missing file or an absurd stated size."""
     import warnings
 
     from PIL import Image
 
-    p = Path(path)
     if not p.is_file():
         raise InputError(p, "no such file")
     try:
@@ -49,6 +96,7 @@ def check_image_header(path: str | os.PathLike) -> tuple[int, int] | None:
             warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: judged below
             with Image.open(p) as im:
                 w, h = int(im.size[0]), int(im.size[1])
+                orientation = exif_orientation(im)
     except Image.DecompressionBombError:
         raise InputError(p, f"image is too large to read (over {MAX_PIXELS // 1_000_000} "
                             "megapixels)") from None
@@ -59,7 +107,16 @@ def check_image_header(path: str | os.PathLike) -> tuple[int, int] | None:
     if w * h > MAX_PIXELS:
         raise InputError(p, f"image header states {w}x{h} pixels, more than infantpose reads "
                             f"({MAX_PIXELS // 1_000_000} megapixels); downscale it first")
-    return w, h
+    return w, h, orientation
+
+
+def check_image_header(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) as viewed (EXIF orientation applied) from the image header, or None when
+    Pillow cannot parse the header (OpenCV may still decode the file). InputError for a missing
+    file or an image whose header states an absurd size (zero, or more than :data:`MAX_PIXELS`
+    pixels)."""
+    found = _probe(Path(path))
+    return None if found is None else oriented_size(found[:2], found[2])
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -99,14 +156,16 @@ def list_images(paths: str | os.PathLike | Iterable[str | os.PathLike],
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as an H×W×3 RGB uint8 array (grey and alpha images are converted).
+    """Read an image file as an H×W×3 RGB uint8 array (grey and alpha images are converted),
+    turned upright as its EXIF Orientation tag says (a phone portrait photo comes out portrait).
 
     Raises InputError for a missing, unreadable, empty or corrupt file.
     """
     import cv2
 
     p = Path(path)
-    check_image_header(p)
+    found = _probe(p)
+    orientation = found[2] if found is not None else 1
     try:
         buf = np.fromfile(p, dtype=np.uint8)
     except OSError as e:
@@ -122,13 +181,17 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         # 16-bit PNG/TIFF: scale to 8 bits.
         img = (img.astype(np.float64) / np.iinfo(img.dtype).max * 255.0).round().astype(np.uint8) \
             if np.issubdtype(img.dtype, np.integer) else np.clip(img, 0, 255).astype(np.uint8)
+    # IMREAD_UNCHANGED keeps the stored pixel order (OpenCV would apply the tag only for
+    # IMREAD_COLOR): the orientation is applied once, here, for every format Pillow reads.
     if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    if img.shape[2] == 1:
-        return cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    elif img.shape[2] == 4:
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    elif img.shape[2] == 1:
+        rgb = cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2RGB)
+    else:
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return apply_orientation(rgb, orientation)
 
 
 def _truncated(path: Path, buf: np.ndarray) -> bool:
@@ -145,7 +208,7 @@ def _truncated(path: Path, buf: np.ndarray) -> bool:
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(width, height) of an image file (decodes it)."""
+    """(width, height) of an image file as viewed (decodes it; EXIF orientation applied)."""
     img = read_image(path)
     return int(img.shape[1]), int(img.shape[0])
 
