@@ -20,8 +20,15 @@ def evaluate_cmd(
     name: Optional[list[str]] = typer.Option(
         None, "--name", help="Display name per --pred/--model, in order (default: file stem)."),
     model: Optional[list[str]] = typer.Option(
-        None, "--model", help="Run this registered model on the labelled images (repeatable)."),
-    weights: Optional[str] = typer.Option(None, "--weights", help="Weights file for --model."),
+        None, "--model", "-m",
+        help="Run this registered model on the labelled images (repeatable)."),
+    weights: Optional[str] = typer.Option(
+        None, "--weights", "-w",
+        help="A checkpoint for the PyTorch models; alone, it runs the model it holds "
+             "(the blazepose runtime keeps mediapipe's own weights)."),
+    images: Optional[Path] = typer.Option(
+        None, "--images", help="Folder of the labelled images (default: beside the labels, or "
+                               "an images/ folder there)."),
     out: Path = typer.Option(Path("report"), "--out", help="Report folder."),
     schema: Optional[str] = typer.Option(
         None, "--schema", help="Convert the labels to this schema before scoring."),
@@ -50,10 +57,24 @@ def evaluate_cmd(
     console = Console()
     if not console.is_terminal and console.width < 140:
         console = Console(width=140)  # logs and pipes: keep the table readable
+    from infantpose.cli.predict import DEFAULT_MODEL, resolve_model
+
     preds_in = list(pred or [])
     models = list(model or [])
+    if weights is not None and not Path(weights).is_file():
+        raise InputError(weights, "weights file not found")
+    if weights is not None and not models:
+        models = [resolve_model(None, weights)]  # the checkpoint names its own model
     if not preds_in and not models:
-        raise InputError(None, "give at least one --pred FILE or --model NAME")
+        raise InputError(None, "give at least one --pred FILE, --model NAME or --weights FILE")
+    # the runtime model reads its weights from the mediapipe wheel; the others get --weights
+    model_weights: dict[str, str | None] = {}
+    for m in models:
+        if m == DEFAULT_MODEL or weights is None:
+            model_weights[m] = None
+        else:
+            resolve_model(m, weights)  # refuses a model that cannot run the checkpoint
+            model_weights[m] = weights
     names = list(name or [])
     if len(names) > len(preds_in) + len(models):
         raise InputError(None, f"{len(names)} --name values for "
@@ -68,12 +89,15 @@ def evaluate_cmd(
     for s_name in (schema, pred_schema):
         if s_name is not None:
             get_schema(s_name)
-    guard = Outputs("evaluate", [gt, *preds_in] + ([Path(weights)] if weights else []), overwrite)
+    guard = Outputs("evaluate", [gt, *preds_in] + ([Path(weights)] if weights else [])
+                    + ([images] if images is not None else []), overwrite)
     guard.folder(out, create=False)
     for rel in REPORT_FILES:
         guard.file(out / rel, create_parent=False)
     check_images = bool(models)
-    labels = read_labels(gt, schema=schema, check_images=check_images)
+    if images is not None and not images.is_dir():
+        raise InputError(images, "--images must be a folder")
+    labels = read_labels(gt, schema=schema, images_root=images, check_images=check_images)
     if len(labels) == 0:
         raise InputError(gt, "no labelled images")
     results = []
@@ -92,7 +116,7 @@ def evaluate_cmd(
             from infantpose.evaluate.run import predict_dataset
             from infantpose.models import create_estimator
 
-            est = create_estimator(m, weights=weights)
+            est = create_estimator(m, weights=model_weights[m])
             with Progress(console=console, transient=True) as bar:
                 task = bar.add_task(f"running {m}", total=len(labels))
                 preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,

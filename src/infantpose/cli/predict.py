@@ -31,7 +31,33 @@ import typer
 from infantpose.cli import app
 from infantpose.errors import InputError
 
-__all__ = ["coco_results", "collect_sources", "instance_score", "predict_cmd", "run_predict"]
+__all__ = ["coco_results", "collect_sources", "instance_score", "predict_cmd", "resolve_model",
+           "run_predict"]
+
+#: The model run when neither --model nor --weights is given (mediapipe's runtime, weights in the
+#: wheel).
+DEFAULT_MODEL = "blazepose"
+
+
+def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
+    """The registered model to run for ``--model`` / ``--weights``.
+
+    A checkpoint says what it is, so ``--weights FILE`` alone runs the model the file holds
+    (``blazepose-torch`` for BlazePose checkpoints, ``pose-resnet`` for Pose-ResNet ones). A
+    ``--model`` that cannot run the file is refused with the model that can; a model registered
+    by the user is trusted with its weights. Neither given: :data:`DEFAULT_MODEL`.
+    """
+    if weights is None:
+        return model or DEFAULT_MODEL
+    from infantpose.models.topdown import MODEL_OF_ARCHITECTURE, checkpoint_model
+
+    name, arch = checkpoint_model(weights)
+    if model is None or model == name:
+        return name
+    if model in {DEFAULT_MODEL, *MODEL_OF_ARCHITECTURE.values()}:
+        raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
+                                  f"not --model {model} (leave out --model to use the file's)")
+    return model
 
 
 @dataclass
@@ -159,10 +185,14 @@ def planned_outputs(src: Sources, overlay: bool) -> tuple[list[str], list[str], 
 
 
 def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = False,
-                model: str = "blazepose", weights: Path | None = None,
+                model: str | None = None, weights: Path | None = None,
                 max_frames: int | None = None, progress: bool = True,
                 deidentify: str | None = None, overwrite: bool = False) -> Summary:
-    """The whole ``predict`` command as a function (used by the CLI and the benchmark)."""
+    """The whole ``predict`` command as a function (used by the CLI and the benchmark).
+
+    ``model`` None runs the model the ``weights`` checkpoint holds (see :func:`resolve_model`),
+    or BlazePose when no weights are given.
+    """
 
     from infantpose.io.video import probe_video
     from infantpose.outputs import Outputs
@@ -175,6 +205,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
         raise InputError(None, f"--max-frames must be at least 1, got {max_frames}")
     if weights is not None and not Path(weights).is_file():
         raise InputError(weights, "weights file not found")
+    model = resolve_model(model, weights)
     src = collect_sources(sources)
     if max_frames is not None:
         src.images = src.images[:max_frames]
@@ -316,6 +347,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                 poses = Poses(data, sch, source=str(vpath), frame_indices=idx, fps=info.fps,
                               frame_size=info.frame_size,
                               meta={"model": model, "rotation": rotations,
+                                    **({"weights": str(weights)} if weights else {}),
                                     "corrupt_frames_skipped": stats.corrupt,
                                     "video_frames": info.n_frames, **extra_meta})
                 no_person = int((~poses.present.any(axis=1)).sum())
@@ -398,8 +430,12 @@ def predict_cmd(
                                help="Keypoint schema of the output: coco17, infant22, blazepose33."),
     overlay: bool = typer.Option(False, "--overlay", help="Also write images/videos with the "
                                                           "skeleton drawn."),
-    model: str = typer.Option("blazepose", "--model", "-m", help="Registered model name."),
-    weights: Path = typer.Option(None, "--weights", help="Weights file for models that need one."),
+    model: str = typer.Option(None, "--model", "-m",
+                              help="Registered model name (default: the model the --weights "
+                                   "checkpoint holds, else blazepose)."),
+    weights: Path = typer.Option(None, "--weights", "-w",
+                                 help="A checkpoint (e.g. runs/x/model.pt from `infantpose "
+                                      "train`); it selects its own model."),
     max_frames: int = typer.Option(None, "--max-frames", help="At most N frames per video "
                                                               "(and at most N images)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

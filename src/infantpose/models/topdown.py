@@ -239,6 +239,39 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu",
                        "dark", 2.0, {"origin": "official SimpleBaseline/FiDIP state dict"}, str(p))
 
 
+#: The registered estimator that runs each checkpoint architecture.
+MODEL_OF_ARCHITECTURE = {"blazepose": "blazepose-torch", "blazepose_landmarks": "blazepose-torch",
+                         "pose_resnet": "pose-resnet"}
+
+
+def checkpoint_model(path: str | os.PathLike) -> tuple[str, str]:
+    """``(model name, architecture)`` of a checkpoint file, so ``--weights FILE`` alone picks
+    the estimator that runs it (the file says what it is; the user need not repeat it).
+
+    Reads the file memory-mapped (no weights are copied): an infantpose checkpoint names its
+    ``architecture``; any other state dict is taken as an official Pose-ResNet one, which
+    :func:`load_checkpoint` then checks in full. InputError for a missing or unreadable file or
+    an unknown architecture.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "checkpoint file not found")
+    try:
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (non-zip) torch files cannot be memory-mapped
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
+        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(obj, dict):
+        raise InputError(p, "not an infantpose checkpoint or a Pose-ResNet state dict")
+    arch = obj.get("architecture") if obj.get("format") == CHECKPOINT_FORMAT else "pose_resnet"
+    if arch not in MODEL_OF_ARCHITECTURE:
+        raise InputError(p, f"checkpoint architecture {arch!r} is unknown; known: "
+                            f"{', '.join(ARCHITECTURES)}")
+    return MODEL_OF_ARCHITECTURE[arch], str(arch)
+
+
 def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
     for key in ("architecture", "schema", "state_dict", "input_size"):
         if key not in ck:
