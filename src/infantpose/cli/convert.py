@@ -22,6 +22,9 @@ def convert_cmd(
     mapping: Optional[list[str]] = typer.Option(
         None, "--map", help="LABEL=keypoint renaming for LabelMe labels / DeepLabCut body "
                             "parts (repeatable; LABEL= drops a DeepLabCut body part)."),
+    images: Optional[Path] = typer.Option(
+        None, "--images", help="Folder of the images (COCO, DeepLabCut; default: beside the "
+                               "labels, or an images/ folder there)."),
     no_image_check: bool = typer.Option(False, "--no-image-check",
                                         help="Do not require the image files to exist."),
     overwrite: bool = typer.Option(False, "--overwrite",
@@ -57,7 +60,7 @@ def convert_cmd(
         if dst.suffix.lower() == ".json":
             raise InputError(dst, "--to labelme writes a folder of .json files, not one file")
         guard.folder(dst, create=False)
-    ds = read_labels(src, schema=schema, check_images=not no_image_check,
+    ds = read_labels(src, schema=schema, images_root=images, check_images=not no_image_check,
                      mapping=renames or None)
     guard.inputs += list(ds.image_paths)
     console = Console()

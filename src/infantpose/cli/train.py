@@ -16,6 +16,9 @@ def train_cmd(
     data: list[Path] | None = typer.Option(
         None, "--data", help="Labelled images (repeatable): a COCO .json, or a folder of LabelMe "
                              ".json + images (domain 'real')."),
+    images: Path | None = typer.Option(
+        None, "--images", help="Folder of the --data images (COCO, DeepLabCut; default: beside "
+                               "the labels, or an images/ folder there)."),
     synthetic_data: list[Path] | None = typer.Option(
         None, "--synthetic-data", help="Labelled synthetic images already on disk (repeatable; "
                                        "domain 'synthetic'), e.g. from `infantpose synth`."),
@@ -63,8 +66,8 @@ def train_cmd(
 ) -> None:
     """Fine-tune a pose model (BlazePose weights from mediapipe by default) on labelled images.
 
-    Writes OUT/model.pt (use it with `infantpose predict --model blazepose-torch --weights
-    OUT/model.pt`), OUT/last.pt (resume point), OUT/metrics.csv, OUT/curves.png and
+    Writes OUT/model.pt (use it with `infantpose predict --weights OUT/model.pt`; the checkpoint
+    selects its model), OUT/last.pt (resume point), OUT/metrics.csv, OUT/curves.png and
     OUT/config.yaml. Re-running the same command after an interruption resumes.
     """
     from infantpose.errors import InputError
@@ -77,7 +80,10 @@ def train_cmd(
 
         values = read_config_values(config)
         path = config
-    sources = [{"path": str(p), "domain": "real"} for p in data or []]
+    if images is not None and not data:
+        raise InputError(images, "--images names the image folder of --data labels; give --data")
+    sources = [{"path": str(p), "domain": "real",
+                **({"images": str(images)} if images is not None else {})} for p in data or []]
     sources += [{"path": str(p), "domain": "synthetic"} for p in synthetic_data or []]
     if sources:
         values["data"] = list(values.get("data", [])) + sources

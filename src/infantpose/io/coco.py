@@ -28,8 +28,8 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
-__all__ = ["check_coco_results", "coco_dict", "image_size", "is_coco_json", "match_schema",
-           "read_coco", "write_coco"]
+__all__ = ["check_coco_results", "coco_dict", "coco_image_root", "image_size", "is_coco_json",
+           "match_schema", "read_coco", "write_coco"]
 
 
 # --- schema matching -----------------------------------------------------------------------------
@@ -237,13 +237,47 @@ def _finite(values: list, path: Path, where: str) -> np.ndarray:
     return number_array(values, path, where).astype(float)
 
 
+#: Folder names searched beside a COCO file for its images, after the file's own folder.
+IMAGE_FOLDERS = ("images",)
+
+
+def coco_image_root(path: str | os.PathLike, file_names: list[str],
+                    images_root: str | os.PathLike | None = None) -> Path:
+    """The folder a COCO file's ``file_name`` values are relative to.
+
+    ``images_root`` when given (``--images DIR``; InputError if it is not a folder). Otherwise
+    the first of the JSON file's own folder and an ``images/`` folder beside it that holds every
+    image; when none holds them all, the one holding the most (the JSON's folder on a tie), so
+    the error about a missing image names the likeliest place. Layouts such as
+    ``dataset/annotations.json`` + ``dataset/images/*.jpg`` then need no option.
+    """
+    p = Path(path)
+    if images_root is not None:
+        root = Path(images_root)
+        if not root.is_dir():
+            raise InputError(root, "image folder not found (--images must be a folder)")
+        return root
+    candidates = [p.parent] + [p.parent / f for f in IMAGE_FOLDERS]
+    best, best_n = p.parent, -1
+    for folder in candidates:
+        if not folder.is_dir():
+            continue
+        n = sum((folder / name).is_file() for name in file_names)
+        if n == len(file_names):
+            return folder
+        if n > best_n:
+            best, best_n = folder, n
+    return best
+
+
 def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = None,
               check_images: bool = True) -> LabeledDataset:
     """Read a COCO keypoint JSON file into a ``LabeledDataset``.
 
     The keypoint category's ``keypoints`` names pick the schema (see :func:`match_schema`);
     keypoints in another order are reordered by name. Image paths are relative to
-    ``images_root`` (default: the JSON file's folder). Images without width/height get them from
+    ``images_root`` (default: the JSON file's folder, or an ``images/`` folder beside it, see
+    :func:`coco_image_root`). Images without width/height get them from
     the image file. Crowd annotations (``iscrowd`` = 1) are skipped. With ``check_images`` every
     image must exist. Any malformed content raises one InputError naming the file; nothing is
     returned partially.
@@ -264,14 +298,9 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     schema = match_schema(names, cat.get("schema"), p)
     order = np.array([schema.index(n) for n in names], dtype=int)  # file position -> schema index
     k_file, k = len(names), schema.num_keypoints
-    root = Path(images_root) if images_root is not None else p.parent
-
     images = d["images"]
     id_to_frame: dict[Any, int] = {}
     file_names: list[str] = []
-    sizes: list[tuple[int, int]] = []
-    domains: list[str] = []
-    image_fields: list[dict] = []
     for i, img in enumerate(images):
         if not isinstance(img, dict) or "id" not in img or "file_name" not in img:
             raise InputError(p, f"images[{i}] lacks 'id' or 'file_name'")
@@ -279,14 +308,20 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
         if img["id"] in id_to_frame:
             raise InputError(p, f"duplicate image id {img['id']}")
         id_to_frame[img["id"]] = i
-        name = check_rel_path(img["file_name"], p, f"images[{i}].file_name")
+        file_names.append(check_rel_path(img["file_name"], p, f"images[{i}].file_name"))
         for key in ("width", "height"):
             if img.get(key) is not None:
                 number(img[key], p, f"images[{i}].{key}", 1, MAX_SIDE, integer=True)
-        file_names.append(name)
+    root = coco_image_root(p, file_names, images_root)
+    where = (f"under --images {root}" if images_root is not None else
+             f"beside the labels or in {p.parent / 'images'}; name the folder with --images DIR")
+    sizes: list[tuple[int, int]] = []
+    domains: list[str] = []
+    image_fields: list[dict] = []
+    for i, (img, name) in enumerate(zip(images, file_names)):
         ipath = root / name
         if check_images and not ipath.is_file():
-            raise InputError(p, f"image not found: {ipath}")
+            raise InputError(p, f"image not found: {name} ({where})")
         sizes.append(labelled_size(img.get("width"), img.get("height"), ipath, p,
                                    f"images[{i}] has no width/height and {ipath} is not found"))
         domains.append(str(img.get("domain", "real")))
