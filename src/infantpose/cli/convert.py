@@ -1,4 +1,9 @@
-"""``infantpose convert``: labels from one format/schema to another."""
+"""``infantpose convert``: labels, or predicted poses, from one format/schema to another.
+
+Labels (COCO, LabelMe, DeepLabCut) convert ``--to coco|labelme``; predicted poses (an infantpose
+poses ``.json``, a SLEAP ``.slp`` or an NWB ``.nwb``) convert ``--to json|csv|slp|nwb|movement``
+through :mod:`infantpose.io.posefiles`.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ from infantpose.cli import app
 @app.command("convert")
 def convert_cmd(
     src: Path = typer.Argument(..., help="Labels: COCO .json, LabelMe folder/file, or "
-                                         "DeepLabCut CollectedData .csv."),
+                                         "DeepLabCut CollectedData .csv; or predicted poses: "
+                                         "an infantpose poses .json, SLEAP .slp or NWB .nwb."),
     dst: Path = typer.Argument(..., help="Output: a .json file for --to coco, a folder for "
-                                         "--to labelme."),
-    to: str = typer.Option(..., "--to", help="Output format: coco or labelme."),
+                                         "--to labelme; for poses a file with the format's "
+                                         "extension (.json .csv .slp .nwb .nc)."),
+    to: str = typer.Option(..., "--to", help="Labels: coco or labelme. Poses: json, csv, slp "
+                                             "(SLEAP), nwb (ndx-pose) or movement (netCDF)."),
     schema: Optional[str] = typer.Option(
         None, "--schema", help="Convert keypoints to this schema (missing ones stay unlabelled)."),
     mapping: Optional[list[str]] = typer.Option(
@@ -41,9 +49,15 @@ def convert_cmd(
     from infantpose.io.labels import read_labels
     from infantpose.outputs import Outputs
 
+    from infantpose.io.posefiles import POSE_FORMATS
+
     fmt = to.lower()
+    if fmt in POSE_FORMATS:
+        _convert_poses(src, dst, fmt, schema, overwrite)
+        return
     if fmt not in ("coco", "labelme"):
-        raise InputError(None, f"--to must be coco or labelme, not {to!r}")
+        raise InputError(None, f"--to must be coco or labelme (labels) or one of "
+                               f"{', '.join(POSE_FORMATS)} (poses), not {to!r}")
     renames: dict[str, str] = {}
     for item in mapping or []:
         if "=" not in item:
@@ -81,3 +95,28 @@ def convert_cmd(
     missing = ds.meta.get("missing_keypoints")
     if missing:
         console.print(f"keypoints the source schema lacks (left unlabelled): {', '.join(missing)}")
+
+
+def _convert_poses(src: Path, dst: Path, fmt: str, schema: str | None, overwrite: bool) -> None:
+    """Predicted poses (.json / .slp / .nwb) to ``fmt`` (see ``infantpose.io.posefiles``)."""
+    from rich.console import Console
+
+    from infantpose.errors import InputError
+    from infantpose.io.posefiles import POSE_FORMATS, read_pose_file, write_pose_file
+    from infantpose.outputs import Outputs
+
+    ext = POSE_FORMATS[fmt]
+    if dst.suffix.lower() != ext:
+        raise InputError(dst, f"--to {fmt} writes a {ext} file")
+    if src.suffix.lower() not in (".json", ".slp", ".nwb"):
+        raise InputError(src, "poses convert from an infantpose poses .json, a SLEAP .slp or "
+                              "an NWB .nwb file")
+    guard = Outputs("convert", [src], overwrite)
+    guard.file(dst, create_parent=False)
+    poses = read_pose_file(src)
+    if schema is not None:
+        poses = poses.convert(schema)
+    write_pose_file(poses, guard.file(dst), fmt)
+    guard.record(dst)
+    Console().print(f"wrote {dst} ({poses.n_frames} frames, {poses.n_instances} instance "
+                    f"slots, schema {poses.schema.name})")
