@@ -15,7 +15,8 @@ makes OKS far harsher than on COCO, so the split files drop them and OKS uses th
 Rows: the mediapipe runtime and the PyTorch port off the shelf; then each recipe at each
 training-set size: ``real`` (real photos only), ``+synth`` (plus ``--synthetic`` renders),
 ``+synth+da`` (plus FiDIP domain adaptation), ``+replay`` (real photos with SuperAnimal memory
-replay). Columns: COCO AP, AP50, PCK@0.1 of the box size, PCKsh@0.1, train minutes, and which
+replay); ``adapt``: ``infantpose adapt`` on the same training photos *without their labels*
+(pseudo-labels from the mediapipe runtime's agreeing views, issue 13). Columns: COCO AP, AP50, PCK@0.1 of the box size, PCKsh@0.1, train minutes, and which
 model ``train`` kept (the fine-tuned one and at which step, or the starting model when nothing
 beat it) with the steps the run made.
 
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import _syrip  # noqa: E402
 
-RECIPES = ("real", "+synth", "+synth+da", "+replay")
+RECIPES = ("real", "+synth", "+synth+da", "+replay", "adapt")
 HEADER = ("| model | real train images | AP | AP50 | PCK@0.1 bbox | PCKsh@0.1 | train min | kept |\n"
           "|---|---:|---:|---:|---:|---:|---:|---|")
 
@@ -70,6 +71,9 @@ def train_run(recipe: str, train_file: Path, out: Path, preset: str,
     from infantpose.train.config import config_from_dict
     from infantpose.train.loop import train
 
+    log = lambda s: print("   ", s, file=sys.stderr)  # noqa: E731
+    if recipe == "adapt":
+        return adapt_run(train_file, out, preset, seed, log)
     values: dict = {"data": [{"path": str(train_file)}], "schema": "coco17", "out": str(out),
                     "seed": seed}
     if "synth" in recipe:
@@ -79,7 +83,32 @@ def train_run(recipe: str, train_file: Path, out: Path, preset: str,
     if "replay" in recipe:
         values.setdefault("adapt", {})["memory_replay"] = True
     cfg = config_from_dict(values, None, preset)
-    return train(cfg, resume=True, progress=False, log=lambda s: print("   ", s, file=sys.stderr))
+    return train(cfg, resume=True, progress=False, log=log)
+
+
+def adapt_run(train_file: Path, out: Path, preset: str, seed: int, log) -> Path:
+    """``infantpose adapt`` on the training photos, their labels unused (only the image paths
+    are read from the split file)."""
+    from infantpose.adapt.frames import iter_frames
+    from infantpose.adapt.run import LABELS, AdaptOptions, pseudo_label, training_values
+    from infantpose.io.labels import read_labels
+    from infantpose.models import create_estimator
+    from infantpose.schemas import get_schema
+    from infantpose.train.config import config_from_dict
+    from infantpose.train.loop import train
+
+    schema = get_schema("coco17")
+    photos = read_labels(train_file).image_paths
+    labels = out / LABELS
+    if not labels.is_file():
+        t0 = time.time()
+        est = create_estimator("blazepose", schema=schema, rotations=(), min_score=0.0)
+        labels, rep = pseudo_label(est, iter_frames(photos, []), schema, out, AdaptOptions())
+        log(f"pseudo-labels: {rep.frames_used} of {rep.frames} photos, "
+            f"{rep.kept_fraction:.1%} of keypoints kept, {time.time() - t0:.0f} s")
+    values = training_values(labels, schema, out, None)
+    values["seed"] = seed
+    return train(config_from_dict(values, None, preset), resume=True, progress=False, log=log)
 
 
 def main() -> int:

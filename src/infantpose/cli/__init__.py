@@ -29,7 +29,7 @@ def _root() -> None:
 
 
 # Sub-command modules, in the order they appear in --help.
-COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train", "label",
+COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train", "adapt", "label",
                    "features", "risk"]
 
 for _mod in COMMAND_MODULES:

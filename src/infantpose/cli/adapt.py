@@ -1,0 +1,112 @@
+"""``infantpose adapt``: fine-tune on your own footage without labelling it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from infantpose.cli import app
+
+
+@app.command("adapt")
+def adapt_cmd(
+    sources: list[Path] = typer.Argument(
+        ..., help="Photos, videos, or folders of them (your own footage; no labels needed)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: model.pt, pseudo_labels.json, "
+                                                      "frames/, adapt_report.json, ..."),
+    model: str = typer.Option(
+        "blazepose", "--model", "-m", help="Model that makes the pseudo-labels (default: the "
+                                           "mediapipe runtime)."),
+    weights: Path | None = typer.Option(
+        None, "--weights", "-w", help="Start training from this infantpose checkpoint (and make "
+                                      "the pseudo-labels with it when --model is blazepose-torch)."),
+    schema: str = typer.Option("coco17", "--schema", "-s", help="Keypoint schema to train."),
+    preset: str = typer.Option("quick", "--preset", help="Training preset: quick or full."),
+    val: list[Path] | None = typer.Option(
+        None, "--val", help="Labelled images to select the model on (default: hold out part of "
+                            "the pseudo-labels)."),
+    frames_per_video: int = typer.Option(40, "--frames-per-video",
+                                         help="Frames sampled from each video."),
+    min_views: int = typer.Option(5, "--min-views",
+                                  help="Views (of 8) that must agree to keep a keypoint."),
+    tolerance: float = typer.Option(
+        0.05, "--tolerance", help="Agreement radius as a fraction of the body's box diagonal."),
+    min_score: float = typer.Option(0.5, "--min-score", help="Lowest keypoint score a view "
+                                                             "may count with."),
+    max_steps: int | None = typer.Option(None, "--max-steps",
+                                         help="Stop training after S steps (default: the preset's)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Make new pseudo-labels and restart "
+                                                      "training (default: resume)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace files in --out that infantpose did not write."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Adapt a pose model to your own infants without labels.
+
+    The model labels your frames itself, in 8 views each (quarter turns, mirrored); only
+    keypoints the views agree on (and, in videos, that do not jump between neighbouring frames)
+    are kept; then the `train` recipe fine-tunes on them and writes OUT/model.pt, which
+    `predict --weights OUT/model.pt` uses. OUT/adapt_report.json says how many keypoints were
+    kept. Re-running the same command resumes.
+    """
+    from infantpose.adapt.frames import collect_sources, iter_frames
+    from infantpose.adapt.run import (FRAMES, LABELS, REPORT, AdaptOptions, pseudo_label,
+                                      training_values)
+    from infantpose.errors import InputError
+    from infantpose.models import create_estimator
+    from infantpose.outputs import Outputs, is_owned, recording, remove_owned
+    from infantpose.schemas import get_schema
+    from infantpose.train.config import PRESETS, config_from_dict
+
+    opts = AdaptOptions(tol=tolerance, min_views=min_views, min_score=min_score,
+                        per_video=frames_per_video)
+    opts.check()
+    if preset not in PRESETS:
+        raise InputError(None, f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    sch = get_schema(schema)
+    photos, videos = collect_sources(sources)
+    if weights is not None and not weights.is_file():
+        raise InputError(weights, "no such checkpoint file")
+    guard = Outputs("adapt", [*photos, *videos, *(val or []), *([weights] if weights else [])],
+                    overwrite)
+    out_dir = guard.folder(out)
+    frames_dir = guard.folder(out_dir / FRAMES)
+    train_names = ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml")
+    if fresh:
+        remove_owned(out_dir, [LABELS, REPORT, *[n for n in train_names if n != "config.yaml"]])
+        remove_owned(frames_dir)
+    guard.files([out_dir / n for n in (LABELS, REPORT, *train_names)])
+
+    labels = out_dir / LABELS
+    options = {"rotations": (), "min_score": 0.0} if model == "blazepose" else {}
+    with recording("adapt"):
+        if labels.is_file() and is_owned(labels):
+            typer.echo(f"reusing pseudo-labels in {labels} (--fresh makes new ones)", err=True)
+        else:
+            est = create_estimator(model, schema=sch, weights=str(weights) if weights else None,
+                                   **options)
+            if est.schema.name != sch.name:
+                raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
+            from rich.progress import Progress
+
+            total = len(photos) + len(videos) * frames_per_video
+            with Progress(disable=quiet, transient=True) as bar:
+                task = bar.add_task("pseudo-labelling (8 views per frame)", total=total)
+                labels, report = pseudo_label(
+                    est, iter_frames(photos, videos, frames_per_video, opts.radius), sch, out_dir,
+                    opts, claim=guard.file, progress=lambda f: bar.advance(task))
+            close = getattr(est, "close", None)
+            if callable(close):
+                close()
+            typer.echo(f"pseudo-labels: {report.frames_used} of {report.frames} frames used, "
+                       f"{report.kept_fraction:.0%} of keypoints kept ({out_dir / REPORT})",
+                       err=True)
+        values = training_values(labels, sch, out_dir, weights, val or [])
+        if max_steps is not None:
+            values["optim"] = {"max_steps": max_steps}
+        cfg = config_from_dict(values, None, preset)
+        from infantpose.train.loop import train
+
+        model_path = train(cfg, resume=not fresh, progress=not quiet)
+    typer.echo(str(model_path))
