@@ -433,6 +433,9 @@ class TorchPoseEstimator:
     trains costs one runtime pass per image.
     """
 
+    #: mean keypoint score the previous video frame needs for its ROI to be followed
+    follow_score = 0.5
+
     def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
                  margin: float | None = None, detector: str = "blazepose", batch_size: int = 16,
@@ -466,6 +469,34 @@ class TorchPoseEstimator:
         self.rotation_hint: int | None = None
         self.refine_roi = max(0, int(loaded.refine_roi if refine_roi is None else refine_roi))
         self._runtime_cache: dict[tuple, Poses] = {}
+        self._following = False
+        self._last: tuple[tuple[int, ...], np.ndarray] | None = None  # (image shape, keypoints)
+
+    # video: follow the infant from frame to frame (MediaPipe's own tracking)
+    def set_tracking(self, on: bool) -> None:
+        """Between ``set_tracking(True)`` and ``set_tracking(False)`` consecutive calls are
+        frames of one video: a frame whose given box holds the previous frame's confident pose
+        is cropped on that pose's body ROI, as MediaPipe tracks, instead of running the
+        mediapipe runtime again (landmark and regression modes). Resets the remembered pose."""
+        self._following = bool(on)
+        self._last = None
+
+    def _followed_roi(self, image: np.ndarray, boxes: np.ndarray
+                      ) -> tuple[list[np.ndarray], list[int]] | None:
+        """The previous frame's body ROI when it can stand in for a runtime pass."""
+        if not self._following or self._last is None or len(boxes) != 1:
+            return None
+        shape, kp = self._last
+        if shape != image.shape or np.nanmean(np.nan_to_num(kp[:, 2])) < self.follow_score:
+            return None
+        roi = body_roi(kp[:, :2], self.model_schema, self.margin)
+        if roi is None:
+            return None
+        x1, y1, x2, y2 = boxes[0]
+        cx, cy = roi[0]
+        if not (x1 <= cx <= x2 and y1 <= cy <= y2):
+            return None
+        return [roi_transform(*roi, self.input_size)], [quarter_turn(roi[2])]
 
     # rotation hint (video tracking passes back the rotation that last found the infant)
     def set_rotation_hint(self, rotation: int | None) -> None:
@@ -539,6 +570,9 @@ class TorchPoseEstimator:
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
         b = b[np.isfinite(b).all(axis=1)] if len(b) else b
         if self.mode in ("regression", "landmarks") and self.detector == "blazepose" and len(b):
+            followed = self._followed_roi(image, b)
+            if followed is not None:
+                return followed
             return self._runtime_rois(image, b)
         if self.loaded.crop == "upright" or self.mode in ("regression", "landmarks"):
             # BlazePose's own landmark model was trained on body-aligned crops too
@@ -677,6 +711,8 @@ class TorchPoseEstimator:
                 roi = body_roi(xy[:k], self.model_schema, self.margin)
                 if roi is not None:  # report the body's orientation for the tracker's hint
                     rotations[j] = quarter_turn(roi[2])
+        if self._following and len(images) == 1 and data.shape[1] == 1:
+            self._last = (images[0].shape, data[0, 0].copy())
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
         same = len(set(sizes)) == 1
         poses = Poses(data, self.model_schema, source=None,
@@ -690,9 +726,10 @@ class TorchPoseEstimator:
 
     def _run(self, arr: np.ndarray) -> np.ndarray:
         """Crops → (M, K', 3) keypoints in crop coordinates (flip test included)."""
-        out = self._forward(arr)
-        flipped = self._forward(np.ascontiguousarray(arr[:, :, ::-1])) if self.flip_test else None
-        return self._decode(out, flipped)
+        if not self.flip_test:
+            return self._decode(self._forward(arr), None)
+        both = self._forward(np.concatenate([arr, arr[:, :, ::-1]], axis=0))
+        return self._decode(both[:len(arr)], both[len(arr):])
 
     def _landmark_rois(self, kps: np.ndarray, mats: list[np.ndarray]
                        ) -> tuple[list[np.ndarray], int]:

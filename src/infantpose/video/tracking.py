@@ -210,6 +210,14 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     # Estimators with a rotation hint get it directly; others with a video mode use that mode.
     restore = (_enter_video_mode(estimator) if tracking and not hint_supported
                else (lambda: None))
+    follow = getattr(estimator, "set_tracking", None)  # torch models follow the last pose
+    if tracking and callable(follow):
+        follow(True)
+        undo = restore
+
+        def restore() -> None:
+            follow(False)
+            undo()
     video_mode = getattr(estimator, "mode", None) == "video"
     n_tracked = n_redetect = n_lost = n_detect = 0
     rotations: dict[int, int] = {}
