@@ -128,3 +128,29 @@ def test_frame_numbers_must_increase(poses, tmp_path):
     with pytest.raises(InputError, match="strictly increasing"):
         PF.write_slp(bad, tmp_path / "x.slp")
     assert not (tmp_path / "x.slp").exists()
+
+
+def test_reads_a_sleap_project_of_its_own(tmp_path):
+    """A .slp made in SLEAP: user-labelled, untracked instances, a skeleton of a few keypoints in
+    another order. The names find the schema; instances fill slots in order."""
+    import sleap_io as sio
+
+    names = ["left_wrist", "nose", "right_wrist", "left_ankle", "right_ankle"]
+    nodes = [sio.Node(n) for n in names]
+    sk = sio.Skeleton(nodes=nodes, name="my_infant")
+    video = sio.Video(filename="baby.mp4", open_backend=False)
+    frames = []
+    for fi in (3, 4, 7):
+        pts = np.arange(10, dtype=float).reshape(5, 2) + fi
+        frames.append(sio.LabeledFrame(video=video, frame_idx=fi, instances=[
+            sio.Instance.from_numpy(pts, skeleton=sk),
+            sio.Instance.from_numpy(pts + 100, skeleton=sk)]))
+    sio.save_slp(sio.Labels(labeled_frames=frames, videos=[video], skeletons=[sk]),
+                 str(tmp_path / "mine.slp"), verbose=False)
+    p = PF.read_slp(tmp_path / "mine.slp")
+    assert p.schema.name == "coco17" and p.n_instances == 2
+    assert p.frame_indices.tolist() == [3, 4, 7] and p.fps is None and p.source == "baby.mp4"
+    nose = p.schema.index("nose")
+    assert np.allclose(p.data[0, 0, nose], [3 + 2 + 0.5, 3 + 3 + 0.5, 1.0])  # SLEAP x + 0.5
+    assert np.allclose(p.data[0, 1, nose, :2], [105.5, 106.5])
+    assert np.isnan(p.data[0, 0, p.schema.index("left_eye"), 0])  # not in the skeleton
