@@ -179,3 +179,16 @@ def test_pseudo_label_writes_a_coco_file_train_can_read(tmp_path):
         np.testing.assert_allclose(ds.poses.data[i, 0, :, :2], truths[i] * scale, atol=1e-3)
     assert len(seen) == 3 and all(p.parent.name == "frames" for p in seen)
     assert json.loads((tmp_path / "run" / "adapt_report.json").read_text())["frames_used"] == 3
+
+
+def test_adapt_refuses_a_weights_file_that_is_not_a_checkpoint(tmp_path, capsys):
+    from infantpose.io.images import write_image
+
+    write_image(tmp_path / "a.png", np.zeros((64, 64, 3), np.uint8))
+    bogus = tmp_path / "model.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    code = main(["adapt", str(tmp_path / "a.png"), "--weights", str(bogus), "--out",
+                 str(tmp_path / "run"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "model.pt" in err[0]
+    assert not (tmp_path / "run").exists()

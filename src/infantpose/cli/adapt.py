@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from infantpose.adapt.run import LABELS
 from infantpose.cli import app
 
 
@@ -50,14 +51,12 @@ def adapt_cmd(
     `predict --weights OUT/model.pt` uses. OUT/adapt_report.json says how many keypoints were
     kept. Re-running the same command resumes.
     """
-    from infantpose.adapt.frames import collect_sources, iter_frames
-    from infantpose.adapt.run import (FRAMES, LABELS, REPORT, AdaptOptions, pseudo_label,
-                                      training_values)
+    from infantpose.adapt.frames import collect_sources
+    from infantpose.adapt.run import FRAMES, REPORT, AdaptOptions
     from infantpose.errors import InputError
-    from infantpose.models import create_estimator
-    from infantpose.outputs import Outputs, is_owned, recording, remove_owned
+    from infantpose.outputs import Outputs, remove_owned
     from infantpose.schemas import get_schema
-    from infantpose.train.config import PRESETS, config_from_dict
+    from infantpose.train.config import PRESETS
 
     opts = AdaptOptions(tol=tolerance, min_views=min_views, min_score=min_score,
                         per_video=frames_per_video)
@@ -68,8 +67,25 @@ def adapt_cmd(
     photos, videos = collect_sources(sources)
     if weights is not None and not weights.is_file():
         raise InputError(weights, "no such checkpoint file")
+    from infantpose.io.images import check_image_header
+    from infantpose.io.video import probe_video
+
+    for p in photos:  # every source checked before anything is written
+        check_image_header(p)
+    for v in videos:
+        probe_video(v)
+    if val:
+        from infantpose.io.labels import read_labels
+
+        for v in val:
+            read_labels(v)
+    if weights is not None:
+        from infantpose.models.topdown import checkpoint_model
+
+        checkpoint_model(weights)  # a file that is not an infantpose checkpoint fails here
     guard = Outputs("adapt", [*photos, *videos, *(val or []), *([weights] if weights else [])],
                     overwrite)
+    made = [p for p in (out, out / FRAMES) if not p.exists()]
     out_dir = guard.folder(out)
     frames_dir = guard.folder(out_dir / FRAMES)
     train_names = ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml")
@@ -78,6 +94,28 @@ def adapt_cmd(
         remove_owned(frames_dir)
     guard.files([out_dir / n for n in (LABELS, REPORT, *train_names)])
 
+    try:
+        _run(out_dir, frames_dir, photos, videos, model, weights, sch, preset, val, max_steps,
+             opts, guard, fresh, quiet)
+    except BaseException:
+        for p in reversed(made):  # folders this run created and left empty
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+        raise
+
+
+def _run(out_dir: Path, frames_dir: Path, photos: list[Path], videos: list[Path], model: str,
+         weights: Path | None, sch, preset: str, val: list[Path] | None, max_steps: int | None,
+         opts, guard, fresh: bool, quiet: bool) -> None:
+    """Pseudo-label (unless this folder already holds infantpose's pseudo-labels), then train."""
+    from infantpose.adapt.frames import iter_frames
+    from infantpose.adapt.run import REPORT, pseudo_label, training_values
+    from infantpose.errors import InputError
+    from infantpose.models import create_estimator
+    from infantpose.outputs import is_owned, recording
+    from infantpose.train.config import config_from_dict
+
+    frames_per_video = opts.per_video
     labels = out_dir / LABELS
     options = {"rotations": (), "min_score": 0.0} if model == "blazepose" else {}
     with recording("adapt"):
