@@ -133,12 +133,26 @@ def rotation_from_axes(superior: np.ndarray, anterior: np.ndarray) -> np.ndarray
 
 @dataclass(frozen=True)
 class BodyShape:
-    """Per-infant shape: overall size, chubbiness of limbs/trunk, relative head size."""
+    """Per-infant shape: overall size, chubbiness of limbs/trunk, relative head size, and
+    per-segment length multipliers (1.0 = the built-in proportions).
+
+    ``torso`` scales the hip-centre → shoulder-centre height, ``upper_arm``/``forearm``/
+    ``thigh``/``shank`` the bone lengths and ``shoulders``/``hips`` the joint spacing. A style
+    sets them to match the 2D proportions measured on real photos
+    (``benchmarks/synth_vs_real.py``); the default styles keep them at 1.
+    """
 
     scale: float = 1.0
     chub: float = 1.0
     head: float = 1.0
     limb: float = 1.0
+    torso: float = 1.0
+    upper_arm: float = 1.0
+    forearm: float = 1.0
+    thigh: float = 1.0
+    shank: float = 1.0
+    shoulders: float = 1.0
+    hips: float = 1.0
 
 
 def sample_shape(rng: np.random.Generator) -> BodyShape:
@@ -237,14 +251,18 @@ def pose_body(shape: BodyShape, pose: Pose) -> Body:
     def at(R: np.ndarray, origin: np.ndarray, v) -> np.ndarray:
         return origin + R @ (np.asarray(v, float))
 
+    st = s * shape.torso  # vertical trunk lengths
     # Trunk.
-    waist = at(R0, t0, [0, 5.0 * s, 0])
+    waist = at(R0, t0, [0, 5.0 * st, 0])
     Rc = R0 @ _rz(A("spine_lat")) @ _rx(A("spine_flex")) @ _ry(A("spine_twist"))
-    prims.append(Primitive(at(R0, t0, [0, 2.2 * s, 0.2 * s]), R0,
-                           np.array([6.6, 5.0, 4.9]) * s * ch, PART_ID["pelvis"], "skin"))
-    prims.append(Primitive(at(Rc, waist, [0, 5.2 * s, 0.3 * s]), Rc,
-                           np.array([7.0, 8.0, 5.4]) * s * ch, PART_ID["trunk"], "skin"))
-    neck_base = at(Rc, waist, [0, 11.8 * s, -0.6 * s])
+    sw, hw = shape.shoulders, shape.hips
+    prims.append(Primitive(at(R0, t0, [0, 2.2 * st, 0.2 * s]), R0,
+                           np.array([6.6 * hw, 5.0 * shape.torso, 4.9]) * s * ch,
+                           PART_ID["pelvis"], "skin"))
+    prims.append(Primitive(at(Rc, waist, [0, 5.2 * st, 0.3 * s]), Rc,
+                           np.array([7.0 * sw, 8.0 * shape.torso, 5.4]) * s * ch,
+                           PART_ID["trunk"], "skin"))
+    neck_base = at(Rc, waist, [0, 11.8 * st, -0.6 * s])
     Rh = Rc @ _rz(A("neck_lat")) @ _rx(A("neck_flex")) @ _ry(A("neck_turn"))
     head_joint = at(Rc, neck_base, [0, 2.0 * s, 0])
     prims.append(Primitive((neck_base + head_joint) / 2 + Rc @ np.array([0, 0.5, 0.4]) * s, Rc,
@@ -268,12 +286,12 @@ def pose_body(shape: BodyShape, pose: Pose) -> Body:
 
     for side, sg in (("left", 1.0), ("right", -1.0)):
         # Arm.
-        sh = at(Rc, waist, [sg * 6.0 * s, 10.6 * s, -0.6 * s])
+        sh = at(Rc, waist, [sg * 6.0 * s * sw, 10.6 * st, -0.6 * s])
         Rs = Rc @ _rz(sg * A(f"{side}_shoulder_abd")) @ _rx(-A(f"{side}_shoulder_flex")) \
             @ _ry(sg * A(f"{side}_shoulder_twist"))
-        el = at(Rs, sh, [0, -7.6 * sl, 0])
+        el = at(Rs, sh, [0, -7.6 * sl * shape.upper_arm, 0])
         Re = Rs @ _rx(-A(f"{side}_elbow_flex"))
-        wr = at(Re, el, [0, -6.6 * sl, 0])
+        wr = at(Re, el, [0, -6.6 * sl * shape.forearm, 0])
         Rw = Re @ _rx(-A(f"{side}_wrist_flex"))
         palm = at(Rw, wr, [0, -2.6 * sl, 0.2 * sl])
         kp[f"{side}_shoulder"], kp[f"{side}_elbow"], kp[f"{side}_wrist"] = sh, el, wr
@@ -289,12 +307,12 @@ def pose_body(shape: BodyShape, pose: Pose) -> Body:
         prims.append(Primitive(at(Rw, wr, [0, -1.9 * sl, 1.7 * sl]), Rw @ _rx(-35),
                                np.array([0.6, 1.2, 0.6]) * s, PART_ID[f"{side}_hand"], "skin"))
         # Leg.
-        hip = at(R0, t0, [sg * 3.7 * s, 0, 0])
+        hip = at(R0, t0, [sg * 3.7 * s * hw, 0, 0])
         Rl = R0 @ _rz(sg * A(f"{side}_hip_abd")) @ _rx(-A(f"{side}_hip_flex")) \
             @ _ry(sg * A(f"{side}_hip_twist"))
-        kn = at(Rl, hip, [0, -9.6 * sl, 0])
+        kn = at(Rl, hip, [0, -9.6 * sl * shape.thigh, 0])
         Rk = Rl @ _rx(A(f"{side}_knee_flex"))
-        an = at(Rk, kn, [0, -8.6 * sl, 0])
+        an = at(Rk, kn, [0, -8.6 * sl * shape.shank, 0])
         Ra = Rk @ _rx(-A(f"{side}_ankle_flex"))
         sole = at(Ra, an, [0, -1.7 * sl, 4.6 * sl])
         kp[f"{side}_hip"], kp[f"{side}_knee"], kp[f"{side}_ankle"] = hip, kn, an

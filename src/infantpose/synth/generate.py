@@ -33,7 +33,7 @@ from infantpose.synth.body import (
 )
 from infantpose.synth.camera import Camera, look_at
 from infantpose.synth.labels import mask_box, project_keypoints, visibility
-from infantpose.synth.poses import POSTURE_WEIGHTS, POSTURES, sample_pose
+from infantpose.synth.poses import POSTURE_WEIGHTS, POSTURES, ranges_with, sample_pose
 from infantpose.synth.render import OCCLUDER_PART, Material, RayBuffers, raycast, shade_body
 from infantpose.synth.scene import (
     SKIN_TONES,
@@ -41,6 +41,8 @@ from infantpose.synth.scene import (
     apply_shadow,
     blanket_mask,
     camera_artefacts,
+    desaturate,
+    draw_clutter,
     draw_wires,
     get_style,
     sample_artefacts,
@@ -136,8 +138,12 @@ class Sample:
 def _material(style: Style, rng: np.random.Generator) -> Material:
     skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.94, 1.04) \
         + rng.normal(0, 0.015, 3)
-    cloth = np.array(style.cloth_colors[rng.integers(len(style.cloth_colors))])
-    cloth2 = np.array(style.cloth_colors[rng.integers(len(style.cloth_colors))])
+    if style.desaturate > 0:  # photographed skin reads paler than its albedo
+        skin = desaturate(skin, 0.5 * style.desaturate).astype(float)
+    cloth = desaturate(np.array(style.cloth_colors[rng.integers(len(style.cloth_colors))]),
+                       style.desaturate)
+    cloth2 = desaturate(np.array(style.cloth_colors[rng.integers(len(style.cloth_colors))]),
+                        style.desaturate)
     kind = style.clothing[rng.integers(len(style.clothing))]
     P = PART_ID
     sides = ("left", "right")
@@ -181,6 +187,8 @@ def _frame_camera(body: Body, posture: str, style: Style, size: tuple[int, int],
     hfov = rng.uniform(50, 72)
     pts = body.keypoint_array(KEYPOINT_NAMES)
     center = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    if style.orientation_bins is not None and posture not in ("sitting", "crawling"):
+        roll = _roll_for_orientation(body, center, el, az, roll, hfov, size, style, rng)
     fill = rng.uniform(*style.fill)
     dist = 100.0
     for _ in range(3):  # perspective is not linear in distance when the body has depth
@@ -205,23 +213,65 @@ def _frame_camera(body: Body, posture: str, style: Style, size: tuple[int, int],
     return look_at(center + shift_world, el, az, dist, roll, hfov, w, h)
 
 
+def image_orientation(body: Body, cam: Camera) -> float:
+    """Angle (degrees, (-180, 180]) of the hip-centre → shoulder-centre axis in the image:
+    0 = head up, 90 = head to the right (the ``orientation`` of :mod:`infantpose.synth.stats`)."""
+    uv, _ = cam.project(body.keypoint_array(("left_shoulder", "right_shoulder", "left_hip",
+                                             "right_hip")))
+    ax = (uv[0] + uv[1]) / 2 - (uv[2] + uv[3]) / 2
+    return float(np.degrees(np.arctan2(ax[0], -ax[1])))
+
+
+def _roll_for_orientation(body: Body, center: np.ndarray, el: float, az: float, roll: float,
+                          hfov: float, size: tuple[int, int], style: Style,
+                          rng: np.random.Generator) -> float:
+    """Camera roll that puts the body axis at an image angle drawn from the style's histogram
+    (``orientation_bins``: weights of 30° bins from -180°; photos are mostly head-up).
+
+    Rolling the camera turns the image rigidly, so the axis angle moves by the roll change; the
+    sign is read off one trial projection rather than assumed.
+    """
+    w = np.asarray(style.orientation_bins, float)
+    k = int(rng.choice(len(w), p=w / w.sum()))
+    width = 360.0 / len(w)
+    target = -180.0 + width * (k + rng.uniform(0, 1))
+    w_, h_ = size
+    a0 = image_orientation(body, look_at(center, el, az, 100.0, roll, hfov, w_, h_))
+    a1 = image_orientation(body, look_at(center, el, az, 100.0, roll + 10.0, hfov, w_, h_))
+    sign = 1.0 if ((a1 - a0 + 180) % 360 - 180) > 0 else -1.0
+    return float(roll + sign * ((target - a0 + 180) % 360 - 180))
+
+
+def style_shape(style: Style, rng: np.random.Generator) -> BodyShape:
+    """A random infant shape for ``style``: size from the style's range, the style's segment
+    proportions (each jittered ±6 % per infant when the style sets them)."""
+    shape = sample_shape(rng)
+    extra = {}
+    for name, val in style.proportions:
+        extra[name] = float(val * rng.uniform(0.94, 1.06))
+    return BodyShape(scale=float(rng.uniform(*style.scale)), chub=shape.chub, head=shape.head,
+                     limb=shape.limb, **extra)
+
+
 def sample_scene(rng: np.random.Generator, size: tuple[int, int] | None = None,
                  style: str = "home", posture: str | None = None) -> tuple[Scene, Pose]:
     """A random scene and the initial pose of its infant."""
     st = get_style(style)
     if posture is None:
-        posture = str(rng.choice(POSTURES, p=POSTURE_WEIGHTS))
+        pw = POSTURE_WEIGHTS if st.posture_weights is None else np.asarray(st.posture_weights)
+        posture = str(rng.choice(POSTURES, p=pw / pw.sum()))
     if size is None:
         size = FRAMINGS[rng.integers(len(FRAMINGS))]
     w, h = size
-    shape = sample_shape(rng)
-    shape = BodyShape(scale=float(rng.uniform(*st.scale)), chub=shape.chub, head=shape.head,
-                      limb=shape.limb)
-    pose = sample_pose(posture, shape, rng)
+    shape = style_shape(st, rng)
+    ranges = ranges_with(posture, st.angle_ranges) if st.angle_ranges else None
+    pose = sample_pose(posture, shape, rng, ranges=ranges)
     body = pose_body(shape, pose)
     cam = _frame_camera(body, posture, st, (w, h), rng)
     mat = _material(st, rng)
     bg = texture(rng, h, w, st)
+    if st.clutter > 0 and rng.random() < st.clutter:
+        bg = draw_clutter(bg, rng, st)
     if rng.random() < 0.5:  # a second fabric (blanket under the baby, mattress edge)
         other = texture(rng, h, w, st)
         th = rng.uniform(0, 2 * np.pi)

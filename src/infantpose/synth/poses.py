@@ -20,7 +20,8 @@ from infantpose.synth.body import (
     rotation_from_axes,
 )
 
-__all__ = ["POSTURES", "POSTURE_WEIGHTS", "place_on_mattress", "sample_angles", "sample_pose"]
+__all__ = ["POSTURES", "POSTURE_WEIGHTS", "place_on_mattress", "posture_ranges", "ranges_with",
+           "sample_angles", "sample_pose"]
 
 POSTURES = ("supine", "prone", "side", "sitting", "crawling")
 # Supine dominates infant videos (GMA recordings are supine); the others add variety.
@@ -61,9 +62,10 @@ _POSTURE_RANGES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-def _ranges(posture: str) -> np.ndarray:
+def _ranges(posture: str, extra: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
     table = dict(_DEFAULT)
     table.update(_POSTURE_RANGES[posture])
+    table.update(extra or {})
     out = ANGLE_LIMITS.copy()
     for i, name in enumerate(ANGLE_NAMES):
         key = name if name in table else "*_" + name.split("_", 1)[1]
@@ -75,9 +77,30 @@ def _ranges(posture: str) -> np.ndarray:
 _RANGES = {p: _ranges(p) for p in POSTURES}
 
 
-def sample_angles(posture: str, rng: np.random.Generator) -> np.ndarray:
-    """Joint angles (degrees) drawn uniformly inside the posture's ranges."""
-    r = _RANGES[posture]
+def ranges_with(posture: str, overrides: tuple[tuple[str, str, float, float], ...]
+                ) -> np.ndarray:
+    """(A, 2) angle bounds of ``posture`` with a style's overrides applied.
+
+    ``overrides`` rows are ``(posture or "*", angle name or "*_suffix", lo, hi)``; rows for
+    ``"*"`` apply to every posture and are applied first, so a posture's own row wins. Bounds are
+    clipped to the anatomical limits.
+    """
+    if posture not in POSTURES:
+        raise ValueError(f"unknown posture {posture!r}; choose from {', '.join(POSTURES)}")
+    if not overrides:
+        return _RANGES[posture].copy()
+    extra: dict[str, tuple[float, float]] = {}
+    for which in ("*", posture):
+        for p, name, lo, hi in overrides:
+            if p == which:
+                extra[name] = (float(lo), float(hi))
+    return _ranges(posture, extra)
+
+
+def sample_angles(posture: str, rng: np.random.Generator,
+                  ranges: np.ndarray | None = None) -> np.ndarray:
+    """Joint angles (degrees) drawn uniformly inside the posture's ranges (or ``ranges``)."""
+    r = _RANGES[posture] if ranges is None else ranges
     return rng.uniform(r[:, 0], r[:, 1])
 
 
@@ -116,11 +139,12 @@ def place_on_mattress(shape: BodyShape, pose: Pose) -> Pose:
 
 
 def sample_pose(posture: str, shape: BodyShape, rng: np.random.Generator,
-                heading: float | None = None) -> Pose:
-    """A random pose of ``posture`` lying on the mattress, heading uniform unless given."""
+                heading: float | None = None, ranges: np.ndarray | None = None) -> Pose:
+    """A random pose of ``posture`` lying on the mattress, heading uniform unless given;
+    ``ranges`` (from :func:`ranges_with`) replaces the posture's angle bounds."""
     if posture not in POSTURES:
         raise ValueError(f"unknown posture {posture!r}; choose from {', '.join(POSTURES)}")
-    angles = sample_angles(posture, rng)
+    angles = sample_angles(posture, rng, ranges)
     if heading is None:
         heading = float(rng.uniform(0, 2 * np.pi))
     R = _orientation(posture, heading, rng)
