@@ -67,7 +67,7 @@ def fmt_row(name: str, n: str, m: dict[str, float], minutes: str, kept: str) -> 
 
 
 def train_run(recipe: str, train_file: Path, out: Path, preset: str,
-              synthetic: int, seed: int) -> Path:
+              synthetic: int, seed: int, style: str = "photo") -> Path:
     from infantpose.train.config import config_from_dict
     from infantpose.train.loop import train
 
@@ -77,7 +77,7 @@ def train_run(recipe: str, train_file: Path, out: Path, preset: str,
     values: dict = {"data": [{"path": str(train_file)}], "schema": "coco17", "out": str(out),
                     "seed": seed}
     if "synth" in recipe:
-        values["synthetic"] = {"n": synthetic, "style": "home", "size": 320}
+        values["synthetic"] = {"n": synthetic, "style": style, "size": 320}
     if "da" in recipe:
         values["adapt"] = {"domain_adaptation": True}
     if "replay" in recipe:
@@ -120,6 +120,8 @@ def main() -> int:
     ap.add_argument("--recipes", default=",".join(RECIPES), help=f"any of {', '.join(RECIPES)}")
     ap.add_argument("--preset", default="quick", help="training preset (quick or full)")
     ap.add_argument("--synthetic", type=int, default=300, help="renders for the +synth recipes")
+    ap.add_argument("--synthetic-style", default="photo",
+                    help="render style for the +synth recipes (photo: fitted to real photos)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-baselines", action="store_true")
     ap.add_argument("--out", type=Path, default=None, help="also write the table here")
@@ -158,10 +160,13 @@ def main() -> int:
     for n in sizes:
         train_file = _syrip.write_subset(train_ids[:n], args.work, f"train{n}", args.data)
         for recipe in recipes:
-            out = args.work / f"run_{args.preset}_{n}_{recipe.strip('+').replace('+', '_')}"
+            name = f"run_{args.preset}_{n}_{recipe.strip('+').replace('+', '_')}"
+            if "synth" in recipe and args.synthetic_style != "home":  # "home": the first runs
+                name += f"_{args.synthetic_style}"
+            out = args.work / name
             t0 = time.time()
             model = train_run(recipe, train_file, out, args.preset, args.synthetic,
-                              args.seed)
+                              args.seed, args.synthetic_style)
             import torch
 
             ck = torch.load(model, map_location="cpu", weights_only=True)
@@ -172,7 +177,10 @@ def main() -> int:
             kept = (f"fine-tuned (step {info.get('best_step')} of {run.get('step')})"
                     if info.get("best_step", 1) != 0 else f"start ({run.get('step')} steps run)")
             m = score(create_estimator("blazepose-torch", weights=str(model)), val_file)
-            emit(fmt_row(f"{args.preset}: {recipe}", str(n), m, f"{secs / 60:.1f}", kept))
+            label = f"{args.preset}: {recipe}"
+            if "synth" in recipe:
+                label += f" ({args.synthetic} `{args.synthetic_style}` renders)"
+            emit(fmt_row(label, str(n), m, f"{secs / 60:.1f}", kept))
             (out / "benchmark.json").write_text(json.dumps({"metrics": m, "kept": kept}))
     return 0
 
