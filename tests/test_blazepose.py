@@ -114,7 +114,7 @@ def test_box_crop_maps_back_and_whole_frame_fallback(fake_mediapipe):
 
 
 def test_no_person_gives_missing_instance(fake_mediapipe):
-    est = bp.BlazePose(schema="infant22")
+    est = bp.BlazePose(schema="infant22", fallback="off")  # the fallback: test_blazepose_fallback
     p = est.predict(np.zeros((40, 40, 3), np.uint8))
     assert p.data.shape == (1, 1, 22, 3)
     assert np.isnan(p.data[..., :2]).all() and (p.data[..., 2] == 0).all()

@@ -288,8 +288,8 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                         img = deid(img, poses.data[0], sch) if overlay else img
                         poses = drop_facial_keypoints(poses)
                     kp = poses.data[0]
-                    extra = {"rotation": poses.meta["rotation"]} if "rotation" in poses.meta \
-                        and len(poses.meta["rotation"]) == kp.shape[0] else None
+                    extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which
+                             if len(poses.meta.get(k) or []) == kp.shape[0]} or None  # found it
                     entries = coco_results(image_id, name, kp, sch.name,
                                            (img.shape[1], img.shape[0]), extra)
                     if not entries:
@@ -307,7 +307,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                 info = infos[vpath]
                 _set_mode(est, "video")
                 stats = DecodeStats()
-                frames, idx, rotations = [], [], []
+                frames, idx, rotations, paths = [], [], [], []
                 extra_meta: dict[str, Any] = {}
                 writer = None
                 if overlay:  # sized from the first decoded frame (headers can disagree)
@@ -329,6 +329,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                         idx.append(fi)
                         rotations.append(p.meta.get("rotation", [None])[0]
                                          if p.meta.get("rotation") else None)
+                        paths.append((p.meta.get("path") or [None])[0])
                         if writer is not None:
                             writer.write(draw_poses(rgb, p))
                         tick(f"{vpath.name} frame {fi}")
@@ -347,6 +348,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                 poses = Poses(data, sch, source=str(vpath), frame_indices=idx, fps=info.fps,
                               frame_size=info.frame_size,
                               meta={"model": model, "rotation": rotations,
+                                    **({"path": paths} if any(paths) else {}),
                                     **({"weights": str(weights)} if weights else {}),
                                     "corrupt_frames_skipped": stats.corrupt,
                                     "video_frames": info.n_frames, **extra_meta})

@@ -12,6 +12,26 @@ by 90, 180 and 270 degrees (and, when ``boxes`` narrowed the search, on the whol
 result with the highest mean score wins and its coordinates are mapped back exactly into the
 original image. Which rotation won is recorded in ``Poses.meta["rotation"]``.
 
+Never missing an infant (issue 13): the person detector is the weak stage. BlazePose's detector
+keys on a face and the line from hips to shoulders, which a newborn among blankets, a covered
+face or a body filling the frame often do not show, while the landmark network, given a region,
+still places the body. So when every detector attempt finds nobody, or only poses scoring
+below ``min_score``, the *landmark model alone* is run through mediapipe's runtime on a given
+region: the box (when one was given) and the whole frame, each at its four quarter turns, as
+the torch path searches a box's quarter turns. The region is a square around it, letterboxed,
+rotated by MediaPipe's own rotated-rectangle input (no image copy is rotated). Each turn is
+re-run (``refine`` times, 2) on the region MediaPipe derives from its own previous landmarks
+(what its tracker does from frame to frame), and the most confident turn is kept. Confidence
+here is the landmark model's *pose presence* flag (the probability, learned by the landmark
+network, that a person is in the region; the detector path gates on it at 0.5) times the mean
+landmark visibility. A fallback pose is kept when its presence is at least
+``min_presence`` (0.5, the gate of mediapipe's own landmark stage), so every frame with an
+infant the landmark model recognises gets a pose, while blank frames and an empty crib do not
+get an invented one. ``meta["path"]`` says which path produced a pose (``"detector"`` or
+``"fallback"``) and ``meta["presence"]`` the presence score of fallback poses. In
+``"video"`` mode a pose found by the fallback seeds the next frame's region, as MediaPipe's
+tracking does, so a video the detector cannot see costs one landmark pass per frame.
+
 Scores, honestly: the per-keypoint score is mediapipe's landmark *visibility*, the network's
 estimate of the probability that the landmark is visible in the image (not occluded and inside
 the frame). It is not a calibrated localisation confidence: a visible but misplaced landmark can
@@ -36,10 +56,13 @@ from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
 __all__ = [
+    "FALLBACK_MODES",
     "ROTATIONS",
     "BlazePose",
+    "Roi",
     "create",
     "crop_region",
+    "quarter_turn_roi",
     "rotate_image",
     "rotate_points",
     "unrotate_points",
@@ -47,6 +70,7 @@ __all__ = [
 ]
 
 ROTATIONS = (0, 90, 180, 270)
+FALLBACK_MODES = ("auto", "off", "always")
 
 
 # --- geometry (pure functions; coordinates are continuous pixels, the image spans [0,W]x[0,H]) --
@@ -120,6 +144,58 @@ def crop_region(box: Sequence[float], size: tuple[int, int], margin: float = 0.2
     return tuple(a)  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class Roi:
+    """A rotated rectangle of an image in pixels: MediaPipe's ``NormalizedRect`` without the
+    normalisation.
+
+    ``rotation`` is in radians, in MediaPipe's sense: the landmark model sees the content of the
+    rectangle turned so that the rectangle's rotated "up" points up. A quarter turn of
+    :func:`quarter_turn_roi` shows the region as :func:`rotate_image` would.
+    """
+
+    cx: float
+    cy: float
+    width: float
+    height: float
+    rotation: float = 0.0
+
+    def quarter_turn(self) -> int:
+        """The quarter turn (0/90/180/270, counter-clockwise like :func:`rotate_image`) nearest
+        to this rectangle's rotation: the orientation in which the pose stood upright."""
+        return int(round(self.rotation / (np.pi / 2))) % 4 * 90
+
+    def to_proto(self, size: tuple[int, int]) -> Any:
+        """The ``mediapipe.NormalizedRect`` of this region in an image of ``size`` (w, h)."""
+        from mediapipe.framework.formats import rect_pb2
+
+        w, h = size
+        return rect_pb2.NormalizedRect(x_center=self.cx / w, y_center=self.cy / h,
+                                       width=self.width / w, height=self.height / h,
+                                       rotation=float(self.rotation))
+
+    @classmethod
+    def from_proto(cls, rect: Any, size: tuple[int, int]) -> Roi:
+        w, h = size
+        return cls(rect.x_center * w, rect.y_center * h, rect.width * w, rect.height * h,
+                   float(rect.rotation))
+
+
+def quarter_turn_roi(region: Sequence[float], degrees: int, scale: float = 1.0) -> Roi:
+    """The square around ``region`` (x1, y1, x2, y2), its longer side × ``scale``, shown to the
+    model turned counter-clockwise by ``degrees`` (as :func:`rotate_image` turns an image).
+
+    A square needs no care about which side is long after the turn; the landmark model's input
+    is square, and parts outside the image are padded by MediaPipe.
+    """
+    x1, y1, x2, y2 = (float(v) for v in region)
+    side = max(x2 - x1, y2 - y1, 1.0) * float(scale)
+    # MediaPipe shows the crop turned counter-clockwise by ``rotation`` (checked on a real
+    # photo: a photo turned 90 degrees clockwise stands upright again at +pi/2)
+    return Roi((x1 + x2) / 2, (y1 + y2) / 2, side, side,
+               _quarter_turns(degrees) * np.pi / 2)
+
+
 # --- mediapipe -----------------------------------------------------------------------------------
 
 def weights_paths() -> dict[str, Path]:
@@ -168,12 +244,127 @@ def _run(pose, image: np.ndarray) -> np.ndarray | None:
                     dtype=float)
 
 
+# The landmark half of mediapipe's PoseLandmarkByRoiCpu, without its person-presence gate: the
+# model runs on a given rotated region and always reports its landmarks with the presence score
+# (the stock subgraph drops landmarks when presence < 0.5). PoseLandmarksToRoi, the subgraph the
+# stock tracker uses, derives the next region from the auxiliary landmarks 33-34.
+_ROI_GRAPH = """
+input_stream: "image"
+input_stream: "roi"
+input_side_packet: "model_complexity"
+output_stream: "landmarks"
+output_stream: "presence"
+output_stream: "next_roi"
+node { calculator: "ImagePropertiesCalculator" input_stream: "IMAGE_CPU:image"
+       output_stream: "SIZE:image_size" }
+node {
+  calculator: "ImageToTensorCalculator"
+  input_stream: "IMAGE:image"
+  input_stream: "NORM_RECT:roi"
+  output_stream: "TENSORS:input_tensors"
+  output_stream: "LETTERBOX_PADDING:letterbox_padding"
+  options: { [mediapipe.ImageToTensorCalculatorOptions.ext] {
+    output_tensor_width: 256 output_tensor_height: 256 keep_aspect_ratio: true
+    output_tensor_float_range { min: 0.0 max: 1.0 } } }
+}
+node { calculator: "PoseLandmarkModelLoader"
+       input_side_packet: "MODEL_COMPLEXITY:model_complexity" output_side_packet: "MODEL:model" }
+node {
+  calculator: "InferenceCalculator"
+  input_side_packet: "MODEL:model"
+  input_stream: "TENSORS:input_tensors"
+  output_stream: "TENSORS:output_tensors"
+  options: { [mediapipe.InferenceCalculatorOptions.ext] { delegate { xnnpack {} } } }
+}
+node {
+  calculator: "SplitTensorVectorCalculator"
+  input_stream: "output_tensors"
+  output_stream: "landmark_tensor"
+  output_stream: "flag_tensor"
+  options: { [mediapipe.SplitVectorCalculatorOptions.ext] {
+    ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 } } }
+}
+node { calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:flag_tensor"
+       output_stream: "FLOAT:presence" }
+node {
+  calculator: "TensorsToLandmarksCalculator"
+  input_stream: "TENSORS:landmark_tensor"
+  output_stream: "NORM_LANDMARKS:raw_landmarks"
+  options: { [mediapipe.TensorsToLandmarksCalculatorOptions.ext] {
+    num_landmarks: 39 input_image_width: 256 input_image_height: 256
+    visibility_activation: SIGMOID presence_activation: SIGMOID } }
+}
+node { calculator: "LandmarkLetterboxRemovalCalculator" input_stream: "LANDMARKS:raw_landmarks"
+       input_stream: "LETTERBOX_PADDING:letterbox_padding" output_stream: "LANDMARKS:unpadded" }
+node { calculator: "LandmarkProjectionCalculator" input_stream: "NORM_LANDMARKS:unpadded"
+       input_stream: "NORM_RECT:roi" output_stream: "NORM_LANDMARKS:landmarks" }
+node {
+  calculator: "SplitNormalizedLandmarkListCalculator"
+  input_stream: "landmarks"
+  output_stream: "auxiliary_landmarks"
+  options: { [mediapipe.SplitVectorCalculatorOptions.ext] { ranges { begin: 33 end: 35 } } }
+}
+node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:auxiliary_landmarks"
+       input_stream: "IMAGE_SIZE:image_size" output_stream: "ROI:next_roi" }
+"""
+
+
+def _new_roi_graph():
+    """A mediapipe graph running the bundled landmark model on a caller-given :class:`Roi`."""
+    path = weights_paths()["landmark"]
+    if not path.is_file():
+        raise InputError(path, "BlazePose landmark model missing from the mediapipe wheel "
+                               "(infantpose never downloads models; reinstall mediapipe==0.10.14)")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from google.protobuf import text_format
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python.solution_base import SolutionBase
+
+        config = text_format.Parse(_ROI_GRAPH, calculator_pb2.CalculatorGraphConfig())
+        with quiet_stderr():
+            return SolutionBase(graph_config=config, side_inputs={"model_complexity": 1},
+                                outputs=["landmarks", "presence", "next_roi"])
+
+
+@dataclass
+class _RoiResult:
+    """One landmark pass on a region: (33, 3) normalised (x, y, visibility), the presence
+    score, and MediaPipe's region for the next pass (None when degenerate)."""
+
+    landmarks: np.ndarray
+    presence: float
+    next_roi: Roi | None
+
+
+def _run_roi(graph, image: np.ndarray, roi: Roi) -> _RoiResult | None:
+    """The landmark model on ``roi`` of ``image`` (None only if mediapipe returns nothing)."""
+    size = (image.shape[1], image.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with quiet_stderr():
+            res = graph.process({"image": np.ascontiguousarray(image),
+                                 "roi": roi.to_proto(size)})
+    if res.landmarks is None:
+        return None
+    lm = np.array([(p.x, p.y, p.visibility) for p in res.landmarks.landmark[:33]], dtype=float)
+    nxt = None
+    if res.next_roi is not None and res.next_roi.width > 0 and res.next_roi.height > 0:
+        nxt = Roi.from_proto(res.next_roi, size)
+    presence = float(res.presence) if res.presence is not None else 0.0
+    return _RoiResult(lm, presence, nxt)
+
+
 @dataclass
 class _Candidate:
     keypoints: np.ndarray  # (33, 3) in original pixels
     score: float
     rotation: int
     whole_frame: bool
+    path: str = "detector"  # "detector" or "fallback"
+    presence: float | None = None  # the landmark model's pose presence (fallback only)
+    next_roi: Roi | None = None  # fallback: MediaPipe's region for the next frame
 
 
 class BlazePose:
@@ -188,9 +379,28 @@ class BlazePose:
             :meth:`set_mode`) between videos; :meth:`set_rotation_hint` sets the rotation to try
             first (issue 7's tracker passes the last frame's).
         min_score: retry rotated copies when the mean landmark score is below this (0 disables
-            retries on low scores; retries when nobody is found still happen).
-        rotations: rotations tried, in order, after the current one (empty disables retries).
+            retries on low scores; retries when nobody is found still happen); the landmark-only
+            fallback runs when the detector's best pose still scores below it.
+        rotations: rotations tried, in order, after the current one (empty disables retries;
+            the fallback then tries only the first orientation).
         box_margin: context added around a given box, as a fraction of its longer side.
+        fallback: ``"auto"`` (default) runs the landmark model without the detector when the
+            detector finds nobody or only poses below ``min_score`` (module docstring);
+            ``"off"`` never does (a frame may then have no pose, as before issue 13);
+            ``"always"`` skips the detector (for measuring the fallback on its own).
+        min_presence: a fallback pose whose presence score is below this is refused (the
+            gate of mediapipe's own landmark stage, 0.5): blank frames and empty cribs get no
+            invented infant. On the 200 real SyRIP photos the fallback's chosen pose had
+            presence >= 0.89 on every photo; on a blank, a black, a noise and three blanket
+            images 0.00-0.34. In ``"video"`` mode a fallback region carried over from the
+            previous frame is kept while the presence stays at least this (and the pose scores
+            at least ``min_score``); below it the full search runs again.
+            A fallback pose in the orientation the caller or the previous frame vouches for is
+            likewise kept without trying the other quarter turns when it is this confident.
+        refine: fallback passes re-run on the region MediaPipe derives from the previous
+            pass's landmarks. On the 200 real SyRIP photos with the fallback forced on every
+            photo, COCO AP was 0.33 / 0.42 / 0.45 / 0.44 with 0 / 1 / 2 / 3 passes
+            (``benchmarks/blazepose_fallback.py``; the detector path scores 0.63 there).
         min_detection_confidence, min_tracking_confidence, smooth: passed to mediapipe.
     """
 
@@ -198,10 +408,15 @@ class BlazePose:
 
     def __init__(self, schema: str | Schema | None = None, mode: str = "image",
                  min_score: float = 0.3, rotations: Sequence[int] = ROTATIONS,
-                 box_margin: float = 0.25, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, smooth: bool = True):
+                 box_margin: float = 0.25, fallback: str = "auto", min_presence: float = 0.5,
+                 refine: int = 2,
+                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+                 smooth: bool = True):
         if mode not in ("image", "video"):
             raise InputError(None, f"blazepose mode must be 'image' or 'video', got {mode!r}")
+        if fallback not in FALLBACK_MODES:
+            raise InputError(None, f"blazepose fallback must be one of "
+                                   f"{', '.join(FALLBACK_MODES)}, got {fallback!r}")
         self.schema = get_schema(schema) if schema is not None else BLAZEPOSE33
         self.mode = mode
         self.min_score = float(min_score)
@@ -209,12 +424,19 @@ class BlazePose:
         for r in self.rotations:
             _quarter_turns(r)
         self.box_margin = float(box_margin)
+        self.fallback = fallback
+        self.min_presence = float(min_presence)
+        self.refine = max(0, int(refine))
         self._conf = (float(min_detection_confidence), float(min_tracking_confidence), bool(smooth))
         self._static = None
+        self._roi_graph = None
         self._trackers: dict[int, Any] = {}
         self._rotation = 0  # video mode: orientation that worked last (tried first)
         self._hint: int | None = None  # image mode: orientation to try first, if set
-        self.calls = 0      # mediapipe invocations, for reporting retry cost
+        self._carry: Roi | None = None  # video mode: region of the last fallback pose
+        self._found_before = False  # video mode: a previous frame had a pose (orientation known)
+        self.calls = 0      # mediapipe invocations (detector graph and landmark-only passes)
+        self.fallback_calls = 0  # landmark-only passes, included in ``calls``
 
     # -- mediapipe graphs ------------------------------------------------------------------------
     def _static_pose(self):
@@ -226,6 +448,11 @@ class BlazePose:
         if rotation not in self._trackers:
             self._trackers[rotation] = _new_pose(False, *self._conf)
         return self._trackers[rotation]
+
+    def _landmark_graph(self):
+        if self._roi_graph is None:
+            self._roi_graph = _new_roi_graph()
+        return self._roi_graph
 
     def set_mode(self, mode: str) -> None:
         """Switch between ``"image"`` (independent calls) and ``"video"`` (tracking); resets."""
@@ -247,12 +474,17 @@ class BlazePose:
         self._trackers.clear()
         self._rotation = 0
         self._hint = None
+        self._carry = None
+        self._found_before = False
 
     def close(self) -> None:
         self.reset()
         if self._static is not None:
             self._static.close()
             self._static = None
+        if self._roi_graph is not None:
+            self._roi_graph.close()
+            self._roi_graph = None
 
     def __enter__(self) -> BlazePose:
         return self
@@ -312,12 +544,126 @@ class BlazePose:
                     return best, tries
         return best, tries
 
+    # -- the landmark-only fallback --------------------------------------------------------------
+    def _landmarks_at(self, image: np.ndarray, roi: Roi, whole: bool) -> _Candidate | None:
+        """One landmark-only pass on ``roi``, as a candidate scored presence × mean visibility."""
+        self.calls += 1
+        self.fallback_calls += 1
+        out = _run_roi(self._landmark_graph(), image, roi)
+        if out is None:
+            return None
+        size = np.array([image.shape[1], image.shape[0]], dtype=float)
+        kp = np.concatenate([out.landmarks[:, :2] * size, out.landmarks[:, 2:3]], axis=1)
+        vis = float(np.mean(out.landmarks[:, 2]))
+        turn = out.next_roi.quarter_turn() if out.next_roi is not None else roi.quarter_turn()
+        return _Candidate(kp, out.presence * vis, turn, whole, "fallback", out.presence,
+                          out.next_roi)
+
+    def _refined(self, image: np.ndarray, roi: Roi, whole: bool) -> _Candidate | None:
+        """The landmark model on ``roi``, then re-run ``refine`` times on the region MediaPipe
+        derives from its own previous landmarks (as its tracker does from frame to frame); the
+        last pass. (The last pass, not the most confident one: a first pass on a whole frame is
+        often confidently wrong; on the real photos keeping the chain's most confident pass
+        scored AP 0.39 against 0.45 for the last.)"""
+        c = self._landmarks_at(image, roi, whole)
+        for _ in range(self.refine):
+            if c is None or c.next_roi is None:
+                break
+            nxt = self._landmarks_at(image, c.next_roi, whole)
+            if nxt is None:
+                break
+            c = nxt
+        return c
+
+    def _known_turn(self) -> int | None:
+        """The orientation the caller or the previous frame vouches for, if any."""
+        if self.mode == "video":
+            return self._rotation if self._found_before else None
+        return self._hint
+
+    def _fallback_search(self, image: np.ndarray, box: np.ndarray | None
+                         ) -> tuple[_Candidate | None, int]:
+        """The landmark model without the detector: the box's square (when a box is given),
+        then the whole frame, each at its quarter turns, each turn refined (:meth:`_refined`);
+        the most confident result. A known orientation (rotation hint, previous frame) is tried
+        alone first and kept when confident; the whole frame is skipped when the box already
+        gave a confident pose (score at least ``min_score``, presence at least
+        ``min_presence``)."""
+        w, h = image.shape[1], image.shape[0]
+        regions: list[tuple[tuple[float, float, float, float], float, bool]] = []
+        if box is not None and np.isfinite(box).all() and box[2] > box[0] and box[3] > box[1]:
+            regions.append((tuple(float(v) for v in box), 1 + 2 * self.box_margin, False))
+        regions.append(((0.0, 0.0, float(w), float(h)), 1.0, True))
+        order = self._order() if self.rotations else self._order()[:1]
+        known = self._known_turn()
+        before = self.calls
+        best: _Candidate | None = None
+        for region, scale, whole in regions:
+            turns = order
+            if known is not None:
+                c = self._refined(image, quarter_turn_roi(region, known, scale), whole)
+                if c is not None and (best is None or c.score > best.score):
+                    best = c
+                if self._confident(c):
+                    break
+                turns = [r for r in order if r != known]
+            for rot in turns:
+                c = self._refined(image, quarter_turn_roi(region, rot, scale), whole)
+                if c is not None and (best is None or c.score > best.score):
+                    best = c
+            if self._confident(best):
+                break
+        return best, self.calls - before
+
+    def _confident(self, c: _Candidate | None) -> bool:
+        return c is not None and c.score >= self.min_score and (c.presence or 0.0) >= \
+            self.min_presence
+
+    def _carried(self, image: np.ndarray) -> _Candidate | None:
+        """Video mode: the last fallback pose's region on this frame, if it still holds a pose."""
+        if self._carry is None:
+            return None
+        c = self._landmarks_at(image, self._carry, True)
+        if not self._confident(c):
+            self._carry = None
+            return None
+        return c
+
+    def _find(self, image: np.ndarray, box: np.ndarray | None
+              ) -> tuple[_Candidate | None, int, float | None]:
+        """The detector path, then the landmark-only fallback where it found nobody or only
+        low-scoring poses; the more confident of the two. Also returns the presence score of a
+        fallback pose refused for presence below ``min_presence`` (else None)."""
+        if self.mode == "video" and box is None and self.fallback != "off":
+            carried = self._carried(image)
+            if carried is not None:
+                return carried, 1, None
+        best, tries = (None, 0) if self.fallback == "always" else self._search(image, box)
+        if self.fallback == "off" or self._good(best):
+            return best, tries, None
+        fb, more = self._fallback_search(image, box)
+        tries += more
+        refused = None
+        if fb is not None and (fb.presence or 0.0) < self.min_presence:
+            # The stock pipeline's gate (its landmark stage drops poses below presence 0.5):
+            # without it an empty crib or a blank frame would get an invented infant.
+            refused, fb = fb.presence, None
+        # A detector pose already passed mediapipe's presence gate (0.5): its mean visibility
+        # is compared with the fallback's presence × visibility.
+        if fb is not None and (best is None or fb.score > best.score):
+            best = fb
+        return best, tries, refused
+
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """Poses (one frame; one instance per box, or one without boxes) in ``self.schema``.
 
-        When nobody is found the instance is all-missing (NaN coordinates, score 0).
-        ``meta`` holds, per instance, ``rotation`` (degrees, None when not found), ``found``,
-        ``whole_frame`` (a box was given but the whole frame won) and ``attempts``.
+        With the default ``fallback="auto"`` every instance the landmark model believes holds a
+        person (presence at least ``min_presence``) gets a pose. ``meta`` holds, per instance:
+        ``rotation`` (degrees, None when not found), ``found``, ``path`` (``"detector"``,
+        ``"fallback"``, or None when not found), ``presence`` (the landmark model's pose
+        presence for fallback poses, also for one refused as too low; else None),
+        ``whole_frame`` (a box was given but the whole frame won) and ``attempts`` (mediapipe
+        passes).
         """
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -331,19 +677,27 @@ class BlazePose:
             bxs = [np.asarray(b, dtype=float).reshape(4) for b in np.asarray(boxes, dtype=float)]
         data = np.full((1, len(bxs), BLAZEPOSE33.num_keypoints, 3), np.nan)
         data[..., 2] = 0.0
-        meta: dict[str, list] = {"rotation": [], "found": [], "whole_frame": [], "attempts": []}
+        meta: dict[str, list] = {"rotation": [], "found": [], "path": [], "presence": [],
+                                 "whole_frame": [], "attempts": []}
         for n, b in enumerate(bxs):
-            best, tries = self._search(img, b)
+            best, tries, refused = self._find(img, b)
             meta["attempts"].append(tries)
             if best is None:
-                meta["rotation"].append(None)
-                meta["found"].append(False)
-                meta["whole_frame"].append(False)
+                for key, val in (("rotation", None), ("found", False), ("path", None),
+                                 ("presence", None if refused is None else round(refused, 4)),
+                                 ("whole_frame", False)):
+                    meta[key].append(val)
                 continue
             data[0, n] = best.keypoints
             meta["rotation"].append(best.rotation)
             meta["found"].append(True)
+            meta["path"].append(best.path)
+            meta["presence"].append(None if best.presence is None
+                                    else round(float(best.presence), 4))
             meta["whole_frame"].append(bool(best.whole_frame and b is not None))
+            if self.mode == "video" and b is None:
+                self._carry = best.next_roi if best.path == "fallback" else None
+            self._found_before = True
             if self.mode == "video" and best.rotation != self._rotation:
                 # Track in the orientation that works from now on, starting afresh.
                 old = self._trackers.pop(best.rotation, None)
