@@ -49,6 +49,8 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
     """
     if weights is None:
         return model or DEFAULT_MODEL
+    if Path(weights).suffix.lower() == ".onnx":  # not a torch checkpoint: the onnx model runs it
+        return model or "onnx"
     from infantpose.models.topdown import MODEL_OF_ARCHITECTURE, checkpoint_model
 
     name, arch = checkpoint_model(weights)

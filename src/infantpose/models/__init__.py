@@ -18,3 +18,6 @@ register_estimator("blazepose-torch", "infantpose.models.topdown:create_blazepos
 register_estimator("pose-resnet", "infantpose.models.topdown:create_pose_resnet",
                    "SimpleBaseline Pose-ResNet (FiDIP backbone) from --weights checkpoint",
                    needs_weights=True)
+register_estimator("onnx", "infantpose.models.onnx_model:create",
+                   "Top-down heatmap or SimCC model from --weights MODEL.onnx (onnxruntime; "
+                   "settings in MODEL.onnx.yaml)", needs_weights=True)

@@ -1,0 +1,577 @@
+"""Top-down keypoint models from ONNX files, run on onnxruntime (``--model onnx``).
+
+Labs with a stronger model than BlazePose (ViTPose, RTMPose, a FiDIP Pose-ResNet) can export it
+to ONNX and run it through infantpose's pipeline (predict, evaluate, video tracking) without
+PyTorch code of their own. Two output styles cover the common top-down models:
+
+- ``heatmap``: one output ``(N, K, H, W)`` of per-keypoint heatmaps (SimpleBaseline,
+  HRNet, ViTPose). Decoded with :func:`infantpose.models.heatmaps.decode_heatmaps`
+  (``dark``, ``wa`` or ``argmax``); the score is the (activated) peak value.
+- ``simcc``: two outputs ``(N, K, Wx)`` and ``(N, K, Hy)`` of per-axis classification
+  scores over ``split_ratio`` bins per input pixel (SimCC, RTMPose). Decoded by argmax per
+  axis; the score is the smaller of the two maxima (a keypoint is only as sure as its less
+  sure axis).
+
+The model file says nothing about how it wants its input or what its channels mean, so a small
+sidecar YAML beside it says so: ``model.onnx.yaml`` (or ``model.yaml``). Every key is optional::
+
+    schema: coco17          # keypoint order of the output channels (a registered schema)
+    output: heatmap         # heatmap | simcc (default: told by the outputs' ranks)
+    outputs: [simcc_x, simcc_y]   # output names to read (default: the first one / two)
+    input_size: [192, 256]  # network input (w, h) (default: the ONNX input's static shape)
+    mean: [123.675, 116.28, 103.53]   # per-channel, on 0-255 pixel values, in RGB order
+    std: [58.395, 57.12, 57.375]      # input = (pixel - mean) / std (ImageNet: MMPose's default)
+    channel_order: rgb      # rgb | bgr: the channel order the network expects
+    margin: 1.25            # context around a person box (MMPose's and SimpleBaseline's 1.25)
+    decoder: dark           # heatmaps: dark | wa | argmax
+    sigma: 2.0              # heatmaps: Gaussian sigma of the training targets (for dark)
+    activation: none        # none | sigmoid | softmax, applied to the raw outputs first
+    split_ratio: 2.0        # simcc: bins per input pixel (default: output bins / input size)
+    pixel_centers: half     # half | integer (below)
+    flip_test: false        # average with the mirrored crop (left/right swapped)
+
+Models that expect inputs in [0, 1] say ``mean: [0, 0, 0]`` and ``std: [255, 255, 255]``
+(e.g. an exported infantpose Pose-ResNet, which normalises inside the network).
+
+Coordinates. ``pixel_centers: half`` is infantpose's convention (continuous pixels, an image
+spans [0, W]; heatmap pixel ``j`` of stride ``s`` is centred on input coordinate ``(j + 0.5)·s``,
+SimCC bin ``b`` on ``(b + 0.5) / split_ratio``), which models trained or exported by infantpose
+follow. ``integer`` is MMPose's codecs (MSRAHeatmap, SimCCLabel: input pixel ``i`` centred on
+``i``, heatmap pixel ``j`` on input pixel ``j·s``, bin ``b`` on ``b / split_ratio``); use it for
+RTMPose/ViTPose files exported from MMPose.
+
+Where to look: with ``boxes`` (labelled boxes in ``evaluate``, the previous frame's box in video
+tracking) each box is cropped aspect-preserving with ``margin``; with a rotation hint (the
+tracker's) the crop is turned by it, otherwise each quarter turn of the crop is tried and the
+most confident kept (adult-trained models expect people upright; infants lie every way).
+Without boxes the mediapipe ``blazepose`` estimator (with its landmark-only fallback where its
+person detector misses) gives the box (its landmarks' extent) and the body's orientation
+(mid-hip → mid-shoulder turned upright); where it finds nobody, or with ``detector="none"``,
+the whole frame is used.
+
+onnxruntime is a dependency of infantpose (CPU build, no CUDA packages). Exporting a PyTorch
+model needs ``onnx`` (``torch.onnx.export(..., dynamo=False)``), which is only a development
+dependency.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.errors import InputError
+from infantpose.poses import Poses
+from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
+
+__all__ = ["OUTPUT_KINDS", "OnnxConfig", "OnnxPoseEstimator", "create", "find_sidecar",
+           "read_config"]
+
+OUTPUT_KINDS = ("heatmap", "simcc")
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+_DECODERS = ("dark", "wa", "argmax")
+_ACTIVATIONS = ("none", "sigmoid", "softmax")
+
+
+@dataclass
+class OnnxConfig:
+    """How to feed and read one ONNX model (the sidecar YAML, defaults filled in)."""
+
+    schema: Schema = COCO17
+    output: str | None = None  # None: told by the outputs' ranks
+    outputs: list[str] | None = None
+    input_size: tuple[int, int] | None = None  # (w, h); None: the model's static input shape
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    channel_order: str = "rgb"
+    margin: float = 1.25
+    decoder: str = "dark"
+    sigma: float = 2.0
+    activation: str = "none"
+    split_ratio: float | None = None
+    pixel_centers: str = "half"
+    flip_test: bool = False
+    source: str | None = None  # the sidecar file read, if any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the sidecar ----------------------------------------------------------------------------------
+
+def find_sidecar(model: str | os.PathLike) -> Path | None:
+    """``model.onnx.yaml`` (or ``.yml``) beside ``model.onnx``, else ``model.yaml``; or None."""
+    p = Path(model)
+    for cand in (p.with_name(p.name + ".yaml"), p.with_name(p.name + ".yml"),
+                 p.with_suffix(".yaml"), p.with_suffix(".yml")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _number_list(value: Any, n: int, key: str, path: Path) -> tuple[float, ...]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value] * n
+    if not isinstance(value, (list, tuple)) or len(value) != n or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value):
+        raise InputError(path, f"{key} must be a list of {n} numbers, got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def _choice(value: Any, options: Sequence[str], key: str, path: Path) -> str:
+    v = str(value).lower() if isinstance(value, str) else value
+    if v not in options:
+        raise InputError(path, f"{key} must be one of {', '.join(options)}, got {value!r}")
+    return str(v)
+
+
+def _positive(value: Any, key: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or not math.isfinite(value):
+        raise InputError(path, f"{key} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def read_config(model: str | os.PathLike, sidecar: str | os.PathLike | None = None) -> OnnxConfig:
+    """The model's :class:`OnnxConfig` from its sidecar YAML (defaults when there is none).
+
+    Raises InputError naming the YAML file for unreadable YAML, unknown keys and bad values.
+    """
+    import yaml
+
+    path = Path(sidecar) if sidecar is not None else find_sidecar(model)
+    if path is None:
+        return OnnxConfig()
+    if not path.is_file():
+        raise InputError(path, "sidecar YAML not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(path, f"cannot read ({type(e).__name__}: {e})") from None
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise InputError(path, f"not valid YAML{at}: {getattr(e, 'problem', None) or e}") \
+            from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError(path, "must be a YAML mapping of settings (e.g. 'schema: coco17')")
+    known = set(OnnxConfig.__dataclass_fields__) - {"source", "extra"}
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        raise InputError(path, f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    cfg = OnnxConfig(source=str(path))
+    if "schema" in raw:
+        try:
+            cfg.schema = get_schema(str(raw["schema"]))
+        except (InputError, KeyError, ValueError) as e:
+            raise InputError(path, f"schema: {getattr(e, 'problem', e)}") from None
+    if raw.get("output") is not None:
+        cfg.output = _choice(raw["output"], OUTPUT_KINDS, "output", path)
+    if raw.get("outputs") is not None:
+        outs = raw["outputs"]
+        if isinstance(outs, str):
+            outs = [outs]
+        if not isinstance(outs, list) or not outs or not all(isinstance(o, str) for o in outs):
+            raise InputError(path, f"outputs must be a list of output names, got {outs!r}")
+        cfg.outputs = list(outs)
+    if raw.get("input_size") is not None:
+        w, h = _number_list(raw["input_size"], 2, "input_size", path)
+        if w < 8 or h < 8 or w != int(w) or h != int(h):
+            raise InputError(path, f"input_size must be two whole numbers of pixels (w, h) "
+                                   f"of at least 8, got {raw['input_size']!r}")
+        cfg.input_size = (int(w), int(h))
+    if "mean" in raw:
+        cfg.mean = _number_list(raw["mean"], 3, "mean", path)  # type: ignore[assignment]
+    if "std" in raw:
+        cfg.std = _number_list(raw["std"], 3, "std", path)  # type: ignore[assignment]
+        if min(cfg.std) <= 0:
+            raise InputError(path, "std values must be positive")
+    if "channel_order" in raw:
+        cfg.channel_order = _choice(raw["channel_order"], ("rgb", "bgr"), "channel_order", path)
+    if "margin" in raw:
+        cfg.margin = _positive(raw["margin"], "margin", path)
+    if "decoder" in raw:
+        cfg.decoder = _choice(raw["decoder"], _DECODERS, "decoder", path)
+    if "sigma" in raw:
+        cfg.sigma = _positive(raw["sigma"], "sigma", path)
+    if "activation" in raw:
+        cfg.activation = _choice(raw["activation"], _ACTIVATIONS, "activation", path)
+    if raw.get("split_ratio") is not None:
+        cfg.split_ratio = _positive(raw["split_ratio"], "split_ratio", path)
+    if "pixel_centers" in raw:
+        cfg.pixel_centers = _choice(raw["pixel_centers"], ("half", "integer"), "pixel_centers",
+                                    path)
+    if "flip_test" in raw:
+        if not isinstance(raw["flip_test"], bool):
+            raise InputError(path, f"flip_test must be true or false, got {raw['flip_test']!r}")
+        cfg.flip_test = raw["flip_test"]
+    return cfg
+
+
+# --- the session ----------------------------------------------------------------------------------
+
+def _ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise InputError(None, "the onnx model needs onnxruntime, which is not installed "
+                               "(pip install onnxruntime)") from None
+    return onnxruntime
+
+
+def _dim(d: Any) -> int | None:
+    return int(d) if isinstance(d, int) and d > 0 else None
+
+
+class _Session:
+    """An onnxruntime session checked against its config: input (N, 3, H, W), outputs as the
+    config's ``output`` kind says, keypoint count equal to the schema's."""
+
+    def __init__(self, path: Path, cfg: OnnxConfig, threads: int | None = None):
+        ort = _ort()
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises several unrelated types
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(path, f"cannot load ONNX model ({msg[:300]})") from None
+        self.path = path
+        ins = self.session.get_inputs()
+        if len(ins) != 1:
+            raise InputError(path, f"expected one image input, the model has {len(ins)} "
+                                   f"({', '.join(i.name for i in ins)})")
+        shape = list(ins[0].shape)
+        if len(shape) != 4 or _dim(shape[1]) not in (None, 3):
+            raise InputError(path, f"input {ins[0].name!r} has shape {shape}; expected "
+                                   "(N, 3, H, W)")
+        self.input_name = ins[0].name
+        self.fixed_batch = _dim(shape[0])
+        static = (_dim(shape[3]), _dim(shape[2]))  # (w, h)
+        where = cfg.source or path
+        if cfg.input_size is None:
+            if None in static:
+                raise InputError(where, "the model's input size is not fixed; give "
+                                        "input_size: [w, h] in its sidecar YAML")
+            cfg.input_size = (int(static[0]), int(static[1]))  # type: ignore[arg-type]
+        elif None not in static and tuple(static) != tuple(cfg.input_size):
+            raise InputError(where, f"input_size {list(cfg.input_size)} differs from the "
+                                    f"model's input (w, h) = {list(static)}")
+        outs = self.session.get_outputs()
+        by_name = {o.name: o for o in outs}
+        if cfg.outputs is not None:
+            missing = [n for n in cfg.outputs if n not in by_name]
+            if missing:
+                raise InputError(where, f"output {missing[0]!r} not in the model; it has "
+                                        f"{', '.join(by_name)}")
+            chosen = [by_name[n] for n in cfg.outputs]
+        else:
+            chosen = list(outs)
+        ranks = [len(o.shape) for o in chosen]
+        if cfg.output is None:
+            if ranks and ranks[0] == 4:
+                cfg.output = "heatmap"
+            elif len(ranks) >= 2 and ranks[0] == 3 and ranks[1] == 3:
+                cfg.output = "simcc"
+            else:
+                raise InputError(path, "cannot tell heatmap from SimCC outputs: expected one "
+                                       "(N, K, H, W) output or two (N, K, bins) outputs, got "
+                                       + ", ".join(f"{o.name} {list(o.shape)}" for o in chosen))
+        need = 1 if cfg.output == "heatmap" else 2
+        if len(chosen) < need:
+            raise InputError(path, f"a {cfg.output} model needs {need} outputs, it has "
+                                   f"{len(chosen)}")
+        chosen = chosen[:need]
+        want_rank = 4 if cfg.output == "heatmap" else 3
+        for o in chosen:
+            if len(o.shape) != want_rank:
+                raise InputError(path, f"output {o.name!r} has shape {list(o.shape)}; a "
+                                       f"{cfg.output} output is "
+                                       + ("(N, K, H, W)" if want_rank == 4 else "(N, K, bins)"))
+            k = _dim(o.shape[1])
+            if k is not None and k != cfg.schema.num_keypoints:
+                raise InputError(path, f"output {o.name!r} has {k} keypoint channels but schema "
+                                       f"{cfg.schema.name} has {cfg.schema.num_keypoints} (set "
+                                       "schema: in the sidecar YAML)")
+        self.output_names = [o.name for o in chosen]
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """(M, 3, h, w) float32 → the chosen outputs for all M (in chunks of the fixed batch)."""
+        step = self.fixed_batch or len(batch)
+        parts: list[list[np.ndarray]] = []
+        for i in range(0, len(batch), step):
+            chunk = batch[i:i + step]
+            pad = step - len(chunk)
+            if pad:  # a fixed batch larger than what is left
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, 0)])
+            try:
+                out = self.session.run(self.output_names, {self.input_name: chunk})
+            except Exception as e:  # noqa: BLE001 - onnxruntime errors are not typed
+                msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise InputError(self.path, f"inference failed ({msg[:300]})") from None
+            parts.append([np.asarray(o)[:len(o) - pad] for o in out])
+        return [np.concatenate([p[j] for p in parts]) for j in range(len(self.output_names))]
+
+
+# --- estimator ------------------------------------------------------------------------------------
+
+def _activate(a: np.ndarray, how: str, axes: tuple[int, ...]) -> np.ndarray:
+    if how == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-a))
+    if how == "softmax":
+        z = a - a.max(axis=axes, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=axes, keepdims=True)
+    return a
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
+
+
+class OnnxPoseEstimator:
+    """Top-down estimator around an ONNX model (Estimator protocol; module docstring).
+
+    Args:
+        path: the ``.onnx`` file.
+        schema: output schema (converted from the model's ``schema`` through the registered
+            mapping); default: the model's.
+        sidecar: the YAML to read instead of the one found beside the model.
+        detector: ``"blazepose"`` (find the infant with the mediapipe estimator when no boxes
+            are given) or ``"none"`` (the whole frame).
+        quarter_turns: with boxes and no rotation hint, try the four quarter turns of each box
+            crop and keep the most confident (False: upright only).
+        threads: onnxruntime intra-op threads (default: onnxruntime's choice).
+        Any sidecar key (e.g. ``flip_test=True``, ``decoder="wa"``) overrides the YAML.
+    """
+
+    def __init__(self, path: str | os.PathLike, schema: Schema | str | None = None,
+                 sidecar: str | os.PathLike | None = None, detector: str = "blazepose",
+                 quarter_turns: bool = True, threads: int | None = None, **overrides: Any):
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(p, "ONNX model file not found")
+        self.path = p
+        self.config = read_config(p, sidecar)
+        for key, val in overrides.items():
+            if key not in OnnxConfig.__dataclass_fields__ or key in ("source", "extra"):
+                raise InputError(None, f"unknown onnx model option {key!r}")
+            setattr(self.config, key, val)
+        self._session = _Session(p, self.config, threads)
+        cfg = self.config
+        self.model_schema = cfg.schema
+        self.schema = get_schema(schema) if schema is not None else cfg.schema
+        if self.schema.name != self.model_schema.name:
+            from infantpose.schemas import get_mapping
+
+            get_mapping(self.model_schema, self.schema)  # fail early when no mapping exists
+        if detector not in ("blazepose", "none"):
+            raise InputError(None, f"detector must be 'blazepose' or 'none', not {detector!r}")
+        self.detector = detector
+        self.quarter_turns = bool(quarter_turns)
+        self.input_size: tuple[int, int] = tuple(cfg.input_size)  # type: ignore[assignment]
+        self.name = "onnx"
+        self.rotation_hint: int | None = None
+        self._runtime = None
+        scale = np.asarray(cfg.std, dtype=np.float32)
+        shift = np.asarray(cfg.mean, dtype=np.float32)
+        if cfg.channel_order == "bgr":
+            scale, shift = scale[::-1].copy(), shift[::-1].copy()
+        self._std, self._mean = scale, shift
+
+    # rotation hint (video tracking passes back the quarter turn that last found the infant)
+    def set_rotation_hint(self, rotation: int | None) -> None:
+        """Crop rotation (0/90/180/270, counter-clockwise) for caller-given boxes."""
+        self.rotation_hint = None if rotation is None else int(rotation) % 360
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+    def __enter__(self) -> OnnxPoseEstimator:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- network -----------------------------------------------------------------------------------
+    def _tensor(self, crops: np.ndarray) -> np.ndarray:
+        """(M, h, w, 3) uint8 RGB crops → (M, 3, h, w) float32 network input."""
+        x = crops.astype(np.float32)
+        if self.config.channel_order == "bgr":
+            x = x[..., ::-1]
+        x = (x - self._mean) / self._std
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def _keypoints(self, crops: np.ndarray) -> np.ndarray:
+        """(M, h, w, 3) crops → (M, K, 3) keypoints (x, y, score) in crop coordinates."""
+        cfg = self.config
+        outs = self._session.run(self._tensor(crops))
+        flipped = None
+        if cfg.flip_test:
+            flipped = self._session.run(self._tensor(np.ascontiguousarray(crops[:, :, ::-1])))
+        if cfg.output == "heatmap":
+            return self._decode_heatmaps(outs[0], None if flipped is None else flipped[0])
+        return self._decode_simcc(outs, flipped)
+
+    def _check(self, a: np.ndarray, rank: int, what: str) -> None:
+        k = self.model_schema.num_keypoints
+        if a.ndim != rank or a.shape[1] != k:
+            want = "(N, K, H, W)" if rank == 4 else "(N, K, bins)"
+            raise InputError(self._session.path, f"{what} output has shape {list(a.shape)}; "
+                                                 f"expected {want} with K = {k} "
+                                                 f"({self.model_schema.name})")
+
+    def _decode_heatmaps(self, hm: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
+        from infantpose.models.heatmaps import decode_heatmaps
+
+        cfg = self.config
+        self._check(hm, 4, "heatmap")
+        hm = _activate(hm.astype(np.float64), cfg.activation, (2, 3))
+        if flipped is not None:
+            f = _activate(flipped.astype(np.float64), cfg.activation, (2, 3))
+            hm = (hm + f[:, self.model_schema.flip_index, :, ::-1]) / 2
+        if cfg.activation == "none":
+            hm = np.maximum(hm, 0)  # raw MSE heatmaps dip below zero; decoders want >= 0
+        uv, peak = decode_heatmaps(hm, cfg.decoder, sigma=cfg.sigma)
+        win, hin = self.input_size
+        stride = np.array([win / hm.shape[3], hin / hm.shape[2]])
+        if cfg.pixel_centers == "half":
+            xy = (uv + 0.5) * stride
+        else:
+            xy = uv * stride + 0.5
+        if cfg.activation == "softmax":  # a unit-mass map: peak of a sigma Gaussian is 1/(2πσ²)
+            score = np.clip(peak * 2 * math.pi * cfg.sigma ** 2, 0, 1)
+        else:
+            score = np.clip(peak, 0, 1)
+        return np.concatenate([xy, score[..., None]], -1)
+
+    def _decode_simcc(self, outs: list[np.ndarray], flipped: list[np.ndarray] | None
+                      ) -> np.ndarray:
+        cfg = self.config
+        sx, sy = outs
+        self._check(sx, 3, "SimCC x")
+        self._check(sy, 3, "SimCC y")
+        win, hin = self.input_size
+        ratio = cfg.split_ratio or sx.shape[2] / win
+        if abs(sy.shape[2] - ratio * hin) > 1 or abs(sx.shape[2] - ratio * win) > 1:
+            raise InputError(self._session.path,
+                             f"SimCC outputs have {sx.shape[2]} x and {sy.shape[2]} y bins, "
+                             f"which do not fit input {win}×{hin} at split_ratio {ratio:g}")
+        sx = _activate(sx.astype(np.float64), cfg.activation, (2,))
+        sy = _activate(sy.astype(np.float64), cfg.activation, (2,))
+        if flipped is not None:
+            fi = self.model_schema.flip_index
+            fx = _activate(flipped[0].astype(np.float64), cfg.activation, (2,))
+            fy = _activate(flipped[1].astype(np.float64), cfg.activation, (2,))
+            sx = (sx + fx[:, fi, ::-1]) / 2
+            sy = (sy + fy[:, fi]) / 2
+        ix, iy = sx.argmax(axis=2), sy.argmax(axis=2)
+        vx, vy = sx.max(axis=2), sy.max(axis=2)
+        off = 0.5 if cfg.pixel_centers == "half" else 0.0
+        x = (ix + off) / ratio
+        y = (iy + off) / ratio
+        if cfg.pixel_centers == "integer":
+            x, y = x + 0.5, y + 0.5
+        score = np.clip(np.minimum(vx, vy), 0, 1)
+        return np.stack([x, y, score], -1)
+
+    # -- where to look -----------------------------------------------------------------------------
+    def _runtime_pose(self, image: np.ndarray) -> tuple[np.ndarray | None, int]:
+        """(box from the mediapipe estimator's landmarks or None, quarter turn making it
+        upright)."""
+        from infantpose.models.topdown import body_roi, quarter_turn
+
+        if self._runtime is None:
+            from infantpose.models.blazepose import BlazePose
+
+            self._runtime = BlazePose(schema=BLAZEPOSE33)
+        p = self._runtime.predict(image)
+        xy = p.data[0, 0, :, :2]
+        ok = np.isfinite(xy).all(axis=1)
+        if ok.sum() < 2:
+            return None, self.rotation_hint or 0
+        box = np.array([*xy[ok].min(axis=0), *xy[ok].max(axis=0)])
+        roi = body_roi(xy, BLAZEPOSE33, 1.0)
+        rot = quarter_turn(roi[2]) if roi is not None else (self.rotation_hint or 0)
+        return box, rot
+
+    def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None
+                   ) -> list[list[tuple[np.ndarray, int]]]:
+        """Per instance, the candidate crops (affine, rotation) to run."""
+        from infantpose.models.topdown import box_transform
+
+        h, w = image.shape[:2]
+        margin = self.config.margin
+        if boxes is None:
+            if self.detector == "blazepose":
+                box, rot = self._runtime_pose(image)
+                if box is not None:
+                    return [[(box_transform(box, self.input_size, margin, rot), rot)]]
+            rot = self.rotation_hint or 0
+            return [[(box_transform([0.0, 0.0, w, h], self.input_size, 1.0, rot), rot)]]
+        b = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        b = b[np.isfinite(b).all(axis=1)]
+        if self.rotation_hint is not None or not self.quarter_turns:
+            rots = [self.rotation_hint or 0]
+        else:
+            rots = [0, 90, 180, 270]
+        return [[(box_transform(x, self.input_size, margin, r), r) for r in rots] for x in b]
+
+    # -- prediction --------------------------------------------------------------------------------
+    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
+        """One frame of poses in ``self.schema``: one instance per box (or the infant found)."""
+        from infantpose.models.topdown import crop_image
+
+        img = np.asarray(image)
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        if img.ndim != 3 or img.shape[2] not in (3, 4):
+            raise InputError(None, f"expected an H×W×3 RGB image, got shape {img.shape}")
+        img = np.ascontiguousarray(img[..., :3] if img.dtype == np.uint8
+                                   else np.clip(img[..., :3], 0, 255).astype(np.uint8))
+        cands = self._crops_for(img, boxes)
+        flat = [c for inst in cands for c in inst]
+        k = self.model_schema.num_keypoints
+        data = np.full((1, len(cands), k, 3), np.nan)
+        data[..., 2] = 0.0
+        rotations: list[int | None] = []
+        if flat:
+            crops = np.stack([crop_image(img, m, self.input_size) for m, _ in flat])
+            kps = self._keypoints(crops)
+            j = 0
+            for n, inst in enumerate(cands):
+                part = kps[j:j + len(inst)]
+                best = int(np.argmax(np.nan_to_num(part[:, :, 2]).mean(axis=1)))
+                m, rot = inst[best]
+                inv = _invert(m)
+                data[0, n, :, :2] = part[best, :, :2] @ inv[:, :2].T + inv[:, 2]
+                data[0, n, :, 2] = part[best, :, 2]
+                rotations.append(rot)
+                j += len(inst)
+        poses = Poses(data, self.model_schema, source=None,
+                      frame_size=(int(img.shape[1]), int(img.shape[0])),
+                      meta={"model": self.name, "weights": str(self.path),
+                            "output": self.config.output, "rotation": rotations,
+                            "flip_test": self.config.flip_test})
+        return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
+
+
+def create(schema: Schema | str | None = None, weights: str | None = None,
+           **options: Any) -> OnnxPoseEstimator:
+    """Factory registered as ``onnx``: ``weights`` is the ``.onnx`` file (sidecar beside it)."""
+    if not weights:
+        raise InputError(None, "the onnx model needs --weights MODEL.onnx (with an optional "
+                               "MODEL.onnx.yaml beside it; see docs/models.md)")
+    return OnnxPoseEstimator(weights, schema=schema, **options)
