@@ -64,6 +64,15 @@ def test_a_model_that_cannot_run_the_file_is_refused(checkpoints):
     assert resolve_model("my-own-model", checkpoints["pose_resnet"]) == "my-own-model"
 
 
+def test_a_registered_model_reads_its_own_weights_unopened(tmp_path):
+    """Weights of a model registered by the user need not be torch files: not opened here."""
+    own = tmp_path / "weights.bin"
+    own.write_bytes(b"\x00 any format")
+    assert resolve_model("my-own-model", own) == "my-own-model"
+    with pytest.raises(InputError, match="cannot read checkpoint"):
+        resolve_model(None, own)
+
+
 @pytest.mark.parametrize("kind", ["pose_resnet", "blazepose_landmarks"])
 def test_predict_with_weights_alone(checkpoints, tmp_path, kind, capsys):
     img = _image(tmp_path / "a.png")

@@ -53,13 +53,13 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
         return model or "onnx"
     from infantpose.models.topdown import MODEL_OF_ARCHITECTURE, checkpoint_model
 
+    if model is not None and model not in {DEFAULT_MODEL, *MODEL_OF_ARCHITECTURE.values()}:
+        return model  # a model registered by the user reads its own weights file, any format
     name, arch = checkpoint_model(weights)
     if model is None or model == name:
         return name
-    if model in {DEFAULT_MODEL, *MODEL_OF_ARCHITECTURE.values()}:
-        raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
-                                  f"not --model {model} (leave out --model to use the file's)")
-    return model
+    raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
+                              f"not --model {model} (leave out --model to use the file's)")
 
 
 @dataclass
