@@ -215,3 +215,15 @@ def test_real_runtime_invents_no_infant_on_a_blank_frame():
     with bp.BlazePose() as est:
         p = est.predict(np.full((120, 160, 3), 90, np.uint8))
     assert p.meta["found"] == [False] and p.meta["presence"][0] < 0.5
+
+
+def test_predict_writes_which_path_found_each_infant(tmp_path):
+    from infantpose.cli import main
+    from infantpose.examples import hopper_image
+    from infantpose.io.images import write_image
+
+    write_image(tmp_path / "photo.png", hopper_image())
+    assert main(["predict", str(tmp_path / "photo.png"), "--out", str(tmp_path / "o"),
+                 "--quiet"]) == 0
+    res = json.loads((tmp_path / "o" / "predictions.json").read_text())
+    assert [(r["path"], r["rotation"]) for r in res] == [("detector", 0)]
