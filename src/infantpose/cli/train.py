@@ -27,7 +27,7 @@ def train_cmd(
     synthetic: int | None = typer.Option(
         None, "--synthetic", help="Render N synthetic infants to train on as well."),
     synthetic_style: str | None = typer.Option(
-        None, "--synthetic-style", help="Style of the rendered infants: home, nicu or studio."),
+        None, "--synthetic-style", help="Style of the rendered infants: photo (default, fitted to real infant photos), home, nicu or studio."),
     schema: str | None = typer.Option(None, "--schema", help="Keypoint schema to train."),
     preset: str | None = typer.Option(
         None, "--preset", help="quick (≤10 min on 2 CPU cores) or full."),

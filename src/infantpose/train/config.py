@@ -43,7 +43,7 @@ class SyntheticData:
     """Synthetic renders generated for training (``infantpose.synth``)."""
 
     n: int = 0
-    style: str = "studio"
+    style: str = "photo"  # fitted to real infant photos (benchmarks/synth_vs_real.py)
     seed: int = 0
     size: int = 256
 
