@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from infantpose.errors import InputError
 
 __all__ = ["Frame", "collect_sources", "iter_frames", "sample_indices"]
 
@@ -38,29 +37,9 @@ class Frame:
 
 def collect_sources(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
     """(photos, videos) named by ``paths``: files, or folders searched (not recursively)."""
-    from infantpose.io.images import is_image_path
-    from infantpose.io.video import is_video_path, media_in_folder
+    from infantpose.io.video import media_files
 
-    photos: list[Path] = []
-    videos: list[Path] = []
-    if not paths:
-        raise InputError(None, "give at least one image, video or folder to adapt on")
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            imgs, vids = media_in_folder(p)
-            photos += imgs
-            videos += vids
-        elif p.is_file():
-            if is_image_path(p):
-                photos.append(p)
-            elif is_video_path(p):
-                videos.append(p)
-            else:
-                raise InputError(p, "not an image or video file")
-        else:
-            raise InputError(p, "no such file or directory")
-    return photos, videos
+    return media_files(paths)
 
 
 def sample_indices(n_frames: int, per_video: int) -> list[int]:

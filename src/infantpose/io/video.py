@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +34,7 @@ from infantpose.errors import InputError
 
 __all__ = [
     "VIDEO_EXTENSIONS",
+    "media_files",
     "DecodeStats",
     "VideoInfo",
     "VideoWriter",
@@ -68,6 +69,35 @@ def media_in_folder(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
                             f"{', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}; videos: "
                             f"{', '.join(e.lstrip('.') for e in sorted(VIDEO_EXTENSIONS))})")
     return imgs, vids
+
+
+def media_files(paths: Sequence[str | os.PathLike], what: str = "SOURCE"
+                ) -> tuple[list[Path], list[Path]]:
+    """(images, videos) named by command-line sources: files, or folders of them (sorted, not
+    recursive; :func:`media_in_folder`). Anything missing or unusable raises InputError naming
+    it (the one source rule of ``label`` and ``adapt``)."""
+    from infantpose.io.images import is_image_path
+
+    images: list[Path] = []
+    videos: list[Path] = []
+    if not paths:
+        raise InputError(None, f"no {what} given: name image files, videos or folders of them")
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            imgs, vids = media_in_folder(p)
+            images.extend(imgs)
+            videos.extend(vids)
+        elif p.is_file():
+            if is_image_path(p):
+                images.append(p)
+            elif is_video_path(p):
+                videos.append(p)
+            else:
+                raise InputError(p, "not an image or video file (by its extension)")
+        else:
+            raise InputError(p, "no such file or directory")
+    return images, videos
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from infantpose.errors import InputError
 
 __all__ = ["Candidate", "collect_candidates", "iter_images", "source_files"]
 
@@ -41,31 +40,10 @@ class Candidate:
 
 
 def source_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
-    """(images, videos) named by SOURCE arguments: files, or folders of them (sorted, not
-    recursive). Anything missing or unusable raises InputError naming it."""
-    from infantpose.io.images import is_image_path
-    from infantpose.io.video import is_video_path, media_in_folder
+    """(images, videos) named by SOURCE arguments (:func:`infantpose.io.video.media_files`)."""
+    from infantpose.io.video import media_files
 
-    images: list[Path] = []
-    videos: list[Path] = []
-    if not paths:
-        raise InputError(None, "no SOURCE given: name image files, videos or folders of them")
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            imgs, vids = media_in_folder(p)
-            images.extend(imgs)
-            videos.extend(vids)
-        elif p.is_file():
-            if is_image_path(p):
-                images.append(p)
-            elif is_video_path(p):
-                videos.append(p)
-            else:
-                raise InputError(p, "not an image or video file (by its extension)")
-        else:
-            raise InputError(p, "no such file or directory")
-    return images, videos
+    return media_files(paths)
 
 
 def collect_candidates(paths: Sequence[str | os.PathLike], max_candidates: int = 1000
