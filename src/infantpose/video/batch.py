@@ -324,7 +324,7 @@ def _jitter_summary(raw, filtered, min_score: float) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for key, fn in (("acc", mean_abs_acceleration), ("hf", high_frequency_power)):
         for tag, arr in (("before", before), ("after", after)):
-            v = fn(arr, raw.fps)
+            v = fn(arr, raw.fps, frame_indices=raw.frame_indices)  # skipped frames are time
             v = v[np.isfinite(v)]
             out[f"{key}_{tag}"] = round(float(v.mean()), 3) if v.size else None
     return out
