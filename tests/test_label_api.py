@@ -183,8 +183,10 @@ def test_face_is_blurred_in_displayed_frame_only(tmp_path):
     original = read_image(f["image"]).astype(float)
     shown = cv2.cvtColor(cv2.imread(str(store.dir / f["display"])), cv2.COLOR_BGR2RGB)
     diff = np.abs(shown.astype(float) - original).mean(axis=-1)
-    face, body = diff[25:38, 30:40].mean(), diff[100:, 120:].mean()
-    assert face > 40 and body < face / 4  # face blurred away; the body as it was (up to JPEG)
+    # nothing confirms which body end is the head (no face detector hit in noise), so the far
+    # end (bottom right) is hidden too (issue 11); the rest of the frame is as it was
+    face, rest = diff[25:38, 30:40].mean(), diff[105:, :120].mean()
+    assert face > 40 and rest < face / 4  # face blurred away; the rest as it was (up to JPEG)
     assert read_image(src).shape == (150, 200, 3)  # the source image itself is untouched
 
 

@@ -70,6 +70,16 @@ def test_a_tiny_detector_box_is_grown_to_the_floor():
     assert reg.box[2] - reg.box[0] >= fr.MIN_FRAME_FRACTION * 240
 
 
+def test_a_detector_box_region_holds_the_whole_head():
+    """BlazeFace's box spans eyes to mouth; the head (ears, hair) is ~1.7 box sides wide, and
+    the region (1.6 head sizes) holds a point 1.3 box sides from the centre (an ear)."""
+    box = np.array([300, 200, 360, 260, 0.9])  # 60 px box on a 640x480 frame
+    reg = fr.detector_region(box, (640, 480))
+    assert reg.face_size == pytest.approx(fr.HEAD_PER_FACE_BOX * 60)
+    assert reg.box[0] <= 330 - 1.3 * 60 and reg.box[2] >= 330 + 1.3 * 60
+    assert reg.box[1] <= 230 - 1.3 * 60 and reg.box[3] >= 230 + 1.3 * 60
+
+
 def test_mosaic_has_at_most_six_cells_across_the_face():
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)

@@ -255,7 +255,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
 
     deid = None
     if deidentify:  # faces hidden in overlays, facial keypoints dropped from outputs
-        from infantpose.video.privacy import drop_facial_keypoints
+        from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
         deid = _make_deidentifier(deidentify, overlay)
     est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
     if est.schema.name != sch.name:
@@ -287,7 +287,8 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                     img = read_image(path)
                     poses = est.predict(img)
                     if deid is not None:
-                        img = deid(img, poses.data[0], sch) if overlay else img
+                        img = deid(img, poses.data[0], sch, guessed=guessed_instances(
+                            poses.meta.get("path"))) if overlay else img
                         poses = drop_facial_keypoints(poses)
                     kp = poses.data[0]
                     extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which
@@ -323,7 +324,9 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                     for fi, rgb in frames_it:
                         p = est.predict(rgb)
                         if deid is not None:
-                            rgb = deid(rgb, p.data[0], sch) if writer is not None else rgb
+                            rgb = deid(rgb, p.data[0], sch, stream=str(vpath),
+                                       guessed=guessed_instances(p.meta.get("path"))) \
+                                if writer is not None else rgb
                             p = drop_facial_keypoints(p)
                         if not frames and "missing_keypoints" in p.meta:
                             extra_meta["missing_keypoints"] = p.meta["missing_keypoints"]

@@ -118,6 +118,9 @@ def deidentify_cmd(
     if rep.whole_frame_blurred:
         console.print(f"[yellow]{rep.whole_frame_blurred} frame(s) had no face region and were "
                       f"blurred whole[/yellow]")
+    if rep.both_ends_frames:
+        console.print(f"{rep.both_ends_frames} frame(s) with both body ends hidden (the face "
+                      f"detector did not confirm which end is the head)")
     if rep.corrupt_frames:
         console.print(f"{rep.corrupt_frames} corrupt frame(s) skipped")
 

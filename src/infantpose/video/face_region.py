@@ -23,9 +23,16 @@ The region is built to fail safe:
   placed along the trunk direction when the hips are known). When shoulders and hips are known,
   the place beyond the shoulders is hidden too even with face keypoints (they slip towards the
   neck on a head seen from behind). With nothing at all, the caller hides the whole frame.
+* **Either end can be the head.** A pose model can place a confident skeleton upside down (head
+  keypoints on the feet; measured on a side-lying render in ``benchmarks/privacy.py``), and
+  then a mask placed from the head keypoints sits on the feet while the face stays visible.
+  :func:`body_ends` therefore also gives the region at the skeleton's *other* end (beyond its
+  farthest leg point, where the head lies when the skeleton is upside down), of the same head
+  size. The caller (:class:`infantpose.video.privacy.Deidentifier`) hides both ends unless the
+  face detector confirms the skeleton's head end, in the frame or along the video's track.
 
-Face-detector boxes (BlazeFace, tight around eyes–mouth) go through the same rules: their size
-is the face size, the same margin and floor apply.
+Face-detector boxes (BlazeFace, tight around eyes–mouth) go through the same rules: the head
+size is :data:`HEAD_PER_FACE_BOX` times the box's larger side, the same margin and floor apply.
 """
 
 from __future__ import annotations
@@ -36,10 +43,17 @@ import numpy as np
 
 from infantpose.schemas import Schema
 
-__all__ = ["MIN_FRAME_FRACTION", "FaceRegion", "detector_region", "keypoint_region"]
+__all__ = ["HEAD_PER_FACE_BOX", "MIN_FRAME_FRACTION", "BodyEnds", "FaceRegion", "body_ends", "detector_region",
+           "keypoint_region"]
 
 #: A face region is never smaller than this fraction of the frame's shorter side.
 MIN_FRAME_FRACTION = 0.12
+#: Head size per side of a face-detector box. BlazeFace's box spans eyes to mouth, not the head:
+#: on 156 real infant photos (SyRIP) where it fired and both ears are labelled, the head width
+#: (1.3 x the ear distance) was 1.4 box sides at the median and 1.77 at the 90th percentile,
+#: and with this factor the region (1 + 2 x 0.3 margin head sizes) holds every labelled nose,
+#: eye and ear point of all 156 (with the box side as the head size: 74 %).
+HEAD_PER_FACE_BOX = 1.7
 #: Head keypoints scoring at least this much are used (lower than for poses: hiding too much
 #: costs nothing, hiding too little leaks a face).
 MIN_SCORE = 0.1
@@ -52,7 +66,7 @@ class FaceRegion:
 
     box: np.ndarray
     face_size: float
-    source: str  # "keypoints", "shoulders" or "detector"
+    source: str  # "keypoints", "shoulders", "detector" or "far end"
 
     @property
     def area(self) -> float:
@@ -85,6 +99,14 @@ class _Points:
         ok = np.isfinite(inst[:, :2]).all(axis=1) & (np.nan_to_num(inst[:, 2]) >= min_score)
         self.xy = {name: inst[i, :2] for i, name in enumerate(schema.keypoints) if ok[i]}
         self.head = [inst[i, :2] for i, r in enumerate(schema.regions) if r == "head" and ok[i]]
+        self.by_region: dict[str, list[np.ndarray]] = {}
+        for i, r in enumerate(schema.regions):
+            if ok[i]:
+                self.by_region.setdefault(r, []).append(inst[i, :2])
+
+    def in_regions(self, regions: tuple[str, ...]) -> list[np.ndarray]:
+        """The present points whose schema region is one of ``regions``."""
+        return [xy for r in regions for xy in self.by_region.get(r, [])]
 
     def get(self, *names: str) -> np.ndarray | None:
         pts = [self.xy[n] for n in names if n in self.xy]
@@ -170,10 +192,90 @@ def _beyond_shoulders(p: _Points, size: float, margin: float) -> np.ndarray | No
 
 def detector_region(box: np.ndarray, frame_size: tuple[int, int], margin: float = 0.3
                     ) -> FaceRegion:
-    """The region for a face-detector box (x1, y1, x2, y2[, score]): the box's larger side is
-    the face size (floored), the square around its centre grown by ``margin`` on every side."""
+    """The region for a face-detector box (x1, y1, x2, y2[, score]): the head size is
+    :data:`HEAD_PER_FACE_BOX` times the box's larger side (floored), and the region is the
+    square of ``1 + 2·margin`` head sizes around the box's centre (and the box itself)."""
     x1, y1, x2, y2 = (float(v) for v in box[:4])
-    size = max(x2 - x1, y2 - y1, _floor(frame_size))
+    size = max(HEAD_PER_FACE_BOX * max(x2 - x1, y2 - y1), _floor(frame_size))
     c = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
     sq = _square(c, 0.5 * size * (1.0 + 2.0 * margin))
     return FaceRegion(_clip(_union(sq, np.array([x1, y1, x2, y2])), frame_size), size, "detector")
+
+
+
+#: Schema regions of the leg points that mark a skeleton's far end (hips only when none of these
+#: is present).
+_LEG_REGIONS = ("knee", "ankle", "sole", "foot")
+#: The far-end region is centred this many head sizes beyond the skeleton's farthest leg point.
+FAR_END_OFFSET = 0.8
+
+
+@dataclass(frozen=True)
+class BodyEnds:
+    """The two places where one skeleton's head can be.
+
+    ``head`` is the region placed from its head keypoints (:func:`keypoint_region`); ``far`` is
+    the region of the same head size beyond its farthest leg point, where the head is when the
+    skeleton is upside down (its legs then lie along the true upper body). ``head_point`` and
+    ``far_point`` are where a face would be centred at either end (the face keypoints' centre;
+    the far region's centre) and ``axis`` is the unit vector from the head end towards the far
+    end: the detector looks at each end turned so that the body hangs below it.
+    """
+
+    head: FaceRegion
+    far: FaceRegion
+    head_point: np.ndarray
+    far_point: np.ndarray
+    axis: np.ndarray
+
+    @property
+    def length(self) -> float:
+        """Distance between the two end points (pixels)."""
+        return float(np.hypot(*(self.far_point - self.head_point)))
+
+
+def body_ends(instance: np.ndarray, schema: Schema, frame_size: tuple[int, int],
+              margin: float = 0.3, min_score: float = MIN_SCORE) -> BodyEnds | None:
+    """Both candidate head regions of one (K, 3) instance, or None when there is no far end to
+    consider: no head-side region at all (the caller hides the whole frame) or no leg or hip
+    point (the head-side region of :func:`keypoint_region` is then the whole answer).
+
+    The far end lies on the line from the head end through the centre of the leg points: the
+    leg point farthest along it is the tip. An upside-down skeleton can be wrong in two ways,
+    and the far region covers both: squares of ``1.6 + 2·margin`` head sizes centred on the
+    tip and :data:`FAR_END_OFFSET` head sizes beyond it, joined. A skeleton turned about its
+    centre puts its ankles just beyond the true top of the head, so the face lies up to a head
+    size *inward* of the tip; one squeezed onto the legs (the upside-down skeleton of
+    ``benchmarks/privacy.py``) had the true face centre 1.3 head sizes *beyond* its farthest
+    leg point.
+    """
+    head = keypoint_region(instance, schema, frame_size, margin, min_score)
+    if head is None:
+        return None
+    p = _Points(instance, schema, min_score)
+    legs = p.in_regions(_LEG_REGIONS) or p.in_regions(("hip",))
+    if not legs:
+        return None
+    face = [n for n in _EYES + _EARS + _MOUTH + ("nose",) if n in p.xy]
+    if face:
+        anchor = p.get(*face)
+    elif p.head:
+        anchor = np.mean(p.head, axis=0)
+    else:  # placed from the shoulders
+        anchor = p.get(*_SHOULDERS)
+    size = head.face_size
+    pts = np.asarray(legs, float)
+    d = pts.mean(axis=0) - anchor
+    n = float(np.hypot(*d))
+    if n < 1e-6:  # legs on the head: no direction, hide all around it
+        axis = np.array([0.0, 1.0])
+        far_point = anchor.copy()
+        box = _square(anchor, (1.3 + margin) * size)
+    else:
+        axis = d / n
+        tip = pts[int(np.argmax((pts - anchor) @ axis))]
+        far_point = tip + axis * FAR_END_OFFSET * size
+        box = _union(_square(far_point, (0.8 + margin) * size),
+                     _square(tip, (0.8 + margin) * size))
+    far = FaceRegion(_clip(box, frame_size), size, "far end")
+    return BodyEnds(head, far, np.asarray(anchor, float), far_point, axis)

@@ -110,10 +110,13 @@ def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLik
     lookup = {int(f): i for i, f in enumerate(poses.frame_index_array())}
     fp = face_poses if face_poses is not None else poses
     face_lookup = {int(f): i for i, f in enumerate(fp.frame_index_array())}
+    fp_paths = fp.meta.get("path")  # per frame: guessed poses get more caution
+    if not (isinstance(fp_paths, list) and len(fp_paths) == fp.n_frames):
+        fp_paths = None
     trail_len = max(2, int(round(trail_seconds * fps)))
     deid = None
     if deidentify:
-        from infantpose.video.privacy import Deidentifier
+        from infantpose.video.privacy import Deidentifier, guessed_instances
         deid = Deidentifier(deidentify)
     bar = None
     if show_progress:
@@ -125,8 +128,11 @@ def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLik
                 Prefetcher(iter_frames(video)) as frames:
             for idx, rgb in frames:
                 if deid is not None:
-                    kp = fp.data[face_lookup[idx]] if idx in face_lookup else None
-                    rgb = deid(rgb, kp, fp.schema)
+                    row_f = face_lookup.get(idx)
+                    kp = fp.data[row_f] if row_f is not None else None
+                    guess = guessed_instances(fp_paths[row_f]) \
+                        if fp_paths is not None and row_f is not None else None
+                    rgb = deid(rgb, kp, fp.schema, stream=str(video), guessed=guess)
                 row = lookup.get(idx)
                 if row is not None:
                     lo = max(0, row - trail_len + 1)

@@ -152,6 +152,16 @@ def _rotation_of(result: Poses) -> int | None:
     return None if rot is None else int(rot)
 
 
+def _path_of(result: Poses) -> str | None:
+    """Which path of the estimator found the pose (``meta["path"]``, e.g. BlazePose's
+    "detector" or "fallback"), or None; kept per frame so that de-identification can treat a
+    guessed pose with more caution (:mod:`infantpose.video.privacy`)."""
+    path = result.meta.get("path")
+    if isinstance(path, (list, tuple)):
+        path = path[0] if path else None
+    return None if path is None else str(path)
+
+
 def _enter_video_mode(estimator: Any) -> Callable[[], None]:
     """Switch estimators that have a video mode into it for one video; returns the undo.
 
@@ -203,6 +213,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     cfg = config or TrackingConfig()
     rows: list[np.ndarray] = []
     indices: list[int] = []
+    paths: list[str | None] = []  # which estimator path found each frame's pose
     box: np.ndarray | None = None
     rotation: int | None = None
     hint_supported = _set_rotation_hint(estimator, None)
@@ -232,7 +243,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
             used_box = box if tracking else None
             res = estimator.predict(rgb, None if used_box is None else used_box[None])
             inst, conf = _pick(res, used_box)
-            rot = _rotation_of(res)
+            rot, path = _rotation_of(res), _path_of(res)
             if used_box is None:
                 n_detect += 1
             elif inst is None or conf < cfg.redetect_score:
@@ -240,7 +251,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                 res2 = estimator.predict(rgb, None)
                 inst2, conf2 = _pick(res2, None)
                 if inst2 is not None and (inst is None or conf2 > conf):
-                    inst, conf, rot = inst2, conf2, _rotation_of(res2)
+                    inst, conf, rot, path = inst2, conf2, _rotation_of(res2), _path_of(res2)
             else:
                 n_tracked += 1
             if inst is None or conf < cfg.redetect_score:
@@ -257,6 +268,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
             if inst is not None:
                 row = inst
             rows.append(row)
+            paths.append(path if inst is not None else None)
             indices.append(int(idx))
             if progress is not None:
                 progress(1)
@@ -271,6 +283,8 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                          "rotation_kept": hint_supported or video_mode,
                          "seconds": round(elapsed, 3),
                          "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
+    if any(p is not None for p in paths):
+        meta["path"] = paths
     return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
                  fps=fps, frame_size=frame_size, meta=meta)
 
