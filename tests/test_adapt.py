@@ -192,3 +192,15 @@ def test_adapt_refuses_a_weights_file_that_is_not_a_checkpoint(tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "model.pt" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_adapt_refuses_to_write_into_its_input_folder(tmp_path, capsys):
+    from infantpose.io.images import write_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(photos / "a.png", np.zeros((64, 64, 3), np.uint8))
+    code = main(["adapt", str(photos), "--out", str(photos), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "input folder" in err[0]
+    assert sorted(p.name for p in photos.iterdir()) == ["a.png"]

@@ -83,8 +83,8 @@ def adapt_cmd(
         from infantpose.models.topdown import checkpoint_model
 
         checkpoint_model(weights)  # a file that is not an infantpose checkpoint fails here
-    guard = Outputs("adapt", [*photos, *videos, *(val or []), *([weights] if weights else [])],
-                    overwrite)
+    guard = Outputs("adapt", [*sources, *photos, *videos, *(val or []),
+                              *([weights] if weights else [])], overwrite)
     made = [p for p in (out, out / FRAMES) if not p.exists()]
     out_dir = guard.folder(out)
     frames_dir = guard.folder(out_dir / FRAMES)
