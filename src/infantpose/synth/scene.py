@@ -12,7 +12,7 @@ orientation in the frame, saturation, contrast, sharpness, room clutter) from th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,15 +76,18 @@ _PASTELS = ((0.95, 0.75, 0.8), (0.7, 0.82, 0.95), (0.95, 0.93, 0.75), (0.75, 0.9
 _STRONG = ((0.85, 0.2, 0.25), (0.2, 0.35, 0.75), (0.25, 0.6, 0.35), (0.95, 0.75, 0.2),
            (0.55, 0.3, 0.6), (0.3, 0.3, 0.35), (0.9, 0.5, 0.2))
 
+_HOME = Style(
+    "home", bg_colors=_PASTELS + _STRONG + ((0.6, 0.45, 0.35), (0.9, 0.88, 0.82)),
+    patterns=("plain", "stripes", "checks", "dots", "plain", "checks"),
+    cloth_colors=_PASTELS + _STRONG,
+    clothing=("onesie_long", "onesie_short", "sleeveless", "diaper", "onesie_short"),
+    light=(0.42, 0.7), tints=((1.0, 0.95, 0.85), (1.0, 1.0, 1.0), (1.0, 0.9, 0.78)),
+    noise=(0.005, 0.03), blur=(0.0, 1.2), jpeg=(45, 92), p_blanket=0.3, p_toy=0.3,
+    p_wires=0.0, p_gray=0.0, scale=(0.95, 1.35), elevation=(55, 90), fill=(0.7, 1.05))
+
+
 STYLES: dict[str, Style] = {
-    "home": Style(
-        "home", bg_colors=_PASTELS + _STRONG + ((0.6, 0.45, 0.35), (0.9, 0.88, 0.82)),
-        patterns=("plain", "stripes", "checks", "dots", "plain", "checks"),
-        cloth_colors=_PASTELS + _STRONG,
-        clothing=("onesie_long", "onesie_short", "sleeveless", "diaper", "onesie_short"),
-        light=(0.42, 0.7), tints=((1.0, 0.95, 0.85), (1.0, 1.0, 1.0), (1.0, 0.9, 0.78)),
-        noise=(0.005, 0.03), blur=(0.0, 1.2), jpeg=(45, 92), p_blanket=0.3, p_toy=0.3,
-        p_wires=0.0, p_gray=0.0, scale=(0.95, 1.35), elevation=(55, 90), fill=(0.7, 1.05)),
+    "home": _HOME,
     "nicu": Style(
         "nicu", bg_colors=((0.92, 0.93, 0.95), (0.75, 0.85, 0.92), (0.8, 0.9, 0.85),
                            (0.95, 0.95, 0.9), (0.6, 0.72, 0.8)),
@@ -106,14 +109,10 @@ STYLES: dict[str, Style] = {
     # Phone photos of infants as in public infant photo sets, fitted to the measured gaps of
     # benchmarks/synth_vs_real.py on the 150 training photos of syrip-train200 (never the
     # validation photos); see docs/synth.md "Matching real photos".
-    "photo": Style(
-        "photo", bg_colors=_PASTELS + _STRONG + ((0.6, 0.45, 0.35), (0.9, 0.88, 0.82)),
-        patterns=("plain", "stripes", "checks", "dots", "plain", "checks"),
-        cloth_colors=_PASTELS + _STRONG,
-        clothing=("onesie_long", "onesie_short", "sleeveless", "diaper", "onesie_short"),
-        light=(0.42, 0.7), tints=((1.0, 0.95, 0.85), (1.0, 1.0, 1.0), (1.0, 0.9, 0.78)),
-        noise=(0.01, 0.04), blur=(0.0, 0.3), jpeg=(75, 97), p_blanket=0.3, p_toy=0.3,
-        p_wires=0.0, p_gray=0.0, scale=(0.95, 1.35), elevation=(40, 90), fill=(0.85, 1.3),
+    # The home scenes (backgrounds, clothes, light) with the camera, poses and body fitted.
+    "photo": replace(
+        _HOME, name="photo",
+        noise=(0.01, 0.04), blur=(0.0, 0.3), jpeg=(75, 97), elevation=(40, 90), fill=(0.85, 1.3),
         # Real training photos: prone 0.45, supine 0.35, sitting 0.17, standing 0.03.
         posture_weights=(0.33, 0.38, 0.04, 0.17, 0.08),
         # Joint ranges and segment lengths fitted so the 2D medians and spreads of limb/torso
