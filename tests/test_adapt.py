@@ -204,3 +204,20 @@ def test_adapt_refuses_to_write_into_its_input_folder(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "input folder" in err[0]
     assert sorted(p.name for p in photos.iterdir()) == ["a.png"]
+
+
+def test_label_frame_checks_video_keypoints_against_their_neighbours(tmp_path):
+    from infantpose.adapt.frames import Frame
+    from infantpose.adapt.run import AdaptOptions, label_frame
+
+    img, truth = _marker_image(np.random.default_rng(7))
+    moved = img.copy()
+    y, x = (truth[0] - 0.5).astype(int)[::-1]
+    moved[y, x, 0] = 0
+    moved[(y + 40) % 90, (x + 60) % 130, 0] = 1  # keypoint 0 far away in both neighbours
+    steady = label_frame(MarkerModel(), Frame(tmp_path / "v.mp4", 5, img, [img, img], 1),
+                         COCO, AdaptOptions())
+    jumpy = label_frame(MarkerModel(), Frame(tmp_path / "v.mp4", 5, img, [moved, moved], 1),
+                        COCO, AdaptOptions())
+    assert steady.kept.all()
+    assert not jumpy.kept[0] and jumpy.kept[1:].all() and np.isnan(jumpy.keypoints[0, :2]).all()

@@ -18,6 +18,7 @@ Functions take and return arrays; :func:`view_predictions` is the only one that 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,11 +117,9 @@ def agreement(views: np.ndarray, tol: float = 0.05, min_views: int = 5,
     finite = np.isfinite(xy).all(-1)
     if not finite.any():
         return empty
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            median = np.nanmedian(np.where(finite[..., None], xy, np.nan), axis=0)  # (K, 2)
+    with warnings.catch_warnings():  # all-NaN keypoints (no view found them) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(np.where(finite[..., None], xy, np.nan), axis=0)  # (K, 2)
     size = body_size(median)
     if not np.isfinite(size) or size <= 0:
         return empty

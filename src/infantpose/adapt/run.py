@@ -72,8 +72,9 @@ def label_frame(estimator: Any, frame: Frame, schema: Schema, opts: AdaptOptions
     pl = agreement(views, opts.tol, opts.min_views, opts.min_score)
     if not frame.neighbours or not pl.kept.any():
         return pl
-    best = int(np.argmax(np.nanmean(np.where(np.isfinite(views[..., 0]), views[..., 2], np.nan),
-                                    axis=1) if np.isfinite(views[..., 0]).any() else [0]))
+    found = np.isfinite(views[..., 0])  # (V, K); some view found the infant (pl.kept.any())
+    mean_score = np.where(found, views[..., 2], 0.0).sum(1) / np.maximum(found.sum(1), 1)
+    best = int(np.argmax(np.where(found.any(1), mean_score, -1.0)))
     one_view = (VIEWS[best],)
     track = [view_predictions(estimator, im, schema, one_view)[0, :, :2] for im in frame.neighbours]
     centre_xy = np.where(pl.kept[:, None], pl.keypoints[:, :2], np.nan)
