@@ -85,6 +85,21 @@ def test_concat_pads_instances():
         a.pad_instances(0)
 
 
+def test_from_ragged_pads_frames_with_fewer_instances():
+    rng = np.random.default_rng(0)
+    one, two = rng.random((1, 17, 3)), rng.random((2, 17, 3))
+    p = Poses.from_ragged([one, np.zeros((0, 17, 3)), two], "coco17", frame_indices=[0, 4, 5],
+                          fps=25.0)
+    assert p.data.shape == (3, 2, 17, 3)
+    assert np.array_equal(p.data[0, :1], one) and np.array_equal(p.data[2], two)
+    assert np.isnan(p.data[1, :, :, :2]).all() and (p.data[1, :, :, 2] == 0).all()
+    assert np.isnan(p.data[0, 1, :, :2]).all() and (p.data[0, 1, :, 2] == 0).all()
+    assert list(p.frame_indices) == [0, 4, 5] and p.fps == 25.0
+    assert Poses.from_ragged([], "coco17").data.shape == (0, 0, 17, 3)
+    with pytest.raises(ValueError, match="frame 1"):
+        Poses.from_ragged([one, np.zeros((1, 33, 3))], "coco17")
+
+
 def test_convert_to_infant22_marks_missing():
     p = _poses(1, 1)
     q = p.convert("infant22")

@@ -89,6 +89,29 @@ class Poses:
         return cls(data, s, **kw)
 
     @classmethod
+    def from_ragged(cls, frames: list[np.ndarray] | tuple[np.ndarray, ...], schema: Schema | str,
+                    **kw: Any) -> Poses:
+        """Poses from one ``(instances, keypoints, 3)`` array per frame, where frames hold
+        different numbers of instances: the rest of each frame is padded as missing (NaN
+        coordinates, score 0). ``kw`` are the other fields (``frame_indices``, ``fps``, ...)."""
+        s = get_schema(schema)
+        arrays = []
+        for i, f in enumerate(frames):
+            a = np.asarray(f, dtype=float)
+            if a.size == 0:
+                a = a.reshape(0, s.num_keypoints, 3)
+            if a.ndim != 3 or a.shape[1:] != (s.num_keypoints, 3):
+                raise ValueError(f"Poses.from_ragged: frame {i} has shape {a.shape}, expected "
+                                 f"(instances, {s.num_keypoints}, 3) for schema {s.name}")
+            arrays.append(a)
+        n = max((len(a) for a in arrays), default=0)
+        data = np.full((len(arrays), n, s.num_keypoints, 3), np.nan)
+        data[..., 2] = 0.0
+        for i, a in enumerate(arrays):
+            data[i, :len(a)] = a
+        return cls(data, s, **kw)
+
+    @classmethod
     def concat(cls, items: list[Poses], **kw: Any) -> Poses:
         """Stack the frames of several Poses of one schema, padding instances as needed.
 

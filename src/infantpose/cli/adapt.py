@@ -134,9 +134,7 @@ def _run(out_dir: Path, frames_dir: Path, photos: list[Path], videos: list[Path]
                 labels, report = pseudo_label(
                     est, iter_frames(photos, videos, frames_per_video, opts.radius), sch, out_dir,
                     opts, claim=guard.file, progress=lambda f: bar.advance(task))
-            close = getattr(est, "close", None)
-            if callable(close):
-                close()
+            est.close()
             typer.echo(f"pseudo-labels: {report.frames_used} of {report.frames} frames used, "
                        f"{report.kept_fraction:.0%} of keypoints kept ({out_dir / REPORT})",
                        err=True)

@@ -166,13 +166,6 @@ class Summary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def _set_mode(est: Any, mode: str) -> None:
-    """Estimators with a video (tracking) mode expose ``set_mode("image"|"video")``."""
-    fn = getattr(est, "set_mode", None)
-    if callable(fn):
-        fn(mode)
-
-
 def planned_outputs(src: Sources, overlay: bool) -> tuple[list[str], list[str], list[str]]:
     """Output paths (relative to ``--out``) the run will write: the overlay names of the images,
     the stems of the videos, and every file."""
@@ -281,7 +274,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
 
             # ---- images -> predictions.json ------------------------------------------------
             if src.images:
-                _set_mode(est, "image")
+                est.set_mode("image")
                 results: list[dict[str, Any]] = []
                 for image_id, (path, name) in enumerate(src.images, start=1):
                     img = read_image(path)
@@ -308,7 +301,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
             # ---- videos -> <stem>.json, <stem>.csv, <stem>_overlay.mp4 ---------------------
             for vpath, stem in zip(src.videos, video_stems):
                 info = infos[vpath]
-                _set_mode(est, "video")
+                est.set_mode("video")
                 stats = DecodeStats()
                 frames, idx, rotations, paths = [], [], [], []
                 extra_meta: dict[str, Any] = {}
@@ -375,9 +368,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
         shutil.rmtree(staging, ignore_errors=True)
         if deid is not None:
             deid.close()
-        close = getattr(est, "close", None)
-        if callable(close):
-            close()
+        est.close()
     return summary
 
 

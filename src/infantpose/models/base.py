@@ -18,8 +18,8 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
-__all__ = ["Estimator", "EstimatorInfo", "register_estimator", "create_estimator",
-           "list_estimators", "predict_batch"]
+__all__ = ["Estimator", "EstimatorBase", "EstimatorInfo", "as_estimator", "register_estimator",
+           "create_estimator", "list_estimators", "predict_batch"]
 
 
 @runtime_checkable
@@ -33,18 +33,112 @@ class Estimator(Protocol):
         ...
 
 
+class EstimatorBase:
+    """What every estimator offers: ``predict`` plus the hooks video tracking and the commands
+    call. The hooks do nothing here; a model overrides the ones it has a use for, so callers
+    call them directly instead of probing for them.
+
+    - ``predict_batch(images, boxes)``: several images at once (batched tensor models).
+    - ``set_mode("image" | "video")``: independent images, or consecutive frames of one video
+      (models that track across frames, such as the mediapipe runtime, reset their state).
+    - ``set_rotation_hint(rotation)``: the quarter turn (0/90/180/270) to try first, the one that
+      found the infant on the previous frame; ``accepts_rotation_hint`` says whether the model
+      uses it (tracking then passes it back frame by frame instead of switching to video mode).
+    - ``set_tracking(on)``: calls between ``True`` and ``False`` are frames of one video, so the
+      model may follow the previous frame's pose.
+    - ``close()``: free native resources (graphs, sessions); also called on ``with`` exit.
+    """
+
+    name: str = "estimator"
+    schema: Schema
+    accepts_rotation_hint: bool = False
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
+        raise NotImplementedError(f"{type(self).__name__}.predict")
+
+    def predict_batch(self, images: Sequence[np.ndarray],
+                      boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
+        bxs = boxes if boxes is not None else [None] * len(images)
+        return Poses.concat([self.predict(im, b) for im, b in zip(images, bxs)])
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in ("image", "video"):
+            raise InputError(None, f"estimator mode must be 'image' or 'video', got {mode!r}")
+
+    def set_rotation_hint(self, rotation: int | None) -> None:
+        return None
+
+    def set_tracking(self, on: bool) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> EstimatorBase:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _Adapted(EstimatorBase):
+    """An estimator from a plug-in factory that does not derive from :class:`EstimatorBase`:
+    its own hooks are used where it has them, the base's no-ops elsewhere."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.name = str(getattr(inner, "name", type(inner).__name__))
+        self.schema = inner.schema
+        self.accepts_rotation_hint = (callable(getattr(inner, "set_rotation_hint", None))
+                                      or hasattr(inner, "rotation_hint"))
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
+        return self.inner.predict(image, boxes)
+
+    def _hook(self, name: str) -> Callable[..., Any] | None:
+        fn = getattr(self.inner, name, None)
+        return fn if callable(fn) else None
+
+    def predict_batch(self, images: Sequence[np.ndarray],
+                      boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
+        own = self._hook("predict_batch")
+        return own(images, boxes) if own else super().predict_batch(images, boxes)
+
+    def set_mode(self, mode: str) -> None:
+        super().set_mode(mode)
+        if (own := self._hook("set_mode")) is not None:
+            own(mode)
+
+    def set_rotation_hint(self, rotation: int | None) -> None:
+        if (own := self._hook("set_rotation_hint")) is not None:
+            own(rotation)
+        elif hasattr(self.inner, "rotation_hint"):
+            self.inner.rotation_hint = rotation
+
+    def set_tracking(self, on: bool) -> None:
+        if (own := self._hook("set_tracking")) is not None:
+            own(on)
+
+    def close(self) -> None:
+        if (own := self._hook("close")) is not None:
+            own()
+
+    def __getattr__(self, name: str) -> Any:  # anything else the plug-in offers
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+def as_estimator(estimator: Any) -> EstimatorBase:
+    """``estimator`` as an :class:`EstimatorBase` (plug-ins that do not derive from it are
+    wrapped, so every hook can be called on any estimator)."""
+    return estimator if isinstance(estimator, EstimatorBase) else _Adapted(estimator)
+
+
 def predict_batch(estimator: Estimator, images: Sequence[np.ndarray],
                   boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
-    """Run ``estimator`` on several images and stack the results as frames.
-
-    Uses the estimator's own ``predict_batch`` when it has one (batched tensor models), otherwise
-    calls ``predict`` per image.
-    """
-    own = getattr(estimator, "predict_batch", None)
-    if callable(own):
-        return own(images, boxes)
-    bxs = boxes if boxes is not None else [None] * len(images)
-    return Poses.concat([estimator.predict(im, b) for im, b in zip(images, bxs)])
+    """Run ``estimator`` on several images and stack the results as frames."""
+    return as_estimator(estimator).predict_batch(images, boxes)
 
 
 @dataclass(frozen=True)
@@ -73,10 +167,21 @@ def list_estimators() -> list[EstimatorInfo]:
 
 
 def create_estimator(name: str, schema: str | Schema | None = None, weights: str | None = None,
-                     **options: Any) -> Estimator:
-    """Build the estimator registered as ``name``, emitting poses in ``schema``."""
+                     **options: Any) -> EstimatorBase:
+    """Build the estimator registered as ``name``, emitting poses in ``schema``.
+
+    ``name`` may also be a factory ``"package.module:function"`` of one's own (a plug-in model),
+    called the same way as the registered ones.
+    """
     from infantpose import models  # noqa: F401  (fills the registry)
 
+    if ":" in name and name not in _REGISTRY:
+        module, func = name.split(":", 1)
+        try:
+            factory = getattr(importlib.import_module(module), func)
+        except (ImportError, AttributeError) as e:
+            raise InputError(None, f"cannot load model factory {name!r} ({e})") from None
+        return as_estimator(factory(schema=schema, weights=weights, **options))
     info = _REGISTRY.get(name)
     if info is None:
         known = ", ".join(i.name for i in list_estimators())
@@ -84,5 +189,5 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
     if info.needs_weights and not weights:
         raise InputError(None, f"model {name!r} needs --weights FILE")
     module, func = info.factory.split(":")
-    factory: Callable[..., Estimator] = getattr(importlib.import_module(module), func)
-    return factory(schema=schema, weights=weights, **options)
+    factory = getattr(importlib.import_module(module), func)
+    return as_estimator(factory(schema=schema, weights=weights, **options))

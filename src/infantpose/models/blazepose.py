@@ -52,6 +52,7 @@ import numpy as np
 
 from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
+from infantpose.models.base import EstimatorBase
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -367,7 +368,7 @@ class _Candidate:
     next_roi: Roi | None = None  # fallback: MediaPipe's region for the next frame
 
 
-class BlazePose:
+class BlazePose(EstimatorBase):
     """BlazePose-33 estimator (mediapipe, full model) emitting poses in ``schema``.
 
     Args:
@@ -403,6 +404,8 @@ class BlazePose:
             (``benchmarks/blazepose_fallback.py``; the detector path scores 0.63 there).
         min_detection_confidence, min_tracking_confidence, smooth: passed to mediapipe.
     """
+
+    accepts_rotation_hint = True
 
     name = "blazepose"
 

@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 
 from infantpose.errors import InputError
+from infantpose.models.base import EstimatorBase
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
 
@@ -339,7 +340,7 @@ def _invert(m: np.ndarray) -> np.ndarray:
     return np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
 
 
-class OnnxPoseEstimator:
+class OnnxPoseEstimator(EstimatorBase):
     """Top-down estimator around an ONNX model (Estimator protocol; module docstring).
 
     Args:
@@ -354,6 +355,8 @@ class OnnxPoseEstimator:
         threads: onnxruntime intra-op threads (default: onnxruntime's choice).
         Any sidecar key (e.g. ``flip_test=True``, ``decoder="wa"``) overrides the YAML.
     """
+
+    accepts_rotation_hint = True
 
     def __init__(self, path: str | os.PathLike, schema: Schema | str | None = None,
                  sidecar: str | os.PathLike | None = None, detector: str = "blazepose",

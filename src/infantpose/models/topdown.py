@@ -58,6 +58,7 @@ from torch import nn
 
 from infantpose import _atomic
 from infantpose.errors import InputError
+from infantpose.models.base import EstimatorBase
 from infantpose.models.heatmaps import decode_heatmaps
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
@@ -402,7 +403,7 @@ def _apply_affine(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
 
 # --- estimator ------------------------------------------------------------------------------------
 
-class TorchPoseEstimator:
+class TorchPoseEstimator(EstimatorBase):
     """Top-down estimator around a torch heatmap model (Estimator protocol).
 
     Args:
@@ -432,6 +433,8 @@ class TorchPoseEstimator:
     itself. Runtime results are cached per image and box, so validating a model while it
     trains costs one runtime pass per image.
     """
+
+    accepts_rotation_hint = True
 
     #: mean keypoint score the previous video frame needs for its ROI to be followed
     follow_score = 0.5

@@ -184,20 +184,9 @@ def _estimator(options: BatchOptions):
     key = json.dumps([options.model, options.schema, options.model_options], sort_keys=True)
     est = _ESTIMATORS.get(key)
     if est is None:
-        if ":" in options.model:
-            import importlib
+        from infantpose.models import create_estimator
 
-            module, func = options.model.split(":", 1)
-            try:
-                factory = getattr(importlib.import_module(module), func)
-            except (ImportError, AttributeError) as e:
-                raise InputError(None, f"cannot load model factory {options.model!r} ({e})"
-                                 ) from None
-            est = factory(schema=options.schema, weights=None, **options.model_options)
-        else:
-            from infantpose.models import create_estimator
-
-            est = create_estimator(options.model, schema=options.schema, **options.model_options)
+        est = create_estimator(options.model, schema=options.schema, **options.model_options)
         _ESTIMATORS[key] = est
     return est
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from infantpose.models.base import as_estimator
 from infantpose.poses import Poses
 
 __all__ = ["TrackingConfig", "keypoint_box", "box_is_valid", "pose_confidence", "track_frames",
@@ -162,33 +163,6 @@ def _path_of(result: Poses) -> str | None:
     return None if path is None else str(path)
 
 
-def _enter_video_mode(estimator: Any) -> Callable[[], None]:
-    """Switch estimators that have a video mode into it for one video; returns the undo.
-
-    :class:`~infantpose.models.blazepose.BlazePose` in ``"video"`` mode tries the rotation that
-    last found the infant first (in ``"image"`` mode it starts from upright on every frame), so
-    this is how the orientation is kept across frames for it. Its state is reset per video.
-    """
-    set_mode = getattr(estimator, "set_mode", None)
-    old = getattr(estimator, "mode", None)
-    if callable(set_mode) and isinstance(old, str):
-        set_mode("video")  # also resets any state left from a previous video
-        return lambda: set_mode(old)
-    return lambda: None
-
-
-def _set_rotation_hint(estimator: Any, rotation: int | None) -> bool:
-    """Tell estimators that accept one which rotation to try first; False if unsupported."""
-    setter = getattr(estimator, "set_rotation_hint", None)
-    if callable(setter):
-        setter(rotation)
-        return True
-    if hasattr(estimator, "rotation_hint"):
-        estimator.rotation_hint = rotation
-        return True
-    return False
-
-
 def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fps: float | None,
                  frame_size: tuple[int, int] | None = None, tracking: bool = True,
                  config: TrackingConfig | None = None, source: str | None = None,
@@ -211,25 +185,29 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
         tracked frames, re-detections, lost frames and the rotations used.
     """
     cfg = config or TrackingConfig()
+    estimator = as_estimator(estimator)
     rows: list[np.ndarray] = []
     indices: list[int] = []
     paths: list[str | None] = []  # which estimator path found each frame's pose
     box: np.ndarray | None = None
     rotation: int | None = None
-    hint_supported = _set_rotation_hint(estimator, None)
+    hint_supported = estimator.accepts_rotation_hint
     # Tracking off means a fresh search on every frame: the estimator stays in its own mode.
-    # Estimators with a rotation hint get it directly; others with a video mode use that mode.
-    restore = (_enter_video_mode(estimator) if tracking and not hint_supported
-               else (lambda: None))
-    follow = getattr(estimator, "set_tracking", None)  # torch models follow the last pose
-    if tracking and callable(follow):
-        follow(True)
-        undo = restore
+    # Estimators that take a rotation hint get it frame by frame; others keep the rotation (and
+    # any state of their own) in video mode, reset per video.
+    video_mode = tracking and not hint_supported
+    if hint_supported:
+        estimator.set_rotation_hint(None)
+    if video_mode:
+        estimator.set_mode("video")
+    if tracking:
+        estimator.set_tracking(True)  # e.g. torch models follow the last pose
 
-        def restore() -> None:
-            follow(False)
-            undo()
-    video_mode = getattr(estimator, "mode", None) == "video"
+    def restore() -> None:
+        if tracking:
+            estimator.set_tracking(False)
+        if video_mode:
+            estimator.set_mode("image")
     n_tracked = n_redetect = n_lost = n_detect = 0
     rotations: dict[int, int] = {}
     k = estimator.schema.num_keypoints
@@ -239,7 +217,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
             if frame_size is None:
                 frame_size = (int(rgb.shape[1]), int(rgb.shape[0]))
             if hint_supported:
-                _set_rotation_hint(estimator, rotation)
+                estimator.set_rotation_hint(rotation)
             used_box = box if tracking else None
             res = estimator.predict(rgb, None if used_box is None else used_box[None])
             inst, conf = _pick(res, used_box)
@@ -276,7 +254,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
         restore()
     elapsed = time.perf_counter() - t0
     data = np.stack(rows)[:, None] if rows else np.zeros((0, 1, k, 3))
-    meta = {"model": getattr(estimator, "name", type(estimator).__name__),
+    meta = {"model": estimator.name,
             "tracking": {"enabled": bool(tracking), "frames": len(rows), "detected": n_detect,
                          "tracked": n_tracked, "redetections": n_redetect, "lost": n_lost,
                          "rotations": {str(r): c for r, c in sorted(rotations.items())},
