@@ -1,0 +1,101 @@
+"""The options every command shares, so one idea has one name, one short flag and one help text.
+
+Conventions (issue 12):
+
+- ``--out/-o`` the output (folder or file); ``--schema/-s``; ``--model/-m``; ``--weights/-w``;
+  ``--quiet/-q`` turns off progress bars; ``--overwrite`` replaces files infantpose did not
+  write (inputs never).
+- ``--deidentify [mosaic|blur]`` always means: hide the infant's face in every image or video the
+  command writes, and drop facial keypoints from pose outputs.
+- Choices are ``Choice`` Enums, so ``--help`` lists them, Typer rejects anything else with one
+  line, and the chosen member is a plain ``str`` to the code below.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import typer
+
+__all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "OVERWRITE_HELP", "QUIET_HELP", "out_option",
+           "schema_option", "model_option", "weights_option", "quiet_option", "overwrite_option",
+           "deidentify_option", "value"]
+
+OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
+                  "never replaced).")
+QUIET_HELP = "No progress bar."
+MODEL_HELP = ("Pose model: blazepose (default), blazepose-torch, pose-resnet, onnx, or a factory "
+              "package.module:function; with --weights alone, the model the checkpoint holds.")
+WEIGHTS_HELP = ("A checkpoint (runs/x/model.pt from `infantpose train`, or model.onnx); it "
+                "selects its own model.")
+DEIDENTIFY_HELP = ("Hide the infant's face (mosaic or blur) in every image and video written "
+                   "(frames with no placeable face are blurred whole), and drop facial "
+                   "keypoints from the pose outputs.")
+
+
+class Choice(str, Enum):
+    """An Enum whose members are their own string values (``str()`` and f-strings included),
+    as ``enum.StrEnum`` of Python 3.11 is."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class SchemaName(Choice):
+    """Keypoint schemas (see ``infantpose schemas``)."""
+
+    coco17 = "coco17"
+    infant22 = "infant22"
+    blazepose33 = "blazepose33"
+
+
+class DeidMode(Choice):
+    """How faces are hidden."""
+
+    mosaic = "mosaic"
+    blur = "blur"
+
+
+class Preset(Choice):
+    """Training budgets: quick (about 10 minutes on 2 CPU cores) or full."""
+
+    quick = "quick"
+    full = "full"
+
+
+def value(choice: Any) -> Any:
+    """The plain value of an Enum choice (None and plain values pass through)."""
+    return choice.value if isinstance(choice, Enum) else choice
+
+
+def out_option(help: str = "Output folder (created if needed).", required: bool = True) -> Any:
+    return typer.Option(... if required else None, "--out", "-o", help=help)
+
+
+def schema_option(default: str | None = "coco17", help: str = "Keypoint schema.") -> Any:
+    return typer.Option(SchemaName(default) if default else None, "--schema", "-s",
+                        help=help, case_sensitive=False)
+
+
+def model_option(default: str | None = None, help: str = MODEL_HELP) -> Any:
+    return typer.Option(default, "--model", "-m", help=help)
+
+
+def weights_option(help: str = WEIGHTS_HELP) -> Any:
+    return typer.Option(None, "--weights", "-w", help=help)
+
+
+def quiet_option() -> Any:
+    return typer.Option(False, "--quiet", "-q", help=QUIET_HELP)
+
+
+def overwrite_option() -> Any:
+    return typer.Option(False, "--overwrite", help=OVERWRITE_HELP)
+
+
+def deidentify_option(help: str = DEIDENTIFY_HELP) -> Any:
+    return typer.Option(None, "--deidentify", help=help, case_sensitive=False)

@@ -1,0 +1,78 @@
+"""One progress bar for every long command (Rich, on stderr, so stdout stays clean for data).
+
+Long work (frames of a video, training steps, photos to label) reports through :func:`bar`;
+``enabled=False`` (the commands' ``--quiet``) turns it into a no-op with the same interface, so
+library code can always call ``update``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Bar", "bar"]
+
+
+class Bar:
+    """A progress bar with ``update(n)``, ``set_description(text)``, ``set_rate(text)`` and
+    ``close()``; also a context manager. Prints nothing when disabled."""
+
+    def __init__(self, total: int | None, description: str, enabled: bool = True,
+                 unit: str = "frame", transient: bool = False):
+        self.enabled = bool(enabled)
+        self.n = 0
+        self._progress: Any = None
+        self._task: Any = None
+        if not self.enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), TextColumn(f"{unit}s"),
+                                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                  TimeRemainingColumn(), console=Console(stderr=True),
+                                  transient=transient)
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total, rate="")
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self._progress is not None:
+            self._progress.update(self._task, advance=n)
+
+    def set_description(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+
+    def set_rate(self, text: str) -> None:
+        """Free text after the count, e.g. ``"12.3 frames/s"`` or ``"loss 0.12"``."""
+        if self._progress is not None:
+            self._progress.update(self._task, rate=text)
+
+    def set_total(self, total: int | None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, total=total)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __enter__(self) -> Bar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def bar(total: int | None, description: str, *, enabled: bool = True, unit: str = "frame",
+        transient: bool = False) -> Bar:
+    """A progress bar over ``total`` units (None: unknown total)."""
+    return Bar(total, description, enabled=enabled, unit=unit, transient=transient)
