@@ -6,7 +6,7 @@ videos with 1 vs 2 Dask workers (scaling efficiency). Prints a markdown table.
 
 The videos are synthetic infant clips (``infantpose.synth.clips``, studio style) so the numbers
 need no data; ``--model markers`` swaps in the cheap marker-finding estimator of
-``infantpose.video.testclips`` on generated stick-figure clips, to measure the pipeline's own
+``tests/testclips.py`` on generated stick-figure clips, to measure the pipeline's own
 overhead (decoding, tracking, writing, Dask). Batch times are wall clock for the whole
 ``run_batch`` call, including starting the local cluster, with plots off.
 """
@@ -21,7 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-MARKERS = "infantpose.video.testclips:create_marker_estimator"
+MARKERS = "testclips:create_marker_estimator"
+TESTS = str(Path(__file__).resolve().parents[1] / "tests")  # testclips lives with the tests
+sys.path.insert(0, TESTS)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))
 
 
 def make_videos(d: Path, n: int, frames: int, size: tuple[int, int], model: str) -> list[Path]:
@@ -31,7 +34,7 @@ def make_videos(d: Path, n: int, frames: int, size: tuple[int, int], model: str)
     for i in range(n):
         p = d / f"clip{i:02d}.mp4"
         if model == "markers":
-            from infantpose.video.testclips import make_clip
+            from testclips import make_clip
             make_clip(p, n_frames=frames, size=size, seed=i)
         else:
             from infantpose.synth.clips import render_clip
@@ -44,7 +47,7 @@ def make_videos(d: Path, n: int, frames: int, size: tuple[int, int], model: str)
 
 def single_video(path: Path, model: str, repeats: int) -> list[tuple[str, float, str]]:
     from infantpose.models import create_estimator
-    from infantpose.video.testclips import create_marker_estimator
+    from testclips import create_marker_estimator
     from infantpose.video.tracking import predict_video
 
     est = create_marker_estimator() if model == "markers" else create_estimator(

@@ -1,6 +1,11 @@
-"""Shared test settings: keep torch and BLAS to few threads so the suite behaves on 2 cores."""
+"""Shared test settings: keep torch and BLAS to few threads so the suite behaves on 2 cores;
+put this folder on PYTHONPATH so subprocesses and Dask workers can import ``testclips``."""
 
 import os
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_HERE, os.environ.get("PYTHONPATH")]))
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from infantpose.cli import main
-from infantpose.video import testclips as tc
+import testclips as tc
 
-MARKERS = "infantpose.video.testclips:create_marker_estimator"
+MARKERS = "testclips:create_marker_estimator"
 
 
 # --- input builders ------------------------------------------------------------------------------

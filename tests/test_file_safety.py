@@ -14,9 +14,9 @@ from infantpose.cli import main
 from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.video import batch as B
-from infantpose.video import testclips as tc
+import testclips as tc
 
-MARKERS = "infantpose.video.testclips:create_marker_estimator"
+MARKERS = "testclips:create_marker_estimator"
 
 
 def run(argv, capsys):

@@ -13,9 +13,9 @@ import pytest
 from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.video import batch as B
-from infantpose.video import testclips as tc
+import testclips as tc
 
-MARKERS = "infantpose.video.testclips:create_marker_estimator"
+MARKERS = "testclips:create_marker_estimator"
 
 
 def _videos(d: Path, n: int = 3, frames: int = 8, corrupt: bool = True) -> Path:

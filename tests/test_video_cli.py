@@ -9,9 +9,9 @@ from infantpose.cli import main
 from infantpose.io.video import probe_video, read_frames
 from infantpose.poses import Poses
 from infantpose.video import privacy as pv
-from infantpose.video import testclips as tc
+import testclips as tc
 
-MARKERS = "infantpose.video.testclips:create_marker_estimator"
+MARKERS = "testclips:create_marker_estimator"
 
 
 @pytest.fixture(scope="module")

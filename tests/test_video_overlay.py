@@ -6,7 +6,7 @@ from infantpose.poses import Poses
 from infantpose.schemas import COCO17
 from infantpose.video import overlay as ov
 from infantpose.video.plots import plot_trajectories
-from infantpose.video.testclips import clip_trajectories
+from testclips import clip_trajectories
 
 
 def test_score_colour_runs_red_to_green():

@@ -6,7 +6,7 @@ import pytest
 from infantpose.errors import InputError
 from infantpose.io.video import read_frames
 from infantpose.video import privacy as pv
-from infantpose.video import testclips as tc
+import testclips as tc
 
 PHI = {"creation_time": "2024-05-01T10:00:00.000000Z", "location": "+52.3700+004.8900/",
        "title": "baby anna smith", "make": "Apple", "model": "iPhone 13"}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from infantpose.errors import InputError
-from infantpose.video import testclips as tc
+import testclips as tc
 from infantpose.video import tracking as tr
 from infantpose.video.prefetch import Prefetcher
 

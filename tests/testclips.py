@@ -8,7 +8,8 @@ checked pixel by pixel). :class:`MarkerEstimator` finds those coloured disks in 
 inside the given boxes, if any), so it behaves like a real top-down estimator: it sees only what
 is in the box, reports low scores when a marker is missing, and costs more on the whole frame
 than on a box. It is importable in worker processes as
-``infantpose.video.testclips:create_marker_estimator`` (``infantpose batch --model ...``).
+``testclips:create_marker_estimator`` (``infantpose batch --model ...``) with this folder on
+``PYTHONPATH`` (tests/conftest.py puts it there for subprocesses and Dask workers).
 """
 
 from __future__ import annotations
