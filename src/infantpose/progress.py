@@ -13,13 +13,17 @@ __all__ = ["Bar", "bar"]
 
 
 class Bar:
-    """A progress bar with ``update(n)``, ``set_description(text)``, ``set_rate(text)`` and
-    ``close()``; also a context manager. Prints nothing when disabled."""
+    """A progress bar with ``update(n)``, ``set_description(text)``, ``set_rate(text)``,
+    ``set_total(n)``, ``reset(total, description)``, ``write(text)`` and ``close()``; also a
+    context manager. Prints nothing when disabled (``write`` then prints the plain line).
+
+    ``initial`` starts the count there (a resumed run), without counting toward the speed.
+    """
 
     def __init__(self, total: int | None, description: str, enabled: bool = True,
-                 unit: str = "frame", transient: bool = False):
+                 unit: str = "frame", transient: bool = False, initial: int = 0):
         self.enabled = bool(enabled)
-        self.n = 0
+        self.n = int(initial)
         self._progress: Any = None
         self._task: Any = None
         if not self.enabled:
@@ -40,7 +44,8 @@ class Bar:
                                   TimeRemainingColumn(), console=Console(stderr=True),
                                   transient=transient)
         self._progress.start()
-        self._task = self._progress.add_task(description, total=total, rate="")
+        self._task = self._progress.add_task(description, total=total, rate="",
+                                             completed=self.n)
 
     def update(self, n: int = 1) -> None:
         self.n += n
@@ -60,6 +65,22 @@ class Bar:
         if self._progress is not None:
             self._progress.update(self._task, total=total)
 
+    def reset(self, total: int | None, description: str | None = None) -> None:
+        """Start the count again at 0 (a new stage of the same work)."""
+        self.n = 0
+        if self._progress is not None:
+            kw = {} if description is None else {"description": description}
+            self._progress.reset(self._task, total=total, **kw)
+
+    def write(self, text: str) -> None:
+        """Print a line above the bar (to stderr; as a plain line when disabled)."""
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            import sys
+
+            print(text, file=sys.stderr)
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
@@ -73,6 +94,7 @@ class Bar:
 
 
 def bar(total: int | None, description: str, *, enabled: bool = True, unit: str = "frame",
-        transient: bool = False) -> Bar:
-    """A progress bar over ``total`` units (None: unknown total)."""
-    return Bar(total, description, enabled=enabled, unit=unit, transient=transient)
+        transient: bool = False, initial: int = 0) -> Bar:
+    """A progress bar over ``total`` units (None: unknown total), starting at ``initial``."""
+    return Bar(total, description, enabled=enabled, unit=unit, transient=transient,
+               initial=initial)
