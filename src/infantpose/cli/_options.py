@@ -18,8 +18,8 @@ from typing import Any
 
 import typer
 
-__all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "OVERWRITE_HELP", "QUIET_HELP", "out_option",
-           "schema_option", "model_option", "weights_option", "quiet_option", "overwrite_option",
+__all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "SynthStyle", "OVERWRITE_HELP",
+           "QUIET_HELP", "out_option", "schema_option", "model_option", "weights_option", "quiet_option", "overwrite_option",
            "deidentify_option", "value"]
 
 OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
@@ -65,6 +65,16 @@ class Preset(Choice):
 
     quick = "quick"
     full = "full"
+
+
+class SynthStyle(Choice):
+    """Scene styles of synthetic infants (``infantpose.synth.STYLES``): photo is home fitted to
+    real infant photos."""
+
+    home = "home"
+    nicu = "nicu"
+    studio = "studio"
+    photo = "photo"
 
 
 def value(choice: Any) -> Any:
