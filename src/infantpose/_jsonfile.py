@@ -1,4 +1,5 @@
-"""Reading a JSON file with the one-line errors every reader reports."""
+"""Reading a JSON file with the one-line errors every reader reports (bottom layer, beside
+:mod:`infantpose._atomic`, so that :mod:`infantpose.poses` can use it)."""
 
 from __future__ import annotations
 

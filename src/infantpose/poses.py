@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from infantpose import _atomic
+from infantpose._jsonfile import read_json
 from infantpose.errors import InputError
 from infantpose.schemas import Schema, get_mapping, get_schema
 
@@ -327,8 +328,7 @@ class Poses:
 
     @classmethod
     def load_json(cls, path: str | os.PathLike) -> Poses:
-        from infantpose.io.jsonfile import read_json
-
+        """Read a file written by :meth:`save_json` (InputError naming the file if it is not one)."""
         p = Path(path)
         return cls.from_dict(read_json(p), p)
 
