@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import SchemaName, value
 
 
 @app.command("schemas")
 def schemas_cmd(
-    name: str = typer.Argument(None, help="Show one schema in detail (keypoints, mappings)."),
+    name: Optional[SchemaName] = typer.Argument(
+        None, help="Show one schema in detail (keypoints, mappings).", case_sensitive=False),
 ) -> None:
     """List keypoint schemas and their keypoints; with NAME, also what other schemas provide."""
     from rich.console import Console
@@ -28,7 +32,7 @@ def schemas_cmd(
             table.add_row(s.name, str(s.num_keypoints), ", ".join(s.keypoints))
         console.print(table)
         return
-    s = get_schema(name)
+    s = get_schema(value(name))
     console.print(f"[bold]{s.name}[/bold]: {s.description}")
     table = Table()
     table.add_column("#", justify="right")
