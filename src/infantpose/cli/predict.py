@@ -3,7 +3,7 @@
 Outputs (under ``--out DIR``):
 
 * images -> ``DIR/predictions.json``: a JSON list in COCO keypoint-results format, one entry per
-  image and detected instance (see :func:`coco_results` and docs/predict.md);
+  image and detected instance (see :mod:`infantpose.io.coco_results` and docs/predict.md);
 * each video -> ``DIR/<stem>.json`` (``Poses.save_json``) and ``DIR/<stem>.csv`` (tidy table);
 * ``--overlay`` -> ``DIR/overlay/<image name>`` and ``DIR/<stem>_overlay.mp4``.
 
@@ -30,6 +30,7 @@ import typer
 
 from infantpose.cli import app
 from infantpose.errors import InputError
+from infantpose.io.coco_results import coco_results, instance_score, write_coco_results
 
 __all__ = ["coco_results", "collect_sources", "instance_score", "predict_cmd", "resolve_model",
            "run_predict"]
@@ -96,47 +97,6 @@ def collect_sources(paths: list[Path]) -> Sources:
         else:
             raise InputError(p, "no such file or directory")
     return out
-
-
-def instance_score(keypoints: np.ndarray) -> float:
-    """Instance score: mean score of the keypoints the model provided (coordinates present)."""
-    ok = ~np.isnan(keypoints[:, :2]).any(axis=1)
-    return float(np.mean(keypoints[ok, 2])) if ok.any() else 0.0
-
-
-def coco_results(image_id: int, file_name: str, keypoints: np.ndarray, schema_name: str,
-                 image_size: tuple[int, int], extra: dict[str, Any] | None = None
-                 ) -> list[dict[str, Any]]:
-    """COCO keypoint-result entries for one image: one per instance with any keypoint.
-
-    ``keypoints`` is (N, K, 3) in pixels; missing keypoints become 0, 0, 0 as COCO expects.
-    ``bbox`` is the box around the present keypoints, clipped to the image.
-    """
-    from infantpose.draw import keypoint_box
-
-    w, h = image_size
-    entries = []
-    for n, inst in enumerate(keypoints):
-        box = keypoint_box(inst)
-        if box is None:
-            continue
-        x0, y0 = min(max(box[0], 0.0), w), min(max(box[1], 0.0), h)
-        x1, y1 = min(max(box[0] + box[2], 0.0), w), min(max(box[1] + box[3], 0.0), h)
-        flat = np.where(np.isnan(inst), 0.0, inst).copy()
-        flat[np.isnan(inst[:, :2]).any(axis=1)] = 0.0
-        entry = {
-            "image_id": int(image_id),
-            "file_name": file_name,
-            "category_id": 1,
-            "keypoints": [round(float(v), 3) for v in flat.reshape(-1)],
-            "score": round(instance_score(inst), 6),
-            "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
-            "schema": schema_name,
-        }
-        if extra:
-            entry.update({k: (v[n] if isinstance(v, list) else v) for k, v in extra.items()})
-        entries.append(entry)
-    return entries
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -238,7 +198,6 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
         TimeRemainingColumn,
     )
 
-    from infantpose import _atomic
     from infantpose.draw import draw_poses
     from infantpose.io.images import read_image, write_image
     from infantpose.io.video import DecodeStats, iter_frames
@@ -296,7 +255,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_n
                                     draw_poses(img, poses))
                     summary.images += 1
                     tick(f"image {image_id}/{len(src.images)}")
-                _atomic.write_text(staging / "predictions.json", _dump_results(results))
+                write_coco_results(staging / "predictions.json", results)
 
             # ---- videos -> <stem>.json, <stem>.csv, <stem>_overlay.mp4 ---------------------
             for vpath, stem in zip(src.videos, video_stems):
@@ -399,12 +358,6 @@ class _LazyWriter:
     def __exit__(self, *exc) -> None:
         if self._w is not None:
             self._w.__exit__(*exc)
-
-
-def _dump_results(results: list[dict[str, Any]]) -> str:
-    import json
-
-    return "[\n" + ",\n".join(json.dumps(r, allow_nan=False) for r in results) + "\n]\n"
 
 
 def _commit(staging: Path, out: Path) -> list[Path]:

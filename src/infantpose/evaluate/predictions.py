@@ -4,7 +4,8 @@ Three inputs are understood:
 
 (a) the ``predictions.json`` that ``infantpose predict`` writes for images: a JSON *list* of COCO
     keypoint results, each with ``file_name`` (or ``image_id``), ``keypoints`` as
-    ``[x, y, score] * K`` (a missing keypoint is ``0, 0, 0``), ``score``, ``bbox`` and ``schema``;
+    ``[x, y, score] * K`` (a missing keypoint is ``0, 0, 0``), ``score``, ``bbox`` and ``schema``
+    (read by :mod:`infantpose.io.coco_results`);
 (b) a COCO keypoint JSON with labels (e.g. another annotator's, or a model's output saved as
     labels): every annotation is an instance with score 1;
 (c) an infantpose Poses JSON whose ``frame_names`` are the image names.
@@ -15,7 +16,6 @@ path relative to the labels' root, then the bare file name when that is unambigu
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
-from infantpose.schemas import SCHEMAS, Schema, get_schema
+from infantpose.schemas import Schema, get_schema
 
 __all__ = ["ImageMatcher", "Predictions", "load_predictions", "predictions_from_poses"]
 
@@ -126,60 +126,24 @@ def predictions_from_poses(poses: Poses, gt: LabeledDataset, source: str = "pose
     return _stack(per_image, poses.schema, gt, source, unmatched)
 
 
-def _schema_for(entry: dict, k: int, fallback: str | Schema | None, path: Path) -> Schema:
-    name = entry.get("schema") or fallback
-    if name:
-        s = get_schema(name)
-        if s.num_keypoints != k:
-            raise InputError(path, f"schema {s.name} has {s.num_keypoints} keypoints but a "
-                                   f"prediction has {k}")
-        return s
-    fits = [s for s in SCHEMAS.values() if s.num_keypoints == k]
-    if len(fits) != 1:
-        raise InputError(path, f"cannot tell the schema of {k}-keypoint predictions; "
-                               "add a 'schema' field or pass --pred-schema")
-    return fits[0]
-
-
 def _from_results(results: list, gt: LabeledDataset, path: Path,
                   schema: str | Schema | None) -> Predictions:
+    """Predictions from a loaded COCO results list (parsed by :mod:`infantpose.io.coco_results`)."""
+    from infantpose.io.coco_results import parse_coco_results
+
     match = ImageMatcher(gt)
     per_image: list[list[tuple[np.ndarray, float]]] = [[] for _ in range(len(gt))]
     unmatched: list[str] = []
-    sch: Schema | None = None
-    for j, e in enumerate(results):
-        if not isinstance(e, dict) or "keypoints" not in e:
-            raise InputError(path, f"prediction [{j}] lacks 'keypoints'")
-        if "file_name" not in e and "image_id" not in e:
-            raise InputError(path, f"prediction [{j}] lacks 'file_name' and 'image_id'")
-        kp = e["keypoints"]
-        if not isinstance(kp, list) or len(kp) % 3:
-            raise InputError(path, f"prediction [{j}]: 'keypoints' must be a list of x, y, score")
-        try:
-            arr = np.asarray([np.nan if v is None else v for v in kp], dtype=float).reshape(-1, 3)
-        except (TypeError, ValueError):
-            raise InputError(path, f"prediction [{j}]: non-numeric keypoints") from None
-        s = _schema_for(e, len(arr), schema, path)
-        if sch is None:
-            sch = s
-        elif s.name != sch.name:
-            raise InputError(path, f"predictions mix schemas {sch.name} and {s.name}")
-        missing = ((arr[:, 0] == 0) & (arr[:, 1] == 0) & (arr[:, 2] == 0)) | np.isnan(arr).any(1)
-        arr[missing] = (np.nan, np.nan, 0.0)
-        if np.isinf(arr).any():
-            raise InputError(path, f"prediction [{j}]: infinite coordinates")
-        i = match(e.get("file_name"), e.get("image_id"))
+    entries = parse_coco_results(results, path, schema)
+    for e in entries:
+        i = match(e.file_name, e.image_id)
         if i is None:
-            unmatched.append(str(e.get("file_name", e.get("image_id"))))
+            unmatched.append(str(e.file_name if e.file_name is not None else e.image_id))
             continue
-        if missing.all():
+        if e.empty:
             continue
-        score = e.get("score")
-        score = float(score) if isinstance(score, (int, float)) and math.isfinite(score) \
-            else _instance_score(arr)
-        per_image[i].append((arr, score))
-    if sch is None:
-        sch = get_schema(schema) if schema else gt.schema
+        per_image[i].append((e.keypoints, e.score))
+    sch = entries[0].schema if entries else (get_schema(schema) if schema else gt.schema)
     return _stack(per_image, sch, gt, str(path), sorted(set(unmatched)))
 
 
