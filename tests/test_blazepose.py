@@ -5,42 +5,11 @@ import numpy as np
 import pytest
 
 from infantpose.errors import InputError
+from infantpose import geometry as geo
 from infantpose.examples import hopper_image, hopper_scene
 from infantpose.models import blazepose as bp
 from infantpose.models import create_estimator
 from infantpose.schemas import BLAZEPOSE33
-
-# --- pure geometry -------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("deg", [0, 90, 180, 270])
-def test_rotation_maps_pixels_exactly(deg):
-    h, w = 7, 11
-    img = np.zeros((h, w, 3), np.uint8)
-    r, c = 2, 8
-    img[r, c] = 255
-    rot = bp.rotate_image(img, deg)
-    rr, cc = np.argwhere(rot[..., 0] == 255)[0]
-    centre = np.array([c + 0.5, r + 0.5])
-    fwd = bp.rotate_points(centre, deg, (w, h))
-    np.testing.assert_allclose(fwd, [cc + 0.5, rr + 0.5])          # forward lands on the pixel
-    np.testing.assert_allclose(bp.unrotate_points(fwd, deg, (w, h)), centre)  # and back
-
-
-def test_unrotate_inverts_rotate_on_random_points():
-    rng = np.random.default_rng(0)
-    pts = rng.uniform(0, 100, (50, 2))
-    for deg in (0, 90, 180, 270, -90, 450):
-        back = bp.unrotate_points(bp.rotate_points(pts, deg, (120, 80)), deg, (120, 80))
-        np.testing.assert_allclose(back, pts, atol=1e-12)
-    with pytest.raises(ValueError):
-        bp.rotate_image(np.zeros((4, 4, 3), np.uint8), 45)
-
-
-def test_crop_region():
-    assert bp.crop_region((100, 100, 200, 300), (640, 480), 0.25) == (0, 50, 300, 350)
-    assert bp.crop_region((0, 0, 640, 480), (640, 480)) == (0, 0, 640, 480)
-    assert bp.crop_region((np.nan, 0, 1, 1), (640, 480)) == (0, 0, 640, 480)
-
 
 # --- the retry logic with a stand-in for mediapipe ---------------------------------------------
 
@@ -168,10 +137,10 @@ def test_real_blazepose_rotated_90_is_found_at_the_same_place(real):
     up = real.predict(img).data[0, 0]
     h, w = img.shape[:2]
     for deg in (90, 270):
-        rot = bp.rotate_image(img, deg)
+        rot = geo.rotate_image(img, deg)
         p = real.predict(rot)
         assert p.meta["found"] == [True]
-        back = bp.unrotate_points(p.data[0, 0, :, :2], deg, (w, h))
+        back = geo.unrotate_points(p.data[0, 0, :, :2], deg, (w, h))
         face = [BLAZEPOSE33.index(k) for k in ("nose", "left_eye", "right_eye", "mouth_left",
                                                 "mouth_right", "left_shoulder", "right_shoulder")]
         err = np.linalg.norm(back[face] - up[face, :2], axis=1)

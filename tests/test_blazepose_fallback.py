@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from infantpose import geometry as geo
 from infantpose.models import blazepose as bp
 from infantpose.poses import Poses
 
@@ -17,14 +18,14 @@ from infantpose.poses import Poses
 
 @pytest.mark.parametrize("deg", [0, 90, 180, 270])
 def test_quarter_turn_roi_round_trips_its_turn(deg):
-    roi = bp.quarter_turn_roi((10, 20, 110, 70), deg, scale=1.5)
+    roi = geo.quarter_turn_roi((10, 20, 110, 70), deg, scale=1.5)
     assert (roi.cx, roi.cy) == (60, 45)
     assert roi.width == roi.height == 150  # square on the longer side, scaled
     assert roi.quarter_turn() == deg
-    rect = roi.to_proto((200, 100))
+    rect = bp.roi_to_proto(roi, (200, 100))
     assert rect.x_center == pytest.approx(0.3) and rect.width == pytest.approx(0.75)
     assert rect.height == pytest.approx(1.5)
-    assert bp.Roi.from_proto(rect, (200, 100)).cx == pytest.approx(60)
+    assert bp.roi_from_proto(rect, (200, 100)).cx == pytest.approx(60)
 
 
 # --- the search, with stand-ins for mediapipe ----------------------------------------------------
@@ -58,7 +59,7 @@ def fakes(monkeypatch):
         lm[:, 0], lm[:, 1] = roi.cx / w, roi.cy / h
         right = roi.quarter_turn() == state["turn"]
         lm[:, 2] = 0.9 if right else 0.6
-        nxt = bp.Roi(roi.cx, roi.cy, roi.width / 2, roi.height / 2, roi.rotation)
+        nxt = geo.Roi(roi.cx, roi.cy, roi.width / 2, roi.height / 2, roi.rotation)
         return bp._RoiResult(lm, 0.99 if right else 0.05, nxt)
 
     monkeypatch.setattr(bp, "_new_pose", lambda *a, **k: _Graph([]))
@@ -203,11 +204,11 @@ def test_real_fallback_is_accurate_and_finds_the_infant_turned_90_degrees(missed
     s = missed_render
     with bp.BlazePose(schema="coco17") as est:
         up = est.predict(s.image)
-        turned = est.predict(bp.rotate_image(s.image, 90))
+        turned = est.predict(geo.rotate_image(s.image, 90))
     assert up.meta["path"] == ["fallback"] and _pck(up, s) >= 0.5
     assert turned.meta["found"] == [True]
     moved = Poses(turned.data.copy(), turned.schema)
-    moved.data[0, 0, :, :2] = bp.unrotate_points(turned.data[0, 0, :, :2], 90, (320, 240))
+    moved.data[0, 0, :, :2] = geo.unrotate_points(turned.data[0, 0, :, :2], 90, (320, 240))
     assert _pck(moved, s) >= 0.5
 
 

@@ -113,7 +113,7 @@ def test_head_box_needs_head_points_and_bad_mode(clip):
 
 
 def test_face_detector_finds_a_rendered_infant_face_in_any_orientation():
-    from infantpose.models.blazepose import rotate_points
+    from infantpose.geometry import rotate_points
     from infantpose.synth.clips import render_clip
 
     frames, truth, _ = render_clip(0, 0.1, fps=10, schema="coco17", size=(320, 240),

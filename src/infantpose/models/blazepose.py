@@ -52,6 +52,8 @@ import numpy as np
 
 from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
+from infantpose.geometry import (Roi, crop_region, quarter_turn_roi, quarter_turns, rotate_image,
+                                 unrotate_points)
 from infantpose.models.base import EstimatorBase
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
@@ -60,141 +62,14 @@ __all__ = [
     "FALLBACK_MODES",
     "ROTATIONS",
     "BlazePose",
-    "Roi",
     "create",
-    "crop_region",
-    "quarter_turn_roi",
-    "rotate_image",
-    "rotate_points",
-    "unrotate_points",
+    "roi_from_proto",
+    "roi_to_proto",
     "weights_paths",
 ]
 
 ROTATIONS = (0, 90, 180, 270)
 FALLBACK_MODES = ("auto", "off", "always")
-
-
-# --- geometry (pure functions; coordinates are continuous pixels, the image spans [0,W]x[0,H]) --
-
-def rotate_image(image: np.ndarray, degrees: int) -> np.ndarray:
-    """The image rotated counter-clockwise by 0/90/180/270 degrees (contiguous copy)."""
-    k = _quarter_turns(degrees)
-    return np.ascontiguousarray(np.rot90(image, k)) if k else image
-
-
-def rotate_points(xy: np.ndarray, degrees: int, size: tuple[int, int]) -> np.ndarray:
-    """Map (..., 2) points of an image of ``size`` (w, h) into that image rotated by ``degrees``."""
-    k = _quarter_turns(degrees)
-    w, h = size
-    x, y = xy[..., 0], xy[..., 1]
-    if k == 0:
-        out = (x, y)
-    elif k == 1:
-        out = (y, w - x)
-    elif k == 2:
-        out = (w - x, h - y)
-    else:
-        out = (h - y, x)
-    return np.stack(out, axis=-1)
-
-
-def unrotate_points(xy: np.ndarray, degrees: int, size: tuple[int, int]) -> np.ndarray:
-    """Inverse of :func:`rotate_points`: points of the rotated image back into the original.
-
-    ``size`` is (w, h) of the *original* image.
-    """
-    k = _quarter_turns(degrees)
-    w, h = size
-    xr, yr = xy[..., 0], xy[..., 1]
-    if k == 0:
-        out = (xr, yr)
-    elif k == 1:
-        out = (w - yr, xr)
-    elif k == 2:
-        out = (w - xr, h - yr)
-    else:
-        out = (yr, h - xr)
-    return np.stack(out, axis=-1)
-
-
-def _quarter_turns(degrees: int) -> int:
-    d = int(degrees) % 360
-    if d % 90:
-        raise ValueError(f"rotation must be a multiple of 90 degrees, got {degrees}")
-    return d // 90
-
-
-def crop_region(box: Sequence[float], size: tuple[int, int], margin: float = 0.25
-                ) -> tuple[int, int, int, int]:
-    """Integer crop (x1, y1, x2, y2) around ``box`` grown by ``margin`` × its longer side, clipped.
-
-    The crop is made square where the image allows, because the detector expects a whole person
-    with context around them.
-    """
-    w, h = size
-    x1, y1, x2, y2 = (float(v) for v in box)
-    if not np.all(np.isfinite([x1, y1, x2, y2])) or x2 <= x1 or y2 <= y1:
-        return (0, 0, w, h)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
-    a = [int(np.floor(cx - side / 2)), int(np.floor(cy - side / 2)),
-         int(np.ceil(cx + side / 2)), int(np.ceil(cy + side / 2))]
-    a = [max(0, a[0]), max(0, a[1]), min(w, a[2]), min(h, a[3])]
-    if a[2] - a[0] < 8 or a[3] - a[1] < 8:
-        return (0, 0, w, h)
-    return tuple(a)  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class Roi:
-    """A rotated rectangle of an image in pixels: MediaPipe's ``NormalizedRect`` without the
-    normalisation.
-
-    ``rotation`` is in radians, in MediaPipe's sense: the landmark model sees the content of the
-    rectangle turned so that the rectangle's rotated "up" points up. A quarter turn of
-    :func:`quarter_turn_roi` shows the region as :func:`rotate_image` would.
-    """
-
-    cx: float
-    cy: float
-    width: float
-    height: float
-    rotation: float = 0.0
-
-    def quarter_turn(self) -> int:
-        """The quarter turn (0/90/180/270, counter-clockwise like :func:`rotate_image`) nearest
-        to this rectangle's rotation: the orientation in which the pose stood upright."""
-        return int(round(self.rotation / (np.pi / 2))) % 4 * 90
-
-    def to_proto(self, size: tuple[int, int]) -> Any:
-        """The ``mediapipe.NormalizedRect`` of this region in an image of ``size`` (w, h)."""
-        from mediapipe.framework.formats import rect_pb2
-
-        w, h = size
-        return rect_pb2.NormalizedRect(x_center=self.cx / w, y_center=self.cy / h,
-                                       width=self.width / w, height=self.height / h,
-                                       rotation=float(self.rotation))
-
-    @classmethod
-    def from_proto(cls, rect: Any, size: tuple[int, int]) -> Roi:
-        w, h = size
-        return cls(rect.x_center * w, rect.y_center * h, rect.width * w, rect.height * h,
-                   float(rect.rotation))
-
-
-def quarter_turn_roi(region: Sequence[float], degrees: int, scale: float = 1.0) -> Roi:
-    """The square around ``region`` (x1, y1, x2, y2), its longer side × ``scale``, shown to the
-    model turned counter-clockwise by ``degrees`` (as :func:`rotate_image` turns an image).
-
-    A square needs no care about which side is long after the turn; the landmark model's input
-    is square, and parts outside the image are padded by MediaPipe.
-    """
-    x1, y1, x2, y2 = (float(v) for v in region)
-    side = max(x2 - x1, y2 - y1, 1.0) * float(scale)
-    # MediaPipe shows the crop turned counter-clockwise by ``rotation`` (checked on a real
-    # photo: a photo turned 90 degrees clockwise stands upright again at +pi/2)
-    return Roi((x1 + x2) / 2, (y1 + y2) / 2, side, side,
-               _quarter_turns(degrees) * np.pi / 2)
 
 
 # --- mediapipe -----------------------------------------------------------------------------------
@@ -329,6 +204,24 @@ def _new_roi_graph():
                                 outputs=["landmarks", "presence", "next_roi"])
 
 
+def roi_to_proto(roi: Roi, size: tuple[int, int]) -> Any:
+    """The ``mediapipe.NormalizedRect`` of ``roi`` in an image of ``size`` (w, h)."""
+    from mediapipe.framework.formats import rect_pb2
+
+    w, h = size
+    return rect_pb2.NormalizedRect(x_center=roi.cx / w, y_center=roi.cy / h,
+                                   width=roi.width / w, height=roi.height / h,
+                                   rotation=float(roi.rotation))
+
+
+def roi_from_proto(rect: Any, size: tuple[int, int]) -> Roi:
+    """The pixel :class:`~infantpose.geometry.Roi` of a ``NormalizedRect`` in an image of
+    ``size`` (w, h)."""
+    w, h = size
+    return Roi(rect.x_center * w, rect.y_center * h, rect.width * w, rect.height * h,
+               float(rect.rotation))
+
+
 @dataclass
 class _RoiResult:
     """One landmark pass on a region: (33, 3) normalised (x, y, visibility), the presence
@@ -346,13 +239,13 @@ def _run_roi(graph, image: np.ndarray, roi: Roi) -> _RoiResult | None:
         warnings.simplefilter("ignore")
         with quiet_stderr():
             res = graph.process({"image": np.ascontiguousarray(image),
-                                 "roi": roi.to_proto(size)})
+                                 "roi": roi_to_proto(roi, size)})
     if res.landmarks is None:
         return None
     lm = np.array([(p.x, p.y, p.visibility) for p in res.landmarks.landmark[:33]], dtype=float)
     nxt = None
     if res.next_roi is not None and res.next_roi.width > 0 and res.next_roi.height > 0:
-        nxt = Roi.from_proto(res.next_roi, size)
+        nxt = roi_from_proto(res.next_roi, size)
     presence = float(res.presence) if res.presence is not None else 0.0
     return _RoiResult(lm, presence, nxt)
 
@@ -425,7 +318,7 @@ class BlazePose(EstimatorBase):
         self.min_score = float(min_score)
         self.rotations = tuple(int(r) % 360 for r in rotations)
         for r in self.rotations:
-            _quarter_turns(r)
+            quarter_turns(r)
         self.box_margin = float(box_margin)
         self.fallback = fallback
         self.min_presence = float(min_presence)
@@ -466,7 +359,7 @@ class BlazePose(EstimatorBase):
 
     def set_rotation_hint(self, rotation: int | None) -> None:
         """Try ``rotation`` first on the next call (e.g. the one that worked on the last frame)."""
-        self._hint = None if rotation is None else _quarter_turns(rotation) * 90
+        self._hint = None if rotation is None else quarter_turns(rotation) * 90
         if self.mode == "video" and self._hint is not None:
             self._rotation = self._hint
 
