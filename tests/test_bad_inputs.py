@@ -247,7 +247,7 @@ CASES: dict[str, tuple[Callable[[Path], list], str]] = {
     # evaluate
     "evaluate --pred-schema foo": (lambda d: ["evaluate", "--gt", coco(d), "--pred",
                                               write_json(d / "p.json", []), "--pred-schema",
-                                              "foo", "--out", d / "r"], "unknown schema"),
+                                              "foo", "--out", d / "r"], "--pred-schema"),
     "evaluate COCO id list": (lambda d: ["evaluate", "--gt", coco(d, image_id=[1]), "--pred",
                                          write_json(d / "p.json", []), "--out", d / "r"],
                               "images[0].id"),

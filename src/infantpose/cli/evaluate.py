@@ -8,6 +8,13 @@ from typing import Optional
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import (
+    SchemaName,
+    overwrite_option,
+    quiet_option,
+    schema_option,
+    value,
+)
 
 
 @app.command("evaluate")
@@ -29,17 +36,17 @@ def evaluate_cmd(
     images: Optional[Path] = typer.Option(
         None, "--images", help="Folder of the labelled images (default: beside the labels, or "
                                "an images/ folder there)."),
-    out: Path = typer.Option(Path("report"), "--out", help="Report folder."),
-    schema: Optional[str] = typer.Option(
-        None, "--schema", help="Convert the labels to this schema before scoring."),
-    pred_schema: Optional[str] = typer.Option(
-        None, "--pred-schema", help="Schema of predictions that do not name one."),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Report folder."),
+    schema: Optional[SchemaName] = schema_option(
+        None, help="Convert the labels to this schema before scoring."),
+    pred_schema: Optional[SchemaName] = typer.Option(
+        None, "--pred-schema", help="Schema of predictions that do not name one.",
+        case_sensitive=False),
     gt_boxes: bool = typer.Option(True, "--gt-boxes/--no-gt-boxes",
                                   help="--model: give the model the labelled person boxes."),
     mks_lambda: float = typer.Option(0.01, "--mks-lambda", help="mKS smoothing lambda."),
-    overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace existing report files that infantpose did not "
-                                        "write."),
+    overwrite: bool = overwrite_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Score models against labels (COCO AP/AR, PCKsh, mKS, bbox PCK) and write a report.
 
@@ -47,7 +54,6 @@ def evaluate_cmd(
     per_keypoint.csv, per_region.csv and pcksh_per_keypoint.png into --out.
     """
     from rich.console import Console
-    from rich.progress import Progress
 
     from infantpose.errors import InputError
     from infantpose.evaluate import evaluate_predictions, load_predictions
@@ -82,13 +88,10 @@ def evaluate_cmd(
     import math
 
     from infantpose.outputs import Outputs
-    from infantpose.schemas import get_schema
 
     if not (math.isfinite(mks_lambda) and mks_lambda > 0):
         raise InputError(None, "--mks-lambda must be a positive number")
-    for s_name in (schema, pred_schema):
-        if s_name is not None:
-            get_schema(s_name)
+    schema, pred_schema = value(schema), value(pred_schema)  # checked by their choices
     guard = Outputs("evaluate", [gt, *preds_in] + ([Path(weights)] if weights else [])
                     + ([images] if images is not None else []), overwrite)
     guard.folder(out, create=False)
@@ -115,12 +118,13 @@ def evaluate_cmd(
         else:
             from infantpose.evaluate.run import predict_dataset
             from infantpose.models import create_estimator
+            from infantpose.progress import bar
 
             est = create_estimator(m, weights=model_weights[m])
-            with Progress(console=console, transient=True) as bar:
-                task = bar.add_task(f"running {m}", total=len(labels))
+            with bar(len(labels), f"running {m}", enabled=not quiet, unit="image",
+                     transient=True) as b:
                 preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,
-                                        progress=lambda _i, t=task: bar.advance(t))
+                                        progress=lambda _i: b.update(1))
         results.append(evaluate_predictions(labels, preds, name=label, lam=mks_lambda))
     paths = write_report(results, out, gt_source=str(gt))
     guard.record(*paths.values())
