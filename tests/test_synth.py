@@ -225,8 +225,8 @@ def test_cli_writes_valid_coco_json(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, msg", [
     (["--n", "0"], "--n must be at least 1"),
-    (["--n", "1", "--schema", "mpii"], "unknown schema"),
-    (["--n", "1", "--style", "space"], "unknown style"),
+    (["--n", "1", "--schema", "mpii"], "'--schema'"),
+    (["--n", "1", "--style", "space"], "'--style'"),
     (["--n", "1", "--size", "10by10"], "WIDTHxHEIGHT"),
 ])
 def test_cli_bad_arguments_fail_with_one_line(tmp_path, capsys, args, msg):
