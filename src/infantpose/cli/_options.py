@@ -109,3 +109,16 @@ def overwrite_option() -> Any:
 
 def deidentify_option(help: str = DEIDENTIFY_HELP) -> Any:
     return typer.Option(None, "--deidentify", help=help, case_sensitive=False)
+
+
+class PoseFormat(Choice):
+    """Pose files of a video (``infantpose.io.posefiles.POSE_FORMATS``): json (infantpose Poses),
+    csv (tidy table), slp (SLEAP), nwb (NWB ndx-pose), movement (netCDF), dlc (DeepLabCut
+    predictions CSV)."""
+
+    json = "json"
+    csv = "csv"
+    slp = "slp"
+    nwb = "nwb"
+    movement = "movement"
+    dlc = "dlc"
