@@ -1,8 +1,8 @@
 """``infantpose convert``: labels, or predicted poses, from one format/schema to another.
 
 Labels (COCO, LabelMe, DeepLabCut) convert ``--to coco|labelme``; predicted poses (an infantpose
-poses ``.json``, a SLEAP ``.slp`` or an NWB ``.nwb``) convert ``--to json|csv|slp|nwb|movement``
-through :mod:`infantpose.io.posefiles`.
+poses ``.json``, a SLEAP ``.slp``, an NWB ``.nwb`` or a DeepLabCut predictions ``.csv``) convert
+``--to json|csv|slp|nwb|movement|dlc`` through :mod:`infantpose.io.posefiles`.
 """
 
 from __future__ import annotations
@@ -13,51 +13,72 @@ from typing import Optional
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import (Choice, PoseFormat, SchemaName, overwrite_option,
+                                     schema_option, value)
+
+
+class ConvertTarget(Choice):
+    """Output formats: labels (coco, labelme) or pose files (the PoseFormat choices)."""
+
+    coco = "coco"
+    labelme = "labelme"
+    json = "json"
+    csv = "csv"
+    slp = "slp"
+    nwb = "nwb"
+    movement = "movement"
+    dlc = "dlc"
 
 
 @app.command("convert")
 def convert_cmd(
     src: Path = typer.Argument(..., help="Labels: COCO .json, LabelMe folder/file, or "
                                          "DeepLabCut CollectedData .csv; or predicted poses: "
-                                         "an infantpose poses .json, SLEAP .slp or NWB .nwb."),
-    dst: Path = typer.Argument(..., help="Output: a .json file for --to coco, a folder for "
-                                         "--to labelme; for poses a file with the format's "
-                                         "extension (.json .csv .slp .nwb .nc)."),
-    to: str = typer.Option(..., "--to", help="Labels: coco or labelme. Poses: json, csv, slp "
-                                             "(SLEAP), nwb (ndx-pose) or movement (netCDF)."),
-    schema: Optional[str] = typer.Option(
-        None, "--schema", help="Convert keypoints to this schema (missing ones stay unlabelled)."),
+                                         "an infantpose poses .json, SLEAP .slp, NWB .nwb or "
+                                         "DeepLabCut predictions .csv."),
+    dst: Optional[Path] = typer.Argument(None, help="Output (or give it with --out)."),
+    to: ConvertTarget = typer.Option(..., "--to", case_sensitive=False,
+                                     help="Labels: coco or labelme. Poses: json, csv (tidy "
+                                          "table), slp (SLEAP), nwb (ndx-pose), movement "
+                                          "(netCDF) or dlc (DeepLabCut predictions CSV)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Output: a .json file for --to coco, a folder for "
+                                            "--to labelme; for poses a file with the format's "
+                                            "extension (.json .csv .slp .nwb .nc; .csv for "
+                                            "dlc)."),
+    schema: Optional[SchemaName] = schema_option(
+        None, "Convert keypoints to this schema (missing ones stay unlabelled)."),
     mapping: Optional[list[str]] = typer.Option(
         None, "--map", help="LABEL=keypoint renaming for LabelMe labels / DeepLabCut body "
                             "parts (repeatable; LABEL= drops a DeepLabCut body part)."),
     images: Optional[Path] = typer.Option(
         None, "--images", help="Folder of the images (COCO, DeepLabCut; default: beside the "
                                "labels, or an images/ folder there)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of poses whose file "
+                                                            "has none (DeepLabCut CSV)."),
     no_image_check: bool = typer.Option(False, "--no-image-check",
                                         help="Do not require the image files to exist."),
-    overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace existing output files that infantpose did not "
-                                        "write (the source labels are never replaced)."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
-    """Convert labels between COCO, LabelMe and DeepLabCut, optionally to another schema.
+    """Convert labels between COCO, LabelMe and DeepLabCut, or predicted poses between infantpose
+    JSON, SLEAP, NWB, DeepLabCut and movement, optionally to another schema.
 
-    The output never replaces the source: DST may not be SRC (or a folder holding it), and an
-    existing file that infantpose did not write is replaced only with --overwrite."""
+    The output never replaces the source: the output may not be SRC (or a folder holding it),
+    and an existing file that infantpose did not write is replaced only with --overwrite."""
     from rich.console import Console
 
     from infantpose.errors import InputError
     from infantpose.io.labels import read_labels
     from infantpose.outputs import Outputs
 
-    from infantpose.io.posefiles import POSE_FORMATS
-
-    fmt = to.lower()
-    if fmt in POSE_FORMATS:
-        _convert_poses(src, dst, fmt, schema, overwrite)
+    if (dst is None) == (out is None):
+        raise InputError(None, "give the output once: convert SRC DST or convert SRC --out DST")
+    dst = dst if dst is not None else out
+    assert dst is not None
+    fmt, schema = value(to), value(schema)
+    if fmt in {f.value for f in PoseFormat}:
+        _convert_poses(src, dst, fmt, schema, overwrite, fps)
         return
-    if fmt not in ("coco", "labelme"):
-        raise InputError(None, f"--to must be coco or labelme (labels) or one of "
-                               f"{', '.join(POSE_FORMATS)} (poses), not {to!r}")
     renames: dict[str, str] = {}
     for item in mapping or []:
         if "=" not in item:
@@ -97,8 +118,12 @@ def convert_cmd(
         console.print(f"keypoints the source schema lacks (left unlabelled): {', '.join(missing)}")
 
 
-def _convert_poses(src: Path, dst: Path, fmt: str, schema: str | None, overwrite: bool) -> None:
-    """Predicted poses (.json / .slp / .nwb) to ``fmt`` (see ``infantpose.io.posefiles``)."""
+def _convert_poses(src: Path, dst: Path, fmt: str, schema: str | None, overwrite: bool,
+                   fps: float | None = None) -> None:
+    """Predicted poses (.json / .slp / .nwb / DeepLabCut .csv) to ``fmt`` (see
+    :mod:`infantpose.io.posefiles`)."""
+    import math
+
     from rich.console import Console
 
     from infantpose.errors import InputError
@@ -108,12 +133,16 @@ def _convert_poses(src: Path, dst: Path, fmt: str, schema: str | None, overwrite
     ext = POSE_FORMATS[fmt]
     if dst.suffix.lower() != ext:
         raise InputError(dst, f"--to {fmt} writes a {ext} file")
-    if src.suffix.lower() not in (".json", ".slp", ".nwb"):
-        raise InputError(src, "poses convert from an infantpose poses .json, a SLEAP .slp or "
-                              "an NWB .nwb file")
+    if src.suffix.lower() not in (".json", ".slp", ".nwb", ".csv"):
+        raise InputError(src, "poses convert from an infantpose poses .json, a SLEAP .slp, "
+                              "an NWB .nwb or a DeepLabCut predictions .csv file")
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise InputError(None, f"--fps must be a positive number, got {fps}")
     guard = Outputs("convert", [src], overwrite)
     guard.file(dst, create_parent=False)
     poses = read_pose_file(src)
+    if fps is not None and not poses.fps:
+        poses.fps = float(fps)
     if schema is not None:
         poses = poses.convert(schema)
     write_pose_file(poses, guard.file(dst), fmt)

@@ -1,5 +1,6 @@
-"""DeepLabCut ``CollectedData_<scorer>.csv`` (single animal) into a ``LabeledDataset``.
+"""DeepLabCut CSV files: labels (``CollectedData_<scorer>.csv``) in, predictions in and out.
 
+**Labels.** 
 DeepLabCut (Mathis et al., 2018) stores a labelled video folder as a CSV with a three-row column
 header (``scorer`` / ``bodyparts`` / ``coords`` with ``x``, ``y`` per body part) and the image path
 as the row index: one column (``labeled-data/<video>/img001.png``) in older projects, three columns
@@ -9,6 +10,19 @@ rejected with a clear message (export them per individual first).
 
 Body parts are mapped to keypoints by name (``mapping`` renames them; mapping a body part to
 ``None`` or ``""`` drops it). DeepLabCut has no occlusion flag, so labelled points are visible (2).
+
+**Predictions** (what ``deeplabcut.analyze_videos`` writes beside a video,
+``<video>DLC_<scorer>.csv``): the same header with ``x, y, likelihood`` per body part (and an
+``individuals`` row for several animals), one row per video frame numbered from 0.
+:func:`write_dlc_predictions` writes a video's :class:`Poses` in that layout *with* the
+likelihood (sleap-io's DeepLabCut writer leaves it empty), one row for every frame from 0 to the
+last, so tools that count rows (DeepLabCut, ``movement``) keep the time axis: a frame the reader
+skipped is a row of empty cells, a frame where nobody was found has empty x, y and likelihood 0.
+:func:`read_dlc_predictions` reads such a file back (skipped frames stay skipped).
+
+Coordinates: DeepLabCut (like SLEAP) puts the centre of the top-left pixel at (0, 0);
+infantpose at (0.5, 0.5). Readers add 0.5 and the writer subtracts it
+(:data:`~infantpose.io.posefiles.PIXEL_CENTRE_SHIFT`), so points sit on the same pixels.
 """
 
 from __future__ import annotations
@@ -26,7 +40,10 @@ from infantpose.io.labelme import INFANT22_LABELS
 from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["read_dlc", "is_dlc_csv"]
+__all__ = ["DLC_SHIFT", "read_dlc", "is_dlc_csv", "read_dlc_predictions", "write_dlc_predictions"]
+
+#: infantpose x, y minus this = DeepLabCut x, y (pixel centres on whole numbers there).
+DLC_SHIFT = 0.5
 
 
 def _header_rows(path: Path, n: int = 4) -> list[list[str]]:
@@ -146,7 +163,8 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
                                 f"{MAX_COORD:g} px)")
         i = sch.index(kp)
         lab = ~np.isnan(x)
-        data[lab, 0, i] = np.stack([x[lab], y[lab], np.ones(lab.sum())], axis=-1)
+        data[lab, 0, i] = np.stack([x[lab] + DLC_SHIFT, y[lab] + DLC_SHIFT, np.ones(lab.sum())],
+                                    axis=-1)
         vis[lab, 0, i] = 2
     boxes = np.full((f, 1, 4), np.nan)
     for j in range(f):
@@ -160,3 +178,116 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
     meta = {"source_file": str(p), "format": "deeplabcut", "scorer": rows[0][n_index]
             if len(rows[0]) > n_index else "", "bodyparts": bodyparts}
     return LabeledDataset(poses, vis, boxes, root, ["real"] * f, meta)
+
+
+# --- predictions ---------------------------------------------------------------------------------
+def write_dlc_predictions(poses: Poses, path: str | os.PathLike, scorer: str | None = None
+                          ) -> Path:
+    """Write a video's ``poses`` as a DeepLabCut predictions CSV (atomically).
+
+    One row per frame from 0 to the last recorded frame; per keypoint ``x, y, likelihood``
+    (likelihood = the keypoint score). One instance slot gives the single-animal layout, several
+    the multi-animal one (individuals ``instance_<n>``). ``scorer`` defaults to
+    ``infantpose_<model>``.
+    """
+    import pandas as pd
+
+    from infantpose import _atomic
+
+    idx = poses.frame_index_array().astype(int)
+    if len(idx) > 1 and np.any(np.diff(idx) <= 0):
+        raise InputError(path, "frame numbers must be strictly increasing to write a "
+                               "DeepLabCut file")
+    if len(idx) and idx[0] < 0:
+        raise InputError(path, "negative frame numbers cannot be written as DeepLabCut rows")
+    scorer = scorer or f"infantpose_{poses.meta.get('model') or 'model'}"
+    n_rows = int(idx[-1]) + 1 if len(idx) else 0
+    f, n, k, _ = poses.data.shape
+    table = np.full((n_rows, n, k, 3), np.nan)
+    d = poses.data
+    present = np.isfinite(d[..., 0]) & np.isfinite(d[..., 1])
+    table[idx, ..., 0] = np.where(present, d[..., 0] - DLC_SHIFT, np.nan)
+    table[idx, ..., 1] = np.where(present, d[..., 1] - DLC_SHIFT, np.nan)
+    table[idx, ..., 2] = np.where(present, np.nan_to_num(d[..., 2]), 0.0)
+    parts = list(poses.schema.keypoints)
+    coords = ["x", "y", "likelihood"]
+    if n == 1:
+        columns = pd.MultiIndex.from_product([[scorer], parts, coords],
+                                             names=["scorer", "bodyparts", "coords"])
+    else:
+        columns = pd.MultiIndex.from_product(
+            [[scorer], [f"instance_{i}" for i in range(n)], parts, coords],
+            names=["scorer", "individuals", "bodyparts", "coords"])
+    df = pd.DataFrame(table.reshape(n_rows, n * k * 3), columns=columns)
+    with _atomic.atomic_path(path) as tmp:
+        df.to_csv(tmp, float_format="%.3f")
+    return Path(path)
+
+
+def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
+                         schema: str | Schema | None = None) -> Poses:
+    """Read a DeepLabCut predictions CSV (single- or multi-animal) into a video :class:`Poses`.
+
+    Body part names pick the schema (as for labels) unless ``schema`` is given. A row whose
+    likelihoods are all empty is a frame that was not analysed (left out of ``frame_indices``);
+    individuals become instance slots in file order. DeepLabCut files carry no frame rate:
+    pass ``fps`` to keep the time axis.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "no such file")
+    rows = _header_rows(p)
+    if len(rows) < 3 or not rows[0] or rows[0][0].strip() != "scorer":
+        raise InputError(p, "not a DeepLabCut CSV (first header row must start with 'scorer')")
+    multi = bool(rows[1]) and rows[1][0].strip() == "individuals"
+    levels = 4 if multi else 3
+    if len(rows) < levels or rows[levels - 1][0].strip() != "coords":
+        raise InputError(p, "DeepLabCut header must have rows scorer / [individuals /] "
+                            "bodyparts / coords")
+    if "likelihood" not in rows[levels - 1]:
+        raise InputError(p, "a DeepLabCut labels file (no likelihood column), not predictions; "
+                            "read it as labels (infantpose convert --to coco)")
+    try:
+        df = pd.read_csv(p, header=list(range(levels)), index_col=0)
+        frames = df.index.to_numpy(dtype=int)
+        values = df.to_numpy(dtype=float)
+    except (ValueError, TypeError, pd.errors.ParserError) as e:
+        raise InputError(p, f"cannot parse DeepLabCut predictions ({e})") from None
+    cols = list(df.columns)
+    coords = [c[-1] for c in cols]
+    if set(coords) - {"x", "y", "likelihood"}:
+        raise InputError(p, f"unexpected coords {sorted(set(coords) - {'x', 'y', 'likelihood'})}")
+    individuals = list(dict.fromkeys(c[1] for c in cols)) if multi else [None]
+    parts = list(dict.fromkeys(c[-2] for c in cols))
+    sch = get_schema(schema) if schema is not None else match_schema(parts, None, p)
+    unknown = [b for b in parts if b not in sch.keypoints]
+    if unknown:
+        raise InputError(p, f"body parts {unknown} are not keypoints of schema {sch.name}")
+    if np.isinf(values).any():
+        raise InputError(p, "infinite values")
+    pos = {c: j for j, c in enumerate(cols)}
+    data = np.full((len(frames), len(individuals), sch.num_keypoints, 3), np.nan)
+    data[..., 2] = 0.0
+    analysed = np.zeros(len(frames), dtype=bool)
+    for n, ind in enumerate(individuals):
+        for bp in parts:
+            prefix = (cols[0][0], ind) if multi else (cols[0][0],)
+            try:
+                x, y, lk = (values[:, pos[(*prefix, bp, c)]] for c in ("x", "y", "likelihood"))
+            except KeyError:
+                raise InputError(p, f"body part {bp!r} lacks an x, y or likelihood column") \
+                    from None
+            if (np.isnan(x) != np.isnan(y)).any():
+                raise InputError(p, f"body part {bp!r} has only one of x, y in a row")
+            analysed |= ~np.isnan(lk)
+            ok = ~np.isnan(x)
+            i = sch.index(bp)
+            data[ok, n, i, 0] = x[ok] + DLC_SHIFT
+            data[ok, n, i, 1] = y[ok] + DLC_SHIFT
+            data[ok, n, i, 2] = np.nan_to_num(lk[ok], nan=1.0)
+    return Poses(data[analysed], sch, source=None, frame_indices=frames[analysed],
+                 fps=float(fps) if fps else None,
+                 meta={"format": "deeplabcut", "source_file": str(p), "scorer": rows[0][1]
+                       if len(rows[0]) > 1 else ""})

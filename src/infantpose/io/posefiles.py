@@ -1,4 +1,5 @@
-"""Pose files of the field's tools: SLEAP ``.slp``, NWB (ndx-pose) and a ``movement`` dataset.
+"""Pose files of the field's tools: SLEAP ``.slp``, NWB (ndx-pose), DeepLabCut predictions CSV
+and a ``movement`` dataset.
 
 Downstream tools of this field read these, so predictions (a video's :class:`Poses`) go out, and
 come back, through the libraries that define the formats instead of hand-written code:
@@ -18,6 +19,9 @@ come back, through the libraries that define the formats instead of hand-written
   individuals), ``time`` in seconds, attributes ``fps``, ``source_software``,
   ``source_file``); ``.nc`` files are written with ``to_netcdf`` and open with
   ``movement.io.load_dataset`` / ``xarray.open_dataset``. Needs the ``movement`` extra (xarray).
+* **DeepLabCut** predictions CSV (``x, y, likelihood`` per body part, one row per frame):
+  :mod:`infantpose.io.dlc` (written with pandas as DeepLabCut itself does; sleap-io's DeepLabCut
+  writer leaves the likelihood empty).
 
 Coordinates: infantpose puts the centre of the top-left pixel at (0.5, 0.5) (an image spans
 [0, W] × [0, H]); SLEAP and sleap-io's NWB files put it at (0, 0). Writers subtract 0.5 and readers
@@ -41,7 +45,7 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
-__all__ = ["POSE_FORMATS", "PIXEL_CENTRE_SHIFT", "labels_to_poses", "pose_format",
+__all__ = ["POSE_FORMATS", "PIXEL_CENTRE_SHIFT", "READABLE", "labels_to_poses", "pose_format",
            "poses_to_labels", "read_nwb", "read_pose_file", "read_slp", "to_movement",
            "write_movement", "write_nwb", "write_pose_file", "write_slp"]
 
@@ -49,7 +53,10 @@ __all__ = ["POSE_FORMATS", "PIXEL_CENTRE_SHIFT", "labels_to_poses", "pose_format
 PIXEL_CENTRE_SHIFT = 0.5
 
 #: format name -> file extension, for ``convert --to`` and ``predict --format``.
-POSE_FORMATS = {"json": ".json", "csv": ".csv", "slp": ".slp", "nwb": ".nwb", "movement": ".nc"}
+POSE_FORMATS = {"json": ".json", "csv": ".csv", "slp": ".slp", "nwb": ".nwb", "movement": ".nc",
+                "dlc": ".csv"}
+#: Formats :func:`read_pose_file` reads (``.csv`` only as DeepLabCut predictions).
+READABLE = ("json", "slp", "nwb", "dlc")
 
 _TRACK = "instance_{}"
 
@@ -419,7 +426,8 @@ def write_movement(poses: Poses, path: str | os.PathLike) -> Path:
 
 # --- dispatch ------------------------------------------------------------------------------------
 def read_pose_file(path: str | os.PathLike) -> Poses:
-    """Read predictions from an infantpose poses ``.json``, SLEAP ``.slp`` or NWB ``.nwb``."""
+    """Read predictions from an infantpose poses ``.json``, SLEAP ``.slp``, NWB ``.nwb`` or
+    DeepLabCut predictions ``.csv``."""
     fmt = pose_format(path)
     if fmt == "json":
         return Poses.load_json(path)
@@ -427,6 +435,15 @@ def read_pose_file(path: str | os.PathLike) -> Poses:
         return read_slp(path)
     if fmt == "nwb":
         return read_nwb(path)
+    if fmt == "csv":
+        from infantpose.io.dlc import is_dlc_csv, read_dlc_predictions
+
+        if Path(path).is_file() and is_dlc_csv(path):
+            return read_dlc_predictions(path)
+        if not Path(path).is_file():
+            raise InputError(path, "no such file")
+        raise InputError(path, "not a DeepLabCut predictions CSV; infantpose's tidy keypoint "
+                               "tables are written, not read (convert the poses .json)")
     raise InputError(path, f"{fmt} files are written, not read, by infantpose")
 
 
@@ -443,5 +460,9 @@ def write_pose_file(poses: Poses, path: str | os.PathLike, fmt: str | None = Non
         return write_nwb(poses, path)
     if fmt == "movement":
         return write_movement(poses, path)
+    if fmt == "dlc":
+        from infantpose.io.dlc import write_dlc_predictions
+
+        return write_dlc_predictions(poses, path)
     raise InputError(path, f"unknown pose format {fmt!r}; choose from {', '.join(POSE_FORMATS)}")
 
