@@ -135,7 +135,7 @@ def bench_end_to_end(n_photos: int, video_seconds: float) -> list[tuple[str, flo
 
     from infantpose.models import create_estimator
     from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
-    from infantpose.models.topdown import save_checkpoint
+    from infantpose.models.checkpoint import save_checkpoint
     from infantpose.synth.clips import render_clip
     from infantpose.io.video import write_video
     from infantpose.video.tracking import predict_video

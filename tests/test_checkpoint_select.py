@@ -11,7 +11,7 @@ from infantpose.cli import main
 from infantpose.cli.predict import resolve_model
 from infantpose.errors import InputError
 from infantpose.io.coco import write_coco
-from infantpose.models.topdown import checkpoint_model, save_checkpoint
+from infantpose.models.checkpoint import checkpoint_model, save_checkpoint
 
 torch.set_num_threads(1)
 

@@ -19,8 +19,9 @@ from infantpose.examples import hopper_scene
 from infantpose.models import create_estimator, list_estimators
 from infantpose.models.onnx_model import OnnxPoseEstimator, find_sidecar, read_config
 from infantpose.models.pose_resnet import PoseResNet
-from infantpose.models.topdown import (LoadedModel, TorchPoseEstimator, box_transform,
-                                       crop_image)
+from infantpose.geometry import box_transform, crop_image
+from infantpose.models.checkpoint import LoadedModel
+from infantpose.models.topdown import TorchPoseEstimator
 from infantpose.schemas import COCO17
 
 pytest.importorskip("onnx")  # torch.onnx.export needs it (a development dependency)

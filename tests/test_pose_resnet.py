@@ -12,7 +12,7 @@ from infantpose.models.pose_resnet import (
     load_official_state_dict,
     pose_resnet_from_state_dict,
 )
-from infantpose.models.topdown import load_checkpoint, save_checkpoint
+from infantpose.models.checkpoint import load_checkpoint, save_checkpoint
 from infantpose.train.losses import mse_loss
 
 torch.set_num_threads(1)
@@ -146,7 +146,7 @@ def test_few_steps_reduce_loss():
 
 
 def test_build_from_coco_weights_for_infant22_and_scratch_warning(tmp_path):
-    from infantpose.models.topdown import build_model
+    from infantpose.models.checkpoint import build_model
     from infantpose.schemas import COCO17, INFANT22
 
     sd = _official_layout(18)

@@ -149,7 +149,7 @@ def test_blazepose_net_head_and_stages(graph):
 
 def test_blazepose_net_checkpoint_round_trip(tmp_path):
     from infantpose.models.blazepose_net import BlazePoseNet
-    from infantpose.models.topdown import load_checkpoint, save_checkpoint
+    from infantpose.models.checkpoint import load_checkpoint, save_checkpoint
 
     net = BlazePoseNet(schema="coco17")
     with torch.no_grad():

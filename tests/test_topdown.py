@@ -8,15 +8,10 @@ from torch import nn
 
 from infantpose.errors import InputError
 from infantpose.models import create_estimator
-from infantpose.models.topdown import (
-    LoadedModel,
-    TorchPoseEstimator,
-    box_transform,
-    crop_image,
-    heatmap_to_input,
-    input_to_heatmap,
-    save_checkpoint,
-)
+from infantpose.geometry import box_transform, crop_image
+from infantpose.models.checkpoint import LoadedModel, save_checkpoint
+from infantpose.models.heatmaps import heatmap_to_input, input_to_heatmap
+from infantpose.models.topdown import TorchPoseEstimator
 from infantpose.schemas import COCO17
 
 torch.set_num_threads(1)
@@ -141,7 +136,7 @@ def test_rotated_crops_map_back_exactly(rotation):
 
 
 def test_roi_transform_points_up_vector_up():
-    from infantpose.models.topdown import roi_transform
+    from infantpose.geometry import roi_transform
 
     m = roi_transform([100.0, 50.0], 40.0, [1.0, 0.0], (256, 256))  # body pointing right
     assert m @ np.array([100.0, 50.0, 1.0]) == pytest.approx([128, 128])
@@ -161,12 +156,12 @@ def test_blazepose_torch_roi_refinement_runs():
     assert np.isfinite(p.data[0, 0, :, :2]).all()
 
 
-def test_quarter_turn_matches_box_transform_rotation():
-    from infantpose.models.topdown import quarter_turn
+def test_upright_turn_matches_box_transform_rotation():
+    from infantpose.geometry import upright_turn
 
     for up, expected in (([0, -1], 0), ([1, 0], 90), ([0, 1], 180), ([-1, 0], 270),
                          ([0.9, -0.3], 90)):
-        rot = quarter_turn(up)
+        rot = upright_turn(up)
         assert rot == expected
         m = box_transform([0, 0, 10, 10], (32, 32), 1.0, rot)
         d = m[:, :2] @ np.asarray(up, dtype=float)
@@ -189,7 +184,7 @@ class TopHeavyBlobModel(nn.Module):
 
 def test_upright_checkpoints_try_quarter_turns_and_keep_the_confident_one(tmp_path):
     from infantpose.models.blazepose_net import BlazePoseNet
-    from infantpose.models.topdown import load_checkpoint
+    from infantpose.models.checkpoint import load_checkpoint
 
     ck = save_checkpoint(tmp_path / "up.pt", BlazePoseNet(schema="coco17"), "coco17", crop="upright")
     assert load_checkpoint(ck).crop == "upright"

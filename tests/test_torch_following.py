@@ -12,7 +12,7 @@ torch.set_num_threads(1)
 def test_landmark_model_follows_the_last_pose_in_video(tmp_path):
     from infantpose.models import create_estimator
     from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
-    from infantpose.models.topdown import save_checkpoint
+    from infantpose.models.checkpoint import save_checkpoint
     from infantpose.synth.clips import render_clip
     from infantpose.video.tracking import track_frames
 

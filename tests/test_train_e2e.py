@@ -192,7 +192,7 @@ def test_time_limit_ends_the_run_with_a_validated_model(tiny, tmp_path):
 
 
 def test_pose_resnet_trains_with_domain_adaptation(tiny, tmp_path):
-    from infantpose.models.topdown import load_checkpoint
+    from infantpose.models.checkpoint import load_checkpoint
     from infantpose.train.loop import train
 
     out = tmp_path / "resnet"

@@ -9,7 +9,7 @@ import torch
 from infantpose.errors import InputError
 from infantpose.train.augment import AugmentConfig
 from infantpose.train.config import config_from_dict, load_config
-from infantpose.models.topdown import box_transform
+from infantpose.geometry import box_transform
 from infantpose.train.data import Item, TrainData
 from infantpose.train.domain import DomainClassifier, GradientReversal, domain_loss, grad_reverse
 from infantpose.train.loop import _lr_factor, activation_for
@@ -95,7 +95,7 @@ def test_augmented_samples_keep_keypoints_on_their_pixels_and_swap_sides():
 
 
 def test_unaugmented_sample_matches_inference_crop():
-    from infantpose.models.topdown import box_transform, crop_image
+    from infantpose.geometry import box_transform, crop_image
     from infantpose.schemas import INFANT22
 
     item, _, _ = _dot_item(INFANT22)

@@ -28,6 +28,7 @@ __all__ = [
     "grow_box",
     "invert_affine",
     "pad_box",
+    "padded_keypoint_box",
     "quarter_turn_roi",
     "quarter_turns",
     "roi_transform",
@@ -165,6 +166,14 @@ def pad_box(box: np.ndarray, pad: float | np.ndarray) -> np.ndarray:
     b = np.asarray(box, dtype=float)
     p = np.broadcast_to(np.asarray(pad, dtype=float), (2,))
     return np.concatenate([b[:2] - p, b[2:] + p])
+
+
+def padded_keypoint_box(xy: np.ndarray, mask: np.ndarray | None = None, pad: float = 0.1,
+                        min_points: int = 2) -> np.ndarray | None:
+    """:func:`tight_box` of the (masked) keypoints grown by ``pad`` × its longer side on every
+    side: a person box for labels that lack one. None when fewer than ``min_points`` remain."""
+    box = tight_box(xy, mask, min_points)
+    return None if box is None else pad_box(box, pad * max(box[2:] - box[:2]))
 
 
 def grow_box(box: Sequence[float], margin: float, square: bool = False) -> np.ndarray:

@@ -6,6 +6,12 @@ a heatmap of size (H, W) covering a network input of size (H·s, W·s) maps inpu
 ``(u, v) = (i, j)``. This is the SimpleBaseline convention and the one MediaPipe uses when it
 refines BlazePose landmarks from its 64×64 heatmap.
 
+In infantpose's continuous pixel coordinates (an image spans [0, W] × [0, H]; pixel i covers
+[i, i+1)) a heatmap of stride ``s`` has pixel ``j`` centred on input coordinate ``(j + 0.5)·s``:
+:func:`input_to_heatmap` / :func:`heatmap_to_input` convert, and training targets and inference
+(:mod:`infantpose.models.topdown`) must both use them. With this convention a horizontal flip of
+the crop is exactly a flip of the heatmap array.
+
 Decoders (all take ``(..., K, H, W)`` arrays, numpy or torch, and return coordinates
 ``(..., K, 2)`` in heatmap units plus the peak value ``(..., K)``):
 
@@ -32,7 +38,19 @@ __all__ = [
     "decode_heatmaps",
     "decode_wa",
     "gaussian_targets",
+    "heatmap_to_input",
+    "input_to_heatmap",
 ]
+
+
+def input_to_heatmap(xy: np.ndarray, stride: float) -> np.ndarray:
+    """Continuous input-crop coordinates → heatmap pixel coordinates (for training targets)."""
+    return np.asarray(xy, dtype=float) / stride - 0.5
+
+
+def heatmap_to_input(uv: np.ndarray, stride: float) -> np.ndarray:
+    """Heatmap pixel coordinates → continuous input-crop coordinates."""
+    return (np.asarray(uv, dtype=float) + 0.5) * stride
 
 
 def _np(a: Any) -> np.ndarray:

@@ -66,6 +66,8 @@ from typing import Any
 import numpy as np
 
 from infantpose.errors import InputError
+from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
+                                 tight_box, upright_turn)
 from infantpose.models.base import EstimatorBase
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
@@ -336,10 +338,6 @@ def _activate(a: np.ndarray, how: str, axes: tuple[int, ...]) -> np.ndarray:
     return a
 
 
-def _invert(m: np.ndarray) -> np.ndarray:
-    return np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
-
-
 class OnnxPoseEstimator(EstimatorBase):
     """Top-down estimator around an ONNX model (Estimator protocol; module docstring).
 
@@ -494,27 +492,22 @@ class OnnxPoseEstimator(EstimatorBase):
     def _runtime_pose(self, image: np.ndarray) -> tuple[np.ndarray | None, int]:
         """(box from the mediapipe estimator's landmarks or None, quarter turn making it
         upright)."""
-        from infantpose.models.topdown import body_roi, quarter_turn
-
         if self._runtime is None:
             from infantpose.models.blazepose import BlazePose
 
             self._runtime = BlazePose(schema=BLAZEPOSE33)
         p = self._runtime.predict(image)
         xy = p.data[0, 0, :, :2]
-        ok = np.isfinite(xy).all(axis=1)
-        if ok.sum() < 2:
+        box = tight_box(xy, min_points=2)
+        if box is None:
             return None, self.rotation_hint or 0
-        box = np.array([*xy[ok].min(axis=0), *xy[ok].max(axis=0)])
         roi = body_roi(xy, BLAZEPOSE33, 1.0)
-        rot = quarter_turn(roi[2]) if roi is not None else (self.rotation_hint or 0)
+        rot = upright_turn(roi[2]) if roi is not None else (self.rotation_hint or 0)
         return box, rot
 
     def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None
                    ) -> list[list[tuple[np.ndarray, int]]]:
         """Per instance, the candidate crops (affine, rotation) to run."""
-        from infantpose.models.topdown import box_transform
-
         h, w = image.shape[:2]
         margin = self.config.margin
         if boxes is None:
@@ -535,8 +528,6 @@ class OnnxPoseEstimator(EstimatorBase):
     # -- prediction --------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """One frame of poses in ``self.schema``: one instance per box (or the infant found)."""
-        from infantpose.models.topdown import crop_image
-
         img = np.asarray(image)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -547,27 +538,26 @@ class OnnxPoseEstimator(EstimatorBase):
         cands = self._crops_for(img, boxes)
         flat = [c for inst in cands for c in inst]
         k = self.model_schema.num_keypoints
-        data = np.full((1, len(cands), k, 3), np.nan)
-        data[..., 2] = 0.0
+        found: list[np.ndarray] = []  # (K, 3) per instance, its most confident crop's keypoints
         rotations: list[int | None] = []
         if flat:
             crops = np.stack([crop_image(img, m, self.input_size) for m, _ in flat])
             kps = self._keypoints(crops)
             j = 0
-            for n, inst in enumerate(cands):
+            for inst in cands:
                 part = kps[j:j + len(inst)]
                 best = int(np.argmax(np.nan_to_num(part[:, :, 2]).mean(axis=1)))
                 m, rot = inst[best]
-                inv = _invert(m)
-                data[0, n, :, :2] = part[best, :, :2] @ inv[:, :2].T + inv[:, 2]
-                data[0, n, :, 2] = part[best, :, 2]
+                xy = apply_affine(invert_affine(m), part[best, :, :2])
+                found.append(np.concatenate([xy, part[best, :, 2:3]], axis=1))
                 rotations.append(rot)
                 j += len(inst)
-        poses = Poses(data, self.model_schema, source=None,
-                      frame_size=(int(img.shape[1]), int(img.shape[0])),
-                      meta={"model": self.name, "weights": str(self.path),
-                            "output": self.config.output, "rotation": rotations,
-                            "flip_test": self.config.flip_test})
+        poses = Poses.from_ragged([np.asarray(found, dtype=float).reshape(-1, k, 3)],
+                                  self.model_schema, source=None,
+                                  frame_size=(int(img.shape[1]), int(img.shape[0])),
+                                  meta={"model": self.name, "weights": str(self.path),
+                                        "output": self.config.output, "rotation": rotations,
+                                        "flip_test": self.config.flip_test})
         return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
 
 

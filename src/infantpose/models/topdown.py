@@ -1,4 +1,4 @@
-"""Top-down inference for PyTorch heatmap models, and the infantpose checkpoint format.
+"""Top-down inference for PyTorch heatmap models (the estimator and its registered factories).
 
 Pipeline per person box (or the whole frame): an aspect-preserving affine crop at the model's
 input size with a context margin → forward pass → optional flip test (the mirrored crop's
@@ -9,396 +9,49 @@ original image. ``TorchPoseEstimator`` wraps this behind the :class:`~infantpose
 protocol, with a batched ``predict_batch``.
 
 Coordinates are continuous pixels (an image spans [0, W] × [0, H]; pixel i covers [i, i+1)), as in
-the rest of infantpose. A heatmap of stride ``s`` has pixel ``j`` centred on input coordinate
-``(j + 0.5)·s``: :func:`input_to_heatmap` / :func:`heatmap_to_input` convert, and training targets
-must use the same mapping. With this convention a horizontal flip of the crop is exactly a flip of
-the heatmap array, so flip-test averaging needs no shift.
+the rest of infantpose; heatmap pixels map to crop coordinates through
+:func:`~infantpose.models.heatmaps.heatmap_to_input` (a horizontal flip of the crop is then exactly
+a flip of the heatmap array, so flip-test averaging needs no shift).
 
-Checkpoint format (``torch.save`` of a plain dict; written by :func:`save_checkpoint`, read by
-:func:`load_checkpoint`; the training loop writes the same)::
-
-    {
-      "format": "infantpose-checkpoint", "version": 1,
-      "architecture": "blazepose" | "blazepose_landmarks" | "pose_resnet",
-      "arch_config": {...},          # BlazePoseNet: {"variant": "pose_landmark_full"};
-                                     # BlazePoseLandmarkNet: {"variant", "output": "landmarks"};
-                                     # PoseResNet: {"depth", "num_keypoints", "input_size", ...}
-      "schema": "infant22",          # schema name; "keypoints": [...] its keypoint names in order
-      "keypoints": [...],
-      "input_size": [w, h],          # network input (BlazePose 256×256, Pose-ResNet e.g. 192×256)
-      "stride": 4,                   # input pixels per heatmap pixel
-      "heatmap_activation": "sigmoid" | "softmax" | "none",   # how to read the raw head output:
-                                     # sigmoid for BCE-trained logits, softmax for KCE, none for MSE
-      "decoder": "dark" | "wa" | "argmax", "sigma": 2.0,       # decoding defaults (sigma of targets)
-      "crop": "box" | "upright",     # crops it was trained on (absent in older files: "box")
-      "margin": 1.25,                # context around the box / body ROI it was trained on
-      "refine_roi": 0,               # re-crops on its own keypoints that validated best
-      "state_dict": {...},           # model.state_dict()
-      "config": {...},               # free-form: training settings, data, metrics, date
-    }
-
-``load_checkpoint`` also accepts an official SimpleBaseline/FiDIP Pose-ResNet state dict (e.g.
-``pose_resnet_50_256x192.pth``, optionally wrapped in ``{"state_dict": ...}`` and ``module.``
-prefixed); it is read as COCO-17 when it has 17 heatmap channels.
+The checkpoint format and loading are in :mod:`infantpose.models.checkpoint`; crop geometry
+(:func:`~infantpose.geometry.box_transform`, :func:`~infantpose.geometry.body_roi`, ...) in
+:mod:`infantpose.geometry`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from infantpose import _atomic
 from infantpose.errors import InputError
+from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
+                                 roi_transform, upright_turn)
 from infantpose.models.base import EstimatorBase
-from infantpose.models.heatmaps import decode_heatmaps
+# the checkpoint API is re-exported here for its older importers (cli, train.loop, docs)
+from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTURE, LoadedModel,
+                                          build_model, checkpoint_model, load_checkpoint,
+                                          save_checkpoint)
+from infantpose.models.heatmaps import decode_heatmaps, heatmap_to_input, input_to_heatmap
 from infantpose.poses import Poses
-from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
+from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "MODEL_OF_ARCHITECTURE",
     "LoadedModel",
     "TorchPoseEstimator",
-    "body_roi",
-    "box_transform",
     "build_model",
+    "checkpoint_model",
     "create_blazepose_torch",
     "create_pose_resnet",
-    "crop_image",
-    "heatmap_to_input",
     "input_to_heatmap",
     "load_checkpoint",
-    "quarter_turn",
-    "roi_transform",
     "save_checkpoint",
 ]
-
-CHECKPOINT_FORMAT = "infantpose-checkpoint"
-ARCHITECTURES = ("blazepose", "blazepose_landmarks", "pose_resnet")
-
-
-def input_to_heatmap(xy: np.ndarray, stride: float) -> np.ndarray:
-    """Continuous input-crop coordinates → heatmap pixel coordinates (for training targets)."""
-    return np.asarray(xy, dtype=float) / stride - 0.5
-
-
-def heatmap_to_input(uv: np.ndarray, stride: float) -> np.ndarray:
-    """Heatmap pixel coordinates → continuous input-crop coordinates."""
-    return (np.asarray(uv, dtype=float) + 0.5) * stride
-
-
-# --- checkpoints ----------------------------------------------------------------------------------
-
-@dataclass
-class LoadedModel:
-    """A torch pose model with everything needed to run and decode it."""
-
-    model: nn.Module
-    architecture: str
-    schema: Schema
-    input_size: tuple[int, int]  # (w, h)
-    stride: int = 4
-    heatmap_activation: str = "none"
-    decoder: str = "dark"
-    sigma: float = 2.0
-    config: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
-    crop: str = "box"  # how the model was trained to see people: "box" or "upright" (body ROI)
-    margin: float = 1.25  # context around the box or body ROI the model was trained on
-    refine_roi: int = 0  # passes re-cropped on the model's own keypoints (chosen in training)
-
-
-def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, Any] | None = None,
-                input_size: Sequence[int] | None = None, weights: str | os.PathLike | None = None,
-                weights_schema: str = "coco17", rebuild: bool = False) -> nn.Module:
-    """A model of ``architecture`` for ``schema``, ready to fine-tune.
-
-    ``blazepose`` always starts from the pretrained BlazePose weights in the mediapipe wheel (head
-    channels initialised through the schema mapping). ``pose_resnet`` starts from official
-    SimpleBaseline/FiDIP ``weights`` when given (final layer mapped from ``weights_schema``), else
-    from scratch with a warning. To resume an infantpose checkpoint use :func:`load_checkpoint`.
-    """
-    s = get_schema(schema)
-    cfg = dict(arch_config or {})
-    if architecture == "blazepose":
-        from infantpose.models.blazepose_net import BlazePoseNet
-
-        return BlazePoseNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
-    if architecture == "blazepose_landmarks":
-        from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
-
-        return BlazePoseLandmarkNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
-    if architecture == "pose_resnet":
-        from infantpose.models.pose_resnet import PoseResNet, build_pose_resnet
-
-        cfg.pop("num_keypoints", None)
-        if input_size is not None:
-            cfg["input_size"] = tuple(int(v) for v in input_size)
-        cfg["input_size"] = tuple(cfg.get("input_size", (192, 256)))
-        if rebuild:  # architecture of a saved checkpoint: its state dict follows
-            return PoseResNet(s.num_keypoints, **cfg)
-        return build_pose_resnet(s, weights=weights, weights_schema=weights_schema, **cfg)
-    raise InputError(None, f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
-
-
-def _architecture_of(model: nn.Module) -> str:
-    from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
-    from infantpose.models.blazepose_net import BlazePoseNet
-    from infantpose.models.pose_resnet import PoseResNet
-
-    if isinstance(model, BlazePoseNet):
-        return "blazepose"
-    if isinstance(model, BlazePoseLandmarkNet):
-        return "blazepose_landmarks"
-    if isinstance(model, PoseResNet):
-        return "pose_resnet"
-    raise ValueError(f"cannot checkpoint a {type(model).__name__}; expected BlazePoseNet, "
-                     "BlazePoseLandmarkNet or PoseResNet")
-
-
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, schema: Schema | str,
-                    heatmap_activation: str | None = None, decoder: str = "dark",
-                    sigma: float = 2.0, config: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None, crop: str = "box",
-                    margin: float = 1.25, refine_roi: int = 0) -> Path:
-    """Write a self-describing checkpoint atomically (format in the module docstring).
-
-    ``extra`` adds top-level fields (e.g. the trainer's ``"training_state"`` for resuming);
-    readers ignore fields they do not know. ``crop`` records the crops the model was trained on
-    (``"box"``: the person box, any orientation; ``"upright"``: the rotated body region).
-    """
-    if crop not in CROP_MODES:
-        raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, not {crop!r}")
-    arch = _architecture_of(model)
-    s = get_schema(schema)
-    if heatmap_activation is None:
-        heatmap_activation = {"blazepose": "sigmoid"}.get(arch, "none")
-    if heatmap_activation not in ("sigmoid", "softmax", "none"):
-        raise ValueError(f"heatmap_activation must be sigmoid, softmax or none, not {heatmap_activation!r}")
-    ckpt = {
-        "format": CHECKPOINT_FORMAT, "version": 1, "architecture": arch,
-        "arch_config": model.config(), "schema": s.name, "keypoints": list(s.keypoints),
-        "input_size": list(model.input_size), "stride": int(model.stride),
-        "heatmap_activation": heatmap_activation, "decoder": decoder, "sigma": float(sigma),
-        "crop": crop, "margin": float(margin), "refine_roi": int(refine_roi),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        # plain JSON types only, so that torch.load(weights_only=True) can always read it back
-        "config": json.loads(json.dumps(dict(config or {}), default=str)),
-    }
-    for key, val in (extra or {}).items():
-        if key in ckpt:
-            raise ValueError(f"extra checkpoint field {key!r} would overwrite a format field")
-        ckpt[key] = val
-    with _atomic.atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
-    return Path(path)
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu",
-                    input_size: Sequence[int] | None = None) -> LoadedModel:
-    """Load an infantpose checkpoint, or an official Pose-ResNet state dict, ready to run.
-
-    For official state dicts (which do not record their input size) ``input_size`` (w, h) is
-    taken from the argument, else from a SimpleBaseline-style file name ``…_256x192.pth``
-    (height × width), else 192×256.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "checkpoint file not found")
-    try:
-        obj = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
-        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {e})") from None
-    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
-        return _from_infantpose(obj, p)
-    from infantpose.models.pose_resnet import pose_resnet_from_state_dict
-
-    if input_size is None:
-        import re
-
-        m = re.search(r"(\d{2,4})x(\d{2,4})", p.stem)
-        input_size = (int(m.group(2)), int(m.group(1))) if m else (192, 256)
-    model = pose_resnet_from_state_dict(obj, p, tuple(int(v) for v in input_size))
-    k = model.num_keypoints
-    if k == COCO17.num_keypoints:
-        schema = COCO17
-    elif k == 22:
-        schema = get_schema("infant22")
-    else:
-        raise InputError(p, f"official Pose-ResNet weights with {k} keypoints: no schema has that "
-                            "many; save it as an infantpose checkpoint naming its schema")
-    model.eval()
-    return LoadedModel(model, "pose_resnet", schema, model.input_size, model.stride, "none",
-                       "dark", 2.0, {"origin": "official SimpleBaseline/FiDIP state dict"}, str(p))
-
-
-#: The registered estimator that runs each checkpoint architecture.
-MODEL_OF_ARCHITECTURE = {"blazepose": "blazepose-torch", "blazepose_landmarks": "blazepose-torch",
-                         "pose_resnet": "pose-resnet"}
-
-
-def checkpoint_model(path: str | os.PathLike) -> tuple[str, str]:
-    """``(model name, architecture)`` of a checkpoint file, so ``--weights FILE`` alone picks
-    the estimator that runs it (the file says what it is; the user need not repeat it).
-
-    Reads the file memory-mapped (no weights are copied): an infantpose checkpoint names its
-    ``architecture``; any other state dict is taken as an official Pose-ResNet one, which
-    :func:`load_checkpoint` then checks in full. InputError for a missing or unreadable file or
-    an unknown architecture.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "checkpoint file not found")
-    try:
-        try:
-            obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # legacy (non-zip) torch files cannot be memory-mapped
-            obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
-        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(obj, dict):
-        raise InputError(p, "not an infantpose checkpoint or a Pose-ResNet state dict")
-    arch = obj.get("architecture") if obj.get("format") == CHECKPOINT_FORMAT else "pose_resnet"
-    if arch not in MODEL_OF_ARCHITECTURE:
-        raise InputError(p, f"checkpoint architecture {arch!r} is unknown; known: "
-                            f"{', '.join(ARCHITECTURES)}")
-    return MODEL_OF_ARCHITECTURE[arch], str(arch)
-
-
-def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
-    for key in ("architecture", "schema", "state_dict", "input_size"):
-        if key not in ck:
-            raise InputError(p, f"checkpoint lacks {key!r}")
-    schema = get_schema(ck["schema"])
-    if list(ck.get("keypoints", schema.keypoints)) != list(schema.keypoints):
-        raise InputError(p, f"checkpoint keypoints differ from schema {schema.name}")
-    model = build_model(ck["architecture"], schema, ck.get("arch_config"), ck["input_size"],
-                        rebuild=True)
-    own = model.state_dict()
-    sd = ck["state_dict"]
-    missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]
-    unexpected = [k for k in sd if k not in own]
-    bad = [k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or bad:
-        raise InputError(p, f"state dict does not fit {ck['architecture']}: "
-                            f"{len(missing)} missing, {len(unexpected)} unexpected, "
-                            f"{len(bad)} mis-shaped (e.g. {(missing + unexpected + bad)[0]})")
-    model.load_state_dict(sd, strict=False)
-    model.eval()
-    return LoadedModel(model, ck["architecture"], schema, tuple(ck["input_size"]),
-                       int(ck.get("stride", 4)), ck.get("heatmap_activation", "none"),
-                       ck.get("decoder", "dark"), float(ck.get("sigma", 2.0)),
-                       dict(ck.get("config", {})), str(p), str(ck.get("crop", "box")),
-                       float(ck.get("margin", 1.25)), int(ck.get("refine_roi", 0)))
-
-
-# --- geometry -------------------------------------------------------------------------------------
-
-CROP_MODES = ("box", "upright")
-
-
-def box_transform(box: Sequence[float], input_size: tuple[int, int],
-                  margin: float = 1.25, rotation: int = 0) -> np.ndarray:
-    """2×3 affine (continuous image coords → crop coords) for an aspect-preserving crop.
-
-    The box (x1, y1, x2, y2) is widened or heightened to the input's aspect ratio, then scaled by
-    ``margin`` (context around the person), and centred in the crop. ``rotation`` (0/90/180/270)
-    turns the crop counter-clockwise like :func:`infantpose.models.blazepose.rotate_image`, so
-    an infant lying sideways appears upright to an adult-trained network.
-    """
-    x1, y1, x2, y2 = (float(v) for v in box)
-    win, hin = input_size
-    bw, bh = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
-    k = round(rotation / 90) % 4
-    if k % 2:
-        bw, bh = bh, bw  # box extent as seen in the rotated crop
-    aspect = win / hin
-    if bw / bh > aspect:
-        bh = bw / aspect
-    else:
-        bw = bh * aspect
-    s = win / (bw * margin)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    # counter-clockwise quarter turns in image coordinates (y down): (x, y) -> (y, -x)
-    rot = np.linalg.matrix_power(np.array([[0.0, 1.0], [-1.0, 0.0]]), k)
-    a = s * rot
-    t = np.array([win / 2, hin / 2]) - a @ np.array([cx, cy])
-    return np.hstack([a, t[:, None]]).astype(np.float64)
-
-
-def body_roi(xy: np.ndarray, schema: Schema, margin: float = 1.25
-             ) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """MediaPipe's rotated body region from keypoints: (centre, side, up) or None.
-
-    BlazePose (Bazarevsky et al., 2020) aligns its landmark crop on the mid-hip point, the radius
-    of the circle around the whole body centred there, and the mid-hip → mid-shoulder direction
-    (upright in the crop). Here the radius is the farthest keypoint from the mid-hip point and
-    the square's side is ``2 · radius · margin``. Needs both hips and shoulders in ``schema``.
-    """
-    try:
-        idx = [schema.index(n) for n in ("left_hip", "right_hip", "left_shoulder",
-                                           "right_shoulder")]
-    except KeyError:
-        return None
-    xy = np.asarray(xy, dtype=float)
-    if not np.isfinite(xy[idx]).all():
-        return None
-    hip = xy[idx[:2]].mean(0)
-    up = xy[idx[2:]].mean(0) - hip
-    ok = np.isfinite(xy).all(axis=1)
-    radius = float(np.max(np.hypot(*(xy[ok] - hip).T)))
-    if np.hypot(*up) < 2.0 or radius < 4.0:
-        return None
-    return hip, 2.0 * radius * margin, up
-
-
-def quarter_turn(up: Sequence[float]) -> int:
-    """The counter-clockwise quarter turn (0/90/180/270) that best makes direction ``up`` point
-    up, in the sense of :func:`box_transform`'s ``rotation``."""
-    u = np.asarray(up, dtype=float)
-    rot = np.array([[0.0, 1.0], [-1.0, 0.0]])
-    scores = [(np.linalg.matrix_power(rot, k) @ u)[1] * -1 for k in range(4)]
-    return 90 * int(np.argmax(scores))
-
-
-def roi_transform(centre: Sequence[float], side: float, up: Sequence[float],
-                  input_size: tuple[int, int]) -> np.ndarray:
-    """2×3 affine for a square region of ``side`` px around ``centre``, rotated so that the
-    image direction ``up`` points up in the crop (MediaPipe's rotated landmark ROI)."""
-    u = np.asarray(up, dtype=float)
-    u = u / np.linalg.norm(u)
-    rot = np.array([[-u[1], u[0]], [-u[0], -u[1]]])  # maps u to (0, -1)
-    a = (min(input_size) / float(side)) * rot
-    t = np.array([input_size[0] / 2, input_size[1] / 2]) - a @ np.asarray(centre, dtype=float)
-    return np.hstack([a, t[:, None]])
-
-
-def _invert(m: np.ndarray) -> np.ndarray:
-    a = np.vstack([m, [0, 0, 1]])
-    return np.linalg.inv(a)[:2]
-
-
-def crop_image(image: np.ndarray, m: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
-    """Warp ``image`` with the continuous-coordinate affine ``m`` (zero padding outside)."""
-    import cv2
-
-    # cv2 puts pixel centres at integers: shift by half a pixel on both sides
-    mi = m.copy()
-    mi[:, 2] = m[:, 2] + 0.5 * (m[:, 0] + m[:, 1]) - 0.5
-    return cv2.warpAffine(image, mi, (int(input_size[0]), int(input_size[1])),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-
-
-def _apply_affine(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    return xy @ m[:, :2].T + m[:, 2]
 
 
 # --- estimator ------------------------------------------------------------------------------------
@@ -500,7 +153,7 @@ class TorchPoseEstimator(EstimatorBase):
         cx, cy = roi[0]
         if not (x1 <= cx <= x2 and y1 <= cy <= y2):
             return None
-        return [roi_transform(*roi, self.input_size)], [quarter_turn(roi[2])]
+        return [roi_transform(*roi, self.input_size)], [upright_turn(roi[2])]
 
     # rotation hint (video tracking passes back the rotation that last found the infant)
     def set_rotation_hint(self, rotation: int | None) -> None:
@@ -531,7 +184,7 @@ class TorchPoseEstimator(EstimatorBase):
         roi = self._runtime_roi(p, 0)
         if roi is None:
             return whole, rot
-        return roi_transform(*roi, self.input_size), quarter_turn(roi[2])
+        return roi_transform(*roi, self.input_size), upright_turn(roi[2])
 
     def _runtime(self, image: np.ndarray, boxes: np.ndarray | None) -> Poses:
         """The mediapipe runtime's BlazePose-33 poses for ``image`` (one per box), cached."""
@@ -599,7 +252,7 @@ class TorchPoseEstimator(EstimatorBase):
                 rots += r
             else:
                 mats.append(roi_transform(*roi, self.input_size))
-                rots.append(quarter_turn(roi[2]))
+                rots.append(upright_turn(roi[2]))
         return mats, rots
 
     def _upright_rois(self, image: np.ndarray, boxes: np.ndarray
@@ -618,14 +271,14 @@ class TorchPoseEstimator(EstimatorBase):
             cands = [box_transform(b, self.input_size, self.margin, r) for r in rots]
             kps = self._run(np.stack([crop_image(image, m, self.input_size) for m in cands]))
             best = int(np.argmax(np.nan_to_num(kps[:, :k, 2]).mean(axis=1)))
-            xy = _apply_affine(_invert(cands[best]), kps[best, :k, :2])
+            xy = apply_affine(invert_affine(cands[best]), kps[best, :k, :2])
             roi = body_roi(xy, self.model_schema, self.margin)
             if roi is None:
                 mats.append(cands[best])
                 out_rots.append(rots[best])
             else:
                 mats.append(roi_transform(*roi, self.input_size))
-                out_rots.append(quarter_turn(roi[2]))
+                out_rots.append(upright_turn(roi[2]))
         return mats, out_rots
 
     # core
@@ -694,9 +347,7 @@ class TorchPoseEstimator(EstimatorBase):
                 owner.append(i)
                 rotations.append(rot)
         k = self.model_schema.num_keypoints
-        n_inst = [owner.count(i) for i in range(len(images))]
-        data = np.full((len(images), max(n_inst + [0]), k, 3), np.nan)
-        data[..., 2] = 0.0
+        found: list[list[np.ndarray]] = [[] for _ in images]  # (K, 3) instances of each image
         refined = 0
         if crops:
             refining = bool(self.refine_roi) and not self._was_followed
@@ -713,26 +364,23 @@ class TorchPoseEstimator(EstimatorBase):
                     refined += changed
                     kps = self._run(np.stack([crop_image(images[i], m, self.input_size)
                                               for i, m in zip(owner, mats)]))
-            slot = [0] * len(images)
             for j, (i, m) in enumerate(zip(owner, mats)):
-                xy = _apply_affine(_invert(m), kps[j, :, :2])
-                data[i, slot[i], :, :2] = xy[:k]
-                data[i, slot[i], :, 2] = kps[j, :k, 2]
-                slot[i] += 1
+                xy = apply_affine(invert_affine(m), kps[j, :, :2])
+                found[i].append(np.concatenate([xy[:k], kps[j, :k, 2:3]], axis=1))
                 roi = body_roi(xy[:k], self.model_schema, self.margin)
                 if roi is not None:  # report the body's orientation for the tracker's hint
-                    rotations[j] = quarter_turn(roi[2])
-        if self._following and len(images) == 1 and data.shape[1] == 1:
-            self._last = (images[0].shape, data[0, 0].copy())
+                    rotations[j] = upright_turn(roi[2])
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
         same = len(set(sizes)) == 1
-        poses = Poses(data, self.model_schema, source=None,
-                      frame_size=sizes[0] if same and sizes else None,
-                      image_sizes=None if same else sizes,
-                      meta={"model": self.name, "decoder": self.decoder if self.mode == "heatmap"
-                            else self.mode, "flip_test": self.flip_test,
-                            "weights": self.loaded.source, "rotation": rotations,
-                            "roi_refined": refined})
+        meta = {"model": self.name, "decoder": self.decoder if self.mode == "heatmap" else self.mode,
+                "flip_test": self.flip_test, "weights": self.loaded.source, "rotation": rotations,
+                "roi_refined": refined}
+        poses = Poses.from_ragged([np.asarray(f, dtype=float).reshape(-1, k, 3) for f in found],
+                                  self.model_schema, source=None,
+                                  frame_size=sizes[0] if same and sizes else None,
+                                  image_sizes=None if same else sizes, meta=meta)
+        if self._following and len(images) == 1 and poses.n_instances == 1:
+            self._last = (images[0].shape, poses.data[0, 0].copy())
         return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
 
     def _run(self, arr: np.ndarray) -> np.ndarray:
@@ -748,7 +396,7 @@ class TorchPoseEstimator(EstimatorBase):
         new, changed = [], 0
         k = self.model_schema.num_keypoints
         for j, m in enumerate(mats):
-            xy = _apply_affine(_invert(m), kps[j, :k, :2])
+            xy = apply_affine(invert_affine(m), kps[j, :k, :2])
             roi = body_roi(xy, self.model_schema, self.margin)
             if roi is None:
                 new.append(m)

@@ -4,13 +4,13 @@ Every labelled person (an image, a box, keypoints) becomes one :class:`Item`. Im
 once and cached in memory, downscaled around the person's box to the resolution the network
 needs (plus room for rotation, zoom-out and shifts), so an epoch never touches the disk or
 decodes a JPEG again. A sample is drawn by composing the cache affine with the same
-aspect-preserving box crop that inference uses (:func:`infantpose.models.topdown.box_transform`
-and :func:`~infantpose.models.topdown.crop_image`) and a random rotation/scale/shift/flip, so the
+aspect-preserving box crop that inference uses (:func:`infantpose.geometry.box_transform`
+and :func:`~infantpose.geometry.crop_image`) and a random rotation/scale/shift/flip, so the
 network is trained on exactly the crops it will see at prediction time. Flips swap left and right
 keypoints with ``Schema.flip_index``.
 
 Targets are Gaussian heatmaps in the heatmap-pixel convention of
-:func:`~infantpose.models.topdown.input_to_heatmap` (``targets="heatmap"``), or the keypoints
+:func:`~infantpose.models.heatmaps.input_to_heatmap` (``targets="heatmap"``), or the keypoints
 themselves in crop pixels for landmark regression (``targets="points"``); each keypoint carries a
 weight that is zero when the keypoint is unlabelled, absent from its source schema (SuperAnimal's
 gradient masking, seed ``002_``) or outside the crop.
@@ -26,13 +26,13 @@ import numpy as np
 
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
-from infantpose.models.heatmaps import gaussian_targets
-from infantpose.models.topdown import (body_roi, box_transform, crop_image, input_to_heatmap,
-                                       roi_transform)
+from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image,
+                                 padded_keypoint_box, roi_transform, to_3x3, xywh_to_xyxy)
+from infantpose.models.heatmaps import gaussian_targets, input_to_heatmap
 from infantpose.schemas import Schema, get_schema
 from infantpose.train.augment import AugmentConfig, occlude, photometric, sample_geometry
 
-__all__ = ["Item", "TrainData", "build_items", "load_sources", "split_indices", "to_xyxy"]
+__all__ = ["Item", "TrainData", "build_items", "load_sources", "split_indices"]
 
 
 @dataclass
@@ -51,28 +51,6 @@ class Item:
     box: np.ndarray
     domain: str
     frame: int  # image index in its dataset
-
-
-def to_xyxy(box_xywh: np.ndarray) -> np.ndarray:
-    b = np.asarray(box_xywh, dtype=float)
-    return np.concatenate([b[..., :2], b[..., :2] + b[..., 2:]], axis=-1)
-
-
-def _affine3(m: np.ndarray) -> np.ndarray:
-    return np.vstack([m, [0.0, 0.0, 1.0]])
-
-
-def _apply(m: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    return xy @ m[:, :2].T + m[:, 2]
-
-
-def _keypoint_box(xy: np.ndarray, w: np.ndarray) -> np.ndarray | None:
-    ok = (w > 0) & np.isfinite(xy).all(-1)
-    if ok.sum() < 2:
-        return None
-    lo, hi = xy[ok].min(0), xy[ok].max(0)
-    pad = 0.1 * max(hi - lo)
-    return np.array([lo[0] - pad, lo[1] - pad, hi[0] + pad, hi[1] + pad])
 
 
 def build_items(ds: LabeledDataset, images: Sequence[np.ndarray] | None, input_size: tuple[int, int],
@@ -100,7 +78,8 @@ def build_items(ds: LabeledDataset, images: Sequence[np.ndarray] | None, input_s
             if not (w > 0).any():
                 continue
             b = ds.boxes[f, n]
-            box = to_xyxy(b) if np.isfinite(b).all() and b[2] > 1 and b[3] > 1 else _keypoint_box(xy, w)
+            box = (xywh_to_xyxy(b) if np.isfinite(b).all() and b[2] > 1 and b[3] > 1
+                   else padded_keypoint_box(xy, w > 0))
             if box is None:
                 continue
             side = max(box[2] - box[0], box[3] - box[1], 1.0) * margin
@@ -176,7 +155,7 @@ class TrainData:
         rot = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) / g.scale
         shift = np.array(g.shift) * np.array([w, h])
         aug = np.hstack([rot, (c + shift - rot @ c)[:, None]])
-        return (_affine3(aug) @ _affine3(m))[:2], g.flip
+        return (to_3x3(aug) @ to_3x3(m))[:2], g.flip
 
     def sample(self, index: int, rng: np.random.Generator | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -189,9 +168,9 @@ class TrainData:
         """
         it = self.items[index]
         m, flip = self.transform(it, rng)
-        total = (_affine3(m) @ np.linalg.inv(_affine3(it.to_cache)))[:2]
+        total = (to_3x3(m) @ np.linalg.inv(to_3x3(it.to_cache)))[:2]
         img = crop_image(it.image, total, self.input_size)
-        xy = _apply(m, it.keypoints)
+        xy = apply_affine(m, it.keypoints)
         w = it.weights.copy()
         if flip:
             img = np.ascontiguousarray(img[:, ::-1])
