@@ -44,7 +44,7 @@ def test_cli_train_then_predict_and_evaluate(tiny, tmp_path, capsys):
     ann = tiny / "syn" / "annotations.json"
     rc = main(["train", "--synthetic-data", str(ann), "--data", str(tiny / "coco" / "annotations.json"),
                "--max-steps", "2", "--batch-size", "4", "--loss", "kce", "--domain-adaptation",
-               "--threads", "1", "--out", str(out), "--no-progress"])
+               "--threads", "1", "--out", str(out), "-q"])
     assert rc == 0
     for name in ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml"):
         assert (out / name).is_file(), name
@@ -135,7 +135,7 @@ def test_bad_inputs_fail_before_training(tiny, tmp_path):
     assert not out.exists()
     # schema mismatch without a mapping: coco17 labels cannot become blazepose33
     r = _run_cli(["train", "--data", str(tiny / "coco" / "annotations.json"), "--schema",
-                  "blazepose33", "--out", str(out), "--no-progress"])
+                  "blazepose33", "--out", str(out), "-q"])
     assert r.returncode == 2
     err = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(err) == 1 and "coco17" in err[0] and "blazepose33" in err[0]
@@ -148,7 +148,7 @@ def test_bad_inputs_fail_before_training(tiny, tmp_path):
 def test_sigkill_mid_epoch_then_resume(tiny, tmp_path):
     out = tmp_path / "killed"
     args = ["train", "--synthetic-data", str(tiny / "syn" / "annotations.json"), "--max-steps", "8",
-            "--batch-size", "2", "--threads", "1", "--out", str(out), "--no-progress"]
+            "--batch-size", "2", "--threads", "1", "--out", str(out), "-q"]
     cfg = tmp_path / "c.yaml"
     cfg.write_text("optim: {checkpoint_every: 1, patience: 9}\nmodel: {freeze: [features]}\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -217,7 +217,7 @@ def test_train_never_replaces_or_deletes_a_users_files(tiny, tmp_path, capsys):
     (out / "metrics.csv").write_text("my notes")
     for extra in ([], ["--fresh"]):
         rc = main(["train", "--data", str(tiny / "coco" / "annotations.json"), "--out", str(out),
-                   "--max-steps", "1", "--no-progress", *extra])
+                   "--max-steps", "1", "-q", *extra])
         assert rc == 2
         assert "not written by infantpose" in capsys.readouterr().err
     assert (out / "model.pt").read_text() == "my own model"

@@ -116,7 +116,7 @@ def test_validation_equals_evaluate_and_never_ends_worse_than_the_start(tiny, tm
     val = tiny / "val" / "annotations.json"
     rc = main(["train", "--data", str(tiny / "train" / "annotations.json"), "--val", str(val),
                "--schema", "coco17", "--max-steps", "3", "--batch-size", "4", "--lr", "0.5",
-               "--threads", "1", "--out", str(out), "--no-progress"])
+               "--threads", "1", "--out", str(out), "-q"])
     assert rc == 0
     err = capsys.readouterr().err
     assert "starting model on the validation images" in err and "STARTING model" in err

@@ -7,6 +7,45 @@ from pathlib import Path
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import (
+    Choice,
+    Preset,
+    SchemaName,
+    SynthStyle,
+    overwrite_option,
+    quiet_option,
+    schema_option,
+    value,
+)
+
+
+class Loss(Choice):
+    """Heatmap losses (config ``loss``)."""
+
+    mse = "mse"
+    bce = "bce"
+    kce = "kce"
+
+
+class Crop(Choice):
+    """Training crops (config ``crop``)."""
+
+    upright = "upright"
+    box = "box"
+
+
+class Arch(Choice):
+    """Architectures to train (config ``model.arch``)."""
+
+    blazepose = "blazepose"
+    pose_resnet = "pose-resnet"
+
+
+class Head(Choice):
+    """The BlazePose head fine-tuned (config ``model.output``)."""
+
+    landmarks = "landmarks"
+    heatmap = "heatmap"
 
 
 @app.command("train")
@@ -26,25 +65,31 @@ def train_cmd(
         None, "--val", help="Validation labels (repeatable; default: hold out part of --data)."),
     synthetic: int | None = typer.Option(
         None, "--synthetic", help="Render N synthetic infants to train on as well."),
-    synthetic_style: str | None = typer.Option(
-        None, "--synthetic-style", help="Style of the rendered infants: photo (default, fitted to real infant photos), home, nicu or studio."),
-    schema: str | None = typer.Option(None, "--schema", help="Keypoint schema to train."),
-    preset: str | None = typer.Option(
-        None, "--preset", help="quick (≤10 min on 2 CPU cores) or full."),
+    synthetic_style: SynthStyle | None = typer.Option(
+        None, "--synthetic-style", case_sensitive=False,
+        help="Style of the rendered infants (default photo: fitted to real infant photos)."),
+    schema: SchemaName | None = schema_option(None, help="Keypoint schema to train."),
+    preset: Preset | None = typer.Option(
+        None, "--preset", help="quick (≤10 min on 2 CPU cores) or full.", case_sensitive=False),
     epochs: int | None = typer.Option(None, "--epochs", help="Number of epochs."),
     max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after S steps."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Images per step."),
     lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
-    loss: str | None = typer.Option(None, "--loss", help="Heatmap loss: mse, bce or kce."),
-    crop: str | None = typer.Option(
-        None, "--crop", help="upright (default: crops aligned on the body, as BlazePose was "
-                             "trained) or box (the person box, any orientation)."),
+    loss: Loss | None = typer.Option(None, "--loss", help="Heatmap loss (default kce).",
+                                     case_sensitive=False),
+    crop: Crop | None = typer.Option(
+        None, "--crop", case_sensitive=False,
+        help="upright (default: crops aligned on the body, as BlazePose was trained) or box "
+             "(the person box, any orientation)."),
     weights: Path | None = typer.Option(
-        None, "--weights", help="Start from this checkpoint instead of the mediapipe weights."),
-    arch: str | None = typer.Option(None, "--arch", help="blazepose or pose-resnet."),
-    output: str | None = typer.Option(
-        None, "--output", help="blazepose: fine-tune its regressed 'landmarks' (default) or its "
-                               "'heatmap' head."),
+        None, "--weights", "-w",
+        help="Start from this checkpoint instead of the mediapipe weights."),
+    arch: Arch | None = typer.Option(None, "--arch", help="Architecture to train (default "
+                                                          "blazepose).", case_sensitive=False),
+    head: Head | None = typer.Option(
+        None, "--head", case_sensitive=False,
+        help="blazepose: fine-tune its regressed landmarks (default) or its heatmap head."),
+    head_alias: Head | None = typer.Option(None, "--output", hidden=True, case_sensitive=False),
     val_every: int | None = typer.Option(
         None, "--val-every", help="Validate every N steps (default: the preset's; 0 = every epoch)."),
     domain_adaptation: bool | None = typer.Option(
@@ -60,9 +105,9 @@ def train_cmd(
         False, "--fresh", help="Start over even if OUT holds an interrupted run (default: resume)."),
     resume: bool = typer.Option(
         False, "--resume", help="Require OUT/last.pt and resume from it."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace files in --out that infantpose did not write."),
+    quiet: bool = quiet_option(),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", hidden=True),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Fine-tune a pose model (BlazePose weights from mediapipe by default) on labelled images.
 
@@ -73,6 +118,11 @@ def train_cmd(
     from infantpose.errors import InputError
     from infantpose.train.config import config_from_dict
 
+    if head is not None and head_alias is not None and head != head_alias:
+        raise InputError(None, "--head and --output (its old name) disagree; give --head")
+    head = head if head is not None else head_alias
+    if progress is False:  # the old spelling of --quiet
+        quiet = True
     values: dict = {}
     path = None
     if config is not None:
@@ -97,19 +147,19 @@ def train_cmd(
         target[key] = value
 
     put("synthetic", "n", synthetic)
-    put("synthetic", "style", synthetic_style)
-    put(None, "schema", schema)
+    put("synthetic", "style", value(synthetic_style))
+    put(None, "schema", value(schema))
     put("optim", "epochs", epochs)
     put("optim", "max_steps", max_steps)
     if epochs is not None and max_steps is None:  # --epochs wins over a preset's step budget
         values.setdefault("optim", {})["max_steps"] = None
     put("optim", "batch_size", batch_size)
     put("optim", "lr", lr)
-    put(None, "loss", loss)
-    put(None, "crop", crop)
+    put(None, "loss", value(loss))
+    put(None, "crop", value(crop))
     put("model", "weights", str(weights) if weights else None)
-    put("model", "arch", arch)
-    put("model", "output", output)
+    put("model", "arch", value(arch))
+    put("model", "output", value(head))
     put("optim", "val_every", val_every)
     put("adapt", "domain_adaptation", domain_adaptation)
     put("adapt", "memory_replay", memory_replay)
@@ -118,7 +168,7 @@ def train_cmd(
     put(None, "out", str(out) if out else None)
     if config is None and "out" not in values:
         raise InputError(None, "give --out DIR (or a config file with out:)")
-    cfg = config_from_dict(values, path, preset)
+    cfg = config_from_dict(values, path, value(preset))
     last = Path(cfg.out) / "last.pt"
     if resume and fresh:
         raise InputError(None, "--resume and --fresh exclude each other")
@@ -138,5 +188,5 @@ def train_cmd(
     from infantpose.train.loop import train
 
     with recording("train"):
-        model = train(cfg, resume=not fresh, progress=progress)
+        model = train(cfg, resume=not fresh, progress=not quiet)
     typer.echo(str(model))

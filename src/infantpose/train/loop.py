@@ -532,7 +532,8 @@ class Trainer:
     def run(self) -> Path:
         """Train (or resume) and return the path of the best checkpoint ``model.pt``."""
         import yaml
-        from tqdm import tqdm
+
+        from infantpose.progress import bar as progress_bar
 
         _atomic.ensure_writable_dir(self.out)
         self._setup()
@@ -552,97 +553,101 @@ class Trainer:
                  f"{'landmark L1' if self.targets == 'points' else cfg.loss}"
                  + (", domain adaptation" if self.classifier is not None else "")
                  + (", memory replay" if self.teacher is not None else ""))
-        bar = tqdm(total=self.total_steps, initial=st["step"], disable=not self.progress,
-                   desc="train", unit="step", file=sys.stderr, dynamic_ncols=True)
-        if st["start_metrics"] is None and st["step"] == 0:
-            start = self.validate()
-            st["start_metrics"] = start
-            if start:
-                self.log("starting model on the validation images: " + _fmt(start))
-                score = self._score(start)
-                st["best"] = -1.0 if score is None else score
-                st["best_step"] = 0
-                st["best_epoch"] = 0
-                self._save_model(model_path, start)
-        t_start = time.time() - st["seconds"]
-        limit = cfg.optim.time_limit
+        bar = progress_bar(self.total_steps, "train", enabled=self.progress, unit="step",
+                           initial=st["step"])
+        try:  # the bar is closed (the terminal given back) however the run ends
+            if st["start_metrics"] is None and st["step"] == 0:
+                start = self.validate()
+                st["start_metrics"] = start
+                if start:
+                    self.log("starting model on the validation images: " + _fmt(start))
+                    score = self._score(start)
+                    st["best"] = -1.0 if score is None else score
+                    st["best_step"] = 0
+                    st["best_epoch"] = 0
+                    self._save_model(model_path, start)
+            t_start = time.time() - st["seconds"]
+            limit = cfg.optim.time_limit
 
-        def out_of_time() -> bool:
-            return limit is not None and time.time() - t_start > 60.0 * limit
+            def out_of_time() -> bool:
+                return limit is not None and time.time() - t_start > 60.0 * limit
 
-        while st["epoch"] < self.epochs and st["step"] < self.total_steps:
-            epoch = st["epoch"]
-            perm = np.random.default_rng([cfg.seed, epoch]).permutation(n)
-            sums: dict[str, float] = {}
-            count = 0
-            for b in range(st["batch"], self.steps_per_epoch):
-                if st["step"] >= self.total_steps:
-                    break
-                idx = perm[b * bs:(b + 1) * bs]
-                rngs = [np.random.default_rng([cfg.seed, epoch, b, j]) for j in range(len(idx))]
-                torch.manual_seed(cfg.seed * 1_000_003 + st["step"])
-                logs = self._step(self.data.batch(idx, rngs))
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                count += 1
-                st["step"] += 1
-                self._update_ema()
-                st["batch"] = b + 1
+            while st["epoch"] < self.epochs and st["step"] < self.total_steps:
+                epoch = st["epoch"]
+                perm = np.random.default_rng([cfg.seed, epoch]).permutation(n)
+                sums: dict[str, float] = {}
+                count = 0
+                for b in range(st["batch"], self.steps_per_epoch):
+                    if st["step"] >= self.total_steps:
+                        break
+                    idx = perm[b * bs:(b + 1) * bs]
+                    rngs = [np.random.default_rng([cfg.seed, epoch, b, j]) for j in range(len(idx))]
+                    torch.manual_seed(cfg.seed * 1_000_003 + st["step"])
+                    logs = self._step(self.data.batch(idx, rngs))
+                    for k, v in logs.items():
+                        sums[k] = sums.get(k, 0.0) + v
+                    count += 1
+                    st["step"] += 1
+                    self._update_ema()
+                    st["batch"] = b + 1
+                    st["seconds"] = time.time() - t_start
+                    bar.update(1)
+                    bar.set_rate(f"epoch {epoch + 1}  loss {logs['train_loss']:.4g}")
+                    if cfg.optim.checkpoint_every > 0 and st["step"] % cfg.optim.checkpoint_every == 0:
+                        self._save_last()
+                    if self.on_step is not None:
+                        self.on_step(st["step"])
+                    if out_of_time():
+                        break
+                last_epoch = (epoch + 1 >= self.epochs or st["step"] >= self.total_steps
+                              or out_of_time())
+                due = (cfg.optim.val_every <= 0 or last_epoch
+                       or st["step"] - st["last_val_step"] >= cfg.optim.val_every)
+                metrics = self._with_ema(self.validate) if due else {}
+                if due:
+                    st["last_val_step"] = st["step"]
+                row: dict[str, Any] = {"epoch": epoch + 1, "step": st["step"],
+                                       "lr": self.opt.param_groups[0]["lr"],
+                                       "seconds": round(time.time() - t_start, 1)}
+                row.update({k: v / max(1, count) for k, v in sums.items()})
+                row.update({f"val_{k}": v for k, v in metrics.items()})
+                st["history"].append(row)
+                score = self._score(metrics) if due else None
+                st["epoch"] = epoch + 1
+                st["batch"] = 0
                 st["seconds"] = time.time() - t_start
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{logs['train_loss']:.4g}")
-                if cfg.optim.checkpoint_every > 0 and st["step"] % cfg.optim.checkpoint_every == 0:
-                    self._save_last()
-                if self.on_step is not None:
-                    self.on_step(st["step"])
+                if due and not self.val:  # nothing to validate on: keep the latest state
+                    st["best_epoch"] = epoch + 1
+                    st["best_step"] = st["step"]
+                    self._with_ema(lambda: self._save_model(model_path, metrics))
+                elif due and score is not None and score > st["best"]:
+                    st["best"] = float(score)
+                    st["best_epoch"] = epoch + 1
+                    st["best_step"] = st["step"]
+                    st["bad_epochs"] = 0
+                    self._with_ema(lambda: self._save_model(model_path, metrics))
+                elif due:
+                    st["bad_epochs"] += 1
+                epoch_loss = row.get("train_loss", float("nan"))
+                msg = f"epoch {epoch + 1} (step {st['step']}): loss {epoch_loss:.4g}"
+                if metrics:
+                    msg += "  " + _fmt(metrics)
+                bar.write(msg) if self.progress else self.log(msg)
+                stop = st["bad_epochs"] >= cfg.optim.patience
                 if out_of_time():
+                    self.log(f"time limit of {limit:g} min reached after {st['step']} steps")
+                    stop = True
+                if stop or st["epoch"] >= self.epochs or st["step"] >= self.total_steps:
+                    st["finished"] = True
+                self._save_last()
+                self._write_metrics()
+                if stop:
+                    if st["bad_epochs"] >= cfg.optim.patience:
+                        self.log(f"early stop: no validation gain for {cfg.optim.patience} "
+                                 "validations")
                     break
-            last_epoch = (epoch + 1 >= self.epochs or st["step"] >= self.total_steps
-                          or out_of_time())
-            due = (cfg.optim.val_every <= 0 or last_epoch
-                   or st["step"] - st["last_val_step"] >= cfg.optim.val_every)
-            metrics = self._with_ema(self.validate) if due else {}
-            if due:
-                st["last_val_step"] = st["step"]
-            row: dict[str, Any] = {"epoch": epoch + 1, "step": st["step"],
-                                   "lr": self.opt.param_groups[0]["lr"],
-                                   "seconds": round(time.time() - t_start, 1)}
-            row.update({k: v / max(1, count) for k, v in sums.items()})
-            row.update({f"val_{k}": v for k, v in metrics.items()})
-            st["history"].append(row)
-            score = self._score(metrics) if due else None
-            st["epoch"] = epoch + 1
-            st["batch"] = 0
-            st["seconds"] = time.time() - t_start
-            if due and not self.val:  # nothing to validate on: keep the latest state
-                st["best_epoch"] = epoch + 1
-                st["best_step"] = st["step"]
-                self._with_ema(lambda: self._save_model(model_path, metrics))
-            elif due and score is not None and score > st["best"]:
-                st["best"] = float(score)
-                st["best_epoch"] = epoch + 1
-                st["best_step"] = st["step"]
-                st["bad_epochs"] = 0
-                self._with_ema(lambda: self._save_model(model_path, metrics))
-            elif due:
-                st["bad_epochs"] += 1
-            msg = f"epoch {epoch + 1} (step {st['step']}): loss {row.get('train_loss', float('nan')):.4g}"
-            if metrics:
-                msg += "  " + _fmt(metrics)
-            bar.write(msg, file=sys.stderr) if self.progress else self.log(msg)
-            stop = st["bad_epochs"] >= cfg.optim.patience
-            if out_of_time():
-                self.log(f"time limit of {limit:g} min reached after {st['step']} steps")
-                stop = True
-            if stop or st["epoch"] >= self.epochs or st["step"] >= self.total_steps:
-                st["finished"] = True
-            self._save_last()
-            self._write_metrics()
-            if stop:
-                if st["bad_epochs"] >= cfg.optim.patience:
-                    self.log(f"early stop: no validation gain for {cfg.optim.patience} validations")
-                break
-        bar.close()
+        finally:
+            bar.close()
         st["finished"] = True
         self._save_last()
         start = st.get("start_metrics") or {}
