@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from infantpose.draw import (BoxAnnotator, EdgeAnnotator, Palette, SkeletonAnnotator,
-                             VertexAnnotator, draw_poses, draw_skeleton, keypoint_box, side_of)
+                             VertexAnnotator, draw_poses, draw_skeleton, side_of)
+from infantpose.geometry import keypoint_xywh
 from infantpose.poses import Poses
 from infantpose.schemas import COCO17
 
@@ -60,8 +61,8 @@ def test_composition_boxes_and_poses():
     b = SkeletonAnnotator((EdgeAnnotator(), VertexAnnotator(), BoxAnnotator())).annotate(
         img, p.data[0], COCO17)
     assert a.sum() > 0 and (b != a).any()
-    assert keypoint_box(_kp()) == (20.0, 20.0, 50.0, 40.0)
-    assert keypoint_box(np.full((17, 3), np.nan)) is None
+    assert keypoint_xywh(_kp()) == (20.0, 20.0, 50.0, 40.0)
+    assert keypoint_xywh(np.full((17, 3), np.nan)) is None
     assert side_of("left_palm") == "left" and side_of("mouth_right") == "right"
     assert side_of("nose") == "center"
     with pytest.raises(ValueError):

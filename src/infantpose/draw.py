@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from infantpose.geometry import keypoint_xywh
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
@@ -162,7 +163,7 @@ class BoxAnnotator:
 
         out = _check_image(image).copy()
         for inst in _as_instances(keypoints):
-            box = keypoint_box(inst)
+            box = keypoint_xywh(inst)
             if box is None:
                 continue
             x, y, w, h = box
@@ -185,15 +186,8 @@ class SkeletonAnnotator:
         return out
 
 
-def keypoint_box(keypoints: np.ndarray) -> tuple[float, float, float, float] | None:
-    """(x, y, w, h) around the present keypoints of one instance (K, 3), or None if none."""
-    kp = np.asarray(keypoints, dtype=float)
-    ok = ~np.isnan(kp[:, :2]).any(axis=1)
-    if not ok.any():
-        return None
-    x0, y0 = kp[ok, 0].min(), kp[ok, 1].min()
-    x1, y1 = kp[ok, 0].max(), kp[ok, 1].max()
-    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+#: The old name of :func:`infantpose.geometry.keypoint_xywh` (cli/predict.py imports it here).
+keypoint_box = keypoint_xywh
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:

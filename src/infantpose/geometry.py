@@ -27,6 +27,7 @@ __all__ = [
     "crop_region",
     "grow_box",
     "invert_affine",
+    "keypoint_xywh",
     "pad_box",
     "padded_keypoint_box",
     "quarter_turn_roi",
@@ -159,6 +160,16 @@ def tight_box(xy: np.ndarray, mask: np.ndarray | None = None, min_points: int = 
         return None
     sel = pts[ok]
     return np.concatenate([sel.min(axis=0), sel.max(axis=0)])
+
+
+def keypoint_xywh(keypoints: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(x, y, width, height) tightly around the present keypoints of one (K, 3) instance, or
+    None if none is present: a drawn box, or a COCO result's ``bbox``."""
+    box = tight_box(np.asarray(keypoints, dtype=float)[:, :2])
+    if box is None:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def pad_box(box: np.ndarray, pad: float | np.ndarray) -> np.ndarray:
