@@ -107,7 +107,7 @@ def test_adapt_rejects_bad_options_and_sources(tmp_path, capsys):
         ([str(tmp_path / "missing.jpg")], "no such file"),
         ([str(img), "--min-views", "9"], "min-views"),
         ([str(img), "--tolerance", "0"], "tolerance"),
-        ([str(img), "--preset", "slow"], "unknown preset"),
+        ([str(img), "--preset", "slow"], "'--preset'"),
         ([str(img), "--weights", str(tmp_path / "none.pt")], "no such checkpoint"),
     ]:
         assert main(["adapt", *args, "--out", str(tmp_path / "run"), "-q"]) == 2, args

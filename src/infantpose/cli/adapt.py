@@ -8,22 +8,32 @@ import typer
 
 from infantpose.adapt.run import LABELS
 from infantpose.cli import app
+from infantpose.cli._options import (
+    Preset,
+    SchemaName,
+    model_option,
+    out_option,
+    overwrite_option,
+    quiet_option,
+    schema_option,
+    value,
+)
 
 
 @app.command("adapt")
 def adapt_cmd(
     sources: list[Path] = typer.Argument(
         ..., help="Photos, videos, or folders of them (your own footage; no labels needed)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder: model.pt, pseudo_labels.json, "
-                                                      "frames/, adapt_report.json, ..."),
-    model: str = typer.Option(
-        "blazepose", "--model", "-m", help="Model that makes the pseudo-labels (default: the "
-                                           "mediapipe runtime)."),
+    out: Path = out_option("Run folder: model.pt, pseudo_labels.json, frames/, "
+                           "adapt_report.json, ..."),
+    model: str = model_option("blazepose", help="Model that makes the pseudo-labels (default: "
+                                                "the mediapipe runtime)."),
     weights: Path | None = typer.Option(
         None, "--weights", "-w", help="Start training from this infantpose checkpoint (and make "
                                       "the pseudo-labels with it when --model is blazepose-torch)."),
-    schema: str = typer.Option("coco17", "--schema", "-s", help="Keypoint schema to train."),
-    preset: str = typer.Option("quick", "--preset", help="Training preset: quick or full."),
+    schema: SchemaName = schema_option("coco17", help="Keypoint schema to train."),
+    preset: Preset = typer.Option(Preset.quick, "--preset", help="Training preset.",
+                                  case_sensitive=False),
     val: list[Path] | None = typer.Option(
         None, "--val", help="Labelled images to select the model on (default: hold out part of "
                             "the pseudo-labels)."),
@@ -39,9 +49,8 @@ def adapt_cmd(
                                          help="Stop training after S steps (default: the preset's)."),
     fresh: bool = typer.Option(False, "--fresh", help="Make new pseudo-labels and restart "
                                                       "training (default: resume)."),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace files in --out that infantpose did not write."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    overwrite: bool = overwrite_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Adapt a pose model to your own infants without labels.
 
@@ -56,14 +65,12 @@ def adapt_cmd(
     from infantpose.errors import InputError
     from infantpose.outputs import Outputs, remove_owned
     from infantpose.schemas import get_schema
-    from infantpose.train.config import PRESETS
 
     opts = AdaptOptions(tol=tolerance, min_views=min_views, min_score=min_score,
                         per_video=frames_per_video)
     opts.check()
-    if preset not in PRESETS:
-        raise InputError(None, f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-    sch = get_schema(schema)
+    preset = value(preset)
+    sch = get_schema(value(schema))
     photos, videos = collect_sources(sources)
     if weights is not None and not weights.is_file():
         raise InputError(weights, "no such checkpoint file")
@@ -126,14 +133,14 @@ def _run(out_dir: Path, frames_dir: Path, photos: list[Path], videos: list[Path]
                                    **options)
             if est.schema.name != sch.name:
                 raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
-            from rich.progress import Progress
+            from infantpose.progress import bar
 
             total = len(photos) + len(videos) * frames_per_video
-            with Progress(disable=quiet, transient=True) as bar:
-                task = bar.add_task("pseudo-labelling (8 views per frame)", total=total)
+            with bar(total, "pseudo-labelling (8 views per frame)", enabled=not quiet,
+                     transient=True) as b:
                 labels, report = pseudo_label(
                     est, iter_frames(photos, videos, frames_per_video, opts.radius), sch, out_dir,
-                    opts, claim=guard.file, progress=lambda f: bar.advance(task))
+                    opts, claim=guard.file, progress=lambda f: b.update(1))
             est.close()
             typer.echo(f"pseudo-labels: {report.frames_used} of {report.frames} frames used, "
                        f"{report.kept_fraction:.0%} of keypoints kept ({out_dir / REPORT})",
