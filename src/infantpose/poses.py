@@ -27,6 +27,13 @@ __all__ = ["FORMAT_VERSION", "Poses"]
 FORMAT_VERSION = 1
 
 
+def _missing(shape: tuple[int, ...]) -> np.ndarray:
+    """A (..., 3) array of missing keypoints (x = y = NaN, score 0): the one padding rule."""
+    data = np.full(shape, np.nan)
+    data[..., 2] = 0.0
+    return data
+
+
 @dataclass
 class Poses:
     """Keypoints (frames × instances × keypoints × (x, y, score)) with schema and source metadata.
@@ -85,9 +92,7 @@ class Poses:
     def empty(cls, schema: Schema | str, n_frames: int = 0, n_instances: int = 0, **kw: Any) -> Poses:
         """All-missing poses of the given shape."""
         s = get_schema(schema)
-        data = np.full((n_frames, n_instances, s.num_keypoints, 3), np.nan)
-        data[..., 2] = 0.0
-        return cls(data, s, **kw)
+        return cls(_missing((n_frames, n_instances, s.num_keypoints, 3)), s, **kw)
 
     @classmethod
     def from_ragged(cls, frames: list[np.ndarray] | tuple[np.ndarray, ...], schema: Schema | str,
@@ -106,8 +111,7 @@ class Poses:
                                  f"(instances, {s.num_keypoints}, 3) for schema {s.name}")
             arrays.append(a)
         n = max((len(a) for a in arrays), default=0)
-        data = np.full((len(arrays), n, s.num_keypoints, 3), np.nan)
-        data[..., 2] = 0.0
+        data = _missing((len(arrays), n, s.num_keypoints, 3))
         for i, a in enumerate(arrays):
             data[i, :len(a)] = a
         return cls(data, s, **kw)
@@ -206,8 +210,7 @@ class Poses:
             raise ValueError(f"cannot pad {self.n_instances} instances down to {n}")
         if n == self.n_instances:
             return self
-        pad = np.full((self.n_frames, n - self.n_instances, self.n_keypoints, 3), np.nan)
-        pad[..., 2] = 0.0
+        pad = _missing((self.n_frames, n - self.n_instances, self.n_keypoints, 3))
         return replace(self, data=np.concatenate([self.data, pad], axis=1))
 
     def convert(self, schema: Schema | str) -> Poses:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infantpose.geometry import rotate_image, unrotate_points
 from infantpose.schemas import Schema
 
 __all__ = ["VIEWS", "PseudoLabel", "agreement", "body_size", "temporal_mask", "view_predictions"]
@@ -32,28 +33,19 @@ VIEWS: tuple[tuple[int, bool], ...] = tuple((k, m) for m in (False, True) for k 
 
 
 def _view_image(image: np.ndarray, turns: int, mirror: bool) -> np.ndarray:
-    out = image[:, ::-1] if mirror else image
-    return np.ascontiguousarray(np.rot90(out, turns)) if turns else np.ascontiguousarray(out)
+    """The view: the image mirrored left-right (when ``mirror``), then turned ``turns`` CCW
+    quarter turns."""
+    return np.ascontiguousarray(rotate_image(image[:, ::-1] if mirror else image, 90 * turns))
 
 
 def _points_back(xy: np.ndarray, turns: int, mirror: bool, size: tuple[int, int]) -> np.ndarray:
     """Points of a view (``turns`` CCW quarter turns of the maybe-mirrored image) back into the
     original image of ``size`` (w, h), continuous pixel coordinates."""
-    w, h = size
-    # the mirrored image has the original's size; rotating it k times gives these sides
-    x, y = xy[..., 0], xy[..., 1]
-    k = turns % 4
-    if k == 0:
-        u, v = x, y
-    elif k == 1:  # np.rot90 CCW: view (x, y) <- source (w - y, x)
-        u, v = w - y, x
-    elif k == 2:
-        u, v = w - x, h - y
-    else:
-        u, v = y, h - x
+    # the mirrored image has the original's size, so the turn is undone in it first
+    out = unrotate_points(xy, 90 * turns, size)
     if mirror:
-        u = w - u
-    return np.stack([u, v], axis=-1)
+        out[..., 0] = size[0] - out[..., 0]
+    return out
 
 
 def view_predictions(estimator, image: np.ndarray, schema: Schema,

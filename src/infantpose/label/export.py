@@ -64,8 +64,7 @@ def project_dataset(project_dir: str | os.PathLike, only_reviewed: bool = False,
         raise InputError(store.dir, f"label project has no {what}")
     k = schema.num_keypoints
     index = {f["id"]: i for i, f in enumerate(frames)}
-    data = np.full((len(frames), 1, k, 3), np.nan)
-    data[..., 2] = 0.0
+    data = Poses.empty(schema, len(frames), 1).data
     vis = np.zeros((len(frames), 1, k), dtype=int)
     for p in store.points_table():
         i = index.get(p["frame_id"])

@@ -571,8 +571,7 @@ class BlazePose(EstimatorBase):
             bxs = [None]
         else:
             bxs = [np.asarray(b, dtype=float).reshape(4) for b in np.asarray(boxes, dtype=float)]
-        data = np.full((1, len(bxs), BLAZEPOSE33.num_keypoints, 3), np.nan)
-        data[..., 2] = 0.0
+        poses = Poses.empty(BLAZEPOSE33, 1, len(bxs), frame_size=(img.shape[1], img.shape[0]))
         meta: dict[str, list] = {"rotation": [], "found": [], "path": [], "presence": [],
                                  "whole_frame": [], "attempts": []}
         for n, b in enumerate(bxs):
@@ -584,7 +583,7 @@ class BlazePose(EstimatorBase):
                                  ("whole_frame", False)):
                     meta[key].append(val)
                 continue
-            data[0, n] = best.keypoints
+            poses.data[0, n] = best.keypoints
             meta["rotation"].append(best.rotation)
             meta["found"].append(True)
             meta["path"].append(best.path)
@@ -600,8 +599,7 @@ class BlazePose(EstimatorBase):
                 if old is not None:
                     old.close()
                 self._rotation = best.rotation
-        poses = Poses(data, BLAZEPOSE33, source=None, frame_size=(img.shape[1], img.shape[0]),
-                      meta={"model": self.name, **meta})
+        poses.meta = {"model": self.name, **meta}
         return poses if self.schema.name == BLAZEPOSE33.name else poses.convert(self.schema)
 
 

@@ -375,21 +375,17 @@ def _dataset(samples_meta: list[tuple[str, tuple[int, int], np.ndarray, np.ndarr
     from infantpose.poses import Poses
 
     F, K = len(samples_meta), schema.num_keypoints
-    data = np.full((F, 1, K, 3), np.nan)
-    data[..., 2] = 0.0
+    poses = Poses.empty(schema, F, 1, source="infantpose.synth",
+                        frame_names=[s[0] for s in samples_meta],
+                        image_sizes=[s[1] for s in samples_meta], meta=dict(meta))
     vis = np.zeros((F, 1, K), dtype=int)
     boxes = np.full((F, 1, 4), np.nan)
-    names, sizes = [], []
-    for f, (name, size, kps, v, box) in enumerate(samples_meta):
+    for f, (_, _, kps, v, box) in enumerate(samples_meta):
         lab = v > 0
-        data[f, 0, lab, :2] = kps[lab]
-        data[f, 0, lab, 2] = 1.0
+        poses.data[f, 0, lab, :2] = kps[lab]
+        poses.data[f, 0, lab, 2] = 1.0
         vis[f, 0] = v
         boxes[f, 0] = box
-        names.append(name)
-        sizes.append(size)
-    poses = Poses(data, schema, source="infantpose.synth", frame_names=names, image_sizes=sizes,
-                  meta=dict(meta))
     return LabeledDataset(poses=poses, visibility=vis, boxes=boxes, root=root,
                           domains=["synthetic"] * F, meta=dict(meta))
 
