@@ -408,7 +408,7 @@ def test_bad_options_and_empty_export(project, tmp_path, capsys):
     src = tmp_path / "src"
     assert main(["label", str(src), "--out", str(tmp_path / "p2"), "--queue", "random",
                  "--no-serve"]) == 2
-    assert "unknown --queue" in _err(capsys)
+    assert "'--queue'" in _err(capsys)
     assert main(["label", str(src), "--out", str(tmp_path / "p3"), "--queue", "jump",
                  "--model", "none", "--no-serve"]) == 2
     assert "needs a model" in _err(capsys)
@@ -569,3 +569,36 @@ def test_label_from_scratch_without_a_model(tmp_path, capsys):
     from infantpose.io.coco import read_coco
 
     assert len(read_coco(out / "export" / "labels.json")) == 2
+
+
+def test_weights_alone_select_the_checkpoints_model(tmp_path, capsys, monkeypatch):
+    """``label --weights FILE`` runs the model the checkpoint holds (as predict/evaluate do)."""
+    import torch
+
+    import infantpose.models as models
+    from infantpose.models.checkpoint import save_checkpoint
+    from infantpose.models.pose_resnet import PoseResNet
+
+    made = []
+
+    def fake(name, **kw):
+        made.append((name, kw.get("weights")))
+        return FakeEstimator("coco17")
+
+    monkeypatch.setattr(models, "create_estimator", fake)
+    ckpt = save_checkpoint(tmp_path / "pr.pt",
+                           PoseResNet(17, 18, (64, 64), deconv_channels=16), "coco17")
+    torch.set_num_threads(1)
+    write_images(tmp_path / "src", [90, 120])
+    base = ["label", str(tmp_path / "src"), "-s", "coco17", "--no-serve", "--no-blur", "-q"]
+    assert main([*base, "-o", str(tmp_path / "p1"), "-w", str(ckpt)]) == 0
+    assert made == [("pose-resnet", str(ckpt))]
+    assert Store.open(tmp_path / "p1").meta()["weights"] == str(ckpt)
+    assert main([*base, "-o", str(tmp_path / "p2"), "-m", "blazepose-torch", "-w",
+                 str(ckpt)]) == 2
+    assert "--model pose-resnet runs" in _err(capsys)
+    assert main([*base, "-o", str(tmp_path / "p3"), "-m", "none", "-w", str(ckpt)]) == 2
+    assert "needs a model" in _err(capsys)
+    assert main([*base, "-o", str(tmp_path / "p4"), "-w", str(tmp_path / "nope.pt")]) == 2
+    assert "nope.pt: weights file not found" in _err(capsys)
+    assert not any((tmp_path / p).exists() for p in ("p2", "p3", "p4"))

@@ -21,6 +21,38 @@ import typer
 from typer.core import TyperGroup
 
 from infantpose.cli import app
+from infantpose.cli._options import (
+    Choice,
+    SchemaName,
+    model_option,
+    quiet_option,
+    schema_option,
+    value,
+    weights_option,
+)
+
+
+class Queue(Choice):
+    """How frames are chosen (``infantpose.label.queues.QUEUES``)."""
+
+    uniform = "uniform"
+    kmeans = "kmeans"
+    uncertain = "uncertain"
+    jump = "jump"
+
+
+class Uncertainty(Choice):
+    """What ``--queue uncertain`` ranks by (``infantpose.label.queues.UNCERTAINTY``)."""
+
+    score = "score"
+    tta = "tta"
+
+
+class ExportFormat(Choice):
+    """What ``label export`` writes."""
+
+    coco = "coco"
+    labelme = "labelme"
 
 
 class _StartByDefault(TyperGroup):
@@ -47,23 +79,31 @@ def start_cmd(
         None, help="Images, videos, or folders of them (none: reopen PROJECT; with an existing "
                    "PROJECT: add -n new frames from them)."),
     out: Path = typer.Option(..., "--out", "-o", help="The project folder (created if new)."),
-    model: str = typer.Option("blazepose", "--model", help="Model that proposes keypoints "
-                              "(blazepose, blazepose-torch, pose-resnet), or none."),
-    weights: Optional[str] = typer.Option(None, "--weights", help="Checkpoint for the model."),
-    schema: Optional[str] = typer.Option(
-        None, "--schema", help="Keypoints to label (new project; default infant22)."),
-    queue: str = typer.Option("uniform", "--queue", help="Which frames: uniform, kmeans, "
-                              "uncertain or jump."),
+    model: Optional[str] = model_option(
+        None, help="Model that proposes keypoints: blazepose (default), blazepose-torch, "
+                   "pose-resnet, onnx, a factory package.module:function, or none; with "
+                   "--weights alone, the model the checkpoint holds."),
+    weights: Optional[str] = weights_option(),
+    schema: Optional[SchemaName] = schema_option(
+        None, help="Keypoints to label (new project; default infant22)."),
+    queue: Queue = typer.Option(Queue.uniform, "--queue", case_sensitive=False,
+                                help="Which frames: evenly spaced, varied looks (kmeans), the "
+                                     "model least sure (uncertain) or jumps in videos."),
     n: int = typer.Option(50, "-n", help="How many frames to label."),
-    uncertainty: str = typer.Option("score", "--uncertainty", help="For --queue uncertain: "
-                                    "score (model scores) or tta (image vs mirror)."),
+    uncertainty: Uncertainty = typer.Option(
+        Uncertainty.score, "--uncertainty", case_sensitive=False,
+        help="For --queue uncertain: model scores, or image vs mirror (tta)."),
     candidates: int = typer.Option(1000, "--candidates", help="Video frames considered "
                                    "(sampled evenly) before a queue picks -n of them."),
-    no_blur: bool = typer.Option(False, "--no-blur", help="Show faces unblurred."),
+    no_blur: bool = typer.Option(
+        False, "--no-blur", help="Show faces unblurred on the labelling page (the page shows "
+                                 "them blurred by default; the labels keep every keypoint, "
+                                 "so this is not --deidentify)."),
     port: int = typer.Option(8765, "--port", help="Port of the local web page."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep "
                              "127.0.0.1 unless others on your network must reach the page)."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Only create the project."),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Create a label project from SOURCE (or reopen PROJECT) and serve the labelling page."""
     from rich.console import Console
@@ -77,9 +117,20 @@ def start_cmd(
     console = Console(stderr=True, soft_wrap=True)  # paths are never wrapped
     if not no_serve:
         check_port(host, port)  # before any work: a busy port is known at once
+    schema, queue, uncertainty = value(schema), value(queue), value(uncertainty)
+    if model is not None and model.lower() == "none":
+        if weights is not None:
+            raise InputError(weights, "--weights needs a model (not --model none)")
+        model = None
+    else:
+        from infantpose.cli.predict import resolve_model
+
+        if weights is not None and not Path(weights).is_file():
+            raise InputError(weights, "weights file not found")
+        model = resolve_model(model, weights)  # --weights alone: the checkpoint's own model
     opts = BuildOptions(schema=schema or "infant22", queue=queue, n=n, uncertainty=uncertainty,
-                        max_candidates=candidates, blur=not no_blur,
-                        model=None if model.lower() == "none" else model, weights=weights)
+                        max_candidates=candidates, blur=not no_blur, model=model,
+                        weights=weights)
     if is_project(out):
         store = Store.open(out)
         if sources:
@@ -88,7 +139,7 @@ def start_cmd(
             have = store.meta()["schema"]
             if schema is not None and get_schema(schema).name != have:
                 raise InputError(out, f"this project labels {have}, not {schema}")
-            added = add_to_project(sources, out, opts)
+            added = add_to_project(sources, out, opts, show_progress=not quiet)
             console.print(f"added {len(added)} frames to {out} (queue {queue}); "
                           f"{len(store.frame_ids())} in all")
     else:
@@ -97,7 +148,7 @@ def start_cmd(
                 raise InputError(out, "not a label project; name SOURCE images or videos to "
                                       "create one here")
             raise InputError(out, "no such project; name SOURCE images or videos to create it")
-        store = build_project(sources, out, opts)
+        store = build_project(sources, out, opts, show_progress=not quiet)
         console.print(f"created {out}: {len(store.frame_ids())} frames to label "
                       f"(queue {queue})")
     if no_serve:
@@ -110,7 +161,8 @@ def start_cmd(
 @label_app.command("export")
 def export_cmd(
     project: Path = typer.Argument(..., help="The label project folder."),
-    to: str = typer.Option("coco", "--to", help="coco (one .json file) or labelme (a folder)."),
+    to: ExportFormat = typer.Option(ExportFormat.coco, "--to", case_sensitive=False,
+                                    help="coco (one .json file) or labelme (a folder)."),
     out: Optional[Path] = typer.Option(
         None, "--out", "-o", help="Output .json (coco) or folder (labelme); default "
                                   "PROJECT/export/labels.json or PROJECT/export/labelme."),
@@ -122,10 +174,11 @@ def export_cmd(
 
     from infantpose.label.export import export_project
 
-    dst = out or (project / "export" / ("labels.json" if to.lower() == "coco" else "labelme"))
+    to = value(to)
+    dst = out or (project / "export" / ("labels.json" if to == "coco" else "labelme"))
     files, ds = export_project(project, dst, to, only_reviewed)
     reviewed = sum(bool(f.get("label_reviewed")) for f in ds.meta["image_fields"])
-    where = files[0] if to.lower() == "coco" else dst
+    where = files[0] if to == "coco" else dst
     Console(soft_wrap=True).print(f"wrote {where}: {len(ds)} frames ({reviewed} reviewed), schema "
                     f"{ds.schema.name}")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,10 +88,9 @@ class Proposer:
 
 
 def _progress(total: int, desc: str, show: bool) -> Any:
-    from tqdm import tqdm
+    from infantpose.progress import bar
 
-    return tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, disable=not show,
-                leave=False)
+    return bar(total, desc, enabled=show, unit="frame", transient=True)
 
 
 def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: Any | None
