@@ -82,18 +82,9 @@ def rotate_points(xy: np.ndarray, degrees: int, size: tuple[int, int]) -> np.nda
 def unrotate_points(xy: np.ndarray, degrees: int, size: tuple[int, int]) -> np.ndarray:
     """Inverse of :func:`rotate_points`: (..., 2) points of the rotated image back into the
     original, whose size (w, h) is ``size`` (detections on a turned frame → frame pixels)."""
-    k = quarter_turns(degrees)
     w, h = size
-    xr, yr = xy[..., 0], xy[..., 1]
-    if k == 0:
-        out = (xr, yr)
-    elif k == 1:
-        out = (w - yr, xr)
-    elif k == 2:
-        out = (w - xr, h - yr)
-    else:
-        out = (yr, h - xr)
-    return np.stack(out, axis=-1)
+    # turning back is turning the other way, in the rotated image (sides swapped by odd turns)
+    return rotate_points(xy, -degrees, (h, w) if quarter_turns(degrees) % 2 else (w, h))
 
 
 def upright_turn(up: Sequence[float]) -> int:
