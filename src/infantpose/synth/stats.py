@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from infantpose.geometry import tight_box
+
 __all__ = [
     "ANGLE_STATS",
     "IMAGE_STATS",
@@ -146,12 +148,10 @@ def image_statistics(image: np.ndarray, kps: np.ndarray, vis: np.ndarray
     out["contrast"].append(float(luma.std()))
     out["saturation"].append(float(hsv[..., 1].mean()))
     out["red_blue"].append(float((small[..., 0] - small[..., 2]).mean()))
-    p = np.asarray(kps, float)[:, :2]
-    lab = (np.asarray(vis) > 0) & np.isfinite(p).all(axis=1)
-    if lab.sum() < 2:
+    box = tight_box(np.asarray(kps, float)[:, :2], np.asarray(vis) > 0, min_points=2)
+    if box is None:
         return out
-    x0, y0 = p[lab].min(axis=0)
-    x1, y1 = p[lab].max(axis=0)
+    x0, y0, x1, y1 = box
     bx0, by0 = int(max(0, x0 * s)), int(max(0, y0 * s))
     bx1, by1 = int(min(small.shape[1], np.ceil(x1 * s) + 1)), int(min(small.shape[0],
                                                                        np.ceil(y1 * s) + 1))
