@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import out_option, overwrite_option, quiet_option
 from infantpose.errors import InputError
 
 __all__ = ["features_cmd", "expand_inputs"]
@@ -34,7 +35,7 @@ def expand_inputs(paths: list[Path]) -> list[Path]:
 def features_cmd(
     poses: list[Path] = typer.Argument(..., help="Poses JSON files (from predict, batch or "
                                                  "filter) or folders of them."),
-    out: Path = typer.Option(..., "--out", "-o", help="Features CSV (one row per video)."),
+    out: Path = out_option("Features CSV (one row per video)."),
     conf: float = typer.Option(0.3, "--conf", help="Keypoints scored below this are gaps."),
     max_gap: float = typer.Option(0.2, "--max-gap",
                                   help="Interpolate gaps up to this many seconds; longer gaps "
@@ -45,9 +46,8 @@ def features_cmd(
                                        help="Flag videos (qc_flag=low_coverage) whose body "
                                             "keypoints are present less than this fraction."),
     fps: float = typer.Option(None, "--fps", help="Frame rate for files that do not record one."),
-    overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace an existing output that infantpose did not write."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = overwrite_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Kinematic features of infant movement (Chambers et al. 2020 / seed 000) with QC columns.
 
@@ -57,11 +57,11 @@ def features_cmd(
     frame (pelvis-centred, body axis up, trunk length 1); time comes from the video's frame numbers.
     """
     from rich.console import Console
-    from rich.progress import Progress
 
     from infantpose import _atomic
     from infantpose.features.table import FeatureConfig, features_table
     from infantpose.outputs import Outputs
+    from infantpose.progress import bar
 
     console = Console(stderr=True)
     if not 0 <= conf <= 1:
@@ -79,9 +79,8 @@ def features_cmd(
     guard.file(out, create_parent=False)
     cfg = FeatureConfig(conf=conf, max_gap=max_gap, min_coverage=min_coverage, windows=windows,
                         fps=fps)
-    with Progress(transient=True, disable=quiet, console=console) as bar:
-        task = bar.add_task("features", total=len(files))
-        table = features_table(files, cfg, progress=lambda k: bar.advance(task, k))
+    with bar(len(files), "features", enabled=not quiet, unit="file", transient=True) as b:
+        table = features_table(files, cfg, progress=b.update)
     guard.folder(out.parent if str(out.parent) else ".")
     with _atomic.atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import Choice, out_option, overwrite_option, quiet_option
 from infantpose.errors import InputError
 
 __all__ = ["risk_app"]
@@ -16,25 +17,45 @@ risk_app = typer.Typer(help="Risk models on movement features: nested CV, scores
 app.add_typer(risk_app, name="risk")
 
 
+class RiskModel(Choice):
+    """Candidate risk models (``infantpose.risk.MODELS``)."""
+
+    logistic = "logistic"
+    forest = "forest"
+    boosting = "boosting"
+
+
+def _risk_models(given: list[str] | None) -> list[str] | None:
+    """``--models`` values, repeated or comma-separated, each one of :class:`RiskModel`."""
+    if not given:
+        return given
+    names = [m.strip().lower() for g in given for m in g.split(",") if m.strip()]
+    bad = [m for m in names if m not in RiskModel.__members__]
+    if bad or not names:
+        raise typer.BadParameter(f"{bad[0] if bad else ','.join(given)!r} is not one of "
+                                 f"{', '.join(repr(m.value) for m in RiskModel)}")
+    return names
+
+
 @risk_app.command("train")
 def train_cmd(
     features: Path = typer.Argument(..., help="Features CSV from `infantpose features`."),
     labels: Path = typer.Option(..., "--labels", help="CSV with columns video and label (0/1)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    out: Path = out_option("Output folder."),
     group: str = typer.Option(None, "--group",
                               help="Column (labels or features) naming the infant; all its "
                                    "videos stay in one fold. Default: one infant per video."),
     permutations: int = typer.Option(0, "--permutations",
                                      help="Permutation test with N retrainings (0: off)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same results)."),
-    models: str = typer.Option(",".join(("logistic", "forest", "boosting")), "--models",
-                               help="Candidate models, comma-separated: logistic, forest, "
-                                    "boosting."),
+    models: list[str] | None = typer.Option(
+        None, "--models", metavar="<" + "|".join(m.value for m in RiskModel) + ">",
+        callback=_risk_models,
+        help="Candidate models (repeatable or comma-separated; default: all three)."),
     include_flagged: bool = typer.Option(False, "--include-flagged",
                                          help="Also use videos whose qc_flag is not ok."),
-    overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace existing outputs that infantpose did not write."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    overwrite: bool = overwrite_option(),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Nested cross-validation grouped by infant; writes metrics.json, predictions.csv,
     importances.csv, model.joblib and report.html into OUT.
@@ -42,29 +63,27 @@ def train_cmd(
     model.joblib is a pickle: share it only with people who trust you, and load only models you
     trust."""
     from rich.console import Console
-    from rich.progress import Progress
 
     from infantpose.outputs import Outputs
-    from infantpose.risk import MODELS, OUTPUT_FILES, train
+    from infantpose.progress import bar
+    from infantpose.risk import OUTPUT_FILES, train
 
     console = Console(stderr=True)
-    chosen = tuple(m.strip() for m in models.split(",") if m.strip())
-    bad = [m for m in chosen if m not in MODELS]
-    if bad or not chosen:
-        raise InputError(None, f"unknown model {bad[0] if bad else models!r}; choose from "
-                               f"{', '.join(MODELS)}")
+    chosen = tuple(models) if models else tuple(m.value for m in RiskModel)
     if permutations < 0:
         raise InputError(None, f"--permutations must be >= 0, got {permutations}")
     guard = Outputs("risk train", [features, labels], overwrite)
     guard.folder(out, create=False)
     targets = [guard.file(out / name, create_parent=False) for name in OUTPUT_FILES]
-    with Progress(transient=True, disable=quiet, console=console) as bar:
-        tasks: dict[str, int] = {}
+    with bar(None, "risk train", enabled=not quiet, unit="step", transient=True) as b:
+        stages: list[str] = []
 
         def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
+            if not stages or stages[-1] != stage:  # a new stage: the bar starts again
+                stages.append(stage)
+                b.reset(total, stage)
+            b.set_total(total)
+            b.update(done - b.n)
 
         m = train(features, labels, out, group=group, permutations=permutations, seed=seed,
                   models=chosen, include_flagged=include_flagged, progress=progress)
@@ -84,9 +103,8 @@ def train_cmd(
 def predict_cmd(
     model_dir: Path = typer.Argument(..., help="Folder written by `infantpose risk train`."),
     features: Path = typer.Argument(..., help="Features CSV of the videos to score."),
-    out: Path = typer.Option(..., "--out", "-o", help="Scores CSV (video, score, predicted)."),
-    overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace an existing output that infantpose did not write."),
+    out: Path = out_option("Scores CSV (video, score, predicted)."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Score new videos with a trained model (a pickle: only load models you trust)."""
     from rich.console import Console
