@@ -224,3 +224,63 @@ def test_old_spellings_still_parse(tmp_path, capsys):
                  "boosting"]) == 2
     err = capsys.readouterr().err
     assert "--models" not in err and "f.csv" in err  # the models parsed; the file is missing
+
+
+# --- documented command lines -----------------------------------------------------------------
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def _documented_lines():
+    """(where, argv) for every ``infantpose <cmd> ...`` line in a code block of the README and
+    docs/, for the commands of CONVENTIONS (continuations joined, comments and metasyntax
+    lines such as ``[--pred MORE ...]`` left out)."""
+    import shlex
+
+    for f in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        block, buf = False, None
+        for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip().startswith("```"):
+                block = not block
+                continue
+            if not block or (buf is None and not line.strip().startswith("infantpose ")):
+                continue
+            buf = [f"{f.name}:{i}", line.strip()] if buf is None else [buf[0],
+                                                                        buf[1] + " " + line.strip()]
+            if buf[1].endswith("\\"):
+                buf[1] = buf[1][:-1]
+                continue
+            argv = shlex.split(re.sub(r"\s+#.*$", "", buf[1]))[1:]
+            where, buf = buf[0], None
+            if not argv or argv[0] not in CONVENTIONS:
+                continue
+            if any(t.startswith("[") or "|" in t or t == "..." for t in argv):
+                continue
+            yield where, argv
+
+
+DOCUMENTED = list(_documented_lines())
+
+
+def _parse(argv):
+    """Parse (and convert) a command line as the app would, without running the command."""
+    cmd = typer.main.get_command(app)
+    ctx = cmd.make_context("infantpose", list(argv))
+    while getattr(cmd, "commands", None):
+        head = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
+        name, cmd, rest = cmd.resolve_command(ctx, [*head, *ctx.args])
+        ctx = cmd.make_context(name, rest, parent=ctx)
+    return ctx
+
+
+def test_the_docs_have_command_lines():
+    assert len(DOCUMENTED) > 30
+    assert {argv[0] for _, argv in DOCUMENTED} == CONVENTIONS
+    _parse(["synth", "--style", "nicu", "--out", "x"])
+    for bad in (["synth", "--style", "space"], ["train", "--no-such-option"]):
+        with pytest.raises(Exception):
+            _parse(bad)
+
+
+@pytest.mark.parametrize("where, argv", DOCUMENTED, ids=[w for w, _ in DOCUMENTED])
+def test_documented_command_lines_parse(where, argv):
+    _parse(argv)  # raises on an unknown option or a choice the command does not take
