@@ -35,7 +35,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -65,13 +64,12 @@ def keypoint_errors(preds: np.ndarray, gt) -> tuple[np.ndarray, np.ndarray]:
 
 
 def queue_part(data: Path, limit: int | None) -> None:
-    from tqdm import tqdm
-
     from infantpose.io.coco import read_coco
     from infantpose.label import queues
     from infantpose.label.build import Proposer
     from infantpose.label.sources import Candidate, iter_images
     from infantpose.models import create_estimator
+    from infantpose.progress import bar as progress_bar
 
     if not (data / "annotations.json").is_file():
         print(f"queue: skipped: {data} is not here (real SyRIP photos are not shipped; "
@@ -86,8 +84,7 @@ def queue_part(data: Path, limit: int | None) -> None:
     preds = np.full((len(cands), k, 3), np.nan)
     mirror = np.full((len(cands), k, 3), np.nan)
     t0 = time.perf_counter()
-    with tqdm(total=len(cands), desc="proposals (image + mirror)", file=sys.stderr,
-              leave=False) as bar:
+    with progress_bar(len(cands), "proposals (image + mirror)", transient=True) as bar:
         for i, rgb in iter_images(cands):
             preds[i] = proposer(rgb)
             mirror[i] = proposer.mirrored(rgb)
