@@ -84,7 +84,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     videos = [str(work / "clips" / f"{nm}.mp4") for nm in names
-              if not (work / "pred" / f"{nm}.json").exists()]
+              if not (work / "pred" / nm / "poses.json").exists()]
     if videos:
         code = cli(["predict", *videos, "--schema", "coco17", "--out", str(work / "pred"), "-q",
                     "--overwrite"])
@@ -95,7 +95,7 @@ def main() -> None:
     t0 = time.perf_counter()
     cfg = FilterConfig(method="butterworth")
     for nm in names:
-        p = Poses.load_json(work / "pred" / f"{nm}.json")
+        p = Poses.load_json(work / "pred" / nm / "poses.json")
         filter_poses(p, cfg).save_json(work / "filtered" / f"{nm}.json")
     times["filter"] = time.perf_counter() - t0
 

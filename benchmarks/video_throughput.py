@@ -77,7 +77,7 @@ def batch(videos_dir: Path, model: str, workers: int, frames_total: int
     out = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     try:
         opts = BatchOptions(model=MARKERS if model == "markers" else "blazepose",
-                            schema="coco17", plot=False, csv=False)
+                            schema="coco17", plot=False, formats=["json"])
         t0 = time.perf_counter()
         rows = run_batch(videos_dir, out, opts, workers=workers)
         wall = time.perf_counter() - t0

@@ -121,19 +121,22 @@ def test_predict_video_json_csv_overlay(short_video, tmp_path, capsys):
     code, _, err = run(["predict", good, "--schema", "infant22", "--out", out, "--overlay",
                         "--max-frames", "6", "-q"], capsys)
     assert code == 0, err
-    assert files_under(out) == ["clip.csv", "clip.json", "clip_overlay.mp4"]
-    p = Poses.load_json(out / "clip.json")
+    # one folder per video, with the files batch writes too
+    assert files_under(out) == ["clip/keypoints.csv", "clip/overlay.mp4", "clip/poses.json"]
+    p = Poses.load_json(out / "clip" / "poses.json")
     assert p.schema.name == "infant22" and p.data.shape == (6, 1, 22, 3)
     assert p.fps == pytest.approx(15) and p.frame_size == (640, 480)
     assert list(p.frame_indices) == list(range(6)) and p.source == str(good)
-    assert p.present.all() and p.meta["corrupt_frames_skipped"] == 0
+    assert p.present.all() and p.meta["corrupt_frames"] == 0
+    assert p.meta["model"] == "blazepose" and p.meta["tracking"]["frames"] == 6
+    assert len(p.meta["rotation"]) == 6  # per frame: the image rotation that found the infant
     assert "vertex" in p.meta["missing_keypoints"]  # BlazePose has no vertex: never guessed
-    df = pd.read_csv(out / "clip.csv")
+    df = pd.read_csv(out / "clip" / "keypoints.csv")
     assert list(df.columns) == ["frame", "time", "instance", "keypoint", "x", "y", "score"]
     assert len(df) == 6 * 22
     from infantpose.io.video import probe_video
 
-    info = probe_video(out / "clip_overlay.mp4")
+    info = probe_video(out / "clip" / "overlay.mp4")
     assert info.n_frames == 6 and info.frame_size == (640, 480)
 
 
@@ -142,8 +145,8 @@ def test_corrupt_frame_in_video_is_skipped_and_counted(short_video, tmp_path, ca
     out = tmp_path / "out"
     code, _, err = run(["predict", bad, "--out", out, "-q"], capsys)
     assert code == 0, err
-    p = Poses.load_json(out / "corrupt.json")
-    n = p.meta["corrupt_frames_skipped"]
+    p = Poses.load_json(out / "corrupt" / "poses.json")
+    n = p.meta["corrupt_frames"]
     assert n >= 1 and p.n_frames == 10 - n
     assert len(set(range(10)) - set(p.frame_indices.tolist())) == n
     assert f"{n} corrupt frame(s) skipped" in " ".join(err.split())
@@ -155,7 +158,7 @@ def test_images_and_videos_together(examples, short_video, tmp_path, capsys):
     code, _, err = run(["predict", examples / "images" / "hopper_rot090.jpg", good, "--out",
                         out, "--max-frames", "2", "-q"], capsys)
     assert code == 0, err
-    assert files_under(out) == ["clip.csv", "clip.json", "predictions.json"]
+    assert files_under(out) == ["clip/keypoints.csv", "clip/poses.json", "predictions.json"]
 
 
 def test_cli_subprocess_error_is_one_line(tmp_path):
@@ -214,7 +217,7 @@ def test_bad_inputs(case, tmp_path, examples, short_video, capsys):
 def test_unknown_schema_and_model(examples, tmp_path, capsys):
     img = examples / "images" / "hopper_rot000.jpg"
     code, _, err = run(["predict", img, "--schema", "horse99", "--out", tmp_path / "o"], capsys)
-    assert code == 2 and "error: unknown schema 'horse99'" in err
+    assert code == 2 and "'horse99' is not one of 'coco17'" in err  # the choices, listed
     code, _, err = run(["predict", img, "--model", "nope", "--out", tmp_path / "o"], capsys)
     assert code == 2 and "error: unknown model 'nope'" in err
     code, _, err = run(["predict", img, "--weights", tmp_path / "w.pt", "--out", tmp_path / "o"],

@@ -140,12 +140,12 @@ def test_batch_done_marker_records_options(tmp_path):
     tc.make_clip(vids / "a.mp4", n_frames=4, seed=0, size=(64, 64))
     out = tmp_path / "out"
     B.run_batch(vids, out, B.BatchOptions(model=MARKERS, plot=False), workers=0)
-    rows = B.run_batch(vids, out, B.BatchOptions(model=MARKERS, plot=False, deidentify=True,
+    rows = B.run_batch(vids, out, B.BatchOptions(model=MARKERS, plot=False, deidentify="mosaic",
                                                  overlay=True), workers=0)
     assert rows[0]["status"] == "ok"  # redone, not "already done"
     assert (out / "a" / "deidentified.mp4").is_file() and (out / "a" / "overlay.mp4").is_file()
     rec = json.loads((out / "a" / B.DONE_MARKER).read_text())
-    assert rec["options"]["deidentify"] is True
+    assert rec["options"]["deidentify"] == "mosaic"
 
 
 def test_overlay_and_deidentify_refuse_to_replace_the_source(clip, capsys):
@@ -201,8 +201,15 @@ def test_predict_never_replaces_ground_truth_beside_the_video(tmp_path, capsys):
     (pin / "clip_001.json").write_text('{"ground": "truth"}')
     code, _, err = run(["predict", pin, "--out", pin, "-q", "-m", MARKERS], capsys)
     assert code == 2 and "input folder" in err
+    # a video's outputs go in a folder of its own (pin/clip_001/), beside the ground truth
     code, _, err = run(["predict", pin / "clip_001.mp4", "--out", pin, "-q", "-m", MARKERS],
                        capsys)
-    assert code == 2 and "not written by infantpose" in err
+    assert code == 0, err
     assert (pin / "clip_001.json").read_text() == '{"ground": "truth"}'
-    assert sorted(p.name for p in pin.iterdir()) == ["clip_001.json", "clip_001.mp4"]
+    assert sorted(p.name for p in pin.iterdir()) == ["clip_001", "clip_001.json", "clip_001.mp4"]
+    # and a file of the user's with an output's name there is never replaced
+    (pin / "clip_001" / "keypoints.csv").write_text("my table")
+    code, _, err = run(["predict", pin / "clip_001.mp4", "--out", pin, "-q", "-m", MARKERS],
+                       capsys)
+    assert code == 2 and "not written by infantpose" in err and "keypoints.csv" in err
+    assert (pin / "clip_001" / "keypoints.csv").read_text() == "my table"

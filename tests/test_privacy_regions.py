@@ -137,10 +137,10 @@ def test_predict_and_deidentify_build_the_same_deidentifier(monkeypatch):
 
     monkeypatch.setattr(pv.Deidentifier, "__init__", spy)
     monkeypatch.setattr(pv, "FaceDetector", lambda *a, **k: _NoFaces())
-    from infantpose.cli.predict import _make_deidentifier
+    from infantpose.cli.predict import _deidentifier
 
-    _make_deidentifier("mosaic", overlay=True)
-    pv.Deidentifier("mosaic")  # what deidentify_video and overlay build with their defaults
+    _deidentifier("mosaic")  # predict on images
+    pv.Deidentifier("mosaic")  # what the video path (render_videos) builds with its defaults
     assert made[0] == made[1]
 
 

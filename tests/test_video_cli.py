@@ -59,7 +59,7 @@ def test_filter_command(clip, tmp_path, capsys):
     _, poses, truth = clip
     out = tmp_path / "f.json"
     assert main(["filter", str(poses), "--out", str(out), "--method", "savgol", "--window", "5",
-                 "--drop-facial", "--csv", str(tmp_path / "f.csv")]) == 0
+                 "--drop-facial-keypoints", "--csv", str(tmp_path / "f.csv")]) == 0
     res = Poses.load_json(out)
     assert res.meta["filter"]["method"] == "savgol"
     assert np.isnan(res.data[:, 0, truth.schema.facial_mask, 0]).all()
@@ -91,7 +91,7 @@ def test_batch_command(clip, tmp_path, capsys):
     (d / "b.mp4").write_bytes(b"")  # empty file: fails, batch goes on
     out = tmp_path / "out"
     code = main(["batch", str(d), "--out", str(out), "--workers", "0", "--model", MARKERS,
-                 "--filter", "butterworth", "--deidentify", "--overlay"])
+                 "--filter", "butterworth", "--deidentify", "mosaic", "--overlay"])
     assert code == 1  # a failure is reported in the exit code, after everything else ran
     err = capsys.readouterr().err
     assert "1 done now" in err and "1 failed" in err
@@ -124,7 +124,7 @@ def test_batch_end_to_end_with_blazepose_on_rendered_infants(tmp_path):
                    style="studio")
     out = tmp_path / "out"
     assert main(["batch", str(d), "--out", str(out), "--workers", "2", "--filter", "savgol",
-                 "--deidentify", "--overlay"]) == 0
+                 "--deidentify", "mosaic", "--overlay"]) == 0
     for i in range(2):
         sub = out / f"infant{i}"
         done = json.loads((sub / "done.json").read_text())
@@ -166,18 +166,24 @@ def test_predict_deidentify_hides_faces_in_overlays_and_drops_facial_keypoints(t
     out = tmp_path / "out"
     assert main(["predict", str(tmp_path / "in"), "--out", str(out), "--overlay",
                  "--deidentify", "mosaic", "-q"]) == 0
-    assert "overlay frames blurred whole (no face found): 0" in capsys.readouterr().err
-    p = Poses.load_json(out / "infant.json")
+    assert "frames blurred whole (no face found): 0" in capsys.readouterr().err
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                  if not p.name.startswith(".")) == [
+        "deidentified", "deidentified/infant.png", "infant", "infant/deidentified.mp4",
+        "infant/keypoints.csv", "infant/overlay.mp4", "infant/poses.json", "overlay",
+        "overlay/infant.png", "predictions.json"]
+    p = Poses.load_json(out / "infant" / "poses.json")
     assert p.n_frames == 4 and p.meta["facial_keypoints_dropped"] == list(p.schema.facial)
     assert np.isnan(p.data[:, :, p.schema.facial_mask, :2]).all()
     assert np.isfinite(p.data[:, 0, p.schema.index("left_hip"), :2]).all()
     results = json.loads((out / "predictions.json").read_text())
     assert results and all(r["keypoints"][:15] == [0.0] * 15 for r in results)  # 5 facial × 3
     # the face is hidden: mediapipe's face detector finds the face in the source frames but not
-    # in the de-identified overlays, and the overlays carry no metadata
+    # in the de-identified overlays or copies, and they carry no metadata
     truth = Poses.load_json(labels)
     src, _ = read_frames(video)
-    ov, _ = read_frames(out / "infant_overlay.mp4")
+    ov, _ = read_frames(out / "infant" / "overlay.mp4")
+    copy, _ = read_frames(out / "infant" / "deidentified.mp4")
     det = pv.FaceDetector()
     checked = 0
     try:
@@ -189,8 +195,9 @@ def test_predict_deidentify_hides_faces_in_overlays_and_drops_facial_keypoints(t
 
             if on_head(det.detect(src[f])):
                 checked += 1
-                assert not on_head(det.detect(ov[f]))
+                assert not on_head(det.detect(ov[f])) and not on_head(det.detect(copy[f]))
     finally:
         det.close()
     assert checked >= 2, checked
-    assert pv.identifying_tags(out / "infant_overlay.mp4") == {}
+    for v in ("overlay.mp4", "deidentified.mp4"):
+        assert pv.identifying_tags(out / "infant" / v) == {}

@@ -3,15 +3,18 @@
 Outputs (under ``--out DIR``):
 
 * images -> ``DIR/predictions.json``: a JSON list in COCO keypoint-results format, one entry per
-  image and detected instance (see :mod:`infantpose.io.coco_results` and docs/predict.md);
-* each video -> ``DIR/<stem>.json`` (``Poses.save_json``) and ``DIR/<stem>.csv`` (tidy table);
-* ``--overlay`` -> ``DIR/overlay/<image name>`` and ``DIR/<stem>_overlay.mp4``.
+  image and detected instance (:mod:`infantpose.io.coco_results`, docs/predict.md);
+  ``--overlay`` -> ``DIR/overlay/<image name>``; ``--deidentify`` -> ``DIR/deidentified/<image
+  name>`` (the face hidden);
+* each video -> its own folder ``DIR/<stem>/`` with the files ``batch`` writes too (one video
+  path, :mod:`infantpose.video.pipeline`): ``poses.json``, ``keypoints.csv`` and the other
+  ``--format`` files, ``overlay.mp4`` (``--overlay``), ``deidentified.mp4`` (``--deidentify``),
+  ``trajectories.png`` (``--plot``).
 
 Nothing appears under ``DIR`` unless the whole run succeeds: outputs are written into a hidden
 staging folder inside ``DIR`` and moved into place at the end (each move is an atomic rename).
 Every output path is checked first against :mod:`infantpose.outputs`: ``DIR`` may not be an input
-folder, and a file that infantpose did not write (say a ground-truth ``clip.json`` beside
-``clip.mp4``) is never replaced unless ``--overwrite``.
+folder, and a file that infantpose did not write is never replaced unless ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -23,17 +26,17 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-import numpy as np
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import (DeidMode, PoseFormat, SchemaName, deidentify_option,
+                                     model_option, out_option, overwrite_option, quiet_option,
+                                     schema_option, value, weights_option)
 from infantpose.errors import InputError
-from infantpose.io.coco_results import coco_results, instance_score, write_coco_results
 
-__all__ = ["coco_results", "collect_sources", "instance_score", "predict_cmd", "resolve_model",
-           "run_predict"]
+__all__ = ["DEFAULT_MODEL", "collect_sources", "predict_cmd", "resolve_model", "run_predict"]
 
 #: The model run when neither --model nor --weights is given (mediapipe's runtime, weights in the
 #: wheel).
@@ -109,6 +112,20 @@ def _unique(name: str, used: set[str]) -> str:
     return out
 
 
+#: Names in ``--out`` that a video's folder may not take (the images' outputs).
+RESERVED = {"predictions.json", "overlay", "deidentified"}
+
+
+def video_dirs(videos: list[Path]) -> list[str]:
+    """One output folder name per video: its stem (its full name when stems collide, as in
+    ``batch``), made unique and kept clear of the images' outputs (:data:`RESERVED`)."""
+    from infantpose.video.batch import output_dir_names
+
+    names = output_dir_names(videos)
+    used = set(RESERVED)
+    return [_unique(names[v], used) for v in videos]
+
+
 @dataclass
 class Summary:
     frames: int = 0
@@ -119,45 +136,55 @@ class Summary:
     video_frames_without_person: int = 0
     corrupt_frames: dict[str, int] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
-    frames_blurred_whole: int = 0  # --deidentify: overlay frames with no placeable face
+    frames_blurred_whole: int = 0  # --deidentify: frames/images with no placeable face
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def planned_outputs(src: Sources, overlay: bool) -> tuple[list[str], list[str], list[str]]:
-    """Output paths (relative to ``--out``) the run will write: the overlay names of the images,
-    the stems of the videos, and every file."""
+def planned_outputs(src: Sources, video_options: Any, overlay: bool, deidentify: bool
+                    ) -> tuple[list[str], list[str], list[str]]:
+    """Output paths (relative to ``--out``) the run will write: the output names of the images,
+    the folder names of the videos, and every file."""
+    from infantpose.video.pipeline import planned_files
+
     used: set[str] = set()
-    overlay_names = [_unique(name, used) for _, name in src.images] if overlay else []
-    stems_used: set[str] = {"predictions"}
-    stems = [_unique(v.stem, stems_used) for v in src.videos]
-    files = (["predictions.json"] if src.images else []) + [f"overlay/{n}" for n in overlay_names]
-    for stem in stems:
-        files += [f"{stem}.json", f"{stem}.csv"] + ([f"{stem}_overlay.mp4"] if overlay else [])
-    return overlay_names, stems, files
+    image_names = [_unique(name, used) for _, name in src.images] \
+        if overlay or deidentify else []
+    dirs = video_dirs(src.videos)
+    files = ["predictions.json"] if src.images else []
+    files += [f"overlay/{n}" for n in image_names] if overlay else []
+    files += [f"deidentified/{n}" for n in image_names] if deidentify else []
+    for d in dirs:
+        files += [f"{d}/{name}" for name in planned_files(video_options)]
+    return image_names, dirs, files
 
 
 def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = False,
                 model: str | None = None, weights: Path | None = None,
                 max_frames: int | None = None, progress: bool = True,
-                deidentify: str | None = None, overwrite: bool = False) -> Summary:
+                deidentify: str | None = None, overwrite: bool = False,
+                formats: list[str] | None = None, tracking: bool = True,
+                drop_facial: bool = False, plot: bool = False) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark).
 
     ``model`` None runs the model the ``weights`` checkpoint holds (see :func:`resolve_model`),
-    or BlazePose when no weights are given.
+    or BlazePose when no weights are given. ``formats``: pose formats of each video besides
+    ``poses.json`` (default: csv). ``deidentify`` ("mosaic"/"blur"): hide the face in every image
+    and video written, write face-hidden copies, drop facial keypoints from every pose output;
+    ``drop_facial`` drops them without writing any media.
     """
-
     from infantpose.io.video import probe_video
     from infantpose.outputs import Outputs
     from infantpose.schemas import get_schema
+    from infantpose.video.pipeline import VideoOptions
 
-    sch = get_schema(schema)
-    if deidentify is not None and deidentify not in ("mosaic", "blur"):
-        raise InputError(None, f"--deidentify must be mosaic or blur, got {deidentify!r}")
-    if max_frames is not None and max_frames < 1:
-        raise InputError(None, f"--max-frames must be at least 1, got {max_frames}")
+    sch = get_schema(value(schema))
+    deidentify = value(deidentify)
+    vopts = VideoOptions(tracking=tracking, max_frames=max_frames, deidentify=deidentify,
+                         drop_facial=drop_facial, overlay=overlay, plot=plot,
+                         formats=[value(f) for f in (formats if formats else ["csv"])]).check()
     if weights is not None and not Path(weights).is_file():
         raise InputError(weights, "weights file not found")
     model = resolve_model(model, weights)
@@ -167,7 +194,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     guard = Outputs("predict", [*sources, *(p for p, _ in src.images), *src.videos,
                                 *([weights] if weights else [])], overwrite)
     guard.folder(out, create=False)
-    overlay_names, video_stems, planned = planned_outputs(src, overlay)
+    image_names, dirs, planned = planned_outputs(src, vopts, overlay, bool(deidentify))
     for rel in planned:
         guard.file(out / rel, create_parent=False)
     for img_path, _ in src.images:
@@ -176,188 +203,119 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     infos = {v: probe_video(v) for v in src.videos}  # missing/unreadable/zero-frame fail here
     created_out = not out.exists()
     try:
-        return _run(src, sch, out, guard, overlay, overlay_names, video_stems, infos, model,
-                    weights, max_frames, progress, deidentify)
+        return _run(src, sch, out, guard, vopts, image_names, dirs, infos, model, weights,
+                    progress)
     except BaseException:
         if created_out:  # a failed run leaves no empty output folder behind
-            for d in (out / "overlay", out):
+            for d in (out / "overlay", out / "deidentified", out):
                 with contextlib.suppress(OSError):
                     d.rmdir()  # only ever removes an empty folder
         raise
 
 
-def _run(src: Sources, sch: Any, out: Path, guard: Any, overlay: bool, overlay_names: list[str],
-         video_stems: list[str], infos: dict, model: str, weights: Path | None,
-         max_frames: int | None, progress: bool, deidentify: str | None) -> Summary:
+def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names: list[str],
+         dirs: list[str], infos: dict, model: str, weights: Path | None,
+         progress: bool) -> Summary:
     """The run after every input and output has been checked (see :func:`run_predict`)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from infantpose.draw import draw_poses
-    from infantpose.io.images import read_image, write_image
-    from infantpose.io.video import DecodeStats, iter_frames
     from infantpose.models import create_estimator
-    from infantpose.poses import Poses
-    from infantpose.video.prefetch import Prefetcher
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import run_video
 
-    deid = None
-    if deidentify:  # faces hidden in overlays, facial keypoints dropped from outputs
-        from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
-        deid = _make_deidentifier(deidentify, overlay)
     est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
     if est.schema.name != sch.name:
         raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
     out = guard.folder(out)
-
-    total = len(src.images) + sum(
-        min(i.n_frames, max_frames) if max_frames else i.n_frames for i in infos.values())
+    renders = vopts.overlay or bool(vopts.deidentify)
+    per_video = [min(i.n_frames, vopts.max_frames) if vopts.max_frames else i.n_frames
+                 for i in infos.values()]
+    total = len(src.images) + sum(per_video) * (2 if renders else 1)
     summary = Summary()
     staging = Path(tempfile.mkdtemp(prefix=".predict-staging-", dir=out))
+    meta = {"model": model, **({"weights": str(weights)} if weights else {})}
+    pbar = bar(total, "predict", enabled=progress)
+    t_start = time.perf_counter()
+
+    def tick(n: int = 1) -> None:  # frames predicted and frames rendered
+        pbar.update(n)
+        el = time.perf_counter() - t_start
+        if el > 0:
+            pbar.set_rate(f"{pbar.n / el:.1f}/s")
+
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                      disable=not progress, transient=False) as bar:
-            task = bar.add_task("predict", total=total, rate="")
-            t_start = time.perf_counter()
-
-            def tick(desc: str) -> None:
-                summary.frames += 1
-                el = time.perf_counter() - t_start
-                bar.update(task, advance=1, description=desc,
-                           rate=f"{summary.frames / el:.1f} frames/s" if el > 0 else "")
-
-            # ---- images -> predictions.json ------------------------------------------------
-            if src.images:
-                est.set_mode("image")
-                results: list[dict[str, Any]] = []
-                for image_id, (path, name) in enumerate(src.images, start=1):
-                    img = read_image(path)
-                    poses = est.predict(img)
-                    if deid is not None:
-                        img = deid(img, poses.data[0], sch, guessed=guessed_instances(
-                            poses.meta.get("path"))) if overlay else img
-                        poses = drop_facial_keypoints(poses)
-                    kp = poses.data[0]
-                    extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which
-                             if len(poses.meta.get(k) or []) == kp.shape[0]} or None  # found it
-                    entries = coco_results(image_id, name, kp, sch.name,
-                                           (img.shape[1], img.shape[0]), extra)
-                    if not entries:
-                        summary.images_without_person.append(name)
-                    results.extend(entries)
-                    if overlay:
-                        write_image(staging / "overlay" / overlay_names[image_id - 1],
-                                    draw_poses(img, poses))
-                    summary.images += 1
-                    tick(f"image {image_id}/{len(src.images)}")
-                write_coco_results(staging / "predictions.json", results)
-
-            # ---- videos -> <stem>.json, <stem>.csv, <stem>_overlay.mp4 ---------------------
-            for vpath, stem in zip(src.videos, video_stems):
-                info = infos[vpath]
-                est.set_mode("video")
-                stats = DecodeStats()
-                frames, idx, rotations, paths = [], [], [], []
-                extra_meta: dict[str, Any] = {}
-                writer = None
-                if overlay:  # sized from the first decoded frame (headers can disagree)
-                    writer = _LazyWriter(staging / f"{stem}_overlay.mp4", info.fps or 30.0)
-                if writer is not None:
-                    writer.__enter__()
-                # Decode in a background thread while the model works (issue 7's prefetcher).
-                frames_it = Prefetcher(iter_frames(vpath, stats=stats, max_frames=max_frames),
-                                       maxsize=8)
-                try:
-                    for fi, rgb in frames_it:
-                        p = est.predict(rgb)
-                        if deid is not None:
-                            rgb = deid(rgb, p.data[0], sch, stream=str(vpath),
-                                       guessed=guessed_instances(p.meta.get("path"))) \
-                                if writer is not None else rgb
-                            p = drop_facial_keypoints(p)
-                        if not frames and "missing_keypoints" in p.meta:
-                            extra_meta["missing_keypoints"] = p.meta["missing_keypoints"]
-                        frames.append(p.data[0])
-                        idx.append(fi)
-                        rotations.append(p.meta.get("rotation", [None])[0]
-                                         if p.meta.get("rotation") else None)
-                        paths.append((p.meta.get("path") or [None])[0])
-                        if writer is not None:
-                            writer.write(draw_poses(rgb, p))
-                        tick(f"{vpath.name} frame {fi}")
-                except BaseException as e:
-                    frames_it.close()
-                    if writer is not None:
-                        writer.__exit__(type(e), e, e.__traceback__)
-                    raise
-                if writer is not None:
-                    writer.__exit__(None, None, None)
-                n = max(len(f) for f in frames)
-                data = np.full((len(frames), n, sch.num_keypoints, 3), np.nan)
-                data[..., 2] = 0.0
-                for i, f in enumerate(frames):
-                    data[i, :len(f)] = f
-                poses = Poses(data, sch, source=str(vpath), frame_indices=idx, fps=info.fps,
-                              frame_size=info.frame_size,
-                              meta={"model": model, "rotation": rotations,
-                                    **({"path": paths} if any(paths) else {}),
-                                    **({"weights": str(weights)} if weights else {}),
-                                    "corrupt_frames_skipped": stats.corrupt,
-                                    "video_frames": info.n_frames, **extra_meta})
-                no_person = int((~poses.present.any(axis=1)).sum())
-                poses.meta["frames_without_person"] = no_person
-                if deid is not None:
-                    poses.meta["facial_keypoints_dropped"] = list(sch.facial)
-                summary.video_frames_without_person += no_person
-                summary.corrupt_frames[str(vpath)] = stats.corrupt
-                poses.save_json(staging / f"{stem}.json")
-                poses.to_csv(staging / f"{stem}.csv")
-                summary.videos += 1
-            summary.seconds = time.perf_counter() - t_start
-            if deid is not None:
-                summary.frames_blurred_whole = deid.report.whole_frame_blurred
+        if src.images:
+            pbar.set_description("images")
+            _predict_images(est, src, sch, staging, vopts, image_names, summary, tick)
+        for vpath, d in zip(src.videos, dirs):
+            pbar.set_description(vpath.name)
+            (staging / d).mkdir(parents=True)
+            res = run_video(est, vpath, staging / d, vopts, meta=meta, progress=tick)
+            summary.videos += 1
+            summary.frames += res.poses.n_frames
+            summary.video_frames_without_person += int(res.poses.meta["frames_without_person"])
+            summary.corrupt_frames[str(vpath)] = int(res.poses.meta["corrupt_frames"])
+            deid = res.info.get("deidentification")
+            if deid:
+                summary.frames_blurred_whole += int(deid["whole_frame_blurred"])
+        summary.seconds = time.perf_counter() - t_start
+        pbar.close()
         summary.written = _commit(staging, out)
         guard.record(*summary.written)
     finally:
+        pbar.close()
         shutil.rmtree(staging, ignore_errors=True)
-        if deid is not None:
-            deid.close()
         est.close()
     return summary
 
 
-def _make_deidentifier(mode: str, overlay: bool) -> Any:
-    """The Deidentifier of ``deidentify``/``overlay`` (same margin, thresholds and face detector,
-    so the same regions are hidden); without overlays no image is written and no detector runs."""
+def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
+                    image_names: list[str], summary: Summary, tick: Any) -> None:
+    """Images -> ``predictions.json`` (COCO results), overlays and face-hidden copies."""
+    from infantpose.draw import draw_poses
+    from infantpose.io.coco_results import coco_results, write_coco_results
+    from infantpose.io.images import read_image, write_image
+    from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
+
+    deid = _deidentifier(vopts.deidentify) if vopts.deidentify else None
+    est.set_mode("image")
+    results: list[dict[str, Any]] = []
+    try:
+        for image_id, (path, name) in enumerate(src.images, start=1):
+            img = read_image(path)
+            poses = est.predict(img)
+            if deid is not None:  # faces placed from the head keypoints before they are dropped
+                before = deid.report.whole_frame_blurred
+                img = deid(img, poses.data[0], sch,
+                           guessed=guessed_instances(poses.meta.get("path")))
+                summary.frames_blurred_whole += deid.report.whole_frame_blurred - before
+                write_image(staging / "deidentified" / image_names[image_id - 1], img)
+            if vopts.drops_facial:
+                poses = drop_facial_keypoints(poses)
+            kp = poses.data[0]
+            extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which estimator
+                     if len(poses.meta.get(k) or []) == kp.shape[0]} or None  # path found it
+            entries = coco_results(image_id, name, kp, sch.name, (img.shape[1], img.shape[0]),
+                                   extra)
+            if not entries:
+                summary.images_without_person.append(name)
+            results.extend(entries)
+            if vopts.overlay:
+                write_image(staging / "overlay" / image_names[image_id - 1],
+                            draw_poses(img, poses))
+            summary.images += 1
+            summary.frames += 1
+            tick(1)
+    finally:
+        if deid is not None:
+            deid.close()
+    write_coco_results(staging / "predictions.json", results)
+
+
+def _deidentifier(mode: str) -> Any:
+    """The Deidentifier of images: the settings of every other command (margin, thresholds,
+    face detector), so the same regions are hidden."""
     from infantpose.video.privacy import Deidentifier
 
-    return Deidentifier(mode, use_detector=overlay)
-
-
-class _LazyWriter:
-    """A VideoWriter opened on the first frame, so its size is the decoded frame size."""
-
-    def __init__(self, path: Path, fps: float):
-        self.path, self.fps, self._w = path, fps, None
-
-    def __enter__(self) -> _LazyWriter:
-        return self
-
-    def write(self, rgb: np.ndarray) -> None:
-        from infantpose.io.video import VideoWriter
-
-        if self._w is None:
-            self._w = VideoWriter(self.path, self.fps, (rgb.shape[1], rgb.shape[0])).__enter__()
-        self._w.write(rgb)
-
-    def __exit__(self, *exc) -> None:
-        if self._w is not None:
-            self._w.__exit__(*exc)
+    return Deidentifier(mode)
 
 
 def _commit(staging: Path, out: Path) -> list[Path]:
@@ -376,36 +334,44 @@ def _commit(staging: Path, out: Path) -> list[Path]:
 def predict_cmd(
     sources: list[Path] = typer.Argument(..., help="Image files, folders of images/videos, "
                                                    "or video files (mp4/avi/mov/mkv)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (created if needed)."),
-    schema: str = typer.Option("coco17", "--schema", "-s",
-                               help="Keypoint schema of the output: coco17, infant22, blazepose33."),
+    out: Path = out_option("Output folder (created if needed): predictions.json for images, "
+                           "one folder per video."),
+    schema: SchemaName = schema_option("coco17", "Keypoint schema of the output."),
     overlay: bool = typer.Option(False, "--overlay", help="Also write images/videos with the "
                                                           "skeleton drawn."),
-    model: str = typer.Option(None, "--model", "-m",
-                              help="Registered model name (default: the model the --weights "
-                                   "checkpoint holds, else blazepose)."),
-    weights: Path = typer.Option(None, "--weights", "-w",
-                                 help="A checkpoint (e.g. runs/x/model.pt from `infantpose "
-                                      "train`); it selects its own model."),
-    max_frames: int = typer.Option(None, "--max-frames", help="At most N frames per video "
-                                                              "(and at most N images)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    deidentify: str = typer.Option(None, "--deidentify",
-                                   help="mosaic or blur: hide faces in overlays (frames with no "
-                                        "placeable face are blurred whole) and drop facial "
-                                        "keypoints from the outputs."),
-    overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace existing output files that infantpose did not "
-                                        "write (inputs are never replaced)."),
+    model: Optional[str] = model_option(),
+    weights: Optional[Path] = weights_option(),
+    formats: Optional[list[PoseFormat]] = typer.Option(
+        None, "--format", "-f", case_sensitive=False,
+        help="Pose files of each video besides poses.json (repeatable; default csv): csv, "
+             "slp (SLEAP), nwb (NWB ndx-pose), movement (netCDF), dlc (DeepLabCut)."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames",
+                                             help="At most N frames per video (and at most N "
+                                                  "images)."),
+    tracking: bool = typer.Option(True, "--tracking/--no-tracking",
+                                  help="Follow the infant frame to frame in videos."),
+    plot: bool = typer.Option(False, "--plot/--no-plot",
+                              help="Write each video's trajectories.png."),
+    deidentify: Optional[DeidMode] = deidentify_option(
+        "Hide the infant's face (mosaic or blur) in every image and video written (frames "
+        "with no placeable face are blurred whole), write face-hidden copies (deidentified/, "
+        "deidentified.mp4), and drop facial keypoints from every pose output."),
+    drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
+                                     help="Drop facial keypoints from the pose outputs (implied "
+                                          "by --deidentify)."),
+    quiet: bool = quiet_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
-    """Predict keypoints on images and videos; write COCO results (images) and Poses JSON + CSV
-    (videos), optionally overlays."""
+    """Predict keypoints on images and videos: COCO results for images, and per video the files
+    batch writes too (poses.json, keypoints.csv, ...), optionally overlays and face-hidden
+    copies."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    s = run_predict(sources, schema, out, overlay=overlay, model=model, weights=weights,
-                    max_frames=max_frames, progress=not quiet, deidentify=deidentify,
-                    overwrite=overwrite)
+    s = run_predict(sources, value(schema), out, overlay=overlay, model=model, weights=weights,
+                    max_frames=max_frames, progress=not quiet, deidentify=value(deidentify),
+                    overwrite=overwrite, formats=[value(f) for f in formats or []],
+                    tracking=tracking, drop_facial=drop_facial, plot=plot)
     console.print(f"{s.frames} frames in {s.seconds:.1f} s: {s.fps:.1f} frames/s "
                   f"({s.images} images, {s.videos} videos)")
     if s.images_without_person:
@@ -419,7 +385,7 @@ def predict_cmd(
         for v, c in s.corrupt_frames.items():
             if c:
                 console.print(f"{v}: {c} corrupt frame(s) skipped")
-    if deidentify and overlay:
-        console.print(f"de-identified ({deidentify}); overlay frames blurred whole (no face "
+    if deidentify:
+        console.print(f"de-identified ({value(deidentify)}); frames blurred whole (no face "
                       f"found): {s.frames_blurred_whole}")
     console.print(f"wrote {len(s.written)} files to {out}")

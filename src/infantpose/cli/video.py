@@ -1,24 +1,46 @@
 """Video commands: ``deidentify``, ``batch``, ``filter`` and ``overlay``.
 
+They share the one video path of :mod:`infantpose.video.pipeline` with ``predict``, and its
+options: ``--deidentify mosaic|blur`` hides the face in every video written and drops facial
+keypoints from every pose output, ``--drop-facial-keypoints`` drops them alone.
 Heavy libraries (mediapipe, OpenCV, Dask) are imported inside the commands.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
 from infantpose.cli import app
+from infantpose.cli._options import (Choice, DeidMode, PoseFormat, SchemaName, deidentify_option,
+                                     model_option, out_option, overwrite_option, quiet_option,
+                                     schema_option, value, weights_option)
 from infantpose.errors import InputError
 from infantpose.outputs import Outputs
 
-__all__ = ["deidentify_cmd", "batch_cmd", "filter_cmd", "overlay_cmd", "filter_config"]
+__all__ = ["deidentify_cmd", "batch_cmd", "filter_cmd", "overlay_cmd", "filter_config",
+           "FilterMethod", "SpeedUnit"]
 
-OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
-                  "never replaced).")
 VIDEO_OUT = (".mp4", ".mov", ".mkv", ".avi")
+
+
+class FilterMethod(Choice):
+    """Trajectory filters of :mod:`infantpose.video.filters` (none: outliers and gaps only)."""
+
+    none = "none"
+    median = "median"
+    savgol = "savgol"
+    butterworth = "butterworth"
+    one_euro = "one_euro"
+
+
+class SpeedUnit(Choice):
+    """Unit of the outlier speed bound: body lengths per second, or pixels per second."""
+
+    body = "body"
+    px = "px"
 
 
 def check_video_out(path: Path) -> Path:
@@ -40,10 +62,11 @@ def filter_config(method: str, cutoff: float | None, window: int | None, min_cut
                   beta: float | None, max_gap: int, max_speed: float | None, speed_unit: str,
                   min_score: float) -> Any:
     """A FilterConfig from command-line values (InputError for invalid combinations)."""
-    from infantpose.video.filters import METHODS, FilterConfig
-
     import math
 
+    from infantpose.video.filters import METHODS, FilterConfig
+
+    method = value(method)
     if method not in METHODS:
         raise InputError(None, f"unknown filter {method!r}; choose from {', '.join(METHODS)}")
     if not (math.isfinite(min_score) and 0.0 <= min_score <= 1.0):
@@ -73,47 +96,65 @@ def filter_config(method: str, cutoff: float | None, window: int | None, min_cut
 @app.command("deidentify")
 def deidentify_cmd(
     video: Path = typer.Argument(..., help="Video to de-identify."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output video (.mp4, .mov, .mkv, .avi)."),
-    mode: str = typer.Option("mosaic", "--mode", help="mosaic or blur."),
+    out: Path = out_option("Output video (.mp4, .mov, .mkv, .avi)."),
+    mode: DeidMode = typer.Option(DeidMode.mosaic, "--mode", case_sensitive=False,
+                                  help="How the face is hidden."),
     margin: float = typer.Option(0.3, "--margin", help="Face box grown by this fraction per side."),
-    poses: Path = typer.Option(None, "--poses", help="Poses JSON of this video (from predict or "
-                                                     "batch): head keypoints place the face too."),
-    model: str = typer.Option("blazepose", "--model", "-m",
-                              help="Pose model run to place the face from head keypoints when "
-                                   "--poses is not given; 'none' uses the face detector only."),
+    poses: Optional[Path] = typer.Option(None, "--poses",
+                                         help="Poses JSON of this video (from predict or batch): "
+                                              "head keypoints place the face too."),
+    model: str = model_option("blazepose", "Pose model run to place the face from head "
+                                           "keypoints when --poses is not given; 'none' uses "
+                                           "the face detector only."),
+    weights: Optional[Path] = weights_option(),
     detector: bool = typer.Option(True, "--detector/--no-detector",
                                   help="Use mediapipe's face detector."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    quiet: bool = quiet_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Hide the infant's face in every frame (mosaic or blur) and strip all metadata.
 
     Frames where no face region can be placed are blurred whole, and counted."""
     from rich.console import Console
 
+    from infantpose.io.video import probe_video
     from infantpose.poses import Poses
-    from infantpose.video.privacy import MODES, deidentify_video
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import render_videos
 
     console = Console(stderr=True)
-    if mode not in MODES:
-        raise InputError(None, f"--mode must be mosaic or blur, got {mode!r}")
+    mode_s = value(mode)
     check_margin(margin)
-    guard = Outputs("deidentify", [video] + ([poses] if poses is not None else []), overwrite)
+    inputs = [video] + [p for p in (poses, weights) if p is not None]
+    guard = Outputs("deidentify", inputs, overwrite)
     check_video_out(guard.file(out, create_parent=False))
+    if weights is not None and not weights.is_file():
+        raise InputError(weights, "weights file not found")
+    n = probe_video(video).n_frames
     p = None
     if poses is not None:
         p = Poses.load_json(poses)
         check_poses_match_video(p, poses, video)
-    elif model != "none":
-        from infantpose.models import create_estimator
-        from infantpose.video.tracking import predict_video
+    run_model = poses is None and model != "none"
+    with bar(n * (2 if run_model else 1), video.name, enabled=not quiet) as pbar:
+        if run_model:
+            from infantpose.cli.predict import resolve_model
+            from infantpose.models import create_estimator
+            from infantpose.video.tracking import predict_video
 
-        est = create_estimator(model)
-        p = predict_video(est, video, show_progress=not quiet)
-    rep = deidentify_video(video, out, mode=mode, margin=margin, poses=p, use_detector=detector,
-                           show_progress=not quiet)
+            est = create_estimator(resolve_model(model, weights),
+                                   weights=str(weights) if weights else None)
+            try:
+                pbar.set_description(f"{video.name}: poses")
+                p = predict_video(est, video, progress=pbar.update)
+            finally:
+                est.close()
+        pbar.set_description(f"{video.name}: {mode_s}")
+        res = render_videos(video, face_poses=p, deidentify=mode_s, deidentified=out,
+                            margin=margin, use_detector=detector, progress=pbar.update)
     guard.record(out)
-    console.print(f"{rep.frames} frames written to {out} ({mode}); face placed by detector in "
+    rep = res["report"]
+    console.print(f"{rep.frames} frames written to {out} ({mode_s}); face placed by detector in "
                   f"{rep.detector_frames}, by head keypoints in {rep.keypoint_frames}")
     if rep.whole_frame_blurred:
         console.print(f"[yellow]{rep.whole_frame_blurred} frame(s) had no face region and were "
@@ -128,76 +169,82 @@ def deidentify_cmd(
 @app.command("batch")
 def batch_cmd(
     video_dir: Path = typer.Argument(..., help="Folder of videos."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (one sub-folder per video, "
-                                                      "manifest.csv)."),
-    workers: int = typer.Option(2, "--workers", "-w", help="Local Dask worker processes "
+    out: Path = out_option("Output folder (one sub-folder per video, manifest.csv)."),
+    workers: int = typer.Option(2, "--workers", "-j", help="Local Dask worker processes "
                                                            "(0: run in this process)."),
-    scheduler: str = typer.Option(None, "--scheduler", help="Existing Dask scheduler, e.g. "
-                                                            "tcp://HOST:8786."),
-    model: str = typer.Option("blazepose", "--model", "-m",
-                              help="Registered model name or package.module:factory."),
-    schema: str = typer.Option("coco17", "--schema", "-s", help="Output keypoint schema."),
-    filter_method: str = typer.Option(None, "--filter", help="Also write filtered keypoints: "
-                                      "median, savgol, butterworth or one_euro."),
-    deidentify: bool = typer.Option(False, "--deidentify", help="Write a face-hidden video and "
-                                    "drop facial keypoints from all exported files."),
-    deid_mode: str = typer.Option("mosaic", "--deid-mode", help="mosaic or blur."),
-    keep_facial: bool = typer.Option(False, "--keep-facial-keypoints",
-                                     help="Keep facial keypoints even with --deidentify."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="Existing Dask scheduler, e.g. "
+                                                 "tcp://HOST:8786."),
+    model: Optional[str] = model_option(),
+    weights: Optional[Path] = weights_option(),
+    schema: SchemaName = schema_option("coco17", "Output keypoint schema."),
+    formats: Optional[list[PoseFormat]] = typer.Option(
+        None, "--format", "-f", case_sensitive=False,
+        help="Pose files of each video besides poses.json (repeatable; default csv): csv, "
+             "slp (SLEAP), nwb (NWB ndx-pose), movement (netCDF), dlc (DeepLabCut)."),
+    filter_method: Optional[FilterMethod] = typer.Option(
+        None, "--filter", case_sensitive=False,
+        help="Also write filtered keypoints (poses_filtered.json; the keypoint files then hold "
+             "them)."),
+    deidentify: Optional[DeidMode] = deidentify_option(
+        "Hide the infant's face (mosaic or blur) in every video written (frames with no "
+        "placeable face are blurred whole), write deidentified.mp4, and drop facial keypoints "
+        "from every pose output."),
+    drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
+                                     help="Drop facial keypoints from the pose outputs (implied "
+                                          "by --deidentify)."),
     overlay: bool = typer.Option(False, "--overlay", help="Write overlay videos."),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write trajectories.png."),
     tracking: bool = typer.Option(True, "--tracking/--no-tracking",
                                   help="Follow the infant frame to frame."),
-    max_frames: int = typer.Option(None, "--max-frames", help="At most N frames per video."),
-    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
-    dashboard: str = typer.Option(None, "--dashboard",
-                                  help="Serve the local Dask dashboard at [HOST]:PORT, e.g. "
-                                       ":8787 (off by default)."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames",
+                                             help="At most N frames per video."),
+    quiet: bool = quiet_option(),
+    overwrite: bool = overwrite_option(),
+    dashboard: Optional[str] = typer.Option(None, "--dashboard",
+                                            help="Serve the local Dask dashboard at [HOST]:PORT, "
+                                                 "e.g. :8787 (off by default)."),
 ) -> None:
     """Process every video in VIDEO_DIR once (resumable; one bad video never stops the batch).
 
-    A video is redone when its options change. Files in --out that infantpose did not write are
-    never deleted, and replaced only with --overwrite."""
+    Each video gets the files predict writes for a video, in OUT/<video>/. A video is redone
+    when its options change. Files in --out that infantpose did not write are never deleted,
+    and replaced only with --overwrite."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from infantpose.schemas import get_schema
+    from infantpose.cli.predict import resolve_model
+    from infantpose.progress import bar
     from infantpose.video.batch import (BatchOptions, check_batch_paths, check_dashboard,
                                         check_scheduler, display_name, run_batch)
-    from infantpose.video.filters import METHODS
-    from infantpose.video.privacy import MODES
 
     console = Console(stderr=True)
-    get_schema(schema)
-    if filter_method is not None and filter_method not in METHODS:
-        raise InputError(None, f"unknown filter {filter_method!r}; "
-                               f"choose from {', '.join(METHODS)}")
-    if deid_mode not in MODES:
-        raise InputError(None, f"--deid-mode must be mosaic or blur, got {deid_mode!r}")
-    if max_frames is not None and max_frames < 1:
-        raise InputError(None, "--max-frames must be at least 1")
     if workers < 0:
         raise InputError(None, f"--workers must be >= 0, got {workers}")
     if scheduler is not None:
         scheduler = check_scheduler(scheduler)
     check_dashboard(dashboard)
-    opts = BatchOptions(model=model, schema=schema, tracking=tracking, filter=filter_method,
-                        deidentify=deidentify, deid_mode=deid_mode, keep_facial=keep_facial,
-                        overlay=overlay, plot=plot, max_frames=max_frames)
+    if weights is not None and not weights.is_file():
+        raise InputError(weights, "weights file not found")
+    method = value(filter_method)
+    opts = BatchOptions(model=resolve_model(model, weights), schema=value(schema),
+                        weights=str(weights.resolve()) if weights else None, tracking=tracking,
+                        filter=None if method in (None, "none") else method,
+                        deidentify=value(deidentify), drop_facial=drop_facial, overlay=overlay,
+                        plot=plot, max_frames=max_frames,
+                        formats=[value(f) for f in formats] if formats else ["csv"]).check()
     n = len(check_batch_paths(video_dir, out, overwrite))
     counts = {"ok": 0, "skipped": 0, "failed": 0}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=console) as bar:
-        task = bar.add_task("videos", total=n)
+    with bar(n, "videos", enabled=not quiet, unit="video") as pbar:
 
         def on_result(row: dict[str, Any]) -> None:
             st = row.get("status", "failed")
             counts[st] = counts.get(st, 0) + 1
             name = display_name(str(row["video"]))
             if st == "failed":
-                bar.console.print(f"failed {name}: {row.get('error', '')}", style="red",
-                                  markup=False)
-            bar.update(task, advance=1, description=f"{name} {st}")
+                console.print(f"failed {name}: {row.get('error', '')}", style="red",
+                              markup=False)
+            pbar.update(1)
+            pbar.set_description(f"{name} {st}")
 
         rows = run_batch(video_dir, out, opts, workers=workers, scheduler=scheduler,
                          on_result=on_result, overwrite=overwrite, dashboard=dashboard)
@@ -210,21 +257,28 @@ def batch_cmd(
 @app.command("filter")
 def filter_cmd(
     poses_path: Path = typer.Argument(..., help="Video Poses JSON (from predict or batch)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Filtered Poses JSON."),
-    method: str = typer.Option("butterworth", "--method",
-                               help="none, median, savgol, butterworth or one_euro."),
-    cutoff: float = typer.Option(None, "--cutoff",
-                                 help="Butterworth cut-off (Hz; default min(6, fps/4))."),
-    window: int = typer.Option(None, "--window", help="Savitzky-Golay / median window (frames)."),
-    min_cutoff: float = typer.Option(None, "--min-cutoff", help="One-Euro minimum cut-off (Hz)."),
-    beta: float = typer.Option(None, "--beta", help="One-Euro speed coefficient."),
+    out: Path = out_option("Filtered Poses JSON."),
+    method: FilterMethod = typer.Option(FilterMethod.butterworth, "--method",
+                                        case_sensitive=False, help="Smoothing filter."),
+    cutoff: Optional[float] = typer.Option(None, "--cutoff",
+                                           help="Butterworth cut-off (Hz; default "
+                                                "min(6, fps/4))."),
+    window: Optional[int] = typer.Option(None, "--window",
+                                         help="Savitzky-Golay / median window (frames)."),
+    min_cutoff: Optional[float] = typer.Option(None, "--min-cutoff",
+                                               help="One-Euro minimum cut-off (Hz)."),
+    beta: Optional[float] = typer.Option(None, "--beta", help="One-Euro speed coefficient."),
     max_gap: int = typer.Option(5, "--max-gap", help="Fill gaps up to N frames (0: never)."),
     max_speed: float = typer.Option(8.0, "--max-speed", help="Outlier speed bound (0: off)."),
-    speed_unit: str = typer.Option("body", "--speed-unit", help="body (lengths/s) or px (/s)."),
+    speed_unit: SpeedUnit = typer.Option(SpeedUnit.body, "--speed-unit", case_sensitive=False,
+                                         help="Unit of --max-speed: body lengths/s or px/s."),
     min_score: float = typer.Option(0.3, "--min-score", help="Lower scores count as missing."),
-    drop_facial: bool = typer.Option(False, "--drop-facial", help="Drop facial keypoints."),
-    csv: Path = typer.Option(None, "--csv", help="Also write the filtered keypoints as CSV."),
-    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
+                                     help="Drop facial keypoints from the output."),
+    drop_facial_old: bool = typer.Option(False, "--drop-facial", hidden=True),
+    csv: Optional[Path] = typer.Option(None, "--csv",
+                                       help="Also write the filtered keypoints as CSV."),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Clean keypoint trajectories: outliers, gaps, smoothing; print jitter before/after."""
     import numpy as np
@@ -232,11 +286,12 @@ def filter_cmd(
     from rich.table import Table
 
     from infantpose.poses import Poses
-    from infantpose.video.filters import filter_poses, high_frequency_power, mean_abs_acceleration
+    from infantpose.video.filters import (filter_poses, high_frequency_power, mask_low_scores,
+                                          mean_abs_acceleration)
 
     console = Console()
-    cfg = filter_config(method, cutoff, window, min_cutoff, beta, max_gap, max_speed, speed_unit,
-                        min_score)
+    cfg = filter_config(value(method), cutoff, window, min_cutoff, beta, max_gap, max_speed,
+                        value(speed_unit), min_score)
     guard = Outputs("filter", [poses_path], overwrite)
     guard.file(out, create_parent=False)
     if out.suffix.lower() != ".json":
@@ -255,7 +310,7 @@ def filter_cmd(
         result = filter_poses(poses, cfg)
     except ValueError as e:
         raise InputError(poses_path, str(e)) from None
-    if drop_facial:
+    if drop_facial or drop_facial_old:
         from infantpose.video.privacy import drop_facial_keypoints
         result = drop_facial_keypoints(result)
     written = [result.save_json(out)]
@@ -271,14 +326,19 @@ def filter_cmd(
     for c in ("keypoint", "acc before", "acc after", "HF before", "HF after"):
         table.add_column(c, justify="right" if c != "keypoint" else "left")
     if poses.n_instances:
-        clean_before = poses.data[:, 0].copy()
-        clean_before[clean_before[..., 2] < cfg.min_score] = np.nan
+        # on the video's frame numbers: frames the reader skipped count as time (as batch's
+        # summary does)
+        before = mask_low_scores(poses.data[:, 0], cfg.min_score)
         after = result.data[:, 0]
-        ab, aa = mean_abs_acceleration(clean_before, fps), mean_abs_acceleration(after, fps)
-        hb, ha = high_frequency_power(clean_before, fps), high_frequency_power(after, fps)
-        for k, name in enumerate(poses.schema.keypoints):
+        fi = poses.frame_indices
+        ab = mean_abs_acceleration(before, fps, frame_indices=fi)
+        aa = mean_abs_acceleration(after, fps, frame_indices=fi)
+        hb = high_frequency_power(before, fps, frame_indices=fi)
+        ha = high_frequency_power(after, fps, frame_indices=fi)
+        for k, name in enumerate(result.schema.keypoints):
+            j = poses.schema.index(name)
             table.add_row(name, *(f"{v:.1f}" if np.isfinite(v) else "-" for v in
-                                  (ab[k], aa[k], hb[k], ha[k])))
+                                  (ab[j], aa[j], hb[j], ha[j])))
         console.print(table)
     f = result.meta["filter"]
     console.print(f"wrote {out}: {f['n_rejected']} outliers rejected, {f['n_interpolated']} points "
@@ -289,21 +349,22 @@ def filter_cmd(
 def overlay_cmd(
     video: Path = typer.Argument(..., help="The video the poses belong to."),
     poses_path: Path = typer.Argument(..., help="Poses JSON (raw or filtered)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Overlay video (.mp4)."),
-    deidentify: str = typer.Option(None, "--deidentify",
-                                   help="Hide the face first: mosaic or blur."),
-    plot: Path = typer.Option(None, "--plot", help="Also write a trajectory PNG here."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    out: Path = out_option("Overlay video (.mp4, .mov, .mkv, .avi)."),
+    deidentify: Optional[DeidMode] = deidentify_option(
+        "Hide the infant's face (mosaic or blur) in the overlay (frames with no placeable face "
+        "are blurred whole) and leave the facial keypoints undrawn."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also write a trajectory PNG here."),
+    quiet: bool = quiet_option(),
+    overwrite: bool = overwrite_option(),
 ) -> None:
     """Draw the skeleton (scores as colour, limb trails, timestamp) on a video."""
     from rich.console import Console
 
+    from infantpose.io.video import probe_video
     from infantpose.poses import Poses
-    from infantpose.video.overlay import render_overlay
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import render_videos
 
-    if deidentify is not None and deidentify not in ("mosaic", "blur"):
-        raise InputError(None, f"--deidentify must be mosaic or blur, got {deidentify!r}")
     guard = Outputs("overlay", [video, poses_path], overwrite)
     check_video_out(guard.file(out, create_parent=False))
     if plot is not None:
@@ -312,12 +373,17 @@ def overlay_cmd(
         guard.file(plot, create_parent=False)
     poses = Poses.load_json(poses_path)
     check_poses_match_video(poses, poses_path, video)
-    res = render_overlay(video, poses, out, deidentify=deidentify, show_progress=not quiet)
+    mode = value(deidentify)
+    with bar(probe_video(video).n_frames, video.name, enabled=not quiet) as pbar:
+        res = render_videos(video, draw=poses, deidentify=mode, overlay=out,
+                            progress=pbar.update)
     written = [out]
     try:
         if plot is not None:
             from infantpose.video.plots import plot_trajectories
-            plot_trajectories(poses, plot)
+            from infantpose.video.privacy import drop_facial_keypoints
+
+            plot_trajectories(drop_facial_keypoints(poses) if mode else poses, plot)
             written.append(plot)
     except BaseException:
         out.unlink(missing_ok=True)  # all or nothing

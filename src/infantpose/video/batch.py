@@ -4,10 +4,13 @@
 output folder; every file in it is written atomically, and a ``done.json`` marker is written
 *last*, so a folder with a marker is complete and a folder without one is redone from scratch on
 the next run (a killed run loses at most the videos in flight). The marker records the options,
-so a rerun with other options (say ``--deidentify`` added) redoes the video. A manifest CSV, rewritten
-atomically after every video, records status, frames, fps, dropped frames, error and time per
-video (``seconds`` is wall time, ``cpu_seconds`` the worker process's CPU time, useful for
-planning a cluster); one bad video is recorded as failed and never stops the batch.
+so a rerun with other options (say ``--deidentify`` added) redoes the video. Each video goes
+through :func:`infantpose.video.pipeline.run_video`, the path ``predict`` takes too: the same
+keypoints and the same files (``poses.json``, ``keypoints.csv``, ``overlay.mp4``,
+``deidentified.mp4``, ...). A manifest CSV, rewritten atomically after every video, records
+status, frames, fps, dropped frames, error and time per video (``seconds`` is wall time,
+``cpu_seconds`` the worker process's CPU time, useful for planning a cluster); one bad video is
+recorded as failed and never stops the batch.
 
 Videos are independent tasks submitted to Dask: a :class:`distributed.LocalCluster` of worker
 *processes* (one thread each: the models are single-image CPU work) by default, or an existing
@@ -39,6 +42,7 @@ from collections.abc import Callable
 from infantpose import _atomic
 from infantpose import outputs as _outputs
 from infantpose.errors import InputError
+from infantpose.video.pipeline import VideoOptions, planned_files
 
 __all__ = ["BatchOptions", "MANIFEST_COLUMNS", "DONE_MARKER", "find_videos", "output_dir_names",
            "is_done", "process_video", "run_batch", "read_manifest"]
@@ -50,39 +54,24 @@ MANIFEST_COLUMNS = ["video", "status", "frames", "fps", "dropped_frames", "secon
 
 
 @dataclass
-class BatchOptions:
-    """What to do with every video (all plain values, so it travels to Dask workers).
+class BatchOptions(VideoOptions):
+    """What to do with every video: the model, and the per-video :class:`VideoOptions` (what
+    ``predict`` does with a video, so both commands give the same keypoints and files). All
+    plain values, so it travels to Dask workers.
 
     Attributes:
         model: a registered estimator name, or ``"package.module:factory"``.
         schema: output keypoint schema (None: the model's own).
+        weights: a checkpoint for the model (None: its own weights).
         model_options: keyword options for the estimator factory.
-        tracking: follow the infant frame to frame (see :mod:`infantpose.video.tracking`).
-        filter: smoothing method of :mod:`infantpose.video.filters` (None: no filtered output).
-        filter_options: options of :class:`~infantpose.video.filters.FilterConfig`.
-        deidentify: write a face-hidden copy of the video, and drop facial keypoints from every
-            exported keypoint file (unless ``keep_facial``).
-        deid_mode: "mosaic" or "blur".
-        keep_facial: keep facial keypoints in exports even with ``deidentify``.
-        overlay: write an overlay video (face-hidden when ``deidentify``).
-        plot: write a trajectory PNG.
-        csv: also write the keypoints as a tidy CSV.
-        max_frames: process at most this many frames per video (quick looks).
+        plot: write ``trajectories.png`` (on by default in a batch).
     """
 
     model: str = "blazepose"
     schema: str | None = None
+    weights: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
-    tracking: bool = True
-    filter: str | None = None
-    filter_options: dict[str, Any] = field(default_factory=dict)
-    deidentify: bool = False
-    deid_mode: str = "mosaic"
-    keep_facial: bool = False
-    overlay: bool = False
     plot: bool = True
-    csv: bool = True
-    max_frames: int | None = None
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -150,18 +139,7 @@ def _clean_partial(out_dir: Path) -> None:
 
 def planned_outputs(options: BatchOptions) -> list[str]:
     """The file names :func:`process_video` may write for ``options`` (marker included)."""
-    names = ["poses.json"]
-    if options.filter:
-        names.append("poses_filtered.json")
-    if options.csv:
-        names.append("keypoints.csv")
-    if options.plot:
-        names.append("trajectories.png")
-    if options.deidentify:
-        names.append("deidentified.mp4")
-    if options.overlay:
-        names.append("overlay.mp4")
-    return names + [DONE_MARKER, "error.txt"]
+    return planned_files(options) + [DONE_MARKER, "error.txt"]
 
 
 def _prepare_dir(out: Path, options: BatchOptions, overwrite: bool) -> None:
@@ -181,12 +159,14 @@ _ESTIMATORS: dict[str, Any] = {}
 
 def _estimator(options: BatchOptions):
     """One estimator per worker process and model configuration (loading costs seconds)."""
-    key = json.dumps([options.model, options.schema, options.model_options], sort_keys=True)
+    key = json.dumps([options.model, options.schema, options.weights, options.model_options],
+                     sort_keys=True)
     est = _ESTIMATORS.get(key)
     if est is None:
         from infantpose.models import create_estimator
 
-        est = create_estimator(options.model, schema=options.schema, **options.model_options)
+        est = create_estimator(options.model, schema=options.schema, weights=options.weights,
+                               **options.model_options)
         _ESTIMATORS[key] = est
     return est
 
@@ -195,11 +175,13 @@ def process_video(video: str, out_dir: str, options: BatchOptions, overwrite: bo
                   ) -> dict[str, Any]:
     """Process one video into ``out_dir``; never raises: failures come back as a failed row.
 
-    Outputs (each atomic): ``poses.json`` (raw tracked keypoints), ``poses_filtered.json`` (with a
-    filter), ``keypoints.csv`` (the final keypoints, tidy), ``trajectories.png``,
-    ``deidentified.mp4`` and ``overlay.mp4`` when asked, then ``done.json`` last. Each file is
-    recorded in the folder's ledger as soon as it is written, so an interrupted run's files are
-    known to be infantpose's and are cleaned up by the next run.
+    Outputs (each atomic; see :func:`infantpose.video.pipeline.run_video`, the one video path
+    that ``predict`` takes too): ``poses.json`` (raw tracked keypoints), ``poses_filtered.json``
+    (with a filter), ``keypoints.csv`` and the other ``formats`` (the final keypoints),
+    ``trajectories.png``, ``deidentified.mp4`` and ``overlay.mp4`` when asked, then
+    ``done.json`` last. Each file is recorded in the folder's ledger as soon as it is written,
+    so an interrupted run's files are known to be infantpose's and are cleaned up by the next
+    run.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     vid, out = Path(video), Path(out_dir)
@@ -208,81 +190,27 @@ def process_video(video: str, out_dir: str, options: BatchOptions, overwrite: bo
                            "frames_per_second": "",
                            "error": "", "output": out.name}
     prepared = False
-
-    def wrote(name: str) -> None:
-        outputs.append(name)  # already in the ledger (recorded before the rename)
-
-    outputs: list[str] = []
     rec_ctx = _outputs.recording("batch")
     rec_ctx.__enter__()
     try:
         _prepare_dir(out, options, overwrite)
         prepared = True
-        from infantpose.video.tracking import predict_video
+        from infantpose.video.pipeline import run_video
 
         est = _estimator(options)
-        poses = predict_video(est, vid, tracking=options.tracking, max_frames=options.max_frames)
-        if poses.n_frames == 0:
-            raise InputError(vid, "no frames were processed")
+        meta = {"model": options.model, **({"weights": options.weights} if options.weights else {})}
+        res = run_video(est, vid, out, options, meta=meta)
+        poses = res.poses
         idx = poses.frame_index_array()
         gaps = int(idx[-1] + 1 - len(idx)) if len(idx) else 0
         dropped = max(int(poses.meta.get("corrupt_frames", 0)), gaps)
-        final = poses
-        filtered = None
-        if options.filter:
-            from infantpose.video.filters import FilterConfig, filter_poses
-
-            cfg = FilterConfig(method=options.filter, **options.filter_options)
-            filtered = filter_poses(poses, cfg)
-            final = filtered
-        extra: dict[str, Any] = {}
-        if filtered is not None and poses.fps:
-            extra["jitter"] = _jitter_summary(poses, filtered, cfg.min_score)
-        drop = options.deidentify and not options.keep_facial
-
-        def export(p):
-            if drop:
-                from infantpose.video.privacy import drop_facial_keypoints
-                return drop_facial_keypoints(p)
-            return p
-
-        export(poses).save_json(out / "poses.json")
-        wrote("poses.json")
-        if filtered is not None:
-            export(filtered).save_json(out / "poses_filtered.json")
-            wrote("poses_filtered.json")
-        if options.csv:
-            export(final).to_csv(out / "keypoints.csv")
-            wrote("keypoints.csv")
-        if options.plot:
-            from infantpose.video.plots import plot_trajectories
-
-            plot_trajectories(export(final), out / "trajectories.png",
-                              raw=export(poses) if filtered is not None else None, title=vid.name)
-            wrote("trajectories.png")
-        if options.deidentify:
-            from infantpose.video.privacy import deidentify_video
-
-            rep = deidentify_video(vid, out / "deidentified.mp4", mode=options.deid_mode,
-                                   poses=poses)
-            extra["deidentification"] = rep.to_dict()
-            wrote("deidentified.mp4")
-        if options.overlay:
-            from infantpose.video.overlay import render_overlay
-
-            # With de-identification the overlay is drawn on the face-hidden video just written
-            # (same frames, same indices), so faces are hidden identically and only once.
-            ov = render_overlay(out / "deidentified.mp4" if options.deidentify else vid,
-                                export(final), out / "overlay.mp4")
-            extra["overlay"] = ov
-            wrote("overlay.mp4")
         seconds = time.perf_counter() - t0
         row.update(status="ok", frames=poses.n_frames, fps=round(poses.fps or 0.0, 3),
                    dropped_frames=dropped, seconds=round(seconds, 3),
                    cpu_seconds=round(time.process_time() - c0, 3),
                    frames_per_second=round(poses.n_frames / seconds, 2) if seconds > 0 else "")
-        record = {**row, "outputs": outputs, "tracking": poses.meta.get("tracking"),
-                  "options": json.loads(options.key()), **extra}
+        record = {**row, "outputs": res.written, "tracking": poses.meta.get("tracking"),
+                  "options": json.loads(options.key()), **res.info}
         _atomic.write_text(out / DONE_MARKER, json.dumps(record, indent=1, default=str))
     except Exception as e:  # one bad video never stops the batch
         row["error"] = (str(e) if str(e) else type(e).__name__).splitlines()[0][:500]
@@ -299,24 +227,6 @@ def process_video(video: str, out_dir: str, options: BatchOptions, overwrite: bo
     finally:
         rec_ctx.__exit__(None, None, None)
     return row
-
-
-def _jitter_summary(raw, filtered, min_score: float) -> dict[str, float | None]:
-    """Mean over keypoints of the jitter measures before and after filtering (instance 0)."""
-    import numpy as np
-
-    from infantpose.video.filters import (high_frequency_power, mask_low_scores,
-                                          mean_abs_acceleration)
-
-    before = mask_low_scores(raw.data[:, 0], min_score)
-    after = filtered.data[:, 0]
-    out: dict[str, float | None] = {}
-    for key, fn in (("acc", mean_abs_acceleration), ("hf", high_frequency_power)):
-        for tag, arr in (("before", before), ("after", after)):
-            v = fn(arr, raw.fps, frame_indices=raw.frame_indices)  # skipped frames are time
-            v = v[np.isfinite(v)]
-            out[f"{key}_{tag}"] = round(float(v.mean()), 3) if v.size else None
-    return out
 
 
 def display_name(name: str) -> str:

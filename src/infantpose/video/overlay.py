@@ -94,61 +94,30 @@ def draw_overlay_frame(rgb: np.ndarray, keypoints: np.ndarray, schema: Schema,
 def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLike,
                    deidentify: str | None = None, trail_seconds: float = 1.0,
                    min_score: float = 0.0, face_poses: Poses | None = None,
-                   show_progress: bool = False) -> dict[str, Any]:
+                   show_progress: bool = False, max_frames: int | None = None,
+                   progress: Any = None) -> dict[str, Any]:
     """Write an overlay video of ``poses`` (e.g. filtered) drawn on ``video``.
 
     Frames are matched to poses by frame index; frames without poses are written unannotated.
     ``deidentify`` ("mosaic" or "blur") hides the face first, placed by the face detector and the
-    head keypoints of ``face_poses`` (default ``poses``); frames where no face can be placed
-    are blurred whole. Written atomically, without source metadata.
+    head keypoints of ``face_poses`` (default ``poses``), and leaves the facial keypoints
+    undrawn; frames where no face can be placed are blurred whole. Written atomically, without
+    source metadata, by :func:`infantpose.video.pipeline.render_videos` (the one video path).
     """
-    from infantpose.io.video import VideoWriter, iter_frames, probe_video
-    from infantpose.video.prefetch import Prefetcher
+    from infantpose.io.video import probe_video
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import render_videos
 
     info = probe_video(video)
-    fps = poses.fps or info.fps or 30.0
-    lookup = {int(f): i for i, f in enumerate(poses.frame_index_array())}
-    fp = face_poses if face_poses is not None else poses
-    face_lookup = {int(f): i for i, f in enumerate(fp.frame_index_array())}
-    fp_paths = fp.meta.get("path")  # per frame: guessed poses get more caution
-    if not (isinstance(fp_paths, list) and len(fp_paths) == fp.n_frames):
-        fp_paths = None
-    trail_len = max(2, int(round(trail_seconds * fps)))
-    deid = None
-    if deidentify:
-        from infantpose.video.privacy import Deidentifier, guessed_instances
-        deid = Deidentifier(deidentify)
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-        bar = tqdm(total=info.n_frames, unit="frame", desc=Path(video).name, leave=False)
-    drawn = 0
+    total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
+    own = bar(total, Path(video).name, enabled=show_progress and progress is None,
+              transient=True)
     try:
-        with VideoWriter(out, info.fps, info.frame_size) as w, \
-                Prefetcher(iter_frames(video)) as frames:
-            for idx, rgb in frames:
-                if deid is not None:
-                    row_f = face_lookup.get(idx)
-                    kp = fp.data[row_f] if row_f is not None else None
-                    guess = guessed_instances(fp_paths[row_f]) \
-                        if fp_paths is not None and row_f is not None else None
-                    rgb = deid(rgb, kp, fp.schema, stream=str(video), guessed=guess)
-                row = lookup.get(idx)
-                if row is not None:
-                    lo = max(0, row - trail_len + 1)
-                    trail = poses.data[lo:row + 1, 0, :, :2] if poses.n_instances else None
-                    rgb = draw_overlay_frame(rgb, poses.data[row], poses.schema, idx / fps, idx,
-                                             trail, min_score)
-                    drawn += 1
-                w.write(rgb)
-                if bar is not None:
-                    bar.update(1)
+        res = render_videos(video, draw=poses, face_poses=face_poses, deidentify=deidentify,
+                            overlay=out, max_frames=max_frames, trail_seconds=trail_seconds,
+                            min_score=min_score,
+                            progress=progress if progress is not None else own.update)
     finally:
-        if deid is not None:
-            deid.close()
-        if bar is not None:
-            bar.close()
-    result: dict[str, Any] = {"frames": w.frames_written, "annotated": drawn}
-    if deid is not None:
-        result["deidentification"] = deid.report.to_dict()
-    return result
+        own.close()
+    res.pop("report", None)
+    return res

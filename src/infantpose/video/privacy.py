@@ -626,50 +626,33 @@ class Deidentifier:
 
 def deidentify_video(src: str | os.PathLike, dst: str | os.PathLike, mode: str = "mosaic",
                      margin: float = 0.3, poses: Poses | None = None, use_detector: bool = True,
-                     show_progress: bool = False) -> DeidReport:
+                     show_progress: bool = False, max_frames: int | None = None,
+                     progress: Any = None) -> DeidReport:
     """Write a copy of ``src`` with the face hidden in every frame and no metadata.
 
     ``poses`` (a video Poses of the same video, e.g. from ``infantpose predict``) adds face boxes
     from head keypoints, matched by frame index; its ``meta["path"]`` (one entry per frame)
-    marks guessed poses (see :meth:`Deidentifier.face_regions`). The output is written
-    atomically by
-    :class:`infantpose.io.video.VideoWriter` (no source tags, no audio).
+    marks guessed poses (see :meth:`Deidentifier.face_regions`). The frames go through
+    :func:`infantpose.video.pipeline.render_videos` (the one video path); the output is written
+    atomically (no source tags, no audio). ``progress`` is called with 1 per frame;
+    ``show_progress`` draws a bar instead.
     """
-    from infantpose.io.video import DecodeStats, VideoWriter, iter_frames, probe_video
-    from infantpose.video.prefetch import Prefetcher
+    from infantpose.io.video import probe_video
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import render_videos
 
+    if mode not in MODES:
+        raise InputError(None, f"unknown de-identification mode {mode!r}; choose mosaic or blur")
     info = probe_video(src)
-    lookup: dict[int, int] = {}
-    paths: list[Any] = []
-    if poses is not None:
-        lookup = {int(f): i for i, f in enumerate(poses.frame_index_array())}
-        path = poses.meta.get("path")  # per frame, from predict or tracking
-        if isinstance(path, list) and len(path) == poses.n_frames:
-            paths = path
-    deid = Deidentifier(mode, margin, use_detector)
-    stats = DecodeStats()
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-        bar = tqdm(total=info.n_frames, unit="frame", desc=Path(src).name, leave=False)
+    total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
+    own = bar(total, Path(src).name, enabled=show_progress and progress is None, transient=True)
     try:
-        with VideoWriter(dst, info.fps, info.frame_size) as w, \
-                Prefetcher(iter_frames(src, stats=stats)) as frames:
-            for idx, rgb in frames:
-                kp, guess = None, None
-                if poses is not None and idx in lookup:
-                    kp = poses.data[lookup[idx]]
-                    guess = guessed_instances(paths[lookup[idx]]) if paths else None
-                w.write(deid(rgb, kp, poses.schema if poses is not None else None,
-                             stream=str(src), guessed=guess))
-                if bar is not None:
-                    bar.update(1)
+        res = render_videos(src, face_poses=poses, deidentify=mode, deidentified=dst,
+                            margin=margin, use_detector=use_detector, max_frames=max_frames,
+                            progress=progress if progress is not None else own.update)
     finally:
-        deid.close()
-        if bar is not None:
-            bar.close()
-    deid.report.corrupt_frames = stats.corrupt
-    return deid.report
+        own.close()
+    return res["report"]
 
 
 def drop_facial_keypoints(poses: Poses) -> Poses:

@@ -189,6 +189,8 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     rows: list[np.ndarray] = []
     indices: list[int] = []
     paths: list[str | None] = []  # which estimator path found each frame's pose
+    frame_rotations: list[int | None] = []  # the image rotation that found each frame's pose
+    missing: list[str] | None = None  # keypoints the model's schema lacks (from its output)
     box: np.ndarray | None = None
     rotation: int | None = None
     hint_supported = estimator.accepts_rotation_hint
@@ -220,6 +222,8 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                 estimator.set_rotation_hint(rotation)
             used_box = box if tracking else None
             res = estimator.predict(rgb, None if used_box is None else used_box[None])
+            if missing is None and "missing_keypoints" in res.meta:
+                missing = list(res.meta["missing_keypoints"])
             inst, conf = _pick(res, used_box)
             rot, path = _rotation_of(res), _path_of(res)
             if used_box is None:
@@ -247,6 +251,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                 row = inst
             rows.append(row)
             paths.append(path if inst is not None else None)
+            frame_rotations.append(rot if inst is not None else None)
             indices.append(int(idx))
             if progress is not None:
                 progress(1)
@@ -263,37 +268,48 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                          "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
     if any(p is not None for p in paths):
         meta["path"] = paths
+    if any(r is not None for r in frame_rotations):
+        meta["rotation"] = frame_rotations
+    if missing:
+        meta["missing_keypoints"] = missing
     return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
                  fps=fps, frame_size=frame_size, meta=meta)
 
 
 def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = True,
                   config: TrackingConfig | None = None, max_frames: int | None = None,
-                  prefetch_size: int = 8, show_progress: bool = False) -> Poses:
+                  prefetch_size: int = 8, show_progress: bool = False,
+                  progress: Callable[[int], None] | None = None) -> Poses:
     """Run ``estimator`` on every decodable frame of a video, with tracking and prefetching.
 
-    Corrupt frames are skipped (their indices are absent from ``frame_indices``) and counted in
-    ``meta["corrupt_frames"]``. Raises InputError for a missing or undecodable video.
+    The one way infantpose turns a video into poses (``predict``, ``batch`` and ``deidentify``
+    all come here, through :mod:`infantpose.video.pipeline`). Corrupt frames are skipped (their
+    indices are absent from ``frame_indices``) and counted in ``meta["corrupt_frames"]``;
+    ``meta["expected_frames"]`` is the video's frame count, ``meta["frames_without_person"]``
+    the frames where nobody was found. ``progress`` is called with 1 per frame (a progress
+    bar's ``update``); ``show_progress`` draws a bar of its own instead. Raises InputError for
+    a missing or undecodable video.
     """
     from infantpose.io.video import DecodeStats, iter_frames, probe_video
+    from infantpose.progress import bar
     from infantpose.video.prefetch import Prefetcher
 
     info = probe_video(path)
     stats = DecodeStats()
     total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-        bar = tqdm(total=total, unit="frame", desc=os.path.basename(str(path)), leave=False)
+    own = bar(total, os.path.basename(str(path)), enabled=show_progress and progress is None,
+              transient=True)
+    tick = progress if progress is not None else own.update
     try:
         with Prefetcher(iter_frames(path, stats=stats, max_frames=max_frames),
                         maxsize=prefetch_size) as frames:
             poses = track_frames(estimator, frames, fps=info.fps or None,
                                  frame_size=info.frame_size, tracking=tracking, config=config,
-                                 source=str(path), progress=bar.update if bar else None)
+                                 source=str(path), progress=tick)
     finally:
-        if bar is not None:
-            bar.close()
+        own.close()
     poses.meta["corrupt_frames"] = int(stats.corrupt)
     poses.meta["expected_frames"] = int(info.n_frames)
+    poses.meta["frames_without_person"] = int((~poses.present.any(axis=1)).sum()) \
+        if poses.n_frames else 0
     return poses

@@ -1,0 +1,368 @@
+"""One video path: a video in, its poses and every per-video output out.
+
+``predict`` (on videos), ``batch``, ``deidentify`` and ``overlay`` all come through here, so the
+same video gives the same keypoints and the same files whichever command ran it:
+
+1. :func:`~infantpose.video.tracking.predict_video` turns the video into a :class:`Poses`: one
+   infant followed from frame to frame, frames decoded in a background thread, corrupt frames
+   skipped (absent from ``frame_indices``), at most ``max_frames``, per-frame ``path`` and
+   ``rotation`` in ``meta``.
+2. :func:`run_video` writes the per-video files into one folder (:data:`LAYOUT`): ``poses.json``
+   (raw tracked keypoints), ``poses_filtered.json`` (with a filter), the final keypoints in every
+   asked format (``keypoints.csv``, ``keypoints.slp``, ...), ``trajectories.png``, and the videos
+   ``overlay.mp4`` / ``deidentified.mp4``.
+3. :func:`render_videos` writes the videos in one decoding pass: the face hidden first (one
+   :class:`~infantpose.video.privacy.Deidentifier`, so the overlay and the de-identified copy
+   hide the same regions), then the skeleton drawn for the overlay.
+
+``deidentify`` has one meaning everywhere: hide the infant's face in every image and video
+written (frames with no placeable face are blurred whole) and drop the facial keypoints from
+every pose output; a video also gets its face-hidden copy ``deidentified.mp4``. Faces are placed
+from the *raw* poses (head keypoints, which the outputs no longer hold) and the face detector.
+
+Every file is written atomically; callers decide where the folder is (``predict`` stages it and
+commits the whole run, ``batch`` writes each video's folder with a done-marker last).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infantpose.errors import InputError
+from infantpose.poses import Poses
+
+__all__ = ["FORMAT_FILES", "LAYOUT", "VideoOptions", "VideoResult", "planned_files",
+           "render_videos", "run_video"]
+
+#: Pose format (``--format``) -> file name in a video's folder; ``json`` is ``poses.json``, always
+#: written. The other files hold the final keypoints (filtered when a filter ran).
+FORMAT_FILES = {"json": "poses.json", "csv": "keypoints.csv", "slp": "keypoints.slp",
+                "nwb": "keypoints.nwb", "movement": "keypoints.nc", "dlc": "keypoints_dlc.csv"}
+
+#: Every file a video's folder may hold, in the order they are written.
+LAYOUT = ["poses.json", "poses_filtered.json", *list(FORMAT_FILES.values())[1:],
+          "trajectories.png", "deidentified.mp4", "overlay.mp4"]
+
+
+@dataclass
+class VideoOptions:
+    """What to make of one video (plain values: it travels to Dask workers inside
+    :class:`~infantpose.video.batch.BatchOptions`).
+
+    Attributes:
+        tracking: follow the infant frame to frame (:mod:`infantpose.video.tracking`).
+        max_frames: at most this many frames (quick looks); every output covers the same frames.
+        filter: smoothing method of :mod:`infantpose.video.filters` (None: no filtered output).
+        filter_options: options of :class:`~infantpose.video.filters.FilterConfig`.
+        deidentify: ``"mosaic"`` or ``"blur"``: hide the face in every video written, drop facial
+            keypoints from every pose file, and write ``deidentified.mp4``.
+        drop_facial: drop facial keypoints from the pose files without writing any video
+            (implied by ``deidentify``).
+        overlay: write ``overlay.mp4`` (the skeleton on the video; face hidden with
+            ``deidentify``).
+        plot: write ``trajectories.png``.
+        formats: pose formats besides ``poses.json`` (see :data:`FORMAT_FILES`).
+    """
+
+    tracking: bool = True
+    max_frames: int | None = None
+    filter: str | None = None
+    filter_options: dict[str, Any] = field(default_factory=dict)
+    deidentify: str | None = None
+    drop_facial: bool = False
+    overlay: bool = False
+    plot: bool = False
+    formats: list[str] = field(default_factory=lambda: ["csv"])
+
+    def check(self) -> VideoOptions:
+        """InputError for values no video could use (before any work starts)."""
+        from infantpose.video.privacy import MODES
+
+        if self.deidentify is not None and self.deidentify not in MODES:
+            raise InputError(None, f"--deidentify must be mosaic or blur, got "
+                                   f"{self.deidentify!r}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise InputError(None, f"--max-frames must be at least 1, got {self.max_frames}")
+        unknown = [f for f in self.formats if f not in FORMAT_FILES]
+        if unknown:
+            raise InputError(None, f"unknown pose format {unknown[0]!r}; choose from "
+                                   f"{', '.join(FORMAT_FILES)}")
+        if self.filter is not None:
+            from infantpose.video.filters import METHODS
+
+            if self.filter not in METHODS:
+                raise InputError(None, f"unknown filter {self.filter!r}; choose from "
+                                       f"{', '.join(METHODS)}")
+        return self
+
+    @property
+    def drops_facial(self) -> bool:
+        return bool(self.deidentify) or self.drop_facial
+
+
+def planned_files(options: VideoOptions) -> list[str]:
+    """The file names :func:`run_video` writes into a video's folder for ``options``."""
+    names = ["poses.json"]
+    if options.filter:
+        names.append("poses_filtered.json")
+    names += [FORMAT_FILES[f] for f in dict.fromkeys(options.formats) if f != "json"]
+    if options.plot:
+        names.append("trajectories.png")
+    if options.deidentify:
+        names.append("deidentified.mp4")
+    if options.overlay:
+        names.append("overlay.mp4")
+    return names
+
+
+@dataclass
+class VideoResult:
+    """What :func:`run_video` made of one video.
+
+    ``poses`` is the raw tracked result (facial keypoints included: it places faces), ``final``
+    what the keypoint files hold (filtered, facial keypoints dropped as asked), ``written`` the
+    file names written, ``info`` measures worth recording (``jitter``, ``deidentification``,
+    ``overlay``).
+    """
+
+    poses: Poses
+    final: Poses
+    written: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def run_video(estimator: Any, video: str | os.PathLike, out_dir: str | os.PathLike,
+              options: VideoOptions, meta: dict[str, Any] | None = None,
+              progress: Callable[[int], None] | None = None) -> VideoResult:
+    """Turn one video into its poses and write its files into ``out_dir`` (which must exist).
+
+    ``meta`` is added to the poses' ``meta`` (e.g. ``model`` and ``weights`` as the user named
+    them; ``model`` defaults to the estimator's name); ``progress`` is called with 1 per frame predicted and per frame rendered. Raises InputError
+    for a video that cannot be read or yields no frame; a file that fails halfway is never left
+    (each is written atomically), but files written before the failure stay: callers clean up.
+    """
+    from infantpose.video.tracking import predict_video
+
+    vid, out = Path(video), Path(out_dir)
+    poses = predict_video(estimator, vid, tracking=options.tracking,
+                          max_frames=options.max_frames, progress=progress)
+    if poses.n_frames == 0:
+        raise InputError(vid, "no frames could be decoded")
+    poses.meta.update(meta or {})
+    result = VideoResult(poses, poses)
+    filtered = None
+    if options.filter:
+        from infantpose.video.filters import FilterConfig, filter_poses
+
+        cfg = FilterConfig(method=options.filter, **options.filter_options)
+        try:
+            filtered = filter_poses(poses, cfg)
+        except ValueError as e:
+            raise InputError(vid, f"cannot filter its keypoints ({e})") from None
+        result.final = filtered
+        if poses.fps:
+            result.info["jitter"] = jitter_summary(poses, filtered, cfg.min_score)
+
+    def export(p: Poses) -> Poses:
+        if options.drops_facial:
+            from infantpose.video.privacy import drop_facial_keypoints
+            return drop_facial_keypoints(p)
+        return p
+
+    def wrote(name: str) -> None:
+        result.written.append(name)
+
+    final = export(result.final)
+    export(poses).save_json(out / "poses.json")
+    wrote("poses.json")
+    if filtered is not None:
+        export(filtered).save_json(out / "poses_filtered.json")
+        wrote("poses_filtered.json")
+    for fmt in dict.fromkeys(options.formats):
+        if fmt == "json":
+            continue
+        from infantpose.io.posefiles import write_pose_file
+
+        write_pose_file(final, out / FORMAT_FILES[fmt], fmt)
+        wrote(FORMAT_FILES[fmt])
+    if options.plot:
+        from infantpose.video.plots import plot_trajectories
+
+        plot_trajectories(final, out / "trajectories.png",
+                          raw=export(poses) if filtered is not None else None, title=vid.name)
+        wrote("trajectories.png")
+    if options.deidentify or options.overlay:
+        rendered = render_videos(
+            vid, draw=final if options.overlay else None, face_poses=poses,
+            deidentify=options.deidentify,
+            deidentified=out / "deidentified.mp4" if options.deidentify else None,
+            overlay=out / "overlay.mp4" if options.overlay else None,
+            max_frames=options.max_frames, progress=progress)
+        if options.deidentify:
+            result.info["deidentification"] = rendered["deidentification"]
+            wrote("deidentified.mp4")
+        if options.overlay:
+            result.info["overlay"] = {"frames": rendered["frames"],
+                                      "annotated": rendered["annotated"]}
+            wrote("overlay.mp4")
+    return result
+
+
+def jitter_summary(raw: Poses, filtered: Poses, min_score: float) -> dict[str, float | None]:
+    """Mean over keypoints of the jitter measures before and after filtering (instance 0),
+    on the video's frame numbers (skipped frames count as time)."""
+    import numpy as np
+
+    from infantpose.video.filters import (high_frequency_power, mask_low_scores,
+                                          mean_abs_acceleration)
+
+    before = mask_low_scores(raw.data[:, 0], min_score)
+    after = filtered.data[:, 0]
+    out: dict[str, float | None] = {}
+    for key, fn in (("acc", mean_abs_acceleration), ("hf", high_frequency_power)):
+        for tag, arr in (("before", before), ("after", after)):
+            v = fn(arr, raw.fps, frame_indices=raw.frame_indices)
+            v = v[np.isfinite(v)]
+            out[f"{key}_{tag}"] = round(float(v.mean()), 3) if v.size else None
+    return out
+
+
+class _LazyWriter:
+    """A :class:`~infantpose.io.video.VideoWriter` opened on the first frame, so its size is the
+    decoded frame size (container headers can disagree with the frames)."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps, self._w = path, fps, None
+        self.frames_written = 0
+
+    def write(self, rgb: Any) -> None:
+        from infantpose.io.video import VideoWriter
+
+        if self._w is None:
+            self._w = VideoWriter(self.path, self.fps, (rgb.shape[1], rgb.shape[0])).__enter__()
+        self._w.write(rgb)
+        self.frames_written += 1
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """Finish the file (or, after ``exc``, delete its temporary file: no output appears)."""
+        if self._w is not None:
+            w, self._w = self._w, None
+            if exc is None:
+                w.__exit__(None, None, None)
+            else:
+                w.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
+                  face_poses: Poses | None = None, deidentify: str | None = None,
+                  deidentified: str | os.PathLike | None = None,
+                  overlay: str | os.PathLike | None = None, margin: float = 0.3,
+                  use_detector: bool = True, max_frames: int | None = None,
+                  trail_seconds: float = 1.0, min_score: float = 0.0,
+                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Write the face-hidden copy and/or the overlay of ``video`` in one decoding pass.
+
+    Args:
+        draw: poses drawn on the overlay (matched by frame index; frames without poses are
+            written undrawn). With ``deidentify`` their facial keypoints are not drawn.
+        face_poses: poses whose head keypoints place the face (default ``draw``), with their
+            per-frame ``meta["path"]`` marking guessed poses (:mod:`infantpose.video.privacy`).
+        deidentify: ``"mosaic"`` or ``"blur"``: hide the face in every frame written; frames
+            with no placeable face are blurred whole. Required for ``deidentified``.
+        deidentified, overlay: output paths (.mp4/.mov/.mkv/.avi); at least one.
+        margin, use_detector: of the :class:`~infantpose.video.privacy.Deidentifier`.
+        max_frames: stop after this many decoded frames (the frames the poses cover).
+        trail_seconds, min_score: of the overlay (:func:`~infantpose.video.overlay
+            .draw_overlay_frame`).
+        progress: called with 1 per frame.
+
+    Returns:
+        ``{"frames": n written, "annotated": n drawn, "corrupt_frames": n skipped}`` and, with
+        ``deidentify``, ``"deidentification"`` (:meth:`DeidReport.to_dict`) and ``"report"``
+        (the :class:`~infantpose.video.privacy.DeidReport`).
+
+    Each file is written atomically without the source's metadata; on an error none appears.
+    """
+    from infantpose.io.video import DecodeStats, iter_frames, probe_video
+    from infantpose.video.overlay import draw_overlay_frame
+    from infantpose.video.prefetch import Prefetcher
+
+    if deidentified is None and overlay is None:
+        raise ValueError("render_videos: give deidentified and/or overlay")
+    if deidentified is not None and not deidentify:
+        raise ValueError("render_videos: a de-identified copy needs a deidentify mode")
+    info = probe_video(video)
+    fp = face_poses if face_poses is not None else draw
+    face_rows = {int(f): i for i, f in enumerate(fp.frame_index_array())} if fp is not None \
+        else {}
+    fp_paths = fp.meta.get("path") if fp is not None else None
+    if not (isinstance(fp_paths, list) and fp is not None and len(fp_paths) == fp.n_frames):
+        fp_paths = None
+    shown = draw
+    if draw is not None and deidentify and draw.schema.facial:
+        from infantpose.video.privacy import drop_facial_keypoints
+        shown = drop_facial_keypoints(draw)
+    rows = {int(f): i for i, f in enumerate(shown.frame_index_array())} if shown is not None \
+        else {}
+    fps = (shown.fps if shown is not None and shown.fps else None) or info.fps or 30.0
+    trail_len = max(2, int(round(trail_seconds * fps)))
+    deid = None
+    if deidentify:
+        from infantpose.video.privacy import Deidentifier, guessed_instances
+        deid = Deidentifier(deidentify, margin, use_detector)
+    writers = [_LazyWriter(Path(p), info.fps) for p in (deidentified, overlay) if p is not None]
+    w_deid = writers[0] if deidentified is not None else None
+    w_over = writers[-1] if overlay is not None else None
+    stats = DecodeStats()
+    drawn = 0
+    error: BaseException | None = None
+    try:
+        with Prefetcher(iter_frames(video, stats=stats, max_frames=max_frames)) as frames:
+            for idx, rgb in frames:
+                if deid is not None:
+                    r = face_rows.get(idx)
+                    kp = fp.data[r] if r is not None and fp is not None else None
+                    guess = guessed_instances(fp_paths[r]) \
+                        if fp_paths is not None and r is not None else None
+                    rgb = deid(rgb, kp, fp.schema if fp is not None else None,
+                               stream=str(video), guessed=guess)
+                if w_deid is not None:
+                    w_deid.write(rgb)
+                if w_over is not None:
+                    row = rows.get(idx)
+                    if row is not None and shown is not None:
+                        lo = max(0, row - trail_len + 1)
+                        trail = shown.data[lo:row + 1, 0, :, :2] if shown.n_instances else None
+                        rgb = draw_overlay_frame(rgb, shown.data[row], shown.schema, idx / fps,
+                                                 idx, trail, min_score)
+                        drawn += 1
+                    w_over.write(rgb)
+                if progress is not None:
+                    progress(1)
+        if writers[0].frames_written == 0:
+            raise InputError(video, "no frames could be decoded")
+    except BaseException as e:
+        error = e
+        raise
+    finally:
+        failed: BaseException | None = None
+        for w in writers:  # every writer is closed, even when one fails
+            try:
+                w.close(error)
+            except Exception as e:  # noqa: BLE001 - re-raised below when nothing else was
+                failed = failed or e
+        if deid is not None:
+            deid.close()
+        if failed is not None and error is None:
+            raise failed
+    result: dict[str, Any] = {"frames": writers[0].frames_written, "annotated": drawn,
+                              "corrupt_frames": int(stats.corrupt)}
+    if deid is not None:
+        deid.report.corrupt_frames = int(stats.corrupt)
+        result["deidentification"] = deid.report.to_dict()
+        result["report"] = deid.report
+    return result
