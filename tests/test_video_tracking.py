@@ -59,14 +59,14 @@ def test_redetection_after_the_infant_is_lost(clip):
     assert est.calls["full"] >= 2
 
 
-def test_keypoint_box_margin_and_degenerate_boxes():
+def test_search_box_margin_and_degenerate_boxes():
     cfg = tr.TrackingConfig(margin=0.25, min_keypoints=2, square=False)
     inst = np.array([[10, 20, 0.9], [50, 60, 0.9], [np.nan, np.nan, 0], [30, 30, 0.1]])
-    box = tr.keypoint_box(inst, (200, 200), cfg)
+    box = tr.search_box(inst, (200, 200), cfg)
     assert np.allclose(box, [0, 10, 60, 70])  # 40 px box grown by 10 px per side, clipped at 0
     tiny = np.array([[10, 10, 0.9], [12, 11, 0.9]])
-    assert tr.keypoint_box(tiny, (200, 200), cfg) is None
-    assert tr.keypoint_box(inst[2:], (200, 200), cfg) is None
+    assert tr.search_box(tiny, (200, 200), cfg) is None
+    assert tr.search_box(inst[2:], (200, 200), cfg) is None
 
 
 class RotatingFake:

@@ -50,12 +50,12 @@ def coco_results(image_id: int, file_name: str, keypoints: np.ndarray, schema_na
     ``bbox`` is the box around the present keypoints, clipped to the image. ``extra`` adds
     fields: a list value gives one item per instance, any other value is shared.
     """
-    from infantpose.draw import keypoint_box
+    from infantpose.geometry import keypoint_xywh
 
     w, h = image_size
     entries = []
     for n, inst in enumerate(np.asarray(keypoints, dtype=float)):
-        box = keypoint_box(inst)
+        box = keypoint_xywh(inst)
         if box is None:
             continue
         x0, y0 = min(max(box[0], 0.0), w), min(max(box[1], 0.0), h)

@@ -34,6 +34,7 @@ import numpy as np
 
 from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
+from infantpose.geometry import rotate_image, unrotate_points
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 from infantpose.video.face_region import (
@@ -79,8 +80,7 @@ class FaceDetector:
         self.calls = 0
 
     def _run(self, rgb: np.ndarray, rotation: int) -> np.ndarray:
-        k = rotation // 90
-        img = np.ascontiguousarray(np.rot90(rgb, k)) if k else np.ascontiguousarray(rgb)
+        img = np.ascontiguousarray(rotate_image(rgb, rotation))
         self.calls += 1
         import warnings
 
@@ -95,7 +95,8 @@ class FaceDetector:
             bb = d.location_data.relative_bounding_box
             x1, y1 = bb.xmin * rw, bb.ymin * rh
             x2, y2 = x1 + bb.width * rw, y1 + bb.height * rh
-            corners = _unrotate(np.array([[x1, y1], [x2, y1], [x1, y2], [x2, y2]]), k, (w, h))
+            corners = unrotate_points(np.array([[x1, y1], [x2, y1], [x1, y2], [x2, y2]]),
+                                      rotation, (w, h))
             bx1, by1 = corners.min(axis=0)
             bx2, by2 = corners.max(axis=0)
             out.append([bx1, by1, bx2, by2, float(d.score[0]) if d.score else 1.0])
@@ -112,20 +113,6 @@ class FaceDetector:
 
     def close(self) -> None:
         self._det.close()
-
-
-def _unrotate(xy: np.ndarray, k: int, size: tuple[int, int]) -> np.ndarray:
-    """Points of an image rotated CCW by k quarter turns back into the original (w, h) image."""
-    w, h = size
-    k %= 4
-    xr, yr = xy[:, 0], xy[:, 1]
-    if k == 0:
-        return xy.copy()
-    if k == 1:
-        return np.stack([w - yr, xr], 1)
-    if k == 2:
-        return np.stack([w - xr, h - yr], 1)
-    return np.stack([yr, h - xr], 1)
 
 
 def expand_box(box: np.ndarray, margin: float, frame_size: tuple[int, int]) -> np.ndarray:

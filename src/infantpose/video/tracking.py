@@ -25,7 +25,7 @@ import numpy as np
 from infantpose.models.base import as_estimator
 from infantpose.poses import Poses
 
-__all__ = ["TrackingConfig", "keypoint_box", "box_is_valid", "pose_confidence", "track_frames",
+__all__ = ["TrackingConfig", "search_box", "box_is_valid", "pose_confidence", "track_frames",
            "predict_video"]
 
 
@@ -62,28 +62,22 @@ def pose_confidence(instance: np.ndarray) -> float:
     return float(s.mean()) if s.size else 0.0
 
 
-def keypoint_box(instance: np.ndarray, frame_size: tuple[int, int], config: TrackingConfig
-                 ) -> np.ndarray | None:
+def search_box(instance: np.ndarray, frame_size: tuple[int, int], config: TrackingConfig
+               ) -> np.ndarray | None:
     """The next frame's search box (x1, y1, x2, y2) from one (K, 3) instance, or None.
 
-    None when fewer than ``config.min_keypoints`` keypoints are confident or the box degenerates
-    (too small, or entirely outside the frame).
+    The box around the confident keypoints (:func:`infantpose.geometry.tight_box`), made square
+    and grown by ``config.margin`` per side (:func:`~infantpose.geometry.grow_box`), clipped to
+    the frame. None when fewer than ``config.min_keypoints`` keypoints are confident or the box
+    degenerates (too small, or entirely outside the frame).
     """
+    from infantpose.geometry import clip_box, grow_box, tight_box
+
     inst = np.asarray(instance, float)
-    ok = np.isfinite(inst[:, :2]).all(axis=1) & (inst[:, 2] >= config.min_score)
-    if ok.sum() < config.min_keypoints:
+    tight = tight_box(inst[:, :2], inst[:, 2] >= config.min_score, max(config.min_keypoints, 1))
+    if tight is None:
         return None
-    xy = inst[ok, :2]
-    x1, y1 = xy.min(axis=0)
-    x2, y2 = xy.max(axis=0)
-    w, h = x2 - x1, y2 - y1
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    if config.square:
-        w = h = max(w, h)
-    w, h = w * (1 + 2 * config.margin), h * (1 + 2 * config.margin)
-    box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-    fw, fh = frame_size
-    box = np.clip(box, [0, 0, 0, 0], [fw, fh, fw, fh])
+    box = clip_box(grow_box(tight, config.margin, square=config.square), frame_size)
     return box if box_is_valid(box, config.min_box) else None
 
 
@@ -97,7 +91,7 @@ def _next_box(prev: np.ndarray | None, instance: np.ndarray, frame_size: tuple[i
     ``cfg.hold`` of its size per side) and the new box is not much smaller; otherwise it is
     recomputed from the keypoints.
     """
-    new = keypoint_box(instance, frame_size, cfg)
+    new = search_box(instance, frame_size, cfg)
     if new is None or prev is None or cfg.hold <= 0:
         return new
     inst = np.asarray(instance, float)
