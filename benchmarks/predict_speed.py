@@ -3,11 +3,11 @@
 Usage:  .venv/bin/python benchmarks/predict_speed.py [--seconds 10] [--fps 15] [--repeats 3]
 
 Three rows:
-* mediapipe direct: ``mp.solutions.pose.Pose(model_complexity=1)`` in tracking mode (what
-  ``predict`` uses for videos) on frames already decoded into memory, graph creation included:
-  the runtime alone;
+* mediapipe direct: ``mp.solutions.pose.Pose(model_complexity=1)`` in its own tracking mode
+  on frames already decoded into memory, graph creation included: the runtime alone;
 * ``infantpose predict`` through the CLI entry point ``infantpose.cli.main`` in this process:
-  probing, decoding (in a background thread), inference, schema conversion, JSON and CSV;
+  probing, decoding (in a background thread), inference with infantpose's tracker (the path
+  ``batch`` takes too), schema conversion, JSON and CSV;
 * ``infantpose predict`` as a subprocess: the same plus process start-up and imports.
 
 Overhead = extra time in percent of the direct run, for wall time and for CPU time (CPU time
