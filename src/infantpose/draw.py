@@ -29,7 +29,6 @@ __all__ = [
     "VertexAnnotator",
     "draw_poses",
     "draw_skeleton",
-    "keypoint_box",
     "side_of",
 ]
 
@@ -184,10 +183,6 @@ class SkeletonAnnotator:
         for a in self.annotators:
             out = a.annotate(out, keypoints, schema)
         return out
-
-
-#: The old name of :func:`infantpose.geometry.keypoint_xywh` (cli/predict.py imports it here).
-keypoint_box = keypoint_xywh
 
 
 def _pt(p: np.ndarray) -> tuple[int, int]:
