@@ -221,6 +221,29 @@ def test_cli_writes_csv(tmp_path):
     assert (df["qc_flag"] == "ok").all() and "left_knee_angle_sd" in df.columns
 
 
+def test_cli_reads_a_predict_or_batch_output_folder(tmp_path):
+    t = np.arange(0, 6, 1 / 15)
+    out = tmp_path / "out"
+    for i, name in enumerate(["a", "b"]):
+        (out / name).mkdir(parents=True)
+        p = to_poses(skeleton(motion(t, np.random.default_rng(i))), 15)
+        p.source = f"/videos/{name}.mp4"
+        p.save_json(out / name / "poses.json")
+    filtered = to_poses(skeleton(motion(t, np.random.default_rng(5))), 15)
+    filtered.source = "/videos/b.mp4"
+    filtered.save_json(out / "b" / "poses_filtered.json")  # batch's filtered poses win
+    (out / "predictions.json").write_text("[]")  # COCO results of photos: not a video
+    (out / "b" / "done.json").write_text("{}")
+    csv = tmp_path / "f.csv"
+    assert main(["features", str(out), "--out", str(csv), "-q"]) == 0
+    df = pd.read_csv(csv)
+    assert sorted(df["video"]) == ["a", "b"]
+    assert df.set_index("video").loc["b", "file"].endswith("poses_filtered.json")
+    empty = tmp_path / "empty"
+    (empty / "x").mkdir(parents=True)
+    assert main(["features", str(empty), "--out", str(tmp_path / "g.csv"), "-q"]) == 2
+
+
 @pytest.mark.parametrize("case", ["missing", "not_poses", "bad_json", "no_fps", "bad_out"])
 def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, case):
     good = tmp_path / "good.json"

@@ -13,16 +13,34 @@ from infantpose.errors import InputError
 __all__ = ["features_cmd", "expand_inputs"]
 
 
+#: files in a predict/batch output folder that are not one video's Poses
+NOT_POSES = {"predictions.json", "done.json"}
+
+
+def _poses_in(folder: Path) -> list[Path]:
+    """The Poses files of an output folder: its own ``*.json`` files, and one per video folder
+    inside it (``<video>/poses_filtered.json`` when batch wrote one, else ``<video>/poses.json``),
+    so ``infantpose features out/`` reads what ``predict`` or ``batch`` wrote to ``out/``."""
+    found = [q for q in folder.glob("*.json")
+             if q.is_file() and not q.name.startswith(".") and q.name not in NOT_POSES]
+    for sub in sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        for name in ("poses_filtered.json", "poses.json"):
+            if (sub / name).is_file():
+                found.append(sub / name)
+                break
+    return sorted(found)
+
+
 def expand_inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; folders become their ``*.json`` files (sorted; hidden files such as the
-    output ledger skipped). Missing paths -> InputError."""
+    """Files as given; folders become their Poses files (:func:`_poses_in`). Missing paths and
+    folders without Poses files -> InputError."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(q for q in p.glob("*.json") if q.is_file()
-                           and not q.name.startswith("."))
+            found = _poses_in(p)
             if not found:
-                raise InputError(p, "folder holds no .json Poses files")
+                raise InputError(p, "folder holds no Poses files (*.json, or <video>/poses.json "
+                                    "as predict and batch write them)")
             out += found
         elif p.exists():
             out.append(p)
