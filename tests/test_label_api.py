@@ -602,3 +602,49 @@ def test_weights_alone_select_the_checkpoints_model(tmp_path, capsys, monkeypatc
     assert main([*base, "-o", str(tmp_path / "p4"), "-w", str(tmp_path / "nope.pt")]) == 2
     assert "nope.pt: weights file not found" in _err(capsys)
     assert not any((tmp_path / p).exists() for p in ("p2", "p3", "p4"))
+
+
+class UprightBody(FakeEstimator):
+    """An upright skeleton: face points at the top, the body straight down to the feet."""
+
+    def predict(self, rgb, boxes=None):
+        poses = super().predict(rgb, boxes)
+        d = poses.data
+        d[0, 0, 1:6, 0] = [95, 105, 100, 100, 100]
+        d[0, 0, 1:6, 1] = [35, 35, 40, 45, 48]
+        d[0, 0, 6:, 0] = 100.0
+        d[0, 0, 6:, 1] = np.linspace(70, 250, d.shape[2] - 6)
+        d[0, 0, :, 2] = 0.9
+        d[0, 0, 0] = (np.nan, np.nan, 0.0)
+        return poses
+
+
+def test_accept_after_the_person_placed_the_head_unblurs_the_far_end(tmp_path):
+    """With no face found, the model's skeleton has both ends blurred (the head could be at
+    either); once the person has placed the head points, only the head end stays blurred."""
+    import cv2
+    from fastapi.testclient import TestClient
+
+    from infantpose.io.images import write_image
+    from infantpose.label.app import create_app
+
+    rng = np.random.default_rng(3)
+    blocks = rng.integers(0, 256, (60, 40, 1), dtype=np.uint8)
+    original = np.kron(blocks, np.ones((5, 5, 3), np.uint8))
+    src = tmp_path / "noise.png"
+    write_image(src, original)
+    store = build_project([src], tmp_path / "proj", BuildOptions(n=1, blur=True),
+                          estimator=UprightBody(), show_progress=False)
+    fid = store.frame_ids()[0]
+
+    def blurred(frame, rows):
+        shown = cv2.cvtColor(cv2.imread(str(store.dir / frame["display"])), cv2.COLOR_BGR2RGB)
+        return np.abs(shown.astype(float) - original).mean(axis=-1)[rows, 80:120].mean()
+
+    feet, face = slice(262, 292), slice(30, 50)
+    before = store.frame(fid)
+    assert blurred(before, feet) > 30 and blurred(before, face) > 30  # both ends hidden
+    client = TestClient(create_app(store.dir))
+    assert client.put(f"/api/frames/{fid}/points/3", json={"x": 101, "y": 41}).status_code == 200
+    after = client.post(f"/api/frames/{fid}/accept").json()
+    assert blurred(after, face) > 30 and blurred(after, feet) < 10  # the head end only

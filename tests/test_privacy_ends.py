@@ -369,3 +369,21 @@ def test_tracked_video_poses_keep_the_path_and_deidentify_uses_it(tmp_path):
     assert poses.meta["path"] == ["fallback"] * 3
     rep = pv.deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
     assert rep.guessed_frames == 3 and rep.whole_frame_blurred == 3
+
+
+def test_head_placed_by_a_person_hides_the_head_end_only():
+    """The label app: once a person has placed the head keypoints the head end is known, so
+    the far end (feet) is no longer hidden, even without a face detection or for a guess."""
+    inst = upright_infant()
+    rgb = scene()
+    deid = pv.Deidentifier("mosaic", use_detector=False)
+    assert sorted(r.source for r in deid.face_regions(rgb, inst[None], COCO)) \
+        == ["far end", "keypoints"]
+    regs = deid.face_regions(rgb, inst[None], COCO, confirmed=True)
+    assert [r.source for r in regs] == ["keypoints"] and deid.last_verdicts == ["person"]
+    regs = deid.face_regions(rgb, inst[None], COCO, guessed=True, confirmed=[True])
+    assert [r.source for r in regs] == ["keypoints"]
+    # per instance: only the confirmed one loses its far-end region
+    two = np.stack([inst, inst])
+    regs = deid.face_regions(rgb, two, COCO, confirmed=[False, True])
+    assert sorted(r.source for r in regs) == ["far end", "keypoints", "keypoints"]

@@ -93,16 +93,18 @@ def _progress(total: int, desc: str, show: bool) -> Any:
     return bar(total, desc, enabled=show, unit="frame", transient=True)
 
 
-def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: Any | None
-                  ) -> tuple[np.ndarray, bool]:
+def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: Any | None,
+                  head_by_person: bool = False) -> tuple[np.ndarray, bool]:
     """The frame as the page shows it: the face blurred (from mediapipe's face detector and the
     proposal's head keypoints); when no face can be placed the whole frame is blurred (the
-    person can reveal it on the page). Returns (image, face_found)."""
+    person can reveal it on the page). A model's skeleton whose head end the face detector
+    does not confirm has both its ends blurred; ``head_by_person`` (the head keypoints come from
+    a person) blurs the head end only. Returns (image, face_found)."""
     from infantpose.video.privacy import anonymize_regions, blur_whole
 
     if deid is None:
         return rgb, True
-    boxes, _, _ = deid.regions(rgb, proposal[None], schema)
+    boxes, _, _ = deid.regions(rgb, proposal[None], schema, confirmed=head_by_person)
     if not boxes:
         return blur_whole(rgb), False
     return anonymize_regions(rgb, boxes, "blur"), True
@@ -324,7 +326,7 @@ def refresh_display(store: Store, frame_id: int, deid: Any) -> bool:
     for p in f["points"]:
         if p["v"] > 0 and p["x"] is not None:
             kp[p["k"]] = (p["x"], p["y"], 1.0)
-    shown, face = display_image(read_image(src), kp, schema, deid)
+    shown, face = display_image(read_image(src), kp, schema, deid, head_by_person=True)
     name = f"display/{frame_id:06d}_r{f['rev']}.jpg"
     _write_jpeg(store.dir / name, shown, DISPLAY_MAX_SIDE)
     store.set_display(frame_id, name, face)

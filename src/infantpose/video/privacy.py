@@ -468,8 +468,9 @@ class Deidentifier:
         self._track_args = (int(track_window), int(track_min_frames))
         self._stream: Hashable | None = None
         self._track: HeadTrack | None = None
-        #: How each instance of the last frame was decided: "detector", "track", "both ends"
-        #: or "head only" (a skeleton without legs or hips: no far end).
+        #: How each instance of the last frame was decided: "detector", "track", "person" (a
+        #: person placed the head), "both ends" or "head only" (a skeleton without legs or
+        #: hips: no far end).
         self.last_verdicts: list[str] = []
         self.report = DeidReport(mode=mode)
 
@@ -514,7 +515,8 @@ class Deidentifier:
 
     def face_regions(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
                      schema: Schema | None = None, stream: Hashable | None = None,
-                     guessed: Sequence[bool] | bool | None = None) -> list[FaceRegion]:
+                     guessed: Sequence[bool] | bool | None = None,
+                     confirmed: Sequence[bool] | bool | None = None) -> list[FaceRegion]:
         """The regions to hide in one frame: one per detected face, and per instance the
         region from its head keypoints (or shoulders), plus the far end of its skeleton unless
         the head end is confirmed (:meth:`head_end`).
@@ -529,6 +531,10 @@ class Deidentifier:
         skeleton crumpled on the body of a render, the face 2.5 head sizes from both its ends),
         so unless the face detector confirms its head end the whole frame is hidden: the
         result is then one region covering the frame, ``source == "whole frame"``.
+
+        ``confirmed``: per instance (or one flag for all), whether a person placed or checked
+        the head keypoints (the label app after a correction): the head end is then known, so
+        only it is hidden (verdict "person"), and a guessed pose is no longer a guess.
         """
         size = (rgb.shape[1], rgb.shape[0])
         out: list[FaceRegion] = []
@@ -542,8 +548,12 @@ class Deidentifier:
         flags = [bool(guessed)] * len(insts) if isinstance(guessed, (bool, np.bool_)) \
             else list(guessed or [])
         flags += [False] * (len(insts) - len(flags))
+        sure = [bool(confirmed)] * len(insts) if isinstance(confirmed, (bool, np.bool_)) \
+            else list(confirmed or [])
+        sure += [False] * (len(insts) - len(sure))
         whole = False
-        for inst, guess in zip(insts, flags):
+        for inst, guess, person in zip(insts, flags, sure):
+            guess = guess and not person
             ends = body_ends(inst, schema, size, self.margin, self.min_score)
             if ends is None:
                 reg = keypoint_region(inst, schema, size, self.margin, self.min_score)
@@ -557,7 +567,7 @@ class Deidentifier:
                     out.append(reg)
                     self.last_verdicts.append("head only")
                 continue
-            verdict = self.head_end(rgb, ends, det_boxes)
+            verdict = "person" if person else self.head_end(rgb, ends, det_boxes)
             if guess and verdict == "both ends":
                 whole = True
                 self.last_verdicts.append("guess")
@@ -572,10 +582,11 @@ class Deidentifier:
 
     def regions(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
                 schema: Schema | None = None, stream: Hashable | None = None,
-                guessed: Sequence[bool] | bool | None = None
+                guessed: Sequence[bool] | bool | None = None,
+                confirmed: Sequence[bool] | bool | None = None
                 ) -> tuple[list[FaceRegion], bool, bool]:
         """Face regions for one frame, and whether the detector / keypoints gave any."""
-        regs = self.face_regions(rgb, keypoints, schema, stream, guessed)
+        regs = self.face_regions(rgb, keypoints, schema, stream, guessed, confirmed)
         return (regs, any(r.source == "detector" for r in regs),
                 any(r.source != "detector" for r in regs))
 
