@@ -44,6 +44,10 @@ class EstimatorBase:
     - ``set_rotation_hint(rotation)``: the quarter turn (0/90/180/270) to try first, the one that
       found the infant on the previous frame; ``accepts_rotation_hint`` says whether the model
       uses it (tracking then passes it back frame by frame instead of switching to video mode).
+    - ``tracks_itself``: the model follows a person across frames by itself in video mode (the
+      mediapipe runtime: its landmarks of one frame give the next frame's region, the detector
+      runs only when the pose is lost); video tracking then only switches it to ``"video"``
+      mode and hands it whole frames, instead of passing boxes and rotation hints.
     - ``set_tracking(on)``: calls between ``True`` and ``False`` are frames of one video, so the
       model may follow the previous frame's pose.
     - ``close()``: free native resources (graphs, sessions); also called on ``with`` exit.
@@ -52,6 +56,7 @@ class EstimatorBase:
     name: str = "estimator"
     schema: Schema
     accepts_rotation_hint: bool = False
+    tracks_itself: bool = False
 
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         raise NotImplementedError(f"{type(self).__name__}.predict")
@@ -91,6 +96,7 @@ class _Adapted(EstimatorBase):
         self.schema = inner.schema
         self.accepts_rotation_hint = (callable(getattr(inner, "set_rotation_hint", None))
                                       or hasattr(inner, "rotation_hint"))
+        self.tracks_itself = bool(getattr(inner, "tracks_itself", False))
 
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         return self.inner.predict(image, boxes)

@@ -97,6 +97,8 @@ def _new_pose(static: bool, min_detection_confidence: float, min_tracking_confid
                                    "(infantpose never downloads models; reinstall mediapipe==0.10.14)")
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not static:
+        return _Tracker(min_detection_confidence, min_tracking_confidence, smooth)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from mediapipe.python.solutions import pose as mp_pose
@@ -106,6 +108,43 @@ def _new_pose(static: bool, min_detection_confidence: float, min_tracking_confid
                                 smooth_landmarks=smooth, enable_segmentation=False,
                                 min_detection_confidence=min_detection_confidence,
                                 min_tracking_confidence=min_tracking_confidence)
+
+
+class _Tracker:
+    """mediapipe's Pose graph in video mode (``static_image_mode=False``, as ``mp_pose.Pose``
+    builds it) that also reports whether its person detector ran on the last frame: the
+    graph's ``pose_detection`` stream carries a packet only on frames where the detector ran
+    (the first frame, and the frame after the tracked pose was lost); on the others the
+    landmark model ran on the region derived from the previous frame's landmarks."""
+
+    def __init__(self, min_detection_confidence: float, min_tracking_confidence: float,
+                 smooth: bool):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mediapipe.python.solution_base import SolutionBase
+            from mediapipe.python.solutions import pose as mp_pose
+
+            with quiet_stderr():
+                self.graph = SolutionBase(
+                    binary_graph_path=mp_pose._BINARYPB_FILE_PATH,
+                    side_inputs={"model_complexity": 1, "smooth_landmarks": bool(smooth),
+                                 "enable_segmentation": False, "smooth_segmentation": False,
+                                 "use_prev_landmarks": True},
+                    calculator_params={
+                        "posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
+                            float(min_detection_confidence),
+                        "poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+                        "ThresholdingCalculator.threshold": float(min_tracking_confidence)},
+                    outputs=["pose_landmarks", "pose_detection"])
+        self.detected = False  # the detector ran on the last frame (and found someone)
+
+    def process(self, image: np.ndarray):
+        res = self.graph.process(image)
+        self.detected = res.pose_detection is not None
+        return res
+
+    def close(self) -> None:
+        self.graph.close()
 
 
 def _run(pose, image: np.ndarray) -> np.ndarray | None:
@@ -259,6 +298,7 @@ class _Candidate:
     path: str = "detector"  # "detector" or "fallback"
     presence: float | None = None  # the landmark model's pose presence (fallback only)
     next_roi: Roi | None = None  # fallback: MediaPipe's region for the next frame
+    tracked: bool = False  # video mode: followed from the previous frame, no detector run
 
 
 class BlazePose(EstimatorBase):
@@ -299,6 +339,8 @@ class BlazePose(EstimatorBase):
     """
 
     accepts_rotation_hint = True
+    #: video tracking uses mediapipe's own video mode (:func:`infantpose.video.tracking.track_frames`)
+    tracks_itself = True
 
     name = "blazepose"
 
@@ -340,7 +382,7 @@ class BlazePose(EstimatorBase):
             self._static = _new_pose(True, *self._conf)
         return self._static
 
-    def _tracker(self, rotation: int):
+    def _tracker(self, rotation: int) -> _Tracker:
         if rotation not in self._trackers:
             self._trackers[rotation] = _new_pose(False, *self._conf)
         return self._trackers[rotation]
@@ -403,7 +445,8 @@ class BlazePose(EstimatorBase):
         xy = out[:, :2] * np.array([rw, rh], dtype=float)
         xy = unrotate_points(xy, rotation, (w, h)) + np.asarray(offset, dtype=float)
         kp = np.concatenate([xy, out[:, 2:3]], axis=1)
-        return _Candidate(kp, float(np.mean(out[:, 2])), rotation, whole)
+        return _Candidate(kp, float(np.mean(out[:, 2])), rotation, whole,
+                          tracked=tracking and not getattr(pose, "detected", True))
 
     def _order(self) -> list[int]:
         first = self._rotation if self.mode == "video" else (self._hint or 0)
@@ -523,6 +566,7 @@ class BlazePose(EstimatorBase):
         if not self._confident(c):
             self._carry = None
             return None
+        c.tracked = True
         return c
 
     def _find(self, image: np.ndarray, box: np.ndarray | None
@@ -558,8 +602,9 @@ class BlazePose(EstimatorBase):
         ``rotation`` (degrees, None when not found), ``found``, ``path`` (``"detector"``,
         ``"fallback"``, or None when not found), ``presence`` (the landmark model's pose
         presence for fallback poses, also for one refused as too low; else None),
-        ``whole_frame`` (a box was given but the whole frame won) and ``attempts`` (mediapipe
-        passes).
+        ``whole_frame`` (a box was given but the whole frame won), ``attempts`` (mediapipe
+        passes) and ``tracked`` (video mode: followed from the previous frame's landmarks
+        without running the person detector).
         """
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -573,14 +618,14 @@ class BlazePose(EstimatorBase):
             bxs = [np.asarray(b, dtype=float).reshape(4) for b in np.asarray(boxes, dtype=float)]
         poses = Poses.empty(BLAZEPOSE33, 1, len(bxs), frame_size=(img.shape[1], img.shape[0]))
         meta: dict[str, list] = {"rotation": [], "found": [], "path": [], "presence": [],
-                                 "whole_frame": [], "attempts": []}
+                                 "whole_frame": [], "attempts": [], "tracked": []}
         for n, b in enumerate(bxs):
             best, tries, refused = self._find(img, b)
             meta["attempts"].append(tries)
             if best is None:
                 for key, val in (("rotation", None), ("found", False), ("path", None),
                                  ("presence", None if refused is None else round(refused, 4)),
-                                 ("whole_frame", False)):
+                                 ("whole_frame", False), ("tracked", False)):
                     meta[key].append(val)
                 continue
             poses.data[0, n] = best.keypoints
@@ -590,6 +635,7 @@ class BlazePose(EstimatorBase):
             meta["presence"].append(None if best.presence is None
                                     else round(float(best.presence), 4))
             meta["whole_frame"].append(bool(best.whole_frame and b is not None))
+            meta["tracked"].append(best.tracked)
             if self.mode == "video" and b is None:
                 self._carry = best.next_roi if best.path == "fallback" else None
             self._found_before = True
