@@ -55,7 +55,7 @@ def fake_mediapipe(monkeypatch):
 def test_retry_finds_rotation_and_maps_back(fake_mediapipe, r, c, expected_rot):
     img = np.zeros((60, 80, 3), np.uint8)
     img[r, c] = (255, 0, 0)
-    est = bp.BlazePose(schema="coco17")
+    est = bp.BlazePose(schema="coco17", mirror_test=False)  # one view
     p = est.predict(img)
     assert p.meta["found"] == [True]
     assert p.meta["rotation"] == [expected_rot]
@@ -83,7 +83,7 @@ def test_box_crop_maps_back_and_whole_frame_fallback(fake_mediapipe):
 
 
 def test_no_person_gives_missing_instance(fake_mediapipe):
-    est = bp.BlazePose(schema="infant22", fallback="off")  # the fallback: test_blazepose_fallback
+    est = bp.BlazePose(schema="infant22", fallback="off", mirror_test=False)  # the fallback: test_blazepose_fallback
     p = est.predict(np.zeros((40, 40, 3), np.uint8))
     assert p.data.shape == (1, 1, 22, 3)
     assert np.isnan(p.data[..., :2]).all() and (p.data[..., 2] == 0).all()
@@ -101,7 +101,7 @@ def test_video_mode_keeps_the_working_rotation(fake_mediapipe):
     assert est.predict(img).meta["attempts"] == [3]
     img2 = np.zeros((60, 80, 3), np.uint8)
     img2[50, 10] = (255, 0, 0)  # found only at 270
-    img_est = bp.BlazePose()
+    img_est = bp.BlazePose(mirror_test=False)
     img_est.set_rotation_hint(270)
     assert img_est.predict(img2).meta["attempts"] == [1]
 

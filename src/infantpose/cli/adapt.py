@@ -124,7 +124,9 @@ def _run(out_dir: Path, frames_dir: Path, photos: list[Path], videos: list[Path]
 
     frames_per_video = opts.per_video
     labels = out_dir / LABELS
-    options = {"rotations": (), "min_score": 0.0} if model == "blazepose" else {}
+    # (the 8 views already include the mirror images: no test-time mirroring inside each)
+    options = ({"rotations": (), "min_score": 0.0, "mirror_test": False}
+               if model == "blazepose" else {})
     with recording("adapt"):
         if labels.is_file() and is_owned(labels):
             typer.echo(f"reusing pseudo-labels in {labels} (--fresh makes new ones)", err=True)

@@ -10,6 +10,7 @@ import typer
 from infantpose.cli import app
 from infantpose.cli._options import (
     SchemaName,
+    mirror_test_option,
     overwrite_option,
     quiet_option,
     schema_option,
@@ -45,6 +46,7 @@ def evaluate_cmd(
     gt_boxes: bool = typer.Option(True, "--gt-boxes/--no-gt-boxes",
                                   help="--model: give the model the labelled person boxes."),
     mks_lambda: float = typer.Option(0.01, "--mks-lambda", help="mKS smoothing lambda."),
+    mirror_test: Optional[bool] = mirror_test_option(),
     overwrite: bool = overwrite_option(),
     quiet: bool = quiet_option(),
 ) -> None:
@@ -63,7 +65,7 @@ def evaluate_cmd(
     console = Console()
     if not console.is_terminal and console.width < 140:
         console = Console(width=140)  # logs and pipes: keep the table readable
-    from infantpose.cli.predict import DEFAULT_MODEL, resolve_model
+    from infantpose.cli.predict import DEFAULT_MODEL, model_options, resolve_model
 
     preds_in = list(pred or [])
     models = list(model or [])
@@ -81,6 +83,9 @@ def evaluate_cmd(
         else:
             resolve_model(m, weights)  # refuses a model that cannot run the checkpoint
             model_weights[m] = weights
+    if mirror_test is not None and DEFAULT_MODEL not in models:
+        raise InputError(None, f"--{'' if mirror_test else 'no-'}mirror-test applies to "
+                               f"--model {DEFAULT_MODEL} only (the mediapipe runtime)")
     names = list(name or [])
     if len(names) > len(preds_in) + len(models):
         raise InputError(None, f"{len(names)} --name values for "
@@ -120,7 +125,9 @@ def evaluate_cmd(
             from infantpose.models import create_estimator
             from infantpose.progress import bar
 
-            est = create_estimator(m, weights=model_weights[m])
+            est = create_estimator(m, weights=model_weights[m],
+                                   **(model_options(m, mirror_test) if m == DEFAULT_MODEL
+                                      else {}))
             with bar(len(labels), f"running {m}", enabled=not quiet, unit="image",
                      transient=True) as b:
                 preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,

@@ -32,11 +32,13 @@ import typer
 
 from infantpose.cli import app
 from infantpose.cli._options import (DeidMode, PoseFormat, SchemaName, deidentify_option,
-                                     model_option, out_option, overwrite_option, quiet_option,
-                                     schema_option, value, weights_option)
+                                     mirror_test_option, model_option, out_option,
+                                     overwrite_option, quiet_option, schema_option, value,
+                                     weights_option)
 from infantpose.errors import InputError
 
-__all__ = ["DEFAULT_MODEL", "collect_sources", "predict_cmd", "resolve_model", "run_predict"]
+__all__ = ["DEFAULT_MODEL", "collect_sources", "model_options", "predict_cmd", "resolve_model",
+           "run_predict"]
 
 #: The model run when neither --model nor --weights is given (mediapipe's runtime, weights in the
 #: wheel).
@@ -64,6 +66,18 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
         return name
     raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
                               f"not --model {model} (leave out --model to use the file's)")
+
+
+def model_options(model: str, mirror_test: bool | None = None) -> dict[str, Any]:
+    """The estimator options of the shared model flags: ``--mirror-test/--no-mirror-test``
+    (None: not given) is an option of the mediapipe runtime only; refused for other models."""
+    if mirror_test is None:
+        return {}
+    if model != DEFAULT_MODEL:
+        flag = "--mirror-test" if mirror_test else "--no-mirror-test"
+        raise InputError(None, f"{flag} applies to the {DEFAULT_MODEL} model only, not "
+                               f"{model!r}")
+    return {"mirror_test": bool(mirror_test)}
 
 
 @dataclass
@@ -166,14 +180,16 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 max_frames: int | None = None, progress: bool = True,
                 deidentify: str | None = None, overwrite: bool = False,
                 formats: list[str] | None = None, tracking: bool = True,
-                drop_facial: bool = False, plot: bool = False) -> Summary:
+                drop_facial: bool = False, plot: bool = False,
+                mirror_test: bool | None = None) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark).
 
     ``model`` None runs the model the ``weights`` checkpoint holds (see :func:`resolve_model`),
     or BlazePose when no weights are given. ``formats``: pose formats of each video besides
     ``poses.json`` (default: csv). ``deidentify`` ("mosaic"/"blur"): hide the face in every image
     and video written, write face-hidden copies, drop facial keypoints from every pose output;
-    ``drop_facial`` drops them without writing any media.
+    ``drop_facial`` drops them without writing any media. ``mirror_test``: the mediapipe
+    runtime's test-time mirroring (None: its default, on for images and off in its video mode).
     """
     from infantpose.io.video import probe_video
     from infantpose.outputs import Outputs
@@ -188,6 +204,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     if weights is not None and not Path(weights).is_file():
         raise InputError(weights, "weights file not found")
     model = resolve_model(model, weights)
+    options = model_options(model, mirror_test)
     src = collect_sources(sources)
     if max_frames is not None:
         src.images = src.images[:max_frames]
@@ -204,7 +221,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     created_out = not out.exists()
     try:
         return _run(src, sch, out, guard, vopts, image_names, dirs, infos, model, weights,
-                    progress)
+                    progress, options)
     except BaseException:
         if created_out:  # a failed run leaves no empty output folder behind
             for d in (out / "overlay", out / "deidentified", out):
@@ -215,13 +232,14 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
 
 def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names: list[str],
          dirs: list[str], infos: dict, model: str, weights: Path | None,
-         progress: bool) -> Summary:
+         progress: bool, options: dict[str, Any] | None = None) -> Summary:
     """The run after every input and output has been checked (see :func:`run_predict`)."""
     from infantpose.models import create_estimator
     from infantpose.progress import bar
     from infantpose.video.pipeline import run_video
 
-    est = create_estimator(model, schema=sch, weights=str(weights) if weights else None)
+    est = create_estimator(model, schema=sch, weights=str(weights) if weights else None,
+                           **(options or {}))
     if est.schema.name != sch.name:
         raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
     out = guard.folder(out)
@@ -359,6 +377,7 @@ def predict_cmd(
     drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
                                      help="Drop facial keypoints from the pose outputs (implied "
                                           "by --deidentify)."),
+    mirror_test: Optional[bool] = mirror_test_option(),
     quiet: bool = quiet_option(),
     overwrite: bool = overwrite_option(),
 ) -> None:
@@ -371,7 +390,8 @@ def predict_cmd(
     s = run_predict(sources, value(schema), out, overlay=overlay, model=model, weights=weights,
                     max_frames=max_frames, progress=not quiet, deidentify=value(deidentify),
                     overwrite=overwrite, formats=[value(f) for f in formats or []],
-                    tracking=tracking, drop_facial=drop_facial, plot=plot)
+                    tracking=tracking, drop_facial=drop_facial, plot=plot,
+                    mirror_test=mirror_test)
     console.print(f"{s.frames} frames in {s.seconds:.1f} s: {s.fps:.1f} frames/s "
                   f"({s.images} images, {s.videos} videos)")
     if s.images_without_person:

@@ -495,7 +495,7 @@ class OnnxPoseEstimator(EstimatorBase):
         if self._runtime is None:
             from infantpose.models.blazepose import BlazePose
 
-            self._runtime = BlazePose(schema=BLAZEPOSE33)
+            self._runtime = BlazePose(schema=BLAZEPOSE33, mirror_test=False)  # places crops
         p = self._runtime.predict(image)
         xy = p.data[0, 0, :, :2]
         box = tight_box(xy, min_points=2)

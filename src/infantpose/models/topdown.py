@@ -78,6 +78,22 @@ class TorchPoseEstimator(EstimatorBase):
             checkpoint records (training validates each state with 0 and 1 passes and keeps the
             better: on real infant photos one pass lowered the off-the-shelf port's AP from
             0.604 to 0.534 but raised a fine-tuned model's from 0.679 to 0.694); 0 otherwise.
+        runtime_mirror: whether the mediapipe runtime that places the crop also predicts the
+            mirror image (its ``mirror_test``). None (default): only where it searches the
+            whole image (no box given); True / False: always / never. Measured with the two
+            fine-tuned checkpoints on real infant photos (``benchmarks/tta_real.py``; quick /
+            full): without boxes mirroring raised COCO AP on the 22 held-out training photos
+            from 0.676 / 0.710 to 0.701 / 0.744 and on the 50 validation photos from
+            0.737 / 0.736 to 0.740 / 0.747, for about 0.06 CPU s more per photo; given the
+            labelled boxes it changed nothing that repeats (held out 0.768 / 0.771 to
+            0.759 / 0.766, validation 0.715 / 0.721 to 0.721 / 0.720), so boxed calls (video
+            tracking's) stay one view.
+        ensemble: weight (0 to 1) of the runtime's own keypoints (and scores) averaged into the
+            model's, a two-model ensemble, wherever the runtime found the person (0, the
+            default: the model alone). Not a default: on the held-out training photos no
+            weight helped the quick checkpoint, 0.2 helped the full one (0.766 to 0.788, boxes
+            given); on the validation photos 0.2 (runtime mirrored) scored 0.716 / 0.728
+            against 0.715 / 0.721 given boxes.
 
     Where to look, for the regression and landmark modes: the mediapipe runtime is run first
     (inside the given box, with its own quarter-turn search) and MediaPipe's rotated body ROI
@@ -95,7 +111,8 @@ class TorchPoseEstimator(EstimatorBase):
     def __init__(self, loaded: LoadedModel, schema: Schema | str | None = None,
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
                  margin: float | None = None, detector: str = "blazepose", batch_size: int = 16,
-                 mode: str = "heatmap", name: str = "torch", refine_roi: int | None = None):
+                 mode: str = "heatmap", name: str = "torch", refine_roi: int | None = None,
+                 runtime_mirror: bool | None = None, ensemble: float = 0.0):
         self.loaded = loaded
         self.model = loaded.model.eval()
         self.name = name
@@ -124,6 +141,11 @@ class TorchPoseEstimator(EstimatorBase):
         self.input_size = tuple(int(v) for v in loaded.input_size)
         self.rotation_hint: int | None = None
         self.refine_roi = max(0, int(loaded.refine_roi if refine_roi is None else refine_roi))
+        if runtime_mirror is not None and not isinstance(runtime_mirror, (bool, np.bool_)):
+            raise InputError(None, f"runtime_mirror must be True, False or None (mirror "
+                                   f"without a box), not {runtime_mirror!r}")
+        self.runtime_mirror = None if runtime_mirror is None else bool(runtime_mirror)
+        self.ensemble = _check_weight(ensemble)
         self._runtime_cache: dict[tuple, Poses] = {}
         self._following = False
         self._was_followed = False
@@ -171,11 +193,10 @@ class TorchPoseEstimator(EstimatorBase):
             return whole, self.rotation_hint or 0
         if self._detector_est is None:
             try:
-                from infantpose.models.blazepose import BlazePose
+                self._detector_est = self._new_runtime()
             except ImportError:
                 self.detector = "none"
                 return whole, self.rotation_hint or 0
-            self._detector_est = BlazePose(schema=BLAZEPOSE33)
         p = self._runtime(image, None)
         if p.n_instances == 0 or not np.isfinite(p.data[0, 0, :, :2]).any():
             return whole, 0
@@ -196,14 +217,54 @@ class TorchPoseEstimator(EstimatorBase):
         if hit is not None:
             return hit
         if self._detector_est is None:
-            from infantpose.models.blazepose import BlazePose
-
-            self._detector_est = BlazePose(schema=BLAZEPOSE33)
+            self._detector_est = self._new_runtime()
+        self._detector_est.mirror_test = self._mirrors(boxes)
         p = self._detector_est.predict(image, boxes)
         if len(self._runtime_cache) >= 4096:
             self._runtime_cache.clear()
         self._runtime_cache[key] = p
         return p
+
+    def _new_runtime(self) -> Any:
+        """The mediapipe runtime estimator that places crops (BlazePose-33, image mode)."""
+        from infantpose.models.blazepose import BlazePose
+
+        return BlazePose(schema=BLAZEPOSE33, mirror_test=False)  # set per call: _mirrors
+
+    def _mirrors(self, boxes: np.ndarray | None) -> bool:
+        """Whether the runtime mirrors a call with ``boxes`` (``runtime_mirror``)."""
+        return boxes is None if self.runtime_mirror is None else self.runtime_mirror
+
+    def _runtime_in_schema(self, image: np.ndarray, boxes: np.ndarray | None
+                           ) -> np.ndarray | None:
+        """(N, K, 3) the runtime's poses (cached) in the model's schema; None when it has no
+        mapping to it."""
+        p = self._runtime(image, boxes)
+        if self.model_schema.name != BLAZEPOSE33.name:
+            try:
+                p = p.convert(self.model_schema)
+            except InputError:
+                return None
+        return p.data[0]
+
+    def _ensembled(self, image: np.ndarray, boxes: np.ndarray | None,
+                   kps: list[np.ndarray]) -> list[np.ndarray]:
+        """The model's (K, 3) instances averaged with the runtime's: ``ensemble`` × runtime +
+        (1 − ``ensemble``) × model, positions and scores, keypoint by keypoint where both
+        placed it. Instance n is box n (or the one person found without boxes), the order in
+        which :meth:`_rois_for` cropped them."""
+        rt = self._runtime_in_schema(image, None if boxes is None else _finite_boxes(boxes))
+        if rt is None:
+            return kps
+        w = self.ensemble
+        out = []
+        for n, kp in enumerate(kps):
+            kp = kp.copy()
+            if n < len(rt):
+                ok = np.isfinite(kp[:, :2]).all(-1) & np.isfinite(rt[n, :, :2]).all(-1)
+                kp[ok] = (1 - w) * kp[ok] + w * np.nan_to_num(rt[n][ok])
+            out.append(kp)
+        return out
 
     def _runtime_roi(self, p: Poses, n: int) -> tuple[np.ndarray, float, np.ndarray] | None:
         """MediaPipe's body ROI of runtime instance ``n``, measured on the keypoints of the
@@ -224,8 +285,7 @@ class TorchPoseEstimator(EstimatorBase):
         if boxes is None:
             m, rot = self._detect(image)
             return [m], [rot]
-        b = np.asarray(boxes, dtype=float).reshape(-1, 4)
-        b = b[np.isfinite(b).all(axis=1)] if len(b) else b
+        b = _finite_boxes(boxes)
         if self.mode in ("regression", "landmarks") and self.detector == "blazepose" and len(b):
             followed = self._followed_roi(image, b)
             if followed is not None:
@@ -370,11 +430,15 @@ class TorchPoseEstimator(EstimatorBase):
                 roi = body_roi(xy[:k], self.model_schema, self.margin)
                 if roi is not None:  # report the body's orientation for the tracker's hint
                     rotations[j] = upright_turn(roi[2])
+        if self.ensemble > 0 and self.detector == "blazepose" and not self._was_followed:
+            found = [self._ensembled(im, b, f) if f else f
+                     for im, b, f in zip(images, bxs, found)]
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
         same = len(set(sizes)) == 1
         meta = {"model": self.name, "decoder": self.decoder if self.mode == "heatmap" else self.mode,
                 "flip_test": self.flip_test, "weights": self.loaded.source, "rotation": rotations,
-                "roi_refined": refined}
+                "roi_refined": refined, "runtime_mirror": self.runtime_mirror,
+                "ensemble": self.ensemble}
         poses = Poses.from_ragged([np.asarray(f, dtype=float).reshape(-1, k, 3) for f in found],
                                   self.model_schema, source=None,
                                   frame_size=sizes[0] if same and sizes else None,
@@ -420,6 +484,22 @@ class TorchPoseEstimator(EstimatorBase):
         if a.dtype != np.uint8:
             a = np.clip(a, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(a)
+
+
+def _finite_boxes(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes with the rows holding NaN or inf dropped."""
+    b = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    return b[np.isfinite(b).all(axis=1)] if len(b) else b
+
+
+def _check_weight(value: Any) -> float:
+    try:
+        w = float(value)
+    except (TypeError, ValueError):
+        w = float("nan")
+    if not 0.0 <= w <= 1.0:  # NaN fails too
+        raise InputError(None, f"ensemble weight must be a number from 0 to 1, not {value!r}")
+    return w
 
 
 # --- registered factories -------------------------------------------------------------------------
