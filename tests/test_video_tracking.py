@@ -314,3 +314,57 @@ def test_real_blazepose_own_tracking_recovers_after_losing_the_infant():
     err = np.linalg.norm(poses.data[:, 0, :, :2] - gt, axis=-1) / body
     assert np.nanmedian(err[7:]) < 0.06  # found again right away
     assert np.nanmedian(err[:5]) < 0.06
+
+
+def test_frame_times_reach_the_estimator_with_their_gaps(clip):
+    """Models that smooth over time get each frame's real time (frame number / fps), so skipped
+    frames leave a gap; without an fps nothing is claimed."""
+    _, _, frames = clip
+
+    class Timed:
+        name = "timed"
+
+        def __init__(self):
+            self.inner = tc.create_marker_estimator("coco17")
+            self.schema = self.inner.schema
+            self.times = []
+
+        def predict(self, image, boxes=None):
+            return self.inner.predict(image, boxes)
+
+        def set_frame_time(self, seconds):
+            self.times.append(seconds)
+
+    est = Timed()
+    tr.track_frames(est, [(0, frames[0]), (1, frames[1]), (4, frames[2])], fps=10.0)
+    assert est.times[:3] == [0.0, 0.1, 0.4] and est.times[-1] is None
+    est.times.clear()
+    tr.track_frames(est, [(0, frames[0]), (1, frames[1])], fps=None)
+    assert est.times == [None]
+
+
+def test_real_blazepose_smooths_on_the_video_clock(monkeypatch):
+    """mediapipe's tracker is stamped with the frames' real times, not its 30 fps clock."""
+    from infantpose.models import blazepose as bp
+    from infantpose.models import create_estimator
+    from infantpose.synth.clips import render_clip
+
+    stamps = []
+    process = bp._Tracker.process
+
+    def spy(self, image):
+        res = process(self, image)
+        stamps.append(self.graph._simulated_timestamp)
+        return res
+
+    monkeypatch.setattr(bp._Tracker, "process", spy)
+    frames, _, _ = render_clip(3, 0.5, fps=10, schema="coco17", size=(320, 240),
+                               style="studio")
+    est = create_estimator("blazepose", schema="coco17")
+    try:
+        tr.track_frames(est, [(0, frames[0]), (1, frames[1]), (5, frames[2])], fps=10.0)
+    finally:
+        est.close()
+    # frame 5 at 10 fps is 0.5 s (mediapipe's own clock would say 0.1 s); frame 0 is stamped 1 us
+    # after the graph's start
+    assert stamps[-1] == 500000 and stamps[-2] == 100000

@@ -50,6 +50,8 @@ class EstimatorBase:
       mode and hands it whole frames, instead of passing boxes and rotation hints.
     - ``set_tracking(on)``: calls between ``True`` and ``False`` are frames of one video, so the
       model may follow the previous frame's pose.
+    - ``set_frame_time(seconds)``: the time of the next video frame (None: unknown), for models
+      that smooth over time (mediapipe's landmark filter would otherwise assume 30 fps).
     - ``close()``: free native resources (graphs, sessions); also called on ``with`` exit.
     """
 
@@ -74,6 +76,9 @@ class EstimatorBase:
         return None
 
     def set_tracking(self, on: bool) -> None:
+        return None
+
+    def set_frame_time(self, seconds: float | None) -> None:
         return None
 
     def close(self) -> None:
@@ -124,6 +129,10 @@ class _Adapted(EstimatorBase):
     def set_tracking(self, on: bool) -> None:
         if (own := self._hook("set_tracking")) is not None:
             own(on)
+
+    def set_frame_time(self, seconds: float | None) -> None:
+        if (own := self._hook("set_frame_time")) is not None:
+            own(seconds)
 
     def close(self) -> None:
         if (own := self._hook("close")) is not None:

@@ -145,8 +145,17 @@ class _Tracker:
                         "ThresholdingCalculator.threshold": float(min_tracking_confidence)},
                     outputs=["pose_landmarks", "pose_detection"])
         self.detected = False  # the detector ran on the last frame (and found someone)
+        #: the next frame's time in microseconds (None: mediapipe's own 30 fps clock)
+        self.next_time_us: int | None = None
 
     def process(self, image: np.ndarray):
+        if self.next_time_us is not None:
+            # SolutionBase stamps each packet 33333 us after the previous one, as if every
+            # video were 30 fps; its landmark smoothing (a One Euro filter) divides by these
+            # steps, so stamp the frame's real time instead (strictly increasing, as mediapipe
+            # requires).
+            last = self.graph._simulated_timestamp
+            self.graph._simulated_timestamp = max(last + 1, self.next_time_us) - 33333
         res = self.graph.process(image)
         self.detected = res.pose_detection is not None
         return res
@@ -390,6 +399,7 @@ class BlazePose(EstimatorBase):
         self._rotation = 0  # video mode: orientation that worked last (tried first)
         self._hint: int | None = None  # image mode: orientation to try first, if set
         self._carry: Roi | None = None  # video mode: region of the last fallback pose
+        self._frame_time: float | None = None  # video mode: the next frame's time (seconds)
         self._found_before = False  # video mode: a previous frame had a pose (orientation known)
         self.calls = 0      # mediapipe invocations (detector graph and landmark-only passes)
         self.fallback_calls = 0  # landmark-only passes, included in ``calls``
@@ -433,8 +443,14 @@ class BlazePose(EstimatorBase):
         if self.mode == "video" and self._hint is not None:
             self._rotation = self._hint
 
+    def set_frame_time(self, seconds: float | None) -> None:
+        """The time of the next video frame, so mediapipe's landmark smoothing uses the video's
+        real frame rate (and the gaps of skipped frames) instead of assuming 30 fps."""
+        self._frame_time = None if seconds is None else float(seconds)
+
     def reset(self) -> None:
         """Forget tracking state (start of a new video)."""
+        self._frame_time = None
         for t in self._trackers.values():
             t.close()
         self._trackers.clear()
@@ -468,6 +484,9 @@ class BlazePose(EstimatorBase):
         h, w = image.shape[:2]
         rotated = rotate_image(image, rotation)
         pose = self._tracker(rotation) if tracking else self._static_pose()
+        if tracking:
+            pose.next_time_us = (None if self._frame_time is None
+                                 else int(round(self._frame_time * 1e6)))
         self.calls += 1
         out = _run(pose, rotated)
         if out is None:

@@ -240,6 +240,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
         estimator.set_tracking(True)  # e.g. torch models follow the last pose
 
     def restore() -> None:
+        estimator.set_frame_time(None)
         if tracking:
             estimator.set_tracking(False)
         if video_mode:
@@ -253,6 +254,8 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
         for idx, rgb in frames:
             if frame_size is None:
                 frame_size = (int(rgb.shape[1]), int(rgb.shape[0]))
+            if fps:  # models that smooth over time use the real frame times (gaps included)
+                estimator.set_frame_time(int(idx) / float(fps))
             if hint_supported:
                 estimator.set_rotation_hint(rotation)
             used_box = box if tracking and not own else None
