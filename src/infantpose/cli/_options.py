@@ -19,8 +19,9 @@ from typing import Any
 import typer
 
 __all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "SynthStyle", "OVERWRITE_HELP",
-           "QUIET_HELP", "out_option", "schema_option", "model_option", "weights_option", "quiet_option", "overwrite_option",
-           "deidentify_option", "mirror_test_option", "value"]
+           "QUIET_HELP", "out_option", "schema_option", "model_option", "weights_option",
+           "quiet_option", "overwrite_option", "deidentify_option", "drop_facial_option",
+           "mirror_test_option", "value"]
 
 OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
                   "never replaced).")
@@ -109,6 +110,11 @@ def overwrite_option() -> Any:
 
 def deidentify_option(help: str = DEIDENTIFY_HELP) -> Any:
     return typer.Option(None, "--deidentify", help=help, case_sensitive=False)
+
+
+def drop_facial_option(help: str = "Drop facial keypoints from the pose outputs (implied by "
+                                   "--deidentify).") -> Any:
+    return typer.Option(False, "--drop-facial-keypoints", help=help)
 
 
 class PoseFormat(Choice):

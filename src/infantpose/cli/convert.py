@@ -17,17 +17,9 @@ from infantpose.cli._options import (Choice, PoseFormat, SchemaName, overwrite_o
                                      schema_option, value)
 
 
-class ConvertTarget(Choice):
-    """Output formats: labels (coco, labelme) or pose files (the PoseFormat choices)."""
-
-    coco = "coco"
-    labelme = "labelme"
-    json = "json"
-    csv = "csv"
-    slp = "slp"
-    nwb = "nwb"
-    movement = "movement"
-    dlc = "dlc"
+#: Output formats of ``convert --to``: labels (coco, labelme), then the pose files of PoseFormat.
+ConvertTarget = Choice("ConvertTarget", {"coco": "coco", "labelme": "labelme",
+                                         **{f.value: f.value for f in PoseFormat}})
 
 
 @app.command("convert")

@@ -32,6 +32,7 @@ import typer
 
 from infantpose.cli import app
 from infantpose.cli._options import (DeidMode, PoseFormat, SchemaName, deidentify_option,
+                                     drop_facial_option,
                                      mirror_test_option, model_option, out_option,
                                      overwrite_option, quiet_option, schema_option, value,
                                      weights_option)
@@ -374,9 +375,7 @@ def predict_cmd(
         "Hide the infant's face (mosaic or blur) in every image and video written (frames "
         "with no placeable face are blurred whole), write face-hidden copies (deidentified/, "
         "deidentified.mp4), and drop facial keypoints from every pose output."),
-    drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
-                                     help="Drop facial keypoints from the pose outputs (implied "
-                                          "by --deidentify)."),
+    drop_facial: bool = drop_facial_option(),
     mirror_test: Optional[bool] = mirror_test_option(),
     quiet: bool = quiet_option(),
     overwrite: bool = overwrite_option(),

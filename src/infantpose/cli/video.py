@@ -15,6 +15,7 @@ import typer
 
 from infantpose.cli import app
 from infantpose.cli._options import (Choice, DeidMode, PoseFormat, SchemaName, deidentify_option,
+                                     drop_facial_option,
                                      model_option, out_option, overwrite_option, quiet_option,
                                      schema_option, value, weights_option)
 from infantpose.errors import InputError
@@ -190,9 +191,7 @@ def batch_cmd(
         "Hide the infant's face (mosaic or blur) in every video written (frames with no "
         "placeable face are blurred whole), write deidentified.mp4, and drop facial keypoints "
         "from every pose output."),
-    drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
-                                     help="Drop facial keypoints from the pose outputs (implied "
-                                          "by --deidentify)."),
+    drop_facial: bool = drop_facial_option(),
     overlay: bool = typer.Option(False, "--overlay", help="Write overlay videos."),
     plot: bool = typer.Option(True, "--plot/--no-plot", help="Write trajectories.png."),
     tracking: bool = typer.Option(True, "--tracking/--no-tracking",
@@ -273,8 +272,7 @@ def filter_cmd(
     speed_unit: SpeedUnit = typer.Option(SpeedUnit.body, "--speed-unit", case_sensitive=False,
                                          help="Unit of --max-speed: body lengths/s or px/s."),
     min_score: float = typer.Option(0.3, "--min-score", help="Lower scores count as missing."),
-    drop_facial: bool = typer.Option(False, "--drop-facial-keypoints",
-                                     help="Drop facial keypoints from the output."),
+    drop_facial: bool = drop_facial_option("Drop facial keypoints from the output."),
     drop_facial_old: bool = typer.Option(False, "--drop-facial", hidden=True),
     csv: Optional[Path] = typer.Option(None, "--csv",
                                        help="Also write the filtered keypoints as CSV."),
