@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from infantpose import _atomic
+from infantpose import _validate as V
 from infantpose._jsonfile import read_json
 from infantpose.errors import InputError
 from infantpose.schemas import Schema, get_mapping, get_schema
@@ -257,12 +258,11 @@ class Poses:
     def from_dict(cls, d: dict[str, Any], path: str | os.PathLike | None = None) -> Poses:
         """Build Poses from ``to_dict`` output; raises InputError naming ``path`` on bad content.
 
-        Every field is checked for its type and a sane range (:mod:`infantpose.io.validate`):
+        Every field is checked for its type and a sane range (:mod:`infantpose._validate`):
         coordinates and scores are JSON numbers or null (never strings or booleans), finite and
         within 1e6 px; ``fps`` is a positive number; sizes are positive whole numbers; frame
         indices are increasing whole numbers.
         """
-        from infantpose.io import validate as V
 
         if not isinstance(d, dict) or d.get("format") != "infantpose.poses":
             raise InputError(path, "not an infantpose poses JSON (missing \"format\": "

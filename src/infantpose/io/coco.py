@@ -222,7 +222,7 @@ def _keypoint_category(d: dict, path: Path) -> dict:
         raise InputError(path, "no category declares 'keypoints' names")
     if "id" not in kp_cats[0]:
         raise InputError(path, "category without 'id'")
-    from infantpose.io.validate import check_id
+    from infantpose._validate import check_id
 
     check_id(kp_cats[0]["id"], path, "categories[].id")
     return kp_cats[0]
@@ -230,7 +230,7 @@ def _keypoint_category(d: dict, path: Path) -> dict:
 
 def _finite(values: list, path: Path, where: str) -> np.ndarray:
     """JSON numbers only (no strings, booleans, null, NaN or absurd values)."""
-    from infantpose.io.validate import number_array
+    from infantpose._validate import number_array
 
     if not isinstance(values, list):
         raise InputError(path, f"{where}: expected a list of numbers")
@@ -289,7 +289,7 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     for key in ("images", "annotations", "categories"):
         if not isinstance(d.get(key), list):
             raise InputError(p, f"missing key {key!r} (a list)")
-    from infantpose.io.validate import MAX_SIDE, check_id, check_rel_path, is_number, number
+    from infantpose._validate import MAX_SIDE, check_id, check_rel_path, is_number, number
 
     cat = _keypoint_category(d, p)
     if not all(isinstance(n, str) for n in cat["keypoints"]):
@@ -417,7 +417,7 @@ def check_coco_results(path: str | os.PathLike) -> None:
     value by value: ids are integers or strings, keypoints and bbox are JSON numbers (no strings,
     booleans, NaN or absurd values), scores are finite numbers. Other files pass untouched."""
     from infantpose.io.jsonfile import read_json
-    from infantpose.io.validate import check_id, check_rel_path, number, number_array
+    from infantpose._validate import check_id, check_rel_path, number, number_array
 
     p = Path(path)
     d = read_json(p)

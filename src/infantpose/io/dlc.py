@@ -124,7 +124,7 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
         names = ["/".join(str(x) for x in tup) for tup in df.index]
     if not names:
         raise InputError(p, "no labelled images in the CSV")
-    from infantpose.io.validate import MAX_COORD, check_rel_path
+    from infantpose._validate import MAX_COORD, check_rel_path
 
     for i, nm in enumerate(names):
         check_rel_path(nm, p, f"row {i + 1} image")

@@ -135,7 +135,7 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
     sizes: list[tuple[int, int]] = []
     domains: list[str] = []
     image_fields: list[dict] = []
-    from infantpose.io.validate import MAX_SIDE, check_id, number, number_array
+    from infantpose._validate import MAX_SIDE, check_id, number, number_array
 
     for f, d in docs:
         if not isinstance(d["imagePath"], str) or not d["imagePath"].strip():
