@@ -45,6 +45,36 @@ def test_owned_files_are_recorded_with_size_and_mtime(tmp_path):
     assert not O.is_owned(f)
 
 
+def test_a_run_killed_between_ledger_and_rename_leaves_a_file_still_ours(tmp_path, monkeypatch):
+    """Rewriting a file records the new one before the rename; a kill in between leaves the
+    previous version in place, which must still count as infantpose's (batch's manifest)."""
+    from infantpose import _atomic
+
+    f = tmp_path / "manifest.csv"
+    with O.recording("batch"):
+        _atomic.write_text(f, "a\n1\n")
+    assert O.is_owned(f)
+
+    real = os.replace
+
+    def killed(src, dst):
+        if Path(dst).name == O.LEDGER:
+            return real(src, dst)
+        raise KeyboardInterrupt  # stands in for SIGKILL after the ledger was written
+
+    monkeypatch.setattr(_atomic.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt), O.recording("batch"):
+        _atomic.write_text(f, "a\n1\n2\n")
+    monkeypatch.undo()
+    assert f.read_text() == "a\n1\n" and O.is_owned(f)
+    O.Outputs("batch").file(f)  # the next run may replace it
+    with O.recording("batch"):
+        _atomic.write_text(f, "a\n1\n2\n3\n")
+    assert O.is_owned(f)
+    f.write_text("mine\n")  # a user's edit is never ours
+    assert not O.is_owned(f)
+
+
 def test_remove_owned_never_follows_links_or_touches_other_files(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()

@@ -86,8 +86,14 @@ def is_owned(path: str | os.PathLike) -> bool:
     if not stat.S_ISREG(st.st_mode):
         return False
     rec = ledger(p.parent).get(p.name)
-    return rec is not None and rec.get("size") == st.st_size and rec.get("mtime_ns") == \
-        st.st_mtime_ns
+    return rec is not None and _matches(rec, st)
+
+
+def _matches(rec: dict[str, Any], st: os.stat_result) -> bool:
+    """``st`` is the file ``rec`` records, or the one it replaced (a run killed between writing
+    the ledger and renaming the new file into place leaves the previous, also infantpose's)."""
+    return any(r.get("size") == st.st_size and r.get("mtime_ns") == st.st_mtime_ns
+               for r in (rec, rec.get("previous") or {}))
 
 
 def record(paths: Iterable[str | os.PathLike], command: str) -> None:
@@ -122,7 +128,11 @@ def recording(command: str):
             return
         st = tmp.lstat()
         files = ledger(target.parent)
-        files[target.name] = {**_stamp(st), "command": command}
+        new: dict[str, Any] = {**_stamp(st), "command": command}
+        old = files.get(target.name)
+        if old is not None and is_owned_rec(target, old):  # until the rename, the old one stays
+            new["previous"] = _stamp(target.lstat())
+        files[target.name] = new
         _write_ledger(target.parent, files)
 
     token = _atomic.BEFORE_RENAME.set(hook)
@@ -137,8 +147,7 @@ def is_owned_rec(path: Path, rec: dict[str, Any]) -> bool:
         st = path.lstat()
     except OSError:
         return False
-    return stat.S_ISREG(st.st_mode) and rec.get("size") == st.st_size \
-        and rec.get("mtime_ns") == st.st_mtime_ns
+    return stat.S_ISREG(st.st_mode) and _matches(rec, st)
 
 
 def remove_owned(folder: str | os.PathLike, names: Iterable[str] | None = None) -> list[Path]:
