@@ -76,3 +76,11 @@ def test_create_estimator_loads_a_factory_by_module_path():
     assert isinstance(est, EstimatorBase) and est.name == "bare"
     with pytest.raises(InputError, match="cannot load model factory"):
         create_estimator("no_such_module_xyz:create")
+
+
+def test_an_estimator_without_predict_cannot_be_built():
+    class NoPredict(EstimatorBase):
+        schema = get_schema("coco17")
+
+    with pytest.raises(TypeError, match="predict"):
+        NoPredict()

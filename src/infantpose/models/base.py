@@ -8,6 +8,7 @@ the estimator finds people itself (or uses the whole frame).
 
 from __future__ import annotations
 
+import abc
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
@@ -33,7 +34,7 @@ class Estimator(Protocol):
         ...
 
 
-class EstimatorBase:
+class EstimatorBase(abc.ABC):
     """What every estimator offers: ``predict`` plus the hooks video tracking and the commands
     call. The hooks do nothing here; a model overrides the ones it has a use for, so callers
     call them directly instead of probing for them.
@@ -60,8 +61,9 @@ class EstimatorBase:
     accepts_rotation_hint: bool = False
     tracks_itself: bool = False
 
+    @abc.abstractmethod
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
-        raise NotImplementedError(f"{type(self).__name__}.predict")
+        """One image (H×W×3 uint8 RGB) -> a one-frame Poses in ``schema``."""
 
     def predict_batch(self, images: Sequence[np.ndarray],
                       boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
