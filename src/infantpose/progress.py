@@ -7,9 +7,11 @@ library code can always call ``update``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Bar", "bar"]
+__all__ = ["Bar", "bar", "ticker"]
 
 
 class Bar:
@@ -98,3 +100,17 @@ def bar(total: int | None, description: str, *, enabled: bool = True, unit: str 
     """A progress bar over ``total`` units (None: unknown total), starting at ``initial``."""
     return Bar(total, description, enabled=enabled, unit=unit, transient=transient,
                initial=initial)
+
+
+@contextlib.contextmanager
+def ticker(total: int | None, description: str, *, show: bool = False,
+           progress: Callable[[int], None] | None = None,
+           unit: str = "frame") -> Iterator[Callable[[int], None]]:
+    """The per-unit callback of a library function that reports progress: the caller's own
+    ``progress`` when given (its bar counts), else the ``update`` of a transient bar of our own
+    when ``show``, else a no-op."""
+    if progress is not None:
+        yield progress
+        return
+    with bar(total, description, enabled=show, unit=unit, transient=True) as b:
+        yield b.update

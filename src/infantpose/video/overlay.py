@@ -11,7 +11,6 @@ and frame number are printed in a corner. Optionally the face is hidden first
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,20 +103,10 @@ def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLik
     undrawn; frames where no face can be placed are blurred whole. Written atomically, without
     source metadata, by :func:`infantpose.video.pipeline.render_videos` (the one video path).
     """
-    from infantpose.io.video import probe_video
-    from infantpose.progress import bar
     from infantpose.video.pipeline import render_videos
 
-    info = probe_video(video)
-    total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
-    own = bar(total, Path(video).name, enabled=show_progress and progress is None,
-              transient=True)
-    try:
-        res = render_videos(video, draw=poses, face_poses=face_poses, deidentify=deidentify,
-                            overlay=out, max_frames=max_frames, trail_seconds=trail_seconds,
-                            min_score=min_score,
-                            progress=progress if progress is not None else own.update)
-    finally:
-        own.close()
+    res = render_videos(video, draw=poses, face_poses=face_poses, deidentify=deidentify,
+                        overlay=out, max_frames=max_frames, trail_seconds=trail_seconds,
+                        min_score=min_score, progress=progress, show_progress=show_progress)
     res.pop("report", None)
     return res

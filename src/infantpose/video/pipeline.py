@@ -263,7 +263,8 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
                   overlay: str | os.PathLike | None = None, margin: float = 0.3,
                   use_detector: bool = True, max_frames: int | None = None,
                   trail_seconds: float = 1.0, min_score: float = 0.0,
-                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[int], None] | None = None,
+                  show_progress: bool = False) -> dict[str, Any]:
     """Write the face-hidden copy and/or the overlay of ``video`` in one decoding pass.
 
     Args:
@@ -278,7 +279,7 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
         max_frames: stop after this many decoded frames (the frames the poses cover).
         trail_seconds, min_score: of the overlay (:func:`~infantpose.video.overlay
             .draw_overlay_frame`).
-        progress: called with 1 per frame.
+        progress: called with 1 per frame; ``show_progress`` draws a bar of its own instead.
 
     Returns:
         ``{"frames": n written, "annotated": n drawn, "corrupt_frames": n skipped}`` and, with
@@ -288,6 +289,7 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
     Each file is written atomically without the source's metadata; on an error none appears.
     """
     from infantpose.io.video import DecodeStats, iter_frames, probe_video
+    from infantpose.progress import ticker
     from infantpose.video.overlay import draw_overlay_frame
     from infantpose.video.prefetch import Prefetcher
 
@@ -321,7 +323,9 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
     drawn = 0
     error: BaseException | None = None
     try:
-        with Prefetcher(iter_frames(video, stats=stats, max_frames=max_frames)) as frames:
+        total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
+        with ticker(total, Path(video).name, show=show_progress, progress=progress) as tick, \
+                Prefetcher(iter_frames(video, stats=stats, max_frames=max_frames)) as frames:
             for idx, rgb in frames:
                 if deid is not None:
                     r = face_rows.get(idx)
@@ -341,8 +345,7 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
                                                  idx, trail, min_score)
                         drawn += 1
                     w_over.write(rgb)
-                if progress is not None:
-                    progress(1)
+                tick(1)
         if writers[0].frames_written == 0:
             raise InputError(video, "no frames could be decoded")
     except BaseException as e:

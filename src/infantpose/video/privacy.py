@@ -635,21 +635,13 @@ def deidentify_video(src: str | os.PathLike, dst: str | os.PathLike, mode: str =
     atomically (no source tags, no audio). ``progress`` is called with 1 per frame;
     ``show_progress`` draws a bar instead.
     """
-    from infantpose.io.video import probe_video
-    from infantpose.progress import bar
     from infantpose.video.pipeline import render_videos
 
     if mode not in MODES:
         raise InputError(None, f"unknown de-identification mode {mode!r}; choose mosaic or blur")
-    info = probe_video(src)
-    total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
-    own = bar(total, Path(src).name, enabled=show_progress and progress is None, transient=True)
-    try:
-        res = render_videos(src, face_poses=poses, deidentify=mode, deidentified=dst,
-                            margin=margin, use_detector=use_detector, max_frames=max_frames,
-                            progress=progress if progress is not None else own.update)
-    finally:
-        own.close()
+    res = render_videos(src, face_poses=poses, deidentify=mode, deidentified=dst,
+                        margin=margin, use_detector=use_detector, max_frames=max_frames,
+                        progress=progress, show_progress=show_progress)
     return res["report"]
 
 

@@ -340,23 +340,19 @@ def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = T
     a missing or undecodable video.
     """
     from infantpose.io.video import DecodeStats, iter_frames, probe_video
-    from infantpose.progress import bar
+    from infantpose.progress import ticker
     from infantpose.video.prefetch import Prefetcher
 
     info = probe_video(path)
     stats = DecodeStats()
     total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
-    own = bar(total, os.path.basename(str(path)), enabled=show_progress and progress is None,
-              transient=True)
-    tick = progress if progress is not None else own.update
-    try:
-        with Prefetcher(iter_frames(path, stats=stats, max_frames=max_frames),
-                        maxsize=prefetch_size) as frames:
-            poses = track_frames(estimator, frames, fps=info.fps or None,
-                                 frame_size=info.frame_size, tracking=tracking, config=config,
-                                 source=str(path), progress=tick)
-    finally:
-        own.close()
+    with ticker(total, os.path.basename(str(path)), show=show_progress,
+                progress=progress) as tick, \
+            Prefetcher(iter_frames(path, stats=stats, max_frames=max_frames),
+                       maxsize=prefetch_size) as frames:
+        poses = track_frames(estimator, frames, fps=info.fps or None,
+                             frame_size=info.frame_size, tracking=tracking, config=config,
+                             source=str(path), progress=tick)
     poses.meta["corrupt_frames"] = int(stats.corrupt)
     poses.meta["expected_frames"] = int(info.n_frames)
     poses.meta["frames_without_person"] = int((~poses.present.any(axis=1)).sum()) \
