@@ -105,11 +105,15 @@ def landmark_model_path(landmark_model: str = "full") -> Path:
 
 
 def landmark_variant(landmark_model: str) -> str:
-    """The variant name a model records (``"heavy"`` → ``"pose_landmark_heavy"``)."""
-    if landmark_model not in LANDMARK_MODELS:
+    """The variant name a model records for a landmark network: ``"heavy"`` (or
+    ``"pose_landmark_heavy"``) → ``"pose_landmark_heavy"``; likewise ``full``. InputError (one
+    line) for any other name."""
+    short = landmark_model[len("pose_landmark_"):] if isinstance(landmark_model, str) and \
+        landmark_model.startswith("pose_landmark_") else landmark_model
+    if short not in LANDMARK_MODELS:
         raise InputError(None, f"unknown landmark model {landmark_model!r}; choose "
                                f"{' or '.join(LANDMARK_MODELS)}")
-    return f"pose_landmark_{landmark_model}"
+    return f"pose_landmark_{short}"
 
 
 def mediapipe_model_path(name: str = "pose_landmark_full") -> Path:
