@@ -16,7 +16,8 @@ __all__ = ["Estimator", "EstimatorBase", "EstimatorInfo", "as_estimator", "creat
 register_estimator("blazepose", "infantpose.models.blazepose:create",
                    "BlazePose (full) via mediapipe's TFLite runtime, with rotation retries")
 register_estimator("blazepose-torch", "infantpose.models.topdown:create_blazepose_torch",
-                   "BlazePose ported to PyTorch (mediapipe weights, or --weights fine-tuned checkpoint)")
+                   "BlazePose ported to PyTorch (mediapipe weights; landmark_model='heavy' for the "
+                   "heavy network; or --weights fine-tuned checkpoint)")
 register_estimator("pose-resnet", "infantpose.models.topdown:create_pose_resnet",
                    "SimpleBaseline Pose-ResNet (FiDIP backbone) from --weights checkpoint",
                    needs_weights=True)
