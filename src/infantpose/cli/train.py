@@ -41,6 +41,13 @@ class Arch(Choice):
     pose_resnet = "pose-resnet"
 
 
+class LandmarkModel(Choice):
+    """The pretrained BlazePose network to start from (config ``model.landmark_model``)."""
+
+    full = "full"
+    heavy = "heavy"
+
+
 class Head(Choice):
     """The BlazePose head fine-tuned (config ``model.output``)."""
 
@@ -90,6 +97,11 @@ def train_cmd(
         None, "--head", case_sensitive=False,
         help="blazepose: fine-tune its regressed landmarks (default) or its heatmap head."),
     head_alias: Head | None = typer.Option(None, "--output", hidden=True, case_sensitive=False),
+    landmark_model: LandmarkModel | None = typer.Option(
+        None, "--landmark-model", case_sensitive=False,
+        help="blazepose: the pretrained network to start from, full (default; in the mediapipe "
+             "wheel) or heavy (pose_landmark_heavy: more accurate, about 4x slower; with "
+             "--weights, the checkpoint's own)."),
     val_every: int | None = typer.Option(
         None, "--val-every", help="Validate every N steps (default: the preset's; 0 = every epoch)."),
     domain_adaptation: bool | None = typer.Option(
@@ -160,6 +172,7 @@ def train_cmd(
     put("model", "weights", str(weights) if weights else None)
     put("model", "arch", value(arch))
     put("model", "output", value(head))
+    put("model", "landmark_model", value(landmark_model))
     put("optim", "val_every", val_every)
     put("adapt", "domain_adaptation", domain_adaptation)
     put("adapt", "memory_replay", memory_replay)

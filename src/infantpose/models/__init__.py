@@ -19,7 +19,8 @@ register_estimator("blazepose-heavy", "infantpose.models.blazepose:create_heavy"
                    "BlazePose heavy via mediapipe's runtime (infantpose models fetch "
                    "blazepose-heavy), same retries and fallback as blazepose")
 register_estimator("blazepose-torch", "infantpose.models.topdown:create_blazepose_torch",
-                   "BlazePose ported to PyTorch (mediapipe weights, or --weights fine-tuned checkpoint)")
+                   "BlazePose ported to PyTorch (mediapipe weights; landmark_model='heavy' for the "
+                   "heavy network; or --weights fine-tuned checkpoint)")
 register_estimator("pose-resnet", "infantpose.models.topdown:create_pose_resnet",
                    "SimpleBaseline Pose-ResNet (FiDIP backbone) from --weights checkpoint",
                    needs_weights=True)

@@ -1,8 +1,9 @@
 """``BlazePoseLandmarkNet``: BlazePose's *regressed* landmarks as a fine-tunable PyTorch model.
 
 MediaPipe's pose output is the landmark regression of ``pose_landmark_full.tflite`` (Bazarevsky
-et al., 2020, "BlazePose: On-device Real-time Body Pose tracking"): a 2×2 convolution over the
-encoder's final 2×2×288 features gives 39 landmarks × (x, y, z, visibility, presence) in pixels
+et al., 2020, "BlazePose: On-device Real-time Body Pose tracking"), or of the larger
+``pose_landmark_heavy.tflite`` (``variant="heavy"``; same head, about 4× the trunk parameters):
+a 2×2 convolution over the encoder's final 2×2×288 features gives 39 landmarks × (x, y, z, visibility, presence) in pixels
 of the 256×256 crop. The network's 64×64 heatmaps only refine those landmarks locally and are
 weak on their own, so fine-tuning the regression keeps what the adult model is good at
 (measured on real infant photos in ``docs/training.md``).
@@ -37,7 +38,7 @@ import torch
 from torch import nn
 
 from infantpose.errors import InputError
-from infantpose.models.blazepose_net import set_trainable, staged_parameters
+from infantpose.models.blazepose_net import normalised_variant, set_trainable, staged_parameters
 from infantpose.models.tflite_port import TFLiteGraph, load_tflite, mediapipe_model_path
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
@@ -57,7 +58,11 @@ class BlazePoseLandmarkNet(nn.Module):
 
     def __init__(self, schema: Schema | str = BLAZEPOSE33, variant: str = "pose_landmark_full",
                  tflite_path: str | os.PathLike | None = None):
+        """``variant``: the landmark network to start from, ``"full"`` / ``"heavy"`` (or
+        ``pose_landmark_full`` / ``pose_landmark_heavy``), recorded in checkpoints so that they
+        rebuild the same graph; ``tflite_path`` reads that network from a given file."""
         super().__init__()
+        variant = normalised_variant(variant)
         path = tflite_path or mediapipe_model_path(variant)
         self.variant = variant
         full = load_tflite(path)

@@ -2,8 +2,9 @@
 
 Built from the TFLite port (:mod:`infantpose.models.tflite_port`) of
 ``pose_landmark_full.tflite`` shipped in the mediapipe wheel (Bazarevsky et al., 2020,
-"BlazePose: On-device Real-time Body Pose tracking"). Only the part of the graph that feeds the
-heatmap is kept:
+"BlazePose: On-device Real-time Body Pose tracking"), or of the larger ``pose_landmark_heavy``
+(``variant="heavy"``; same inputs, outputs and layout, deeper and wider inside). Only the part of
+the graph that feeds the heatmap is kept:
 
 - ``features``: encoder (256→8 px, inverted-residual blocks) and the upsampling decoder back to
   64×64 with skip connections, giving 48 feature channels at 64×64 (TFLite tensor
@@ -37,7 +38,8 @@ import torch
 from torch import nn
 
 from infantpose.errors import InputError
-from infantpose.models.tflite_port import TFLiteGraph, load_tflite, mediapipe_model_path
+from infantpose.models.tflite_port import (LANDMARK_MODELS, TFLiteGraph, landmark_variant,
+                                           load_tflite, mediapipe_model_path)
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
 __all__ = ["BLAZEPOSE_HEATMAP_CHANNELS", "STAGES", "BlazePoseNet", "set_trainable",
@@ -66,7 +68,11 @@ class BlazePoseNet(nn.Module):
 
     def __init__(self, tflite_path: str | os.PathLike | None = None,
                  schema: Schema | str = BLAZEPOSE33, variant: str = "pose_landmark_full"):
+        """``variant``: the landmark network to start from, ``"full"`` / ``"heavy"`` or their
+        file names ``pose_landmark_full`` / ``pose_landmark_heavy`` (recorded in checkpoints so
+        they rebuild the same graph); ``tflite_path`` reads that network from a given file."""
         super().__init__()
+        variant = normalised_variant(variant)
         path = tflite_path or mediapipe_model_path(variant)
         self.variant = variant
         full = load_tflite(path)
@@ -208,9 +214,16 @@ def set_trainable(model: nn.Module, stages: str | Sequence[str], trainable: bool
             p.requires_grad_(trainable)
 
 
+def normalised_variant(variant: str) -> str:
+    """``"full"`` / ``"heavy"`` → ``"pose_landmark_full"`` / ``"pose_landmark_heavy"``; file
+    names pass unchanged."""
+    return landmark_variant(variant) if variant in LANDMARK_MODELS else variant
+
+
 def pretrained_landmark_graph(variant: str = "pose_landmark_full") -> TFLiteGraph:
-    """The whole ported landmark graph (for the regressed landmarks the pretrained model uses)."""
-    return load_tflite(mediapipe_model_path(variant))
+    """The whole ported landmark graph (for the regressed landmarks the pretrained model uses);
+    ``variant`` as in :class:`BlazePoseNet` (``"heavy"`` for the heavy network)."""
+    return load_tflite(mediapipe_model_path(normalised_variant(variant)))
 
 
 def heatmap_channel_table() -> list[tuple[int, str]]:

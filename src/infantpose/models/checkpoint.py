@@ -8,6 +8,9 @@ Checkpoint format (``torch.save`` of a plain dict; written by :func:`save_checkp
       "architecture": "blazepose" | "blazepose_landmarks" | "pose_resnet",
       "arch_config": {...},          # BlazePoseNet: {"variant": "pose_landmark_full"};
                                      # BlazePoseLandmarkNet: {"variant", "output": "landmarks"};
+                                     # variant: the BlazePose network it was built from,
+                                     # pose_landmark_full or pose_landmark_heavy (rebuilding a
+                                     # heavy one needs the heavy .tflite file for its graph)
                                      # PoseResNet: {"depth", "num_keypoints", "input_size", ...}
       "schema": "infant22",          # schema name; "keypoints": [...] its keypoint names in order
       "keypoints": [...],
@@ -89,8 +92,9 @@ def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, 
                 weights_schema: str = "coco17", rebuild: bool = False) -> nn.Module:
     """A model of ``architecture`` for ``schema``, ready to fine-tune.
 
-    ``blazepose`` always starts from the pretrained BlazePose weights in the mediapipe wheel (head
-    channels initialised through the schema mapping). ``pose_resnet`` starts from official
+    ``blazepose`` always starts from pretrained BlazePose weights (head channels initialised
+    through the schema mapping): the mediapipe wheel's full network, or the heavy one with
+    ``arch_config={"variant": "heavy"}``. ``pose_resnet`` starts from official
     SimpleBaseline/FiDIP ``weights`` when given (final layer mapped from ``weights_schema``), else
     from scratch with a warning. To resume an infantpose checkpoint use :func:`load_checkpoint`.
     """
@@ -248,8 +252,13 @@ def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
     schema = get_schema(ck["schema"])
     if list(ck.get("keypoints", schema.keypoints)) != list(schema.keypoints):
         raise InputError(p, f"checkpoint keypoints differ from schema {schema.name}")
-    model = build_model(ck["architecture"], schema, ck.get("arch_config"), ck["input_size"],
-                        rebuild=True)
+    try:
+        model = build_model(ck["architecture"], schema, ck.get("arch_config"), ck["input_size"],
+                            rebuild=True)
+    except InputError as e:  # e.g. a heavy checkpoint without the heavy file to rebuild it
+        variant = (ck.get("arch_config") or {}).get("variant")
+        raise InputError(p, f"cannot rebuild its {variant or ck['architecture']} network: {e}"
+                         ) from None
     own = model.state_dict()
     sd = ck["state_dict"]
     missing = [k for k in own if k not in sd and not k.endswith("num_batches_tracked")]

@@ -4,7 +4,8 @@ Why: the only adult-pretrained pose network we can ship offline is BlazePose, wh
 as TFLite files inside the ``mediapipe`` wheel. TFLite models cannot be fine-tuned; this module
 reads the flatbuffer with the ``tflite`` package and rebuilds the same computation from PyTorch
 operators, with every weight as a real ``nn.Parameter`` (fp16 weights are dequantized to fp32), so
-the network can be fine-tuned on infant images.
+the network can be fine-tuned on infant images. The same code ports the wheel's
+``pose_landmark_full`` and the larger ``pose_landmark_heavy`` (see :data:`LANDMARK_MODELS`).
 
 Layout: TFLite tensors are NHWC; the port runs NCHW internally (what PyTorch convolutions want)
 and converts only at the graph boundary and around RESHAPE / CONCATENATION axes. Padding follows
@@ -12,8 +13,8 @@ TFLite exactly (SAME padding puts the odd extra pixel after, not before), and RE
 honours ``align_corners`` and ``half_pixel_centers`` (including TF's legacy mode with neither).
 
 Supported operators: CONV_2D, DEPTHWISE_CONV_2D (with fused activations and dilation), ADD, MUL,
-PAD, MAX_POOL_2D, AVERAGE_POOL_2D, RESIZE_BILINEAR, RESHAPE, CONCATENATION, LOGISTIC, RELU,
-RELU6, TANH and DEQUANTIZE (constant-folded at load time). Anything else raises
+PAD (zeros, on height/width and on the channel axis), MAX_POOL_2D, AVERAGE_POOL_2D,
+RESIZE_BILINEAR, RESHAPE, CONCATENATION, LOGISTIC, RELU, RELU6, TANH and DEQUANTIZE (constant-folded at load time). Anything else raises
 :class:`UnsupportedOperatorError` naming the operator(s), before any computation.
 
 Parameters are named after the operator's position in the TFLite graph (``ops.op233.weight``), so
@@ -39,8 +40,13 @@ __all__ = [
     "TFLiteGraph",
     "TensorInfo",
     "UnsupportedOperatorError",
+    "HEAVY_STORE_NAME",
+    "LANDMARK_MODELS",
+    "landmark_model_path",
+    "landmark_variant",
     "load_tflite",
     "mediapipe_model_path",
+    "stored_model_file",
 ]
 
 
@@ -48,19 +54,86 @@ class UnsupportedOperatorError(InputError):
     """The flatbuffer uses an operator the port does not implement."""
 
 
-def mediapipe_model_path(name: str = "pose_landmark_full") -> Path:
-    """Path of a BlazePose ``.tflite`` file shipped in the installed ``mediapipe`` wheel.
+#: The BlazePose landmark networks the port can start from (``landmark_model`` in the Python API,
+#: ``--landmark-model`` on the command line): ``full`` ships in the mediapipe wheel; ``heavy``
+#: (``pose_landmark_heavy.tflite``, about 4× the parameters, from the npm package
+#: ``@mediapipe/pose``) is found through infantpose's model store.
+LANDMARK_MODELS = ("full", "heavy")
 
-    ``name``: ``pose_landmark_full``, ``pose_landmark_lite``, ``pose_landmark_heavy`` (if
-    present) or ``pose_detection``.
+#: The model store's name for the heavy landmark network.
+HEAVY_STORE_NAME = "blazepose-heavy"
+
+
+def stored_model_file(name: str) -> Path:
+    """Path of a model file kept outside the mediapipe wheel, e.g. ``"blazepose-heavy"``.
+
+    The only call into :mod:`infantpose.models.store` (``model_file``), kept in one small
+    function so that tests and experiments can monkeypatch it. InputError (one line) when the
+    store is absent or cannot give the file.
+    """
+    try:
+        from infantpose.models.store import model_file
+    except ModuleNotFoundError as e:
+        if e.name not in ("infantpose.models.store", "infantpose.models"):
+            raise
+        raise InputError(None, f"model {name!r} is not installed (this infantpose has no model "
+                               "store to find it in)") from None
+    try:
+        return Path(model_file(name))
+    except InputError:
+        raise
+    except (OSError, LookupError, ValueError) as e:
+        raise InputError(None, f"model {name!r} is not installed ({' '.join(str(e).split())})"
+                         ) from None
+
+
+def landmark_model_path(landmark_model: str = "full") -> Path:
+    """The ``.tflite`` file of a BlazePose landmark network named in :data:`LANDMARK_MODELS`.
+
+    InputError (one line) for an unknown name or a file that is not there.
+    """
+    if landmark_model not in LANDMARK_MODELS:
+        raise InputError(None, f"unknown landmark model {landmark_model!r}; choose "
+                               f"{' or '.join(LANDMARK_MODELS)}")
+    if landmark_model == "full":
+        return mediapipe_model_path("pose_landmark_full")
+    path = stored_model_file(HEAVY_STORE_NAME)
+    if not path.is_file():
+        raise InputError(path, "BlazePose heavy landmark model not found (pose_landmark_heavy."
+                               "tflite from the npm package @mediapipe/pose)")
+    return path
+
+
+def landmark_variant(landmark_model: str) -> str:
+    """The variant name a model records for a landmark network: ``"heavy"`` (or
+    ``"pose_landmark_heavy"``) → ``"pose_landmark_heavy"``; likewise ``full``. InputError (one
+    line) for any other name."""
+    short = landmark_model[len("pose_landmark_"):] if isinstance(landmark_model, str) and \
+        landmark_model.startswith("pose_landmark_") else landmark_model
+    if short not in LANDMARK_MODELS:
+        raise InputError(None, f"unknown landmark model {landmark_model!r}; choose "
+                               f"{' or '.join(LANDMARK_MODELS)}")
+    return f"pose_landmark_{short}"
+
+
+def mediapipe_model_path(name: str = "pose_landmark_full") -> Path:
+    """Path of a BlazePose ``.tflite`` file: shipped in the installed ``mediapipe`` wheel, or, for
+    ``pose_landmark_heavy`` (which the wheel does not ship), found by :func:`landmark_model_path`.
+
+    ``name``: ``pose_landmark_full``, ``pose_landmark_lite`` (if present),
+    ``pose_landmark_heavy`` or ``pose_detection``.
     """
     import importlib.util
 
     spec = importlib.util.find_spec("mediapipe")
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(None, "mediapipe is not installed; it ships the BlazePose weights")
-    root = Path(next(iter(spec.submodule_search_locations))) / "modules"
+    root = (Path(next(iter(spec.submodule_search_locations))) / "modules"
+            if spec is not None and spec.submodule_search_locations else None)
     sub = "pose_detection" if name == "pose_detection" else "pose_landmark"
+    if name == "pose_landmark_heavy" and (root is None
+                                          or not (root / sub / f"{name}.tflite").is_file()):
+        return landmark_model_path("heavy")
+    if root is None:
+        raise InputError(None, "mediapipe is not installed; it ships the BlazePose weights")
     path = root / sub / f"{name}.tflite"
     if not path.is_file():
         raise InputError(path, "BlazePose weights not found in the mediapipe wheel")
@@ -136,7 +209,10 @@ class ConvOp(_Op):
             w = np.transpose(weight, (3, 0, 1, 2))
         else:  # TFLite [O, kh, kw, I] -> torch [O, I, kh, kw]
             w = np.transpose(weight, (0, 3, 1, 2))
-        self.weight = nn.Parameter(torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)))
+        w = np.ascontiguousarray(w, dtype=np.float32)
+        if not w.flags.writeable:  # float32 weights alias the read-only file buffer: copy
+            w = w.copy()
+        self.weight = nn.Parameter(torch.from_numpy(w))
         self.bias = (nn.Parameter(torch.from_numpy(bias.astype(np.float32)))
                      if bias is not None else None)
         self.stride, self.dilation, self.padding, self.act = stride, dilation, padding, act
@@ -179,15 +255,25 @@ class MulOp(AddOp):
 
 
 class PadOp(_Op):
+    """PAD with zeros. On 4-D tensors it pads height/width (before convolutions with VALID
+    padding) and, in BlazePose heavy, the channel axis: a residual shortcut that grows the
+    channel count (48 → 96, 96 → 192, 192 → 288) appends zero channels to the block input, the
+    parameter-free shortcut of ResNet's "option A". Padding the batch axis has no meaning for a
+    pose network and is refused."""
+
     kind = "PAD"
 
     def __init__(self, inputs, outputs, paddings: np.ndarray):
         super().__init__(inputs, outputs)
         p = np.asarray(paddings, dtype=int).reshape(-1, 2)
         if p.shape[0] == 4:
-            if p[0].any() or p[3].any():
-                raise UnsupportedOperatorError(None, "PAD on batch/channel axes is not supported")
+            if p[0].any():
+                raise UnsupportedOperatorError(None, "PAD on the batch axis is not supported")
+            # F.pad lists the last NCHW axis first: (W before, W after, H ..., C ...); the
+            # channel pair is left out when it is zero so that spatial-only PADs stay as before
             self.pad = (int(p[2, 0]), int(p[2, 1]), int(p[1, 0]), int(p[1, 1]))
+            if p[3].any():
+                self.pad += (int(p[3, 0]), int(p[3, 1]))
         else:
             self.pad = tuple(int(v) for row in p[::-1] for v in row)
 

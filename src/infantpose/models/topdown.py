@@ -505,33 +505,44 @@ def _check_weight(value: Any) -> float:
 # --- registered factories -------------------------------------------------------------------------
 
 def create_blazepose_torch(schema: Schema | str | None = None, weights: str | None = None,
-                           **options: Any) -> TorchPoseEstimator:
+                           landmark_model: str | None = None, **options: Any) -> TorchPoseEstimator:
     """``blazepose-torch``: the ported BlazePose network in PyTorch.
 
-    Without ``weights``: the pretrained network from the mediapipe wheel, read out through its
-    regressed landmarks (``mode="heatmap"`` reads the pretrained 33 heatmap channels instead).
-    With ``weights``: a fine-tuned infantpose checkpoint (regressed landmarks, or heatmap
-    decoding for checkpoints of the heatmap head).
+    Without ``weights``: a pretrained network read out through its regressed landmarks
+    (``mode="heatmap"`` reads the pretrained 33 heatmap channels instead): ``landmark_model``
+    ``"full"`` (default, from the mediapipe wheel) or ``"heavy"`` (``pose_landmark_heavy``, from
+    the model store; about 4× the parameters and the time per crop). With ``weights``: a
+    fine-tuned infantpose checkpoint (regressed landmarks, or heatmap decoding for checkpoints of
+    the heatmap head), which rebuilds the network it was fine-tuned from; ``landmark_model``,
+    if given, must name that network.
     """
+    from infantpose.models.blazepose_net import normalised_variant
+    from infantpose.models.tflite_port import landmark_variant
+
+    wanted = None if landmark_model is None else landmark_variant(landmark_model)
     if weights:
         loaded = load_checkpoint(weights)
         if loaded.architecture not in ("blazepose", "blazepose_landmarks"):
             raise InputError(weights, f"checkpoint is a {loaded.architecture} model, not blazepose")
+        built = normalised_variant(getattr(loaded.model, "variant", "pose_landmark_full"))
+        if wanted is not None and wanted != built:
+            raise InputError(weights, f"checkpoint was fine-tuned from {built}, not {wanted}")
         mode = options.pop("mode", "landmarks" if loaded.architecture == "blazepose_landmarks"
                            else "heatmap")
     else:
+        variant = wanted or "pose_landmark_full"
         mode = options.pop("mode", "regression")
         if mode == "regression":
             from infantpose.models.blazepose_net import pretrained_landmark_graph
 
-            full = pretrained_landmark_graph()
+            full = pretrained_landmark_graph(variant)
             model = full.pruned([full.tensor_id("Identity")])  # landmarks only: skip seg/heatmap
         else:
             from infantpose.models.blazepose_net import BlazePoseNet
 
-            model = BlazePoseNet(schema=BLAZEPOSE33)
+            model = BlazePoseNet(schema=BLAZEPOSE33, variant=variant)
         loaded = LoadedModel(model, "blazepose", BLAZEPOSE33, (256, 256), 4, "sigmoid", "wa", 2.0,
-                             {}, "mediapipe pose_landmark_full.tflite")
+                             {"variant": variant}, f"mediapipe {variant}.tflite")
     return TorchPoseEstimator(loaded, schema=schema, mode=mode, name="blazepose-torch", **options)
 
 

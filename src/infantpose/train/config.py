@@ -59,6 +59,10 @@ class ModelConfig:
     # blazepose only: "landmarks" fine-tunes the regressed landmarks MediaPipe outputs (measured
     # on real infants in docs/training.md); "heatmap" the 64x64 heatmap head
     output: str = "landmarks"
+    # blazepose only: the pretrained network to start from, "full" (mediapipe wheel) or "heavy"
+    # (pose_landmark_heavy, from the model store; ~4x the parameters and time per step).
+    # None: full, or with weights: the network the checkpoint was fine-tuned from
+    landmark_model: str | None = None
 
 
 @dataclass
@@ -274,6 +278,14 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
         raise InputError(path, f"model.arch must be blazepose or pose-resnet, got {cfg.model.arch!r}")
     if cfg.model.output not in ("landmarks", "heatmap"):
         raise InputError(path, f"model.output must be landmarks or heatmap, got {cfg.model.output!r}")
+    if cfg.model.landmark_model is not None:
+        from infantpose.models.tflite_port import LANDMARK_MODELS
+
+        if cfg.model.landmark_model not in LANDMARK_MODELS:
+            raise InputError(path, f"model.landmark_model must be {' or '.join(LANDMARK_MODELS)}, "
+                                   f"got {cfg.model.landmark_model!r}")
+        if cfg.model.arch != "blazepose":
+            raise InputError(path, "model.landmark_model needs model.arch: blazepose")
     if cfg.margin is not None and not (isinstance(cfg.margin, (int, float))
                                        and 1.0 <= float(cfg.margin) <= 3.0):
         raise InputError(path, f"margin must be a number from 1 to 3, got {cfg.margin!r}")

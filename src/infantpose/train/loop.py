@@ -91,6 +91,7 @@ def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
 
 def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     """The network to fine-tune, with frozen stages applied."""
+    from infantpose.models.tflite_port import landmark_variant
     from infantpose.models.topdown import build_model, load_checkpoint
 
     arch = architecture_for(cfg)
@@ -100,6 +101,11 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
             raise InputError(cfg.model.weights, f"checkpoint is a {loaded.architecture} model, "
                                                 f"but model.arch is {cfg.model.arch}")
         model = loaded.model
+        wanted = cfg.model.landmark_model
+        built = getattr(model, "variant", None)
+        if wanted is not None and built is not None and built != landmark_variant(wanted):
+            raise InputError(cfg.model.weights, f"checkpoint was fine-tuned from {built}, but "
+                                                f"model.landmark_model is {wanted}")
         if loaded.schema.name != schema.name:
             if arch == "blazepose_landmarks":
                 fresh = build_model(arch, schema, model.config())
@@ -114,7 +120,8 @@ def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
                 fresh.load_state_dict(own, strict=False)
                 model = fresh
     elif arch in ("blazepose", "blazepose_landmarks"):
-        model = build_model(arch, schema)
+        model = build_model(arch, schema,
+                            {"variant": landmark_variant(cfg.model.landmark_model or "full")})
     else:
         torch.manual_seed(cfg.seed)
         model = build_model("pose_resnet", schema, {"depth": cfg.model.depth},
@@ -261,7 +268,10 @@ class Trainer:
         if cfg.adapt.memory_replay:
             from infantpose.train.replay import ReplayTeacher
 
-            self.teacher = ReplayTeacher(self.schema, int(self.model.stride), cfg.sigma)
+            # the teacher is the pretrained network the student started from (full or heavy)
+            self.teacher = ReplayTeacher(self.schema, int(self.model.stride), cfg.sigma,
+                                         variant=self.model.config().get("variant",
+                                                                         "pose_landmark_full"))
         self.state = {"epoch": 0, "batch": 0, "step": 0, "best": -1.0, "best_epoch": -1,
                       "best_step": -1, "bad_epochs": 0, "history": [], "finished": False,
                       "seconds": 0.0, "start_metrics": None, "last_val_step": 0}
@@ -309,6 +319,11 @@ class Trainer:
         if ck.get("schema") != self.schema.name or ck.get("architecture") != self.arch:
             raise InputError(path, f"was trained for {ck.get('architecture')}/{ck.get('schema')}, "
                                    f"not {self.arch}/{self.schema.name}; use another --out or --fresh")
+        was = (ck.get("arch_config") or {}).get("variant")
+        now = self.model.config().get("variant")
+        if was != now:  # full and heavy share no parameter names: never resume one as the other
+            raise InputError(path, f"was trained from {was}, not {now}; use another --out or "
+                                   "--fresh")
         self.model.load_state_dict(ck["state_dict"], strict=False)
         self.opt.load_state_dict(ts["optimizer"])
         self.sched.load_state_dict(ts["scheduler"])

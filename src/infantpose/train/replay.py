@@ -5,7 +5,8 @@ on the new training images as extra pseudo-labels for the keypoints the old and 
 spaces share, so the network does not forget what it learned from its large original data set
 when a small new one pulls it elsewhere ("catastrophic forgetting").
 
-Here the frozen teacher is the complete ported BlazePose landmark graph (mediapipe weights). Its
+Here the frozen teacher is the complete ported BlazePose landmark graph (the pretrained weights
+the student started from: the mediapipe wheel's full network, or the heavy one). Its
 regressed landmarks on each augmented training crop are mapped to the target schema with the
 registered ``blazepose33 → schema`` mapping (copied and derived keypoints), turned into Gaussian
 heatmaps, and weighted by the teacher's visibility score. The trainer adds
@@ -31,16 +32,18 @@ class ReplayTeacher:
         schema: the schema being trained.
         stride / sigma: heatmap geometry of the student (targets use the same convention).
         min_score: teacher landmarks below this visibility score get no weight.
+        variant: the pretrained landmark network (``pose_landmark_full`` or
+            ``pose_landmark_heavy``), the one the student was built from.
     """
 
     def __init__(self, schema: Schema | str, stride: int = 4, sigma: float = 2.0,
-                 min_score: float = 0.3):
+                 min_score: float = 0.3, variant: str = "pose_landmark_full"):
         from infantpose.models.blazepose_net import pretrained_landmark_graph
 
         self.schema = get_schema(schema)
         self.mapping = get_mapping(BLAZEPOSE33, self.schema)
         self.shared = [k for k, src in enumerate(self.mapping.sources) if src]
-        self.graph = pretrained_landmark_graph().eval()
+        self.graph = pretrained_landmark_graph(variant).eval()
         for p in self.graph.parameters():
             p.requires_grad_(False)
         self.stride = int(stride)
