@@ -112,7 +112,8 @@ class TorchPoseEstimator(EstimatorBase):
                  flip_test: bool = True, decoder: str | None = None, sigma: float | None = None,
                  margin: float | None = None, detector: str = "blazepose", batch_size: int = 16,
                  mode: str = "heatmap", name: str = "torch", refine_roi: int | None = None,
-                 runtime_mirror: bool | None = None, ensemble: float = 0.0):
+                 runtime_mirror: bool | None = None, ensemble: float = 0.0,
+                 runtime_model: str | None = None):
         self.loaded = loaded
         self.model = loaded.model.eval()
         self.name = name
@@ -146,6 +147,14 @@ class TorchPoseEstimator(EstimatorBase):
                                    f"without a box), not {runtime_mirror!r}")
         self.runtime_mirror = None if runtime_mirror is None else bool(runtime_mirror)
         self.ensemble = _check_weight(ensemble)
+        # the runtime that places crops runs the same BlazePose network as the model was built
+        # from where it can: heavy finds and aligns infants better (benchmarks/models_real.py)
+        if runtime_model is None:
+            variant = str(getattr(self.model, "variant", "") or loaded.config.get("variant", ""))
+            runtime_model = "heavy" if "heavy" in variant else "full"
+        from infantpose.models.blazepose import _check_landmark_model
+
+        self.runtime_model = _check_landmark_model(runtime_model)
         self._runtime_cache: dict[tuple, Poses] = {}
         self._following = False
         self._was_followed = False
@@ -229,7 +238,8 @@ class TorchPoseEstimator(EstimatorBase):
         """The mediapipe runtime estimator that places crops (BlazePose-33, image mode)."""
         from infantpose.models.blazepose import BlazePose
 
-        return BlazePose(schema=BLAZEPOSE33, mirror_test=False)  # set per call: _mirrors
+        return BlazePose(schema=BLAZEPOSE33, mirror_test=False,  # set per call: _mirrors
+                         landmark_model=self.runtime_model)
 
     def _mirrors(self, boxes: np.ndarray | None) -> bool:
         """Whether the runtime mirrors a call with ``boxes`` (``runtime_mirror``)."""
