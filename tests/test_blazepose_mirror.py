@@ -360,7 +360,7 @@ def test_cli_refuses_the_flag_for_other_models(tmp_path, capsys):
     code = main(["evaluate", "--gt", str(gt), "--pred", str(gt), "--no-mirror-test",
                  "-o", str(tmp_path / "r")])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "--no-mirror-test applies to --model blazepose" \
+    assert code == 2 and len(err) == 1 and "--no-mirror-test applies to --model blazepose and" \
         in err[0]
 
 

@@ -26,8 +26,10 @@ __all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "SynthStyle", "OVERWRIT
 OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
                   "never replaced).")
 QUIET_HELP = "No progress bar."
-MODEL_HELP = ("Pose model: blazepose (default), blazepose-torch, pose-resnet, onnx, or a factory "
-              "package.module:function; with --weights alone, the model the checkpoint holds.")
+MODEL_HELP = ("Pose model: blazepose (default), blazepose-heavy, movenet, movenet-lightning "
+              "(installed with `infantpose models fetch`), blazepose-torch, pose-resnet, onnx, "
+              "or a factory package.module:function; with --weights alone, the model the "
+              "checkpoint holds.")
 WEIGHTS_HELP = ("A checkpoint (runs/x/model.pt from `infantpose train`, or model.onnx); it "
                 "selects its own model.")
 DEIDENTIFY_HELP = ("Hide the infant's face (mosaic or blur) in every image and video written "

@@ -65,7 +65,8 @@ def evaluate_cmd(
     console = Console()
     if not console.is_terminal and console.width < 140:
         console = Console(width=140)  # logs and pipes: keep the table readable
-    from infantpose.cli.predict import DEFAULT_MODEL, model_options, resolve_model
+    from infantpose.cli.predict import (DEFAULT_MODEL, MIRRORING_MODELS, model_options,
+                                        resolve_model)
 
     preds_in = list(pred or [])
     models = list(model or [])
@@ -75,17 +76,18 @@ def evaluate_cmd(
         models = [resolve_model(None, weights)]  # the checkpoint names its own model
     if not preds_in and not models:
         raise InputError(None, "give at least one --pred FILE, --model NAME or --weights FILE")
-    # the runtime model reads its weights from the mediapipe wheel; the others get --weights
+    # the mediapipe runtime reads its installed networks; the others get --weights
     model_weights: dict[str, str | None] = {}
     for m in models:
-        if m == DEFAULT_MODEL or weights is None:
+        if m in (DEFAULT_MODEL, "blazepose-heavy") or weights is None:
             model_weights[m] = None
         else:
             resolve_model(m, weights)  # refuses a model that cannot run the checkpoint
             model_weights[m] = weights
-    if mirror_test is not None and DEFAULT_MODEL not in models:
+    if mirror_test is not None and not set(MIRRORING_MODELS) & set(models):
         raise InputError(None, f"--{'' if mirror_test else 'no-'}mirror-test applies to "
-                               f"--model {DEFAULT_MODEL} only (the mediapipe runtime)")
+                               f"--model {DEFAULT_MODEL} and the other pretrained models only "
+                               f"({', '.join(MIRRORING_MODELS)})")
     names = list(name or [])
     if len(names) > len(preds_in) + len(models):
         raise InputError(None, f"{len(names)} --name values for "
@@ -126,8 +128,8 @@ def evaluate_cmd(
             from infantpose.progress import bar
 
             est = create_estimator(m, weights=model_weights[m],
-                                   **(model_options(m, mirror_test) if m == DEFAULT_MODEL
-                                      else {}))
+                                   **(model_options(m, mirror_test)
+                                      if m in MIRRORING_MODELS else {}))
             with bar(len(labels), f"running {m}", enabled=not quiet, unit="image",
                      transient=True) as b:
                 preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,

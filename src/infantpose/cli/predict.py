@@ -69,15 +69,20 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
                               f"not --model {model} (leave out --model to use the file's)")
 
 
+#: Registered models that take ``mirror_test`` (test-time mirroring of photos).
+MIRRORING_MODELS = ("blazepose", "blazepose-heavy", "movenet", "movenet-lightning")
+
+
 def model_options(model: str, mirror_test: bool | None = None) -> dict[str, Any]:
     """The estimator options of the shared model flags: ``--mirror-test/--no-mirror-test``
-    (None: not given) is an option of the mediapipe runtime only; refused for other models."""
+    (None: not given) is an option of the models that mirror (:data:`MIRRORING_MODELS`);
+    refused for other models."""
     if mirror_test is None:
         return {}
-    if model != DEFAULT_MODEL:
+    if model not in MIRRORING_MODELS:
         flag = "--mirror-test" if mirror_test else "--no-mirror-test"
-        raise InputError(None, f"{flag} applies to the {DEFAULT_MODEL} model only, not "
-                               f"{model!r}")
+        raise InputError(None, f"{flag} applies to the {', '.join(MIRRORING_MODELS)} models "
+                               f"only, not {model!r}")
     return {"mirror_test": bool(mirror_test)}
 
 
