@@ -41,33 +41,7 @@ from infantpose.errors import InputError
 __all__ = ["DEFAULT_MODEL", "collect_sources", "model_options", "predict_cmd", "resolve_model",
            "run_predict"]
 
-#: The model run when neither --model nor --weights is given (mediapipe's runtime, weights in the
-#: wheel).
-DEFAULT_MODEL = "blazepose"
-
-
-def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
-    """The registered model to run for ``--model`` / ``--weights``.
-
-    A checkpoint says what it is, so ``--weights FILE`` alone runs the model the file holds
-    (``blazepose-torch`` for BlazePose checkpoints, ``pose-resnet`` for Pose-ResNet ones). A
-    ``--model`` that cannot run the file is refused with the model that can; a model registered
-    by the user is trusted with its weights. Neither given: :data:`DEFAULT_MODEL`.
-    """
-    if weights is None:
-        return model or DEFAULT_MODEL
-    if Path(weights).suffix.lower() == ".onnx":  # not a torch checkpoint: the onnx model runs it
-        return model or "onnx"
-    from infantpose.models.topdown import MODEL_OF_ARCHITECTURE, checkpoint_model
-
-    if model is not None and model not in {DEFAULT_MODEL, *MODEL_OF_ARCHITECTURE.values()}:
-        return model  # a model registered by the user reads its own weights file, any format
-    name, arch = checkpoint_model(weights)
-    if model is None or model == name:
-        return name
-    raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
-                              f"not --model {model} (leave out --model to use the file's)")
-
+from infantpose.models.resolve import DEFAULT_MODEL, resolve_model  # noqa: E402  (re-exported)
 
 #: Registered models that take ``mirror_test`` (test-time mirroring of photos).
 MIRRORING_MODELS = ("blazepose", "blazepose-heavy", "movenet", "movenet-lightning")

@@ -1,0 +1,144 @@
+"""The Python entry points a scientist calls from a notebook, one line each.
+
+``PoseModel`` turns a model name or a checkpoint path into a callable (image or images in,
+``Poses`` out), ``predict_video`` runs the same path as ``infantpose predict`` on a video, and
+``load_poses`` / ``save_poses`` / ``load_labels`` / ``save_labels`` choose the file format from
+the extension. Everything returns the one data model (:class:`~infantpose.poses.Poses`, or a
+:class:`~infantpose.datasets.LabeledDataset` for labels).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infantpose.errors import InputError
+from infantpose.poses import Poses
+from infantpose.schemas import Schema
+
+__all__ = ["PoseModel", "load_labels", "load_poses", "predict_video", "save_labels",
+           "save_poses"]
+
+ImageLike = "np.ndarray | str | os.PathLike"
+
+
+class PoseModel:
+    """A pose model, ready to call on images.
+
+    ``model``: a registered name (``"blazepose"``, ``"blazepose-heavy"`` or ``"heavy"``,
+    ``"movenet"``, ``"blazepose-torch"``, ... see ``infantpose models`` and
+    :func:`infantpose.models.list_estimators`), or a checkpoint path (``runs/x/model.pt`` from
+    ``infantpose train``, or a ``.onnx`` file) that selects its own model. ``schema``: the
+    keypoints to answer in (``"coco17"``, ``"infant22"``, ``"blazepose33"``; a network's own by
+    default); keypoints a network lacks stay missing. ``options`` go to the model's factory
+    (e.g. ``mirror_test=False``).
+
+    Calling it on one image (an H×W×3 uint8 RGB array, or a path) gives a one-frame ``Poses``;
+    on a list of images, one frame per image (``frame_names`` are the paths where given).
+    """
+
+    def __init__(self, model: str | os.PathLike = "blazepose",
+                 schema: str | Schema | None = None, **options: Any):
+        from infantpose.models import create_estimator
+        from infantpose.models.resolve import resolve_model
+
+        text = os.fspath(model)
+        is_file = Path(text).suffix.lower() in (".pt", ".pth", ".onnx") or Path(text).is_file()
+        if is_file and not Path(text).is_file():
+            raise InputError(text, "weights file not found")
+        weights = text if is_file else None
+        self.name = resolve_model(None if is_file else text, weights)
+        self.estimator = create_estimator(self.name, schema=schema, weights=weights, **options)
+        self.estimator.set_mode("image")
+        self.schema = self.estimator.schema
+
+    def __call__(self, images: Any, boxes: np.ndarray | None = None) -> Poses:
+        if isinstance(images, (list, tuple)):
+            frames = [self._one(im, boxes) for im in images]
+            if not frames:
+                raise InputError(None, "no images given")
+            names = [os.fspath(im) if isinstance(im, (str, os.PathLike)) else f"image{i}"
+                     for i, im in enumerate(images)]
+            return Poses.concat(frames, frame_names=names)
+        return self._one(images, boxes)
+
+    def _one(self, image: Any, boxes: np.ndarray | None) -> Poses:
+        from infantpose.io.images import read_image
+
+        if isinstance(image, (str, os.PathLike)):
+            array = read_image(image)
+        elif isinstance(image, np.ndarray):
+            array = image
+        else:
+            raise InputError(None, f"an image is an H×W×3 uint8 array or a path, not "
+                                   f"{type(image).__name__}")
+        if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+            raise InputError(None, f"an image array must be H×W×3 uint8 RGB, got shape "
+                                   f"{array.shape} and dtype {array.dtype}")
+        return self.estimator.predict(np.ascontiguousarray(array), boxes)
+
+    def close(self) -> None:
+        self.estimator.close()
+
+    def __enter__(self) -> PoseModel:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PoseModel({self.name!r}, schema={self.schema.name!r})"
+
+
+def predict_video(path: str | os.PathLike, model: PoseModel | str = "blazepose",
+                  schema: str | Schema | None = None, tracking: bool = True,
+                  show_progress: bool = False) -> Poses:
+    """Every frame of the video at ``path``, the way ``infantpose predict`` runs it (the
+    infant followed from frame to frame; corrupt frames skipped and counted in ``meta``)."""
+    from infantpose.video.tracking import predict_video as _track
+
+    own = not isinstance(model, PoseModel)
+    pm = PoseModel(model, schema=schema) if own else model
+    try:
+        return _track(pm.estimator, path, tracking=tracking, show_progress=show_progress)
+    finally:
+        pm.estimator.set_mode("image")
+        if own:
+            pm.close()
+
+
+def load_poses(path: str | os.PathLike) -> Poses:
+    """Poses from an infantpose ``.json``, SLEAP ``.slp``, NWB ``.nwb`` or DeepLabCut ``.csv``."""
+    from infantpose.io.posefiles import read_pose_file
+
+    return read_pose_file(path)
+
+
+def save_poses(poses: Poses, path: str | os.PathLike, format: str | None = None) -> Path:
+    """Write ``poses`` (format from the extension, or ``format``: json, csv, slp, nwb,
+    movement, dlc), atomically."""
+    from infantpose.io.posefiles import write_pose_file
+
+    return write_pose_file(poses, path, format)
+
+
+def load_labels(path: str | os.PathLike, schema: str | Schema | None = None):
+    """Labelled images (COCO ``.json``, a LabelMe folder, DeepLabCut ``CollectedData``) as a
+    :class:`~infantpose.datasets.LabeledDataset`."""
+    from infantpose.io.labels import read_labels
+
+    return read_labels(path, schema=schema)
+
+
+def save_labels(labels: Any, path: str | os.PathLike) -> Path:
+    """Write labelled images as COCO keypoint JSON (``.json``), atomically."""
+    from infantpose.io.coco import write_coco
+
+    if Path(path).suffix.lower() != ".json":
+        raise InputError(path, "labels are written as COCO keypoint JSON: use a .json name "
+                               "(infantpose convert writes the other formats)")
+    return write_coco(labels, path)

@@ -1,0 +1,47 @@
+"""Which registered model runs for a name, a checkpoint file, or both.
+
+One place for the rule every entry point follows (the commands' ``--model`` / ``--weights``, and
+:class:`infantpose.PoseModel`): a checkpoint says what it is, so a weights file alone runs the
+model the file holds; a model that cannot run the file is refused, naming the one that can.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from infantpose.errors import InputError
+
+__all__ = ["ALIASES", "DEFAULT_MODEL", "resolve_model"]
+
+#: The model run when neither a model nor weights are given (mediapipe's runtime, the full
+#: network that ships in the wheel).
+DEFAULT_MODEL = "blazepose"
+
+#: Short names a scientist may type for the pretrained networks.
+ALIASES = {"full": "blazepose", "heavy": "blazepose-heavy", "thunder": "movenet",
+           "lightning": "movenet-lightning"}
+
+
+def resolve_model(model: str | None, weights: str | os.PathLike | None) -> str:
+    """The registered model to run for ``model`` / ``weights``.
+
+    ``weights`` alone runs the model the checkpoint holds (``blazepose-torch`` for BlazePose
+    checkpoints, ``pose-resnet`` for Pose-ResNet ones, ``onnx`` for ``.onnx`` files); a
+    ``model`` that cannot run the file is refused with the model that can; a model registered
+    by the user is trusted with its weights. Neither given: :data:`DEFAULT_MODEL`.
+    """
+    model = ALIASES.get(model, model) if model is not None else None
+    if weights is None:
+        return model or DEFAULT_MODEL
+    if Path(weights).suffix.lower() == ".onnx":  # not a torch checkpoint: the onnx model runs it
+        return model or "onnx"
+    from infantpose.models.checkpoint import MODEL_OF_ARCHITECTURE, checkpoint_model
+
+    if model is not None and model not in {DEFAULT_MODEL, *MODEL_OF_ARCHITECTURE.values()}:
+        return model  # a model registered by the user reads its own weights file, any format
+    name, arch = checkpoint_model(weights)
+    if model is None or model == name:
+        return name
+    raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
+                              f"not --model {model} (leave out --model to use the file's)")
