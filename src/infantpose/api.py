@@ -10,7 +10,6 @@ the extension. Everything returns the one data model (:class:`~infantpose.poses.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
