@@ -122,17 +122,21 @@ def ap_with_interval(gt, preds, idx: np.ndarray, n_boot: int, seed: int = 0
     return point, float(lo), float(hi)
 
 
-def speed(make, images: list[np.ndarray], boxes: list[np.ndarray | None], repeats: int) -> float:
-    """Photos per second (best of ``repeats`` timed passes; one untimed warm-up call)."""
+def speed(make, images: list[np.ndarray], boxes: list[np.ndarray | None], repeats: int
+          ) -> tuple[float, float]:
+    """Photos per second of wall clock (best of ``repeats`` timed passes; one untimed warm-up
+    call) and CPU seconds per photo (this process, all threads; what a busy shared machine
+    inflates least)."""
     est = make()
     est.predict(images[0], boxes[0])
-    best = 0.0
+    best, cpu = 0.0, float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for im, b in zip(images, boxes):
             est.predict(im, b)
         best = max(best, len(images) / (time.perf_counter() - t0))
-    return best
+        cpu = min(cpu, (time.process_time() - c0) / len(images))
+    return best, cpu
 
 
 def scaled_1280(image: np.ndarray) -> np.ndarray:
@@ -155,10 +159,13 @@ def main() -> int:  # noqa: C901 - one linear script
                     help="also score the protocol options on syrip-train200 (where they were "
                          "chosen)")
     ap.add_argument("--no-val", action="store_true", help="only the --select table")
+    ap.add_argument("--only", default=None, help="only the rows whose label contains this")
     ap.add_argument("--boot", type=int, default=200, help="bootstrap resamples")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--n-speed", type=int, default=10, help="photos timed per row")
+    ap.add_argument("--speed", choices=("yes", "no", "only"), default="yes",
+                    help="time each row (only: skip the accuracy columns)")
     ap.add_argument("--out", type=Path, default=None, help="also write the tables here")
     args = ap.parse_args()
 
@@ -222,8 +229,12 @@ def main() -> int:  # noqa: C901 - one linear script
                 ("boxes: 1.25 × box, then refined", True,
                  {"mirror_test": False, "refine_boxes": True}),
                 ("boxes: 1.25 × box + mirror", True, {}),
+                ("two-pass + mirror, quarter turns below 0.3", False, {"rotate_below": 0.3}),
             ]
             for label, boxes, opts in configs:
+                if args.only and args.only not in label:
+                    continue
+                opts = {"rotate_below": None, **opts}
                 est = make(**opts)
                 preds = predict(est, gt, ims, boxes)
                 from infantpose.evaluate import evaluate_predictions
@@ -249,23 +260,35 @@ def main() -> int:  # noqa: C901 - one linear script
         ("Thunder, labelled boxes + mirror", "thunder", True, {}),
         ("Thunder, labelled boxes (1 view)", "thunder", True, {"mirror_test": False}),
         ("Lightning, two-pass + mirror", "lightning", False, {}),
+        ("Thunder, two-pass + mirror + quarter turns (default)", "thunder", False,
+         {"rotate_below": 0.3}),
+        ("Thunder, labelled boxes + mirror + quarter turns (default)", "thunder", True,
+         {"rotate_below": 0.3}),
     ]
     emit(f"syrip-val240 ({len(gt)} photos: "
          + ", ".join(f"{p} {int((post == p).sum())}" for p in POSTURES)
          + f"); COCO AP [95 % bootstrap interval, {args.boot} resamples over photos]; "
            f"photos/s on 1280-px photos, {args.threads} torch threads")
     emit()
-    emit("| protocol | AP all | " + " | ".join(POSTURES) + " | photos/s |")
+    emit("| protocol | AP all | " + " | ".join(POSTURES) + " | photos/s (CPU s/photo) |")
     emit("|---|---:|" + "---:|" * len(POSTURES) + "---:|")
     sp_images = [scaled_1280(im) for im in ims[:args.n_speed]]
+    if args.speed == "only":
+        ims = []
     for label, variant, boxes, opts in rows:
-        if variant not in nets:
+        if variant not in nets or (args.only and args.only not in label):
             continue
-        preds = predict(make(variant, **opts), gt, ims, boxes)
-        cells = []
-        for _, idx in groups:
-            a, lo, hi = ap_with_interval(gt, preds, idx, args.boot)
-            cells.append(f"{a:.3f} [{lo:.3f}, {hi:.3f}]")
+        opts = {"rotate_below": None, **opts}
+        cells = ["-"] * len(groups)
+        if args.speed != "only":
+            preds = predict(make(variant, **opts), gt, ims, boxes)
+            cells = []
+            for _, idx in groups:
+                a, lo, hi = ap_with_interval(gt, preds, idx, args.boot)
+                cells.append(f"{a:.3f} [{lo:.3f}, {hi:.3f}]")
+        if args.speed == "no":
+            emit(f"| {label} | " + " | ".join(cells) + " | - |")
+            continue
         if boxes:
             sp_boxes = []
             for i in range(len(sp_images)):
@@ -274,9 +297,9 @@ def main() -> int:  # noqa: C901 - one linear script
                 sp_boxes.append(np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], 1) * f)
         else:
             sp_boxes = [None] * len(sp_images)
-        rate = speed(lambda: make(variant, cached=False, **opts), sp_images, sp_boxes,
-                     args.repeats)
-        emit(f"| {label} | " + " | ".join(cells) + f" | {rate:.2f} |")
+        rate, cpu = speed(lambda: make(variant, cached=False, **opts), sp_images, sp_boxes,
+                          args.repeats)
+        emit(f"| {label} | " + " | ".join(cells) + f" | {rate:.2f} ({cpu:.2f} CPU s) |")
     emit()
     emit("Reference: mediapipe BlazePose full (the default model), labelled boxes: AP 0.576.")
     return 0

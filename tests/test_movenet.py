@@ -96,7 +96,8 @@ def test_whole_image_then_refined_on_own_keypoints():
 
 
 def test_no_second_pass_without_confident_keypoints():
-    est = estimator(net=MarkerNet(score=0.1), mirror_test=False, min_score=0.2)
+    est = estimator(net=MarkerNet(score=0.1), mirror_test=False, min_score=0.2,
+                    rotate_below=None)
     p = est.predict(marker_image())
     assert p.meta["passes"] == [1] and est.calls == 1
     assert abs(p.data[0, 0, 0, 0] - 145) < 1.5
@@ -167,6 +168,11 @@ def test_quarter_turns_when_unconfident_map_back():
     est = estimator(net=MarkerNet(score=None), mirror_test=False, box_margin=1.0,
                     rotate_below=0.1)
     assert est.predict(img, box).meta["rotation"] == [0] and est.calls == 1
+    # the default tries other turns only below a mean score of 0.3
+    assert estimator(net=MarkerNet(score=0.25), mirror_test=False).rotate_below == 0.3
+    est = estimator(net=MarkerNet(score=0.25), mirror_test=False, refine=0)
+    est.predict(img)
+    assert est.calls == 4
 
 
 def test_other_schema_keeps_missing_keypoints_missing():

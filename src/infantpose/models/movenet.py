@@ -18,9 +18,11 @@ Where the network looks (its input is one square; the person should fill it):
 - no boxes: the whole image padded to a square, then (``refine`` passes, 1) a square of
   ``refine_margin`` (1.5) × the extent of that pass's own confident keypoints (score at least
   ``min_score``, at least 3 of them), run again;
-- ``rotate_below``: when a view's mean keypoint score stays below it, the same regions are
-  tried at the other three quarter turns (infants lie in any orientation) and the most
-  confident turn is kept (off by default: see ``benchmarks/movenet_real.py``);
+- ``rotate_below`` (0.3): when a view's mean keypoint score stays below it, the same regions
+  are tried at the other three quarter turns (infants lie in any orientation) and the most
+  confident turn is kept. On the 200 SyRIP training photos (one view, no boxes) this raised COCO
+  AP from 0.783 to 0.796 for 0.21 more passes per photo (0.4: 0.796 for 0.60 more); None
+  turns it off;
 - ``mirror_test`` (on): the mirror image is predicted too (crops flipped left-right), its pose
   mapped back with left and right swapped back and combined by
   :func:`infantpose.models.blazepose.combine_views` (averaged where the views agree, else the
@@ -100,7 +102,7 @@ class MoveNet(EstimatorBase):
     def __init__(self, net: torch.nn.Module, input_size: int, schema: str | Schema | None = None,
                  name: str = "movenet", mirror_test: bool = True, refine: int = 1,
                  refine_margin: float = 1.5, min_score: float = 0.2, box_margin: float = 1.25,
-                 rotate_below: float | None = None, antialias: bool = True,
+                 rotate_below: float | None = 0.3, antialias: bool = True,
                  refine_boxes: bool = False, mirror_tol: float | None = None):
         from infantpose.models.blazepose import MIRROR_TOL
 
