@@ -27,3 +27,8 @@ register_estimator("pose-resnet", "infantpose.models.topdown:create_pose_resnet"
 register_estimator("onnx", "infantpose.models.onnx_model:create",
                    "Top-down heatmap or SimCC model from --weights MODEL.onnx (onnxruntime; "
                    "settings in MODEL.onnx.yaml)", needs_weights=True)
+register_estimator("movenet", "infantpose.models.movenet:create",
+                   "MoveNet Thunder (Google, 2021) ported from TF.js to PyTorch; whole image in "
+                   "two passes, or a square around each box; mirror test")
+register_estimator("movenet-lightning", "infantpose.models.movenet:create_lightning",
+                   "MoveNet Lightning (faster, less accurate) ported from TF.js to PyTorch")
