@@ -22,13 +22,10 @@ from infantpose.schemas import Schema
 __all__ = ["PoseModel", "load_labels", "load_poses", "predict_video", "save_labels",
            "save_poses"]
 
-ImageLike = "np.ndarray | str | os.PathLike"
-
-
 class PoseModel:
     """A pose model, ready to call on images.
 
-    ``model``: a registered name (``"blazepose"``, ``"blazepose-heavy"`` or ``"heavy"``,
+    ``model``: None for the default (MoveNet Thunder), a registered name (``"blazepose"``, ``"blazepose-heavy"`` or ``"heavy"``,
     ``"movenet"``, ``"blazepose-torch"``, ... see ``infantpose models`` and
     :func:`infantpose.models.list_estimators`), or a checkpoint path (``runs/x/model.pt`` from
     ``infantpose train``, or a ``.onnx`` file) that selects its own model. ``schema``: the
@@ -40,12 +37,14 @@ class PoseModel:
     on a list of images, one frame per image (``frame_names`` are the paths where given).
     """
 
-    def __init__(self, model: str | os.PathLike = "blazepose",
+    def __init__(self, model: str | os.PathLike | None = None,
                  schema: str | Schema | None = None, **options: Any):
         from infantpose.models import create_estimator
         from infantpose.models.resolve import resolve_model
 
-        text = os.fspath(model)
+        from infantpose.models.resolve import DEFAULT_MODEL
+
+        text = os.fspath(DEFAULT_MODEL if model is None else model)
         is_file = Path(text).suffix.lower() in (".pt", ".pth", ".onnx") or Path(text).is_file()
         if is_file and not Path(text).is_file():
             raise InputError(text, "weights file not found")
@@ -93,15 +92,19 @@ class PoseModel:
         return f"PoseModel({self.name!r}, schema={self.schema.name!r})"
 
 
-def predict_video(path: str | os.PathLike, model: PoseModel | str = "blazepose",
+def predict_video(path: str | os.PathLike, model: PoseModel | str | None = None,
                   schema: str | Schema | None = None, tracking: bool = True,
                   show_progress: bool = False) -> Poses:
     """Every frame of the video at ``path``, the way ``infantpose predict`` runs it (the
-    infant followed from frame to frame; corrupt frames skipped and counted in ``meta``)."""
+    infant followed from frame to frame; corrupt frames skipped and counted in ``meta``).
+    ``model`` None: the video default (the mediapipe runtime, fast in its own video mode)."""
     from infantpose.video.tracking import predict_video as _track
 
+    from infantpose.models.resolve import DEFAULT_VIDEO_MODEL
+
     own = not isinstance(model, PoseModel)
-    pm = PoseModel(model, schema=schema) if own else model
+    pm = PoseModel(DEFAULT_VIDEO_MODEL if model is None else model, schema=schema) if own \
+        else model
     try:
         return _track(pm.estimator, path, tracking=tracking, show_progress=show_progress)
     finally:

@@ -26,10 +26,11 @@ __all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "SynthStyle", "OVERWRIT
 OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
                   "never replaced).")
 QUIET_HELP = "No progress bar."
-MODEL_HELP = ("Pose model: blazepose (default), blazepose-heavy, movenet, movenet-lightning "
-              "(installed with `infantpose models fetch`), blazepose-torch, pose-resnet, onnx, "
-              "or a factory package.module:function; with --weights alone, the model the "
-              "checkpoint holds.")
+MODEL_HELP = ("Pose model: movenet (default; MoveNet Thunder), movenet-lightning, "
+              "blazepose-heavy (installed by make install / `infantpose models fetch`), "
+              "blazepose (in the mediapipe wheel), blazepose-torch, pose-resnet, onnx, or a "
+              "factory package.module:function; with --weights alone, the model the checkpoint "
+              "holds.")
 WEIGHTS_HELP = ("A checkpoint (runs/x/model.pt from `infantpose train`, or model.onnx); it "
                 "selects its own model.")
 DEIDENTIFY_HELP = ("Hide the infant's face (mosaic or blur) in every image and video written "
@@ -132,10 +133,9 @@ class PoseFormat(Choice):
     dlc = "dlc"
 
 
-MIRROR_TEST_HELP = ("The mediapipe runtime (blazepose) also predicts each image's mirror image "
-                    "and averages the two poses (about twice the time; COCO AP +0.02 to +0.03 "
-                    "on real infant photos). Default: on for images, off for videos followed "
-                    "in its video mode.")
+MIRROR_TEST_HELP = ("Also predict each image's mirror image and combine the two poses (models "
+                    "movenet, blazepose, blazepose-heavy; about twice the time; COCO AP +0.02 "
+                    "to +0.03 on real infant photos). Default: on for images, off for videos.")
 
 
 def mirror_test_option(help: str = MIRROR_TEST_HELP) -> Any:

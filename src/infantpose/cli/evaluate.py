@@ -79,7 +79,7 @@ def evaluate_cmd(
     # the mediapipe runtime reads its installed networks; the others get --weights
     model_weights: dict[str, str | None] = {}
     for m in models:
-        if m in (DEFAULT_MODEL, "blazepose-heavy") or weights is None:
+        if m in ("blazepose", "blazepose-heavy") or weights is None:
             model_weights[m] = None
         else:
             resolve_model(m, weights)  # refuses a model that cannot run the checkpoint

@@ -127,7 +127,9 @@ def start_cmd(
 
         if weights is not None and not Path(weights).is_file():
             raise InputError(weights, "weights file not found")
-        model = resolve_model(model, weights)  # --weights alone: the checkpoint's own model
+        # --weights alone: the checkpoint's own model; neither: the mediapipe runtime, whose
+        # visibility scores the uncertainty queues were built and measured on
+        model = resolve_model(model if (model or weights) else "blazepose", weights)
     opts = BuildOptions(schema=schema or "infant22", queue=queue, n=n, uncertainty=uncertainty,
                         max_candidates=candidates, blur=not no_blur, model=model,
                         weights=weights)

@@ -41,7 +41,8 @@ from infantpose.errors import InputError
 __all__ = ["DEFAULT_MODEL", "collect_sources", "model_options", "predict_cmd", "resolve_model",
            "run_predict"]
 
-from infantpose.models.resolve import DEFAULT_MODEL, resolve_model  # noqa: E402  (re-exported)
+from infantpose.models.resolve import (DEFAULT_MODEL, DEFAULT_VIDEO_MODEL,  # noqa: E402
+                                       resolve_model)
 
 #: Registered models that take ``mirror_test`` (test-time mirroring of photos).
 MIRRORING_MODELS = ("blazepose", "blazepose-heavy", "movenet", "movenet-lightning")
@@ -183,8 +184,8 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                          formats=[value(f) for f in (formats if formats else ["csv"])]).check()
     if weights is not None and not Path(weights).is_file():
         raise InputError(weights, "weights file not found")
-    model = resolve_model(model, weights)
-    options = model_options(model, mirror_test)
+    models = (resolve_model(model, weights), resolve_model(model, weights, video=True))
+    options = {m: model_options(m, mirror_test) for m in set(models)}
     src = collect_sources(sources)
     if max_frames is not None:
         src.images = src.images[:max_frames]
@@ -200,7 +201,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     infos = {v: probe_video(v) for v in src.videos}  # missing/unreadable/zero-frame fail here
     created_out = not out.exists()
     try:
-        return _run(src, sch, out, guard, vopts, image_names, dirs, infos, model, weights,
+        return _run(src, sch, out, guard, vopts, image_names, dirs, infos, models, weights,
                     progress, options)
     except BaseException:
         if created_out:  # a failed run leaves no empty output folder behind
@@ -211,17 +212,25 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
 
 
 def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names: list[str],
-         dirs: list[str], infos: dict, model: str, weights: Path | None,
-         progress: bool, options: dict[str, Any] | None = None) -> Summary:
-    """The run after every input and output has been checked (see :func:`run_predict`)."""
+         dirs: list[str], infos: dict, models: tuple[str, str], weights: Path | None,
+         progress: bool, options: dict[str, dict[str, Any]] | None = None) -> Summary:
+    """The run after every input and output has been checked (see :func:`run_predict`);
+    ``models``: the model for the photos and the one for the videos (the same unless neither
+    --model nor --weights was given)."""
     from infantpose.models import create_estimator
     from infantpose.progress import bar
     from infantpose.video.pipeline import run_video
 
-    est = create_estimator(model, schema=sch, weights=str(weights) if weights else None,
-                           **(options or {}))
-    if est.schema.name != sch.name:
-        raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
+    built: dict[str, Any] = {}
+    for name, needed in zip(models, (bool(src.images), bool(src.videos))):
+        if needed and name not in built:
+            built[name] = create_estimator(name, schema=sch,
+                                           weights=str(weights) if weights else None,
+                                           **(options or {}).get(name, {}))
+            if built[name].schema.name != sch.name:
+                raise InputError(None, f"model {name!r} emits {built[name].schema.name}, "
+                                       f"not {sch.name}")
+    model = models[1] if src.videos else models[0]
     out = guard.folder(out)
     renders = vopts.overlay or bool(vopts.deidentify)
     per_video = [min(i.n_frames, vopts.max_frames) if vopts.max_frames else i.n_frames
@@ -242,11 +251,12 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
     try:
         if src.images:
             pbar.set_description("images")
-            _predict_images(est, src, sch, staging, vopts, image_names, summary, tick)
+            _predict_images(built[models[0]], src, sch, staging, vopts, image_names, summary,
+                            tick)
         for vpath, d in zip(src.videos, dirs):
             pbar.set_description(vpath.name)
             (staging / d).mkdir(parents=True)
-            res = run_video(est, vpath, staging / d, vopts, meta=meta, progress=tick)
+            res = run_video(built[models[1]], vpath, staging / d, vopts, meta=meta, progress=tick)
             summary.videos += 1
             summary.frames += res.poses.n_frames
             summary.video_frames_without_person += int(res.poses.meta["frames_without_person"])
@@ -261,7 +271,8 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
     finally:
         pbar.close()
         shutil.rmtree(staging, ignore_errors=True)
-        est.close()
+        for est in built.values():
+            est.close()
     return summary
 
 

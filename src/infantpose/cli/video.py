@@ -143,7 +143,7 @@ def deidentify_cmd(
             from infantpose.models import create_estimator
             from infantpose.video.tracking import predict_video
 
-            est = create_estimator(resolve_model(model, weights),
+            est = create_estimator(resolve_model(model, weights, video=True),
                                    weights=str(weights) if weights else None)
             try:
                 pbar.set_description(f"{video.name}: poses")
@@ -225,7 +225,7 @@ def batch_cmd(
     if weights is not None and not weights.is_file():
         raise InputError(weights, "weights file not found")
     method = value(filter_method)
-    opts = BatchOptions(model=resolve_model(model, weights), schema=value(schema),
+    opts = BatchOptions(model=resolve_model(model, weights, video=True), schema=value(schema),
                         weights=str(weights.resolve()) if weights else None, tracking=tracking,
                         filter=None if method in (None, "none") else method,
                         deidentify=value(deidentify), drop_facial=drop_facial, overlay=overlay,

@@ -23,7 +23,8 @@ Where the network looks (its input is one square; the person should fill it):
   confident turn is kept. On the 200 SyRIP training photos (one view, no boxes) this raised COCO
   AP from 0.783 to 0.796 for 0.21 more passes per photo (0.4: 0.796 for 0.60 more); None
   turns it off;
-- ``mirror_test`` (on): the mirror image is predicted too (crops flipped left-right), its pose
+- ``mirror_test`` (None: on for photos, off in video mode, where tracking and filters handle
+  jitter and speed matters; True/False: always/never): the mirror image is predicted too (crops flipped left-right), its pose
   mapped back with left and right swapped back and combined by
   :func:`infantpose.models.blazepose.combine_views` (averaged where the views agree, else the
   more confident view kept).
@@ -100,7 +101,7 @@ class MoveNet(EstimatorBase):
     """
 
     def __init__(self, net: torch.nn.Module, input_size: int, schema: str | Schema | None = None,
-                 name: str = "movenet", mirror_test: bool = True, refine: int = 1,
+                 name: str = "movenet", mirror_test: bool | None = None, refine: int = 1,
                  refine_margin: float = 1.5, min_score: float = 0.2, box_margin: float = 1.25,
                  rotate_below: float | None = 0.3, antialias: bool = True,
                  refine_boxes: bool = False, mirror_tol: float | None = None):
@@ -112,10 +113,13 @@ class MoveNet(EstimatorBase):
         self.schema = get_schema(schema) if schema is not None else COCO17
         if self.schema.name != COCO17.name:
             get_mapping(COCO17, self.schema)  # fail early when no mapping exists
-        if not isinstance(mirror_test, (bool, np.bool_)):
-            raise InputError(None, f"movenet mirror_test must be True or False, got "
-                                   f"{mirror_test!r}")
-        self.mirror_test = bool(mirror_test)
+        if mirror_test is not None and not isinstance(mirror_test, (bool, np.bool_)):
+            raise InputError(None, f"movenet mirror_test must be True, False or None (photos "
+                                   f"only), got {mirror_test!r}")
+        self.mirror_test = None if mirror_test is None else bool(mirror_test)
+        self.mode = "image"
+        self._tracking = False  # between set_tracking(True) and (False): frames of one video
+        self._hint: int | None = None  # the quarter turn to try first (the last frame's)
         self.refine = _number(refine, "refine", 0, 5, int)
         self.refine_margin = _number(refine_margin, "refine_margin", 1.0, 4.0)
         self.box_margin = _number(box_margin, "box_margin", 1.0, 4.0)
@@ -192,10 +196,12 @@ class MoveNet(EstimatorBase):
               ) -> tuple[np.ndarray, int, int]:
         """(keypoints, rotation, passes) of one view; other quarter turns are tried when the
         upright one's mean score is below ``rotate_below``."""
-        kps, passes = self._view_at(image, box, 0, mirror)
-        best, rot = kps, 0
+        # (the mirrored crop is the upright crop flipped: the same turn serves both views)
+        first = self._hint if self._hint is not None else 0
+        kps, passes = self._view_at(image, box, first, mirror)
+        best, rot = kps, first
         if self.rotate_below is not None and kps[:, 2].mean() < self.rotate_below:
-            for turn in (90, 180, 270):
+            for turn in (t for t in (0, 90, 180, 270) if t != first):
                 k, p = self._view_at(image, box, turn, mirror)
                 passes += p
                 if k[:, 2].mean() > best[:, 2].mean():
@@ -203,6 +209,34 @@ class MoveNet(EstimatorBase):
         return best, rot, passes
 
     # -- the estimator ----------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        """``"image"`` (independent photos) or ``"video"`` (frames of one video: one view)."""
+        super().set_mode(mode)
+        self.mode = mode
+
+    #: video tracking hands over the quarter turn that found the infant on the previous frame
+    accepts_rotation_hint = True
+
+    def set_rotation_hint(self, rotation: int | None) -> None:
+        """Try ``rotation`` (0/90/180/270) first; the other turns only when its mean score is
+        below ``rotate_below`` (infants keep their orientation from frame to frame)."""
+        from infantpose.geometry import quarter_turns
+
+        self._hint = None if rotation is None else quarter_turns(rotation) * 90
+
+    def set_tracking(self, on: bool) -> None:
+        """Calls between ``set_tracking(True)`` and ``(False)`` are frames of one video (the
+        tracker passes the previous frame's box): one view per frame, as in video mode."""
+        self._tracking = bool(on)
+
+    @property
+    def mirroring(self) -> bool:
+        """Whether :meth:`predict` combines the image with its mirror image now (``mirror_test``
+        None: for photos, not for video frames)."""
+        if self.mirror_test is None:
+            return self.mode == "image" and not self._tracking
+        return self.mirror_test
+
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """Poses (one frame; one instance per box, or one without boxes) in ``self.schema``.
 
@@ -219,11 +253,12 @@ class MoveNet(EstimatorBase):
         bxs = _boxes(boxes)
         poses = Poses.empty(COCO17, 1, len(bxs), frame_size=(img.shape[1], img.shape[0]))
         meta: dict[str, list] = {"rotation": [], "passes": []}
-        if self.mirror_test:
+        mirroring = self.mirroring
+        if mirroring:
             meta["views"] = []
         for i, b in enumerate(bxs):
             kps, rot, passes = self._view(img, b, False)
-            if self.mirror_test:
+            if mirroring:
                 mk, _, mp = self._view(img, b, True)
                 kps, which = combine_views(kps, mk, self.mirror_tol)
                 passes += mp
@@ -271,7 +306,7 @@ def _model_path(variant: str, model_path: str | os.PathLike | None) -> Path:
 
 def create(schema: str | Schema | None = None, weights: str | None = None,
            variant: str = "thunder", model_path: str | os.PathLike | None = None,
-           mirror_test: bool = True, **options: Any) -> MoveNet:
+           mirror_test: bool | None = None, **options: Any) -> MoveNet:
     """Factory registered as ``movenet`` (Thunder) and, through :func:`create_lightning`,
     ``movenet-lightning``. ``weights`` or ``model_path``: a MoveNet TF.js ``model.json`` of
     one's own; by default the model store's ``movenet-<variant>``."""
