@@ -38,7 +38,7 @@ from infantpose.cli._options import (DeidMode, PoseFormat, SchemaName, deidentif
                                      weights_option)
 from infantpose.errors import InputError
 
-__all__ = ["DEFAULT_MODEL", "collect_sources", "model_options", "predict_cmd", "resolve_model",
+__all__ = ["DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "collect_sources", "model_options", "predict_cmd", "resolve_model",
            "run_predict"]
 
 from infantpose.models.resolve import (DEFAULT_MODEL, DEFAULT_VIDEO_MODEL,  # noqa: E402
