@@ -47,7 +47,8 @@ def test_aliases_name_the_pretrained_networks():
 
     assert resolve_model("heavy", None) == "blazepose-heavy"
     assert resolve_model("thunder", None) == "movenet"
-    assert resolve_model(None, None) == "blazepose"
+    assert resolve_model(None, None) == "movenet"
+    assert resolve_model(None, None, video=True) == "blazepose"
 
 
 def test_predict_video_and_pose_files_round_trip(tmp_path):

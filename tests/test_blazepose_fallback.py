@@ -64,7 +64,7 @@ def fakes(monkeypatch):
 
     monkeypatch.setattr(bp, "_new_pose", lambda *a, **k: _Graph([]))
     monkeypatch.setattr(bp, "_run", run)
-    monkeypatch.setattr(bp, "_new_roi_graph", lambda: _Graph([]))
+    monkeypatch.setattr(bp, "_new_roi_graph", lambda *a: _Graph([]))
     monkeypatch.setattr(bp, "_run_roi", run_roi)
     return state
 
@@ -225,6 +225,6 @@ def test_predict_writes_which_path_found_each_infant(tmp_path):
 
     write_image(tmp_path / "photo.png", hopper_image())
     assert main(["predict", str(tmp_path / "photo.png"), "--out", str(tmp_path / "o"),
-                 "--quiet"]) == 0
+                 "--model", "blazepose", "--quiet"]) == 0
     res = json.loads((tmp_path / "o" / "predictions.json").read_text())
     assert [(r["path"], r["rotation"]) for r in res] == [("detector", 0)]

@@ -53,7 +53,7 @@ def test_checkpoint_names_its_model(checkpoints, kind, model):
     assert arch == ("pose_resnet" if kind == "official" else kind)
     assert resolve_model(None, checkpoints[kind]) == model
     assert resolve_model(model, checkpoints[kind]) == model
-    assert resolve_model(None, None) == "blazepose"
+    assert resolve_model(None, None) == "movenet"
 
 
 def test_a_model_that_cannot_run_the_file_is_refused(checkpoints):

@@ -97,10 +97,21 @@ def test_whole_image_then_refined_on_own_keypoints():
 
 def test_no_second_pass_without_confident_keypoints():
     est = estimator(net=MarkerNet(score=0.1), mirror_test=False, min_score=0.2,
-                    rotate_below=None)
+                    rotate_below=None, min_pose_score=0.0)
     p = est.predict(marker_image())
     assert p.meta["passes"] == [1] and est.calls == 1
     assert abs(p.data[0, 0, 0, 0] - 145) < 1.5
+
+
+def test_a_pose_scoring_below_min_pose_score_is_dropped_not_invented():
+    est = estimator(net=MarkerNet(score=0.1), mirror_test=False, rotate_below=None)
+    assert est.min_pose_score == 0.15
+    p = est.predict(marker_image())
+    assert np.isnan(p.data[0, 0, :, :2]).all() and (p.data[0, 0, :, 2] == 0).all()
+    kept = estimator(net=MarkerNet(score=0.2), mirror_test=False, rotate_below=None)
+    assert not np.isnan(kept.predict(marker_image()).data[0, 0, :, :2]).any()
+    with pytest.raises(InputError, match="min_pose_score"):
+        estimator(min_pose_score=2)
 
 
 def test_box_crop_is_square_and_padded():
@@ -288,3 +299,26 @@ def test_real_thunder_on_a_photo():
         "offsets": (2, 34, 64, 64)}
     np.testing.assert_allclose(both[1].numpy(), one[0].numpy(), atol=1e-5)
     json.dumps(p.meta)
+
+
+def test_photos_mirror_video_frames_do_not_and_the_last_turn_goes_first():
+    est = estimator()  # mirror_test None: photos only
+    assert est.mirroring
+    est.set_tracking(True)  # frames of one video (the tracker passes boxes)
+    assert not est.mirroring
+    p = est.predict(marker_image())
+    assert "views" not in p.meta and p.meta["passes"] == [2]
+    est.set_tracking(False)
+    est.set_mode("video")
+    assert not est.mirroring
+    est.set_mode("image")
+    assert est.mirroring and estimator(mirror_test=False).mirroring is False
+    # a rotation hint: that turn is tried first and alone when it is confident
+    hinted = estimator(net=MarkerNet(score=0.9), mirror_test=False)
+    hinted.set_rotation_hint(270)
+    q = hinted.predict(marker_image())
+    assert q.meta["rotation"] == [270] and q.meta["passes"] == [2]
+    hinted.set_rotation_hint(None)
+    assert hinted.predict(marker_image()).meta["rotation"] == [0]
+    with pytest.raises(InputError):
+        hinted.set_rotation_hint(45)

@@ -65,8 +65,7 @@ def evaluate_cmd(
     console = Console()
     if not console.is_terminal and console.width < 140:
         console = Console(width=140)  # logs and pipes: keep the table readable
-    from infantpose.cli.predict import (DEFAULT_MODEL, MIRRORING_MODELS, model_options,
-                                        resolve_model)
+    from infantpose.cli.predict import MIRRORING_MODELS, model_options, resolve_model
 
     preds_in = list(pred or [])
     models = list(model or [])
@@ -86,8 +85,7 @@ def evaluate_cmd(
             model_weights[m] = weights
     if mirror_test is not None and not set(MIRRORING_MODELS) & set(models):
         raise InputError(None, f"--{'' if mirror_test else 'no-'}mirror-test applies to "
-                               f"--model {DEFAULT_MODEL} and the other pretrained models only "
-                               f"({', '.join(MIRRORING_MODELS)})")
+                               f"the pretrained models only ({', '.join(MIRRORING_MODELS)})")
     names = list(name or [])
     if len(names) > len(preds_in) + len(models):
         raise InputError(None, f"{len(names)} --name values for "
