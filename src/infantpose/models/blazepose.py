@@ -74,6 +74,8 @@ __all__ = [
     "roi_from_proto",
     "roi_to_proto",
     "weights_paths",
+    "LANDMARK_MODELS",
+    "create_heavy",
 ]
 
 ROTATIONS = (0, 90, 180, 270)
@@ -82,40 +84,130 @@ FALLBACK_MODES = ("auto", "off", "always")
 
 # --- mediapipe -----------------------------------------------------------------------------------
 
-def weights_paths() -> dict[str, Path]:
-    """The BlazePose model files inside the installed mediapipe wheel."""
+#: The landmark networks this runtime runs: name -> mediapipe's ``model_complexity``.
+LANDMARK_MODELS = {"full": 1, "heavy": 2}
+
+
+def weights_paths(landmark_model: str = "full") -> dict[str, Path]:
+    """The BlazePose model files: the detector inside the installed mediapipe wheel, and the
+    landmark network (``full`` ships in the wheel; ``heavy`` is installed by ``infantpose models
+    fetch blazepose-heavy`` into the models folder)."""
     import importlib.util
 
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(None, "mediapipe is not installed (pip install mediapipe==0.10.14)")
     root = Path(list(spec.submodule_search_locations)[0])
-    return {
+    paths = {
         "landmark": root / "modules" / "pose_landmark" / "pose_landmark_full.tflite",
         "detector": root / "modules" / "pose_detection" / "pose_detection.tflite",
     }
+    if _check_landmark_model(landmark_model) == "heavy":
+        from infantpose.models.store import model_file
+
+        paths["landmark"] = model_file("blazepose-heavy")
+    return paths
+
+
+def _check_landmark_model(name: Any) -> str:
+    if name not in LANDMARK_MODELS:
+        raise InputError(None, f"blazepose landmark_model must be one of "
+                               f"{', '.join(LANDMARK_MODELS)}, got {name!r}")
+    return str(name)
+
+
+_SHADOW_ROOTS: dict[Path, Path] = {}
+
+
+def _resource_root(landmark: Path) -> Path | None:
+    """A folder that looks like mediapipe's resource root, with ``landmark`` as the heavy
+    network (None when the wheel's own root serves: the full network).
+
+    mediapipe's graphs load ``mediapipe/modules/pose_landmark/pose_landmark_heavy.tflite``
+    relative to a process-wide resource folder (the wheel's site-packages), and the stock Python
+    API downloads the file there when missing. Instead the heavy file stays in the models
+    folder, and a temporary folder of symbolic links (the wheel's ``mediapipe/modules`` with
+    the heavy file added) becomes the resource root while our graphs load: nothing is written
+    inside site-packages, and every other resource still resolves to the wheel's own file.
+    """
+    if landmark.name != "pose_landmark_heavy.tflite":
+        return None
+    if landmark in _SHADOW_ROOTS and _SHADOW_ROOTS[landmark].is_dir():
+        return _SHADOW_ROOTS[landmark]
+    import atexit
+    import shutil
+    import tempfile
+
+    wheel = weights_paths()["detector"].parents[2]  # .../site-packages/mediapipe
+    root = Path(tempfile.mkdtemp(prefix="infantpose-mediapipe-"))
+    atexit.register(shutil.rmtree, root, True)
+    modules = root / "mediapipe" / "modules"
+    modules.mkdir(parents=True)
+    for sub in (wheel / "modules").iterdir():
+        if sub.name != "pose_landmark":
+            (modules / sub.name).symlink_to(sub, target_is_directory=sub.is_dir())
+    own = modules / "pose_landmark"
+    own.mkdir()
+    for f in (wheel / "modules" / "pose_landmark").iterdir():
+        (own / f.name).symlink_to(f, target_is_directory=f.is_dir())
+    (own / "pose_landmark_heavy.tflite").symlink_to(landmark.resolve())
+    _SHADOW_ROOTS[landmark] = root
+    return root
+
+
+def _solution(landmark_model: str, **kwargs: Any):
+    """``SolutionBase(**kwargs)`` with the landmark network ``landmark_model`` resolvable (the
+    heavy file through :func:`_resource_root`); refuses to run if a model file is missing."""
+    for kind, path in weights_paths(landmark_model).items():
+        if not path.is_file():
+            raise InputError(path, f"BlazePose {kind} model missing (infantpose never downloads "
+                                   "models; reinstall mediapipe==0.10.14, or run `infantpose "
+                                   "models fetch blazepose-heavy`)")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from mediapipe.python import solution_base
+
+        shadow = _resource_root(weights_paths(landmark_model)["landmark"])
+        real = solution_base.resource_util
+
+        class _Redirected:
+            @staticmethod
+            def set_resource_dir(_path: str) -> None:
+                real.set_resource_dir(str(shadow))
+
+        if shadow is not None:
+            solution_base.resource_util = _Redirected
+        try:
+            with quiet_stderr():
+                graph = solution_base.SolutionBase(**kwargs)
+        finally:
+            solution_base.resource_util = real
+        return graph
 
 
 def _new_pose(static: bool, min_detection_confidence: float, min_tracking_confidence: float,
-              smooth: bool):
-    """A mediapipe Pose graph on the bundled full model; refuses to run if it would download."""
-    for kind, path in weights_paths().items():
-        if not path.is_file():
-            raise InputError(path, f"BlazePose {kind} model missing from the mediapipe wheel "
-                                   "(infantpose never downloads models; reinstall mediapipe==0.10.14)")
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+              smooth: bool, landmark_model: str = "full"):
+    """A mediapipe Pose graph (detector + landmark network ``landmark_model``): static-image
+    mode as ``mp_pose.Pose(static_image_mode=True)`` builds it (without its download step),
+    else the video-mode :class:`_Tracker`."""
     if not static:
-        return _Tracker(min_detection_confidence, min_tracking_confidence, smooth)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from mediapipe.python.solutions import pose as mp_pose
+        return _Tracker(min_detection_confidence, min_tracking_confidence, smooth,
+                        landmark_model)
+    from mediapipe.python.solutions import pose as mp_pose
 
-        with quiet_stderr():
-            return mp_pose.Pose(static_image_mode=static, model_complexity=1,
-                                smooth_landmarks=smooth, enable_segmentation=False,
-                                min_detection_confidence=min_detection_confidence,
-                                min_tracking_confidence=min_tracking_confidence)
+    return _solution(
+        landmark_model, binary_graph_path=mp_pose._BINARYPB_FILE_PATH,
+        side_inputs={"model_complexity": LANDMARK_MODELS[landmark_model],
+                     "smooth_landmarks": False, "enable_segmentation": False,
+                     "smooth_segmentation": False, "use_prev_landmarks": False},
+        calculator_params={
+            "posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
+                float(min_detection_confidence),
+            "poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+            "ThresholdingCalculator.threshold": float(min_tracking_confidence)},
+        outputs=["pose_landmarks"])
 
 
 class _Tracker:
@@ -126,24 +218,21 @@ class _Tracker:
     landmark model ran on the region derived from the previous frame's landmarks."""
 
     def __init__(self, min_detection_confidence: float, min_tracking_confidence: float,
-                 smooth: bool):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from mediapipe.python.solution_base import SolutionBase
-            from mediapipe.python.solutions import pose as mp_pose
+                 smooth: bool, landmark_model: str = "full"):
+        from mediapipe.python.solutions import pose as mp_pose
 
-            with quiet_stderr():
-                self.graph = SolutionBase(
-                    binary_graph_path=mp_pose._BINARYPB_FILE_PATH,
-                    side_inputs={"model_complexity": 1, "smooth_landmarks": bool(smooth),
-                                 "enable_segmentation": False, "smooth_segmentation": False,
-                                 "use_prev_landmarks": True},
-                    calculator_params={
-                        "posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
-                            float(min_detection_confidence),
-                        "poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
-                        "ThresholdingCalculator.threshold": float(min_tracking_confidence)},
-                    outputs=["pose_landmarks", "pose_detection"])
+        self.graph = _solution(
+            landmark_model, binary_graph_path=mp_pose._BINARYPB_FILE_PATH,
+            side_inputs={"model_complexity": LANDMARK_MODELS[landmark_model],
+                         "smooth_landmarks": bool(smooth),
+                         "enable_segmentation": False, "smooth_segmentation": False,
+                         "use_prev_landmarks": True},
+            calculator_params={
+                "posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh":
+                    float(min_detection_confidence),
+                "poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__"
+                "ThresholdingCalculator.threshold": float(min_tracking_confidence)},
+            outputs=["pose_landmarks", "pose_detection"])
         self.detected = False  # the detector ran on the last frame (and found someone)
         #: the next frame's time in microseconds (None: mediapipe's own 30 fps clock)
         self.next_time_us: int | None = None
@@ -241,23 +330,17 @@ node { calculator: "PoseLandmarksToRoi" input_stream: "LANDMARKS:auxiliary_landm
 """
 
 
-def _new_roi_graph():
-    """A mediapipe graph running the bundled landmark model on a caller-given :class:`Roi`."""
-    path = weights_paths()["landmark"]
-    if not path.is_file():
-        raise InputError(path, "BlazePose landmark model missing from the mediapipe wheel "
-                               "(infantpose never downloads models; reinstall mediapipe==0.10.14)")
-    os.environ.setdefault("GLOG_minloglevel", "2")
+def _new_roi_graph(landmark_model: str = "full"):
+    """A mediapipe graph running the landmark network on a caller-given :class:`Roi`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from google.protobuf import text_format
         from mediapipe.framework import calculator_pb2
-        from mediapipe.python.solution_base import SolutionBase
 
         config = text_format.Parse(_ROI_GRAPH, calculator_pb2.CalculatorGraphConfig())
-        with quiet_stderr():
-            return SolutionBase(graph_config=config, side_inputs={"model_complexity": 1},
-                                outputs=["landmarks", "presence", "next_roi"])
+    return _solution(landmark_model, graph_config=config,
+                     side_inputs={"model_complexity": LANDMARK_MODELS[landmark_model]},
+                     outputs=["landmarks", "presence", "next_roi"])
 
 
 def roi_to_proto(roi: Roi, size: tuple[int, int]) -> Any:
@@ -376,13 +459,17 @@ class BlazePose(EstimatorBase):
                  refine: int = 2,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  smooth: bool = True, mirror_test: bool | None = None,
-                 mirror_tol: float = 0.1):
+                 mirror_tol: float = 0.1, landmark_model: str = "full"):
         if mode not in ("image", "video"):
             raise InputError(None, f"blazepose mode must be 'image' or 'video', got {mode!r}")
         if fallback not in FALLBACK_MODES:
             raise InputError(None, f"blazepose fallback must be one of "
                                    f"{', '.join(FALLBACK_MODES)}, got {fallback!r}")
         self.schema = get_schema(schema) if schema is not None else BLAZEPOSE33
+        self.landmark_model = _check_landmark_model(landmark_model)
+        if self.landmark_model != "full":
+            self.name = f"blazepose-{self.landmark_model}"
+            weights_paths(self.landmark_model)  # a missing network fails now, in one line
         self.mode = mode
         self.min_score = float(min_score)
         self.rotations = tuple(int(r) % 360 for r in rotations)
@@ -412,22 +499,22 @@ class BlazePose(EstimatorBase):
                               "min_presence": min_presence, "refine": refine,
                               "min_detection_confidence": min_detection_confidence,
                               "min_tracking_confidence": min_tracking_confidence,
-                              "smooth": smooth}
+                              "smooth": smooth, "landmark_model": landmark_model}
 
     # -- mediapipe graphs ------------------------------------------------------------------------
     def _static_pose(self):
         if self._static is None:
-            self._static = _new_pose(True, *self._conf)
+            self._static = _new_pose(True, *self._conf, self.landmark_model)
         return self._static
 
     def _tracker(self, rotation: int) -> _Tracker:
         if rotation not in self._trackers:
-            self._trackers[rotation] = _new_pose(False, *self._conf)
+            self._trackers[rotation] = _new_pose(False, *self._conf, self.landmark_model)
         return self._trackers[rotation]
 
     def _landmark_graph(self):
         if self._roi_graph is None:
-            self._roi_graph = _new_roi_graph()
+            self._roi_graph = _new_roi_graph(self.landmark_model)
         return self._roi_graph
 
     def set_mode(self, mode: str) -> None:
@@ -774,6 +861,17 @@ def create(schema: str | Schema | None = None, weights: str | None = None,
     if weights:
         raise InputError(weights, "the blazepose model uses the weights inside the mediapipe "
                                   "wheel and takes no --weights file")
+    return BlazePose(schema=schema, **options)
+
+
+def create_heavy(schema: str | Schema | None = None, weights: str | None = None,
+                 **options: Any) -> BlazePose:
+    """Factory registered as ``blazepose-heavy``: the heavy landmark network (installed with
+    ``infantpose models fetch blazepose-heavy``) in the same graphs and searches."""
+    if weights:
+        raise InputError(weights, "the blazepose-heavy model uses the installed heavy network "
+                                  "and takes no --weights file")
+    options.setdefault("landmark_model", "heavy")
     return BlazePose(schema=schema, **options)
 
 
