@@ -50,7 +50,9 @@ class SyntheticData:
 
 @dataclass
 class ModelConfig:
-    arch: str = "blazepose"  # "blazepose" (weights from the mediapipe wheel) or "pose-resnet"
+    # "blazepose" (weights from the mediapipe wheel), "pose-resnet", or "movenet" /
+    # "movenet-lightning" (the model store's MoveNet, infantpose.train.movenet)
+    arch: str = "blazepose"
     weights: str | None = None  # checkpoint to start from (required for a pretrained pose-resnet)
     depth: int = 50  # pose-resnet only
     input_size: tuple[int, int] = (256, 256)  # (width, height)
@@ -136,6 +138,17 @@ PRESETS: dict[str, dict[str, Any]] = {
              "model": {"freeze": ["fidip"]}},
 }
 
+# MoveNet (model.arch movenet; infantpose.train.movenet, measured in
+# benchmarks/results/movenet_finetune_real.md): the same wall-clock budgets; AdamW lr 1e-4,
+# batch 8, MobileNetV2 blocks 1-5 frozen ("fidip"), held-out validation every 3 minutes.
+MOVENET_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"optim": {"epochs": 100000, "max_steps": 100000, "batch_size": 8, "lr": 1e-4,
+                        "time_limit": 9.0}, "model": {"freeze": ["fidip"]}},
+    "full": {"optim": {"epochs": 100000, "max_steps": 100000, "batch_size": 8, "lr": 1e-4,
+                       "time_limit": 55.0}, "model": {"freeze": ["fidip"]}},
+}
+MOVENET_ARCHS = ("movenet", "movenet-lightning")
+
 _NESTED = {"synthetic": SyntheticData, "model": ModelConfig, "optim": OptimConfig,
            "adapt": AdaptConfig, "augment": AugmentConfig}
 _LISTS = {"data": DataSource, "val": DataSource}
@@ -217,10 +230,13 @@ def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = No
     values = dict(values or {})
     file_preset = values.pop("preset", None)
     preset = preset if preset is not None else file_preset
+    movenet = isinstance(values.get("model"), dict) and values["model"].get("arch") in MOVENET_ARCHS
+    if movenet:
+        values.setdefault("schema", "coco17")  # MoveNet's keypoints
     if preset is not None:
         if preset not in PRESETS:
             raise InputError(p, f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-        values = _merge(PRESETS[preset], values)
+        values = _merge((MOVENET_PRESETS if movenet else PRESETS)[preset], values)
     cfg = _build(TrainConfig, values, "", p)
     validate(cfg, p)
     return cfg
@@ -270,8 +286,12 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
         if getattr(cfg, key) not in allowed:
             raise InputError(path, f"{key} must be one of {', '.join(allowed)}, "
                                    f"got {getattr(cfg, key)!r}")
-    if cfg.model.arch not in ("blazepose", "pose-resnet"):
-        raise InputError(path, f"model.arch must be blazepose or pose-resnet, got {cfg.model.arch!r}")
+    if cfg.model.arch not in ("blazepose", "pose-resnet", *MOVENET_ARCHS):
+        raise InputError(path, f"model.arch must be blazepose, pose-resnet, movenet or "
+                               f"movenet-lightning, got {cfg.model.arch!r}")
+    if cfg.model.arch in MOVENET_ARCHS and cfg.schema != "coco17":
+        raise InputError(path, f"model.arch {cfg.model.arch} predicts COCO-17: schema must be "
+                               f"coco17, got {cfg.schema!r}")
     if cfg.model.output not in ("landmarks", "heatmap"):
         raise InputError(path, f"model.output must be landmarks or heatmap, got {cfg.model.output!r}")
     if cfg.margin is not None and not (isinstance(cfg.margin, (int, float))
