@@ -69,6 +69,8 @@ def score(est, gt, ims, boxes: bool, cache: Path | None = None):
 def main() -> int:  # noqa: C901 - one linear script
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, nargs="+", default=[9.0])
+    ap.add_argument("--steps", type=int, nargs="+", default=None,
+                    help="step budgets (one per --minutes value; the minutes then only cap)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/infantpose_movenet_finetune"))
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reuse", action="store_true")
@@ -81,7 +83,10 @@ def main() -> int:  # noqa: C901 - one linear script
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--replay", type=float, default=None)
     ap.add_argument("--rotate-p", type=float, default=None)
+    ap.add_argument("--scale-max", type=float, default=None,
+                    help="loosest crop, × the 1.25 × box margin")
     ap.add_argument("--sigma", type=float, default=None)
+    ap.add_argument("--centre-sigma", type=float, default=None)
     ap.add_argument("--val-every", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="")
@@ -123,24 +128,32 @@ def main() -> int:  # noqa: C901 - one linear script
     base = mt.MoveNetTrainConfig()
     over = {"lr": args.lr, "loss": args.loss, "freeze": args.freeze,
             "batch_size": args.batch_size, "replay": args.replay, "sigma": args.sigma,
+            "centre_sigma": args.centre_sigma,
             "val_every": args.val_every}
     for k, v in over.items():
         if v is not None:
             setattr(base, k, v)
     base.seed = args.seed
-    if args.rotate_p is not None:
-        base.augment.rotate_p = args.rotate_p
     recipe = {k: v for k, v in over.items() if v is not None}
     if args.rotate_p is not None:
+        base.augment.rotate_p = args.rotate_p
         recipe["rotate_p"] = args.rotate_p
+    if args.scale_max is not None:
+        base.augment.scale = (base.augment.scale[0], args.scale_max)
+        recipe["scale_max"] = args.scale_max
 
     runs = []
-    for minutes in args.minutes:
+    start_file = args.work / f"heldout_start_seed0_{args.held_out:g}.json"
+    start = json.loads(start_file.read_text()) if start_file.is_file() else None
+    for i, minutes in enumerate(args.minutes):
         from dataclasses import asdict, replace
 
         cfg = replace(base, minutes=float(minutes))
+        if args.steps:
+            cfg.max_steps = int(args.steps[i])
         tag = args.tag or "_".join(f"{k}{v}" for k, v in sorted(recipe.items())) or "default"
-        run = args.work / f"{tag}_{minutes:g}min_seed{args.seed}"
+        steps = f"_{cfg.max_steps}steps" if args.steps else ""
+        run = args.work / f"{tag}_{minutes:g}min{steps}_seed{args.seed}"
         ckpt = run / "model.pt"
         if args.reuse and ckpt.is_file():
             conf = torch.load(ckpt, map_location="cpu", weights_only=True)["config"]["training"]
@@ -149,9 +162,11 @@ def main() -> int:  # noqa: C901 - one linear script
             from infantpose.models.movenet import load_movenet
 
             graph = load_movenet(model_path)
-            rep = mt.fine_tune(graph, samples, held_gt, held_ims, cfg)
+            rep = mt.fine_tune(graph, samples, held_gt, held_ims, cfg, start_metrics=start)
+            start = rep["start"]
+            start_file.write_text(json.dumps(start))
             conf = {**asdict(cfg), "photos": len(tr), "held_out": len(ho),
-                    **{k: rep[k] for k in ("start", "best", "best_step", "steps", "seconds")},
+                    **{k: rep[k] for k in ("start", "best", "best_step", "steps", "seconds", "wall_seconds")},
                     "history": rep["history"]}
             run.mkdir(parents=True, exist_ok=True)
             mt.save_movenet_checkpoint(ckpt, graph, "thunder", {"training": conf})
@@ -171,11 +186,13 @@ def main() -> int:  # noqa: C901 - one linear script
     emit("Held-out train200 photos (selection; COCO AP, mirror test; mean of both protocols "
          "picks the state):")
     emit()
-    emit("| run | minutes (wall) | steps | best step | AP boxes start → best | AP no box start → best |")
-    emit("|---|---:|---:|---:|---:|---:|")
+    emit("| run | training min | wall min (with validations) | steps | best step | "
+         "AP boxes start → best | AP no box start → best |")
+    emit("|---|---:|---:|---:|---:|---:|---:|")
     for minutes, _, _, c in runs:
         s, b = c["start"], c["best"]
-        emit(f"| {minutes:g} min | {c['seconds'] / 60:.1f} | {c['steps']} | {c['best_step']} | "
+        emit(f"| {minutes:g} min | {c['seconds'] / 60:.1f} | "
+             f"{c.get('wall_seconds', float('nan')) / 60:.1f} | {c['steps']} | {c['best_step']} | "
              f"{s['boxes']:.3f} → {b['boxes']:.3f} | {s['nobox']:.3f} → {b['nobox']:.3f} |")
     emit()
     if args.no_val240:

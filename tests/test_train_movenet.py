@@ -331,9 +331,12 @@ def test_config_presets_and_schema(tmp_path):
     write_coco(ds, f)
     cfg = config_from_dict({"data": [str(f)], "model": {"arch": "movenet"}, "out": "x"},
                            preset="quick")
-    assert cfg.schema == "coco17" and cfg.optim.lr == 1e-4 and cfg.optim.time_limit == 9.0
+    assert cfg.schema == "coco17" and cfg.optim.time_limit == 9.0
     m = mt.config_from_train(cfg)
-    assert m.freeze == 5 and m.minutes == 9.0 and m.loss == "focal"
+    assert m.freeze == 10 and m.minutes == 9.0 and m.loss == "focal" and m.max_steps == 120
+    fidip = config_from_dict({"data": [str(f)], "model": {"arch": "movenet", "freeze": ["fidip"]},
+                              "out": "x"})
+    assert mt.config_from_train(fidip).freeze == 5
     full = config_from_dict({"data": [str(f)], "model": {"arch": "movenet"}, "out": "x",
                              "loss": "mse"}, preset="full")
     assert full.optim.time_limit == 55.0 and mt.config_from_train(full).loss == "mse"

@@ -482,7 +482,8 @@ def load_movenet_checkpoint(path: str | os.PathLike, variant: str | None = None,
 class MoveNetTrainConfig:
     """A fine-tuning run (see :func:`fine_tune`)."""
 
-    minutes: float = 9.0  # wall-clock budget of the run (training + validations)
+    minutes: float = 9.0  # wall-clock budget of training (its intermediate validations too;
+    # the starting model's validation before and the last one after are not counted)
     max_steps: int = 100000
     batch_size: int = 8
     lr: float = 1e-4
@@ -494,7 +495,7 @@ class MoveNetTrainConfig:
     centre_sigma: float = 2.0
     replay: float = 0.0  # memory replay weight (0: off)
     clip_grad: float = 1.0
-    val_every: float = 3.0  # minutes between validations (plus one at the end)
+    val_every: float = 0.0  # minutes between validations (0: only at the end)
     select: str = "both"  # validation score: "boxes", "nobox" or "both" (their mean AP)
     seed: int = 0
     threads: int = 2
@@ -525,13 +526,15 @@ def _score(m: dict[str, float], select: str) -> float:
 def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = None,
               val_images: Sequence[np.ndarray] | None = None,
               cfg: MoveNetTrainConfig | None = None,
-              log: Callable[[str], None] = print) -> dict[str, Any]:
+              log: Callable[[str], None] = print,
+              start_metrics: dict[str, float] | None = None) -> dict[str, Any]:
     """Fine-tune ``graph`` (in place) on cached ``samples``; with held-out photos keep the
     state that scores best on them (the starting one included) and load it into ``graph``.
 
     Returns a report: ``history`` (rows of step, seconds, loss terms, held-out AP), ``start``
     and ``best`` held-out APs, ``best_step`` (0: the starting model was kept), ``steps``,
-    ``seconds``.
+    ``seconds``. ``start_metrics``: the starting model's held-out APs when already known
+    (they are then not measured again).
     """
     cfg = cfg or MoveNetTrainConfig()
     if cfg.loss not in ("focal", "mse"):
@@ -543,13 +546,14 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
     n = int(graph.input_shape[1])
     protocols = ("boxes", "nobox") if cfg.select == "both" else (cfg.select,)
     have_val = val_gt is not None and len(val_gt) > 0
-    t0 = time.time()
+    t_wall = time.time()
     report: dict[str, Any] = {"history": [], "start": None, "best": None, "best_step": 0}
     best_state = None
     start_state = ({k: v.detach().clone() for k, v in graph.state_dict().items()}
                    if have_val else None)
     if have_val:
-        report["start"] = validate_estimator(graph, val_gt, val_images, protocols)
+        report["start"] = (dict(start_metrics) if start_metrics is not None
+                           else validate_estimator(graph, val_gt, val_images, protocols))
         report["best"] = dict(report["start"])
         log(f"step 0: held-out AP {_fmt(report['start'])}")
     teacher = None
@@ -561,6 +565,7 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
     params = [p for p in graph.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     budget = 60.0 * cfg.minutes
+    t0 = time.time()
     log(f"training MoveNet on {len(samples)} people: {trainable} parameters trainable, "
         f"batch {cfg.batch_size}, lr {cfg.lr:g}, loss {cfg.loss}, {cfg.minutes:g} min")
     rng = np.random.default_rng(cfg.seed)
@@ -616,9 +621,11 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + v
         count += 1
-        if time.time() - last_val > 60.0 * cfg.val_every and time.time() - t0 < budget:
+        if (cfg.val_every > 0 and time.time() - last_val > 60.0 * cfg.val_every
+                and time.time() - t0 < budget):
             validate_now()
             last_val = time.time()
+    t_end = time.time()
     if count or not report["history"]:
         validate_now()
     for p in graph.parameters():
@@ -627,7 +634,8 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
         graph.load_state_dict(best_state if best_state is not None else start_state)
     graph.eval()
     report["steps"] = step
-    report["seconds"] = round(time.time() - t0, 1)
+    report["seconds"] = round(t_end - t0, 1)  # training (and intermediate validations)
+    report["wall_seconds"] = round(time.time() - t_wall, 1)  # everything
     return report
 
 
@@ -681,7 +689,7 @@ def train_movenet(gt: Any, cfg: MoveNetTrainConfig | None = None, variant: str =
         conf = {"training": {**asdict(cfg), "variant": variant, "photos": len(gt),
                              "held_out": 0 if val_gt is None else len(val_gt),
                              **{k: report[k] for k in ("start", "best", "best_step", "steps",
-                                                       "seconds")},
+                                                       "seconds", "wall_seconds")},
                              "date": time.strftime("%Y-%m-%d %H:%M:%S")}}
         Path(out).mkdir(parents=True, exist_ok=True)
         save_movenet_checkpoint(Path(out) / "model.pt", graph, variant, conf)
@@ -715,8 +723,10 @@ def config_from_train(cfg: Any) -> MoveNetTrainConfig:
             raise InputError(None, f"model.freeze for movenet: fidip, none or block_N "
                                    f"(N = 1..16), got {name!r}")
     steps = o.max_steps if o.max_steps else 100000
+    minutes = float(o.time_limit) if o.time_limit else 1e6
     return MoveNetTrainConfig(
-        minutes=float(o.time_limit) if o.time_limit else 1e6, max_steps=int(steps),
+        val_every=10.0 if minutes >= 30 else 0.0,
+        minutes=minutes, max_steps=int(steps),
         batch_size=int(o.batch_size), lr=float(o.lr), weight_decay=float(o.weight_decay),
         clip_grad=float(o.clip_grad or 0.0), freeze=freeze,
         loss="mse" if cfg.loss == "mse" else "focal",
@@ -776,7 +786,7 @@ def train_from_config(cfg: Any, log: Callable[[str], None] = print) -> Path:
     conf = {**config_to_dict(cfg), "training": {
         **asdict(mcfg), "variant": variant, "people": len(samples),
         "held_out": 0 if val_gt is None else len(val_gt),
-        **{k: rep[k] for k in ("start", "best", "best_step", "steps", "seconds")},
+        **{k: rep[k] for k in ("start", "best", "best_step", "steps", "seconds", "wall_seconds")},
         "date": time.strftime("%Y-%m-%d %H:%M:%S")}}
     path = save_movenet_checkpoint(out / "model.pt", graph, variant, conf)
     _write_history(out / "metrics.csv", rep["history"])
