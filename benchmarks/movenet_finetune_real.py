@@ -83,6 +83,7 @@ def main() -> int:  # noqa: C901 - one linear script
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--replay", type=float, default=None)
     ap.add_argument("--rotate-p", type=float, default=None)
+    ap.add_argument("--shift", type=float, default=None, help="centre jitter, × box side")
     ap.add_argument("--scale-max", type=float, default=None,
                     help="loosest crop, × the 1.25 × box margin")
     ap.add_argument("--sigma", type=float, default=None)
@@ -138,6 +139,9 @@ def main() -> int:  # noqa: C901 - one linear script
     if args.rotate_p is not None:
         base.augment.rotate_p = args.rotate_p
         recipe["rotate_p"] = args.rotate_p
+    if args.shift is not None:
+        base.augment.shift = args.shift
+        recipe["shift"] = args.shift
     if args.scale_max is not None:
         base.augment.scale = (base.augment.scale[0], args.scale_max)
         recipe["scale_max"] = args.scale_max

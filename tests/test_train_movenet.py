@@ -110,6 +110,19 @@ def test_unlabelled_keypoints_get_no_gradient(loss):
     assert (go[t["offset_mask"] == 0] == 0).all()
 
 
+def test_replay_is_zero_at_the_teacher_and_only_a_term():
+    rng = np.random.default_rng(3)
+    t = _batch(rng)
+    heads = {k: torch.randn(2, c, 16, 16)
+             for k, c in (("centre", 1), ("heatmaps", 17), ("regression", 34), ("offsets", 34))}
+    base, _ = mt.movenet_loss(heads, t)
+    same, terms = mt.movenet_loss(heads, t, teacher=heads, replay=0.5)
+    assert terms["replay"] == 0.0 and torch.isclose(base, same)
+    other = {k: v + 1.0 for k, v in heads.items()}
+    more, terms = mt.movenet_loss(heads, t, teacher=other, replay=0.5)
+    assert terms["replay"] > 0 and torch.isclose(more, base + 0.5 * terms["replay"])
+
+
 def test_focal_loss_is_lower_at_the_target():
     rng = np.random.default_rng(2)
     t = _batch(rng)
@@ -228,7 +241,7 @@ def test_a_few_steps_lower_the_loss(tmp_path):
     a = mt.AugmentSettings(rotate_p=0.0, small_rotation=0.0, flip_p=0.0, colour=0.0,
                            scale=(1.0, 1.0), shift=0.0)
     cfg = mt.MoveNetTrainConfig(max_steps=40, batch_size=6, lr=3e-2, warmup=2, freeze=0,
-                                minutes=1.0, augment=a, threads=1)
+                                minutes=1.0, augment=a, threads=1, replay=0.0)
     x, t = mt.make_batch(samples, [np.random.default_rng([0, j]) for j in range(6)], N, a,
                          cfg.sigma, cfg.centre_sigma)
 
@@ -333,7 +346,8 @@ def test_config_presets_and_schema(tmp_path):
                            preset="quick")
     assert cfg.schema == "coco17" and cfg.optim.time_limit == 9.0
     m = mt.config_from_train(cfg)
-    assert m.freeze == 10 and m.minutes == 9.0 and m.loss == "focal" and m.max_steps == 120
+    assert m.freeze == 10 and m.minutes == 9.0 and m.loss == "focal" and m.max_steps == 80
+    assert m.replay == 0.5 and m.lr == 3e-5
     fidip = config_from_dict({"data": [str(f)], "model": {"arch": "movenet", "freeze": ["fidip"]},
                               "out": "x"})
     assert mt.config_from_train(fidip).freeze == 5
