@@ -9,8 +9,11 @@ Data (research use only, never copied into the project):
   per trained model, never used to choose anything (:mod:`_val240`: COCO AP as ``infantpose
   evaluate`` computes it, per posture, 95 % bootstrap interval over videos).
 
-Each ``--minutes`` value is one run from the off-the-shelf model (``--minutes 9`` = the quick
-preset's budget; the wall-clock covers training and its held-out validations). The fine-tuned
+Each ``--minutes`` value is one run from the off-the-shelf model, ``--steps`` its step budget
+(the minutes then only cap it; the wall-clock covers training and its intermediate held-out
+validations). Default: the quick preset, 80 steps capped at 9 minutes. The recipe is
+:class:`infantpose.train.movenet.MoveNetTrainConfig`'s defaults (the presets'), the options
+below override them (how the recipe was chosen: ``benchmarks/results/movenet_finetune_real.md``). The fine-tuned
 model is written as a checkpoint (``WORK/<tag>/model.pt``) and scored through
 ``infantpose.models.movenet.create(weights=model.pt)``, i.e. as a user would run it, with the
 labelled boxes (square 1.25 × box) and without (whole image, then 1.5 × its own keypoints);
@@ -19,7 +22,7 @@ training again.
 
 Usage::
 
-    python benchmarks/movenet_finetune_real.py [--minutes 9 30] [--out FILE.md] [--reuse]
+    python benchmarks/movenet_finetune_real.py [--minutes 14 40 --steps 80 200] [--out FILE.md] [--reuse]
 
 Exits 0 with a message when the data or the model file are absent.
 """
@@ -59,16 +62,19 @@ def score(est, gt, ims, boxes: bool, cache: Path | None = None):
     from infantpose.evaluate.run import predict_dataset
 
     if cache is not None and cache.is_file():
-        return pickle.loads(cache.read_bytes())
+        got = pickle.loads(cache.read_bytes())
+        return got if isinstance(got, tuple) else (got, float("nan"))  # older: no speed
+    t0 = time.perf_counter()
     preds = predict_dataset(est, gt, use_gt_boxes=boxes, images=ims)
+    rate = len(gt) / max(1e-9, time.perf_counter() - t0)
     if cache is not None:
-        cache.write_bytes(pickle.dumps(preds))
-    return preds
+        cache.write_bytes(pickle.dumps((preds, rate)))
+    return preds, rate
 
 
 def main() -> int:  # noqa: C901 - one linear script
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, nargs="+", default=[9.0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=None)
     ap.add_argument("--steps", type=int, nargs="+", default=None,
                     help="step budgets (one per --minutes value; the minutes then only cap)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/infantpose_movenet_finetune"))
@@ -92,6 +98,11 @@ def main() -> int:  # noqa: C901 - one linear script
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
+    if args.minutes is None:  # the quick preset
+        args.minutes = [9.0]
+        args.steps = args.steps or [80]
+    if args.steps and len(args.steps) != len(args.minutes):
+        ap.error("give one --steps value per --minutes value")
 
     from infantpose.models.store import model_file
 
@@ -176,7 +187,9 @@ def main() -> int:  # noqa: C901 - one linear script
             mt.save_movenet_checkpoint(ckpt, graph, "thunder", {"training": conf})
             for f in run.glob("val240_*.pkl"):
                 f.unlink()
-        runs.append((minutes, run, ckpt, conf))
+        label = (f"{cfg.max_steps} steps (≤ {minutes:g} min)" if args.steps
+                 else f"{minutes:g} min")
+        runs.append((label, run, ckpt, conf))
 
     emit("## MoveNet Thunder fine-tuned on real infant photos (syrip-train200)")
     emit()
@@ -193,9 +206,9 @@ def main() -> int:  # noqa: C901 - one linear script
     emit("| run | training min | wall min (with validations) | steps | best step | "
          "AP boxes start → best | AP no box start → best |")
     emit("|---|---:|---:|---:|---:|---:|---:|")
-    for minutes, _, _, c in runs:
+    for label, _, _, c in runs:
         s, b = c["start"], c["best"]
-        emit(f"| {minutes:g} min | {c['seconds'] / 60:.1f} | "
+        emit(f"| {label} | {c['seconds'] / 60:.1f} | "
              f"{c.get('wall_seconds', float('nan')) / 60:.1f} | {c['steps']} | {c['best_step']} | "
              f"{s['boxes']:.3f} → {b['boxes']:.3f} | {s['nobox']:.3f} → {b['nobox']:.3f} |")
     emit()
@@ -211,17 +224,17 @@ def main() -> int:  # noqa: C901 - one linear script
     emit()
     emit(_val240.header(vpost))
     models = [("MoveNet Thunder off the shelf", None, args.work / "offshelf")]
-    models += [(f"fine-tuned {m:g} min", ck, run) for m, run, ck, _ in runs]
+    models += [(f"fine-tuned, {m}", ck, run) for m, run, ck, _ in runs]
     for name, ck, run in models:
         run.mkdir(parents=True, exist_ok=True)
         est = create(weights=str(ck)) if ck is not None else create(model_path=model_path)
         for boxes, proto in ((True, "labelled boxes"), (False, "no boxes (two-pass)")):
-            t0 = time.perf_counter()
-            preds = score(est, vgt, vims, boxes, run / f"val240_{'boxes' if boxes else 'nobox'}.pkl")
-            rate = len(vgt) / max(1e-9, time.perf_counter() - t0)
+            preds, rate = score(est, vgt, vims, boxes,
+                                run / f"val240_{'boxes' if boxes else 'nobox'}.pkl")
             emit(_val240.row(name, proto, vgt, preds, vpost, vgroups, rate, args.boot))
     emit()
-    emit("photos/s: of the scoring pass (0 when cached from an earlier run of this script).")
+    emit("photos/s: the scoring pass (mirror test, 2 torch threads, a shared machine; cached "
+         "with the predictions when an earlier run of this script scored them).")
     return 0
 
 
