@@ -203,13 +203,14 @@ def main() -> int:  # noqa: C901 - one linear script
     emit("Held-out train200 photos (selection; COCO AP, mirror test; mean of both protocols "
          "picks the state):")
     emit()
-    emit("| run | training min | wall min (with validations) | steps | best step | "
-         "AP boxes start → best | AP no box start → best |")
-    emit("|---|---:|---:|---:|---:|---:|---:|")
+    emit("| run | training min | wall min (with validations) | validated every (min) | steps | "
+         "best step | AP boxes start → best | AP no box start → best |")
+    emit("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, _, _, c in runs:
         s, b = c["start"], c["best"]
         emit(f"| {label} | {c['seconds'] / 60:.1f} | "
-             f"{c.get('wall_seconds', float('nan')) / 60:.1f} | {c['steps']} | {c['best_step']} | "
+             f"{c.get('wall_seconds', float('nan')) / 60:.1f} | {c.get('val_every', 0):g} | "
+             f"{c['steps']} | {c['best_step']} | "
              f"{s['boxes']:.3f} → {b['boxes']:.3f} | {s['nobox']:.3f} → {b['nobox']:.3f} |")
     emit()
     if args.no_val240:

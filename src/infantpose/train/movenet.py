@@ -606,7 +606,8 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
         x, t = make_batch([samples[i] for i in idx], rngs, n, cfg.augment, cfg.sigma,
                           cfg.centre_sigma)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, (time.time() - t0) / budget)
+            # the schedule follows whichever budget runs out first: steps or minutes
+            g["lr"] = lr_at(step, max(step / max(1, cfg.max_steps), (time.time() - t0) / budget))
         heads = heads_of(graph, x)
         tea = None
         if teacher is not None:
