@@ -206,7 +206,9 @@ def test_enums_match_the_library():
             pass
     assert values(SynthSchema) == synth_ok
     assert values(Loss) == {"mse", "bce", "kce"} and values(Crop) == {"upright", "box"}
-    assert values(Arch) == {"blazepose", "pose-resnet"}
+    from infantpose.train.config import MOVENET_ARCHS
+
+    assert values(Arch) == {"blazepose", "pose-resnet", *MOVENET_ARCHS}
     assert values(Head) == {"landmarks", "heatmap"}
 
 

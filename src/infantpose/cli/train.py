@@ -39,6 +39,8 @@ class Arch(Choice):
 
     blazepose = "blazepose"
     pose_resnet = "pose-resnet"
+    movenet = "movenet"
+    movenet_lightning = "movenet-lightning"
 
 
 class LandmarkModel(Choice):
@@ -92,7 +94,8 @@ def train_cmd(
         None, "--weights", "-w",
         help="Start from this checkpoint instead of the mediapipe weights."),
     arch: Arch | None = typer.Option(None, "--arch", help="Architecture to train (default "
-                                                          "blazepose).", case_sensitive=False),
+                                                          "blazepose; movenet: MoveNet Thunder "
+                                                          "from the model store, COCO-17).", case_sensitive=False),
     head: Head | None = typer.Option(
         None, "--head", case_sensitive=False,
         help="blazepose: fine-tune its regressed landmarks (default) or its heatmap head."),

@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "infantpose-checkpoint"
-ARCHITECTURES = ("blazepose", "blazepose_landmarks", "pose_resnet")
+ARCHITECTURES = ("blazepose", "blazepose_landmarks", "pose_resnet", "movenet")
 #: The crops a model can be trained on: the person box in any orientation, or the upright
 #: rotated body region (:func:`infantpose.geometry.body_roi`).
 CROP_MODES = ("box", "upright")
@@ -214,7 +214,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu",
 
 #: The registered estimator that runs each checkpoint architecture.
 MODEL_OF_ARCHITECTURE = {"blazepose": "blazepose-torch", "blazepose_landmarks": "blazepose-torch",
-                         "pose_resnet": "pose-resnet"}
+                         "pose_resnet": "pose-resnet", "movenet": "movenet"}
 
 
 def checkpoint_model(path: str | os.PathLike) -> tuple[str, str]:
@@ -246,6 +246,9 @@ def checkpoint_model(path: str | os.PathLike) -> tuple[str, str]:
 
 
 def _from_infantpose(ck: dict[str, Any], p: Path) -> LoadedModel:
+    if ck.get("architecture") == "movenet":
+        raise InputError(p, "a MoveNet checkpoint: run it with the movenet model "
+                            "(infantpose.models.movenet.create(weights=...), --model movenet)")
     for key in ("architecture", "schema", "state_dict", "input_size"):
         if key not in ck:
             raise InputError(p, f"checkpoint lacks {key!r}")

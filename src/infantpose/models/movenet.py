@@ -316,18 +316,26 @@ def _model_path(variant: str, model_path: str | os.PathLike | None) -> Path:
 
 
 def create(schema: str | Schema | None = None, weights: str | None = None,
-           variant: str = "thunder", model_path: str | os.PathLike | None = None,
+           variant: str | None = None, model_path: str | os.PathLike | None = None,
            mirror_test: bool | None = None, **options: Any) -> MoveNet:
     """Factory registered as ``movenet`` (Thunder) and, through :func:`create_lightning`,
-    ``movenet-lightning``. ``weights`` or ``model_path``: a MoveNet TF.js ``model.json`` of
-    one's own; by default the model store's ``movenet-<variant>``."""
-    if variant not in VARIANTS:
+    ``movenet-lightning``. ``weights``: a fine-tuned checkpoint (``model.pt`` from
+    ``infantpose train --arch movenet``, :mod:`infantpose.train.movenet`; its variant is the
+    file's, a different ``variant`` is refused), or a MoveNet TF.js ``model.json`` of one's own
+    (as ``model_path``); by default the model store's ``movenet-<variant>``."""
+    if variant is not None and variant not in VARIANTS:
         raise InputError(None, f"movenet variant must be one of {', '.join(VARIANTS)}, got "
                                f"{variant!r}")
-    if weights and model_path and Path(weights) != Path(model_path):
-        raise InputError(weights, "give the MoveNet model as weights or model_path, not both")
-    path = _model_path(variant, model_path or weights)
-    graph = load_movenet(path)
+    if weights and Path(weights).suffix.lower() != ".json":
+        from infantpose.train.movenet import load_movenet_checkpoint
+
+        graph, ck = load_movenet_checkpoint(weights, variant, model_path)
+        variant = str(ck["arch_config"].get("variant", "thunder"))
+    else:
+        variant = variant or "thunder"
+        if weights and model_path and Path(weights) != Path(model_path):
+            raise InputError(weights, "give the MoveNet model as weights or model_path, not both")
+        graph = load_movenet(_model_path(variant, model_path or weights))
     name = "movenet" if variant == "thunder" else f"movenet-{variant}"
     return MoveNet(graph, graph.input_shape[1], schema=schema, name=name,
                    mirror_test=mirror_test, **options)

@@ -47,6 +47,8 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None,
         return model or (DEFAULT_VIDEO_MODEL if video else DEFAULT_MODEL)
     if Path(weights).suffix.lower() == ".onnx":  # not a torch checkpoint: the onnx model runs it
         return model or "onnx"
+    if Path(weights).suffix.lower() == ".json" and model is not None:
+        return model  # a TF.js graph (MoveNet's own format): the named model reads it
     from infantpose.models.checkpoint import MODEL_OF_ARCHITECTURE, checkpoint_model
 
     if model is not None and model not in {DEFAULT_MODEL, "blazepose",

@@ -50,7 +50,9 @@ class SyntheticData:
 
 @dataclass
 class ModelConfig:
-    arch: str = "blazepose"  # "blazepose" (weights from the mediapipe wheel) or "pose-resnet"
+    # "blazepose" (weights from the mediapipe wheel), "pose-resnet", or "movenet" /
+    # "movenet-lightning" (the model store's MoveNet, infantpose.train.movenet)
+    arch: str = "blazepose"
     weights: str | None = None  # checkpoint to start from (required for a pretrained pose-resnet)
     depth: int = 50  # pose-resnet only
     input_size: tuple[int, int] = (256, 256)  # (width, height)
@@ -140,6 +142,21 @@ PRESETS: dict[str, dict[str, Any]] = {
              "model": {"freeze": ["fidip"]}},
 }
 
+# MoveNet (model.arch movenet; infantpose.train.movenet; chosen on held-out train200 photos in
+# benchmarks/results/movenet_finetune_real.md): AdamW lr 3e-5, batch 8, MobileNetV2 blocks 1-10
+# frozen, memory replay 0.5 on the starting network's heatmaps; quick = 80 steps (about 7 min
+# of training on 2 cores, measured), full = 500 steps, capped at 9 / 55 minutes; held-out
+# validation every quarter of the time limit (at least 2.5 min apart) and at the end.
+MOVENET_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"optim": {"epochs": 100000, "max_steps": 80, "batch_size": 8, "lr": 3e-5,
+                        "time_limit": 9.0}, "model": {"freeze": ["block_10"]},
+              "adapt": {"memory_replay": True, "replay_weight": 0.5}},
+    "full": {"optim": {"epochs": 100000, "max_steps": 500, "batch_size": 8, "lr": 3e-5,
+                       "time_limit": 55.0}, "model": {"freeze": ["block_10"]},
+             "adapt": {"memory_replay": True, "replay_weight": 0.5}},
+}
+MOVENET_ARCHS = ("movenet", "movenet-lightning")
+
 _NESTED = {"synthetic": SyntheticData, "model": ModelConfig, "optim": OptimConfig,
            "adapt": AdaptConfig, "augment": AugmentConfig}
 _LISTS = {"data": DataSource, "val": DataSource}
@@ -221,10 +238,13 @@ def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = No
     values = dict(values or {})
     file_preset = values.pop("preset", None)
     preset = preset if preset is not None else file_preset
+    movenet = isinstance(values.get("model"), dict) and values["model"].get("arch") in MOVENET_ARCHS
+    if movenet:
+        values.setdefault("schema", "coco17")  # MoveNet's keypoints
     if preset is not None:
         if preset not in PRESETS:
             raise InputError(p, f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-        values = _merge(PRESETS[preset], values)
+        values = _merge((MOVENET_PRESETS if movenet else PRESETS)[preset], values)
     cfg = _build(TrainConfig, values, "", p)
     validate(cfg, p)
     return cfg
@@ -274,8 +294,12 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
         if getattr(cfg, key) not in allowed:
             raise InputError(path, f"{key} must be one of {', '.join(allowed)}, "
                                    f"got {getattr(cfg, key)!r}")
-    if cfg.model.arch not in ("blazepose", "pose-resnet"):
-        raise InputError(path, f"model.arch must be blazepose or pose-resnet, got {cfg.model.arch!r}")
+    if cfg.model.arch not in ("blazepose", "pose-resnet", *MOVENET_ARCHS):
+        raise InputError(path, f"model.arch must be blazepose, pose-resnet, movenet or "
+                               f"movenet-lightning, got {cfg.model.arch!r}")
+    if cfg.model.arch in MOVENET_ARCHS and cfg.schema != "coco17":
+        raise InputError(path, f"model.arch {cfg.model.arch} predicts COCO-17: schema must be "
+                               f"coco17, got {cfg.schema!r}")
     if cfg.model.output not in ("landmarks", "heatmap"):
         raise InputError(path, f"model.output must be landmarks or heatmap, got {cfg.model.output!r}")
     if cfg.model.landmark_model is not None:

@@ -695,5 +695,14 @@ def _plain(obj: Any) -> Any:
 def train(cfg: TrainConfig, resume: bool = True, progress: bool = True,
           log: Callable[[str], None] | None = None,
           on_step: Callable[[int], None] | None = None) -> Path:
-    """Fine-tune a pose model as ``cfg`` says; return the path of the best checkpoint."""
+    """Fine-tune a pose model as ``cfg`` says; return the path of the best checkpoint.
+    ``model.arch: movenet`` runs :func:`infantpose.train.movenet.train_from_config`."""
+    from infantpose.train.config import MOVENET_ARCHS
+
+    if cfg.model.arch in MOVENET_ARCHS:
+        from infantpose.train.movenet import train_from_config
+
+        validate(cfg)
+        logger = log or (lambda s: print(s, file=sys.stderr))
+        return train_from_config(cfg, logger)
     return Trainer(cfg, resume=resume, progress=progress, log=log, on_step=on_step).run()

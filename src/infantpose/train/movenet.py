@@ -1,0 +1,829 @@
+"""Fine-tuning MoveNet SinglePose (Thunder, Lightning) on labelled infant photos, on a CPU.
+
+MoveNet (Google 2021, TF Hub model card "MoveNet.SinglePose") is a CenterNet-style network
+(Zhou, Wang & Krähenbühl 2019, "Objects as Points", arXiv:1904.07850): four heads at stride 4
+on an S×S grid (S = N / 4; Thunder N = 256, S = 64). Its in-graph decoding, which
+:func:`decode_heads` re-implements (checked against the graph in the tests and in
+``benchmarks/movenet_finetune_real.py``), reads them as:
+
+1. person centre: ``sigmoid(centre) / (d_c + 1.8)``, ``d_c`` the distance (cells) of each cell
+   to the grid's middle ``(S/2, S/2)``; its argmax is the centre cell ``(cy, cx)`` (integers);
+2. rough keypoints: ``(cy, cx) + regression[:, cy, cx]`` (17 × (dy, dx) in cells);
+3. per keypoint: ``sigmoid(heatmap) / (d_k + 1.8)``, ``d_k`` the distance to its rough point;
+   the argmax cell ``(ky, kx)``; the keypoint is ``(ky + oy, kx + ox) / S`` (normalised to the
+   input) with ``(oy, ox) = offsets[:, ky, kx]``, its score ``sigmoid(heatmap)`` at that cell.
+
+So, in cell units ``u = p / 4`` (``p`` the keypoint in continuous input pixels, the convention of
+:mod:`infantpose.models.movenet`), the targets are (:func:`make_targets`): a Gaussian keypoint
+heatmap peaking (exactly 1) at the cell ``floor(u)``, the sub-cell offset ``u - floor(u)`` (in
+[0, 1)) at that cell, a Gaussian centre heatmap peaking at the cell of the person's centre (the
+mean of its labelled keypoints), and the regression ``u - centre cell`` at the centre cell.
+These conventions are the pretrained network's own, measured on real infant crops (24 SyRIP
+training photos): its offsets at the decoded cells have a median of 0.4 (a floor, not a
+rounding: that would centre them on 0) and its centre pick lies 0.8 cells from the keypoints'
+mean on average, against 3 cells from the middle of their extent or of the labelled box. Decoding one's own targets gives the labels
+back (to float precision; tested).
+
+Losses (:func:`movenet_loss`): CenterNet's penalty-reduced focal loss on the two heatmaps
+(``loss="focal"``) or a mean squared error on their sigmoids (``"mse"``); L1 on offsets and
+regression. Keypoints that are not labelled are masked out of every term: they are never taught
+as "absent". Optional replay (SuperAnimal's memory replay, seed 002): the frozen starting
+network's sigmoid heatmaps as soft targets, so that few photos do not make it forget.
+
+Training (:func:`fine_tune`): crops like the estimator's box protocol (a square 1.25 × the
+labelled box), jittered in scale and position, rotated (infants lie in any orientation),
+mirrored with left/right swapped, colour-jittered; early MobileNetV2 blocks frozen; AdamW, a
+linear warm-up then a cosine decay; held-out photos scored with the estimator itself (labelled
+boxes and the two-pass no-box protocol, mirror test on) and the best state kept, the starting
+one included, so a run never returns a model worse than it started on its held-out photos.
+Photos are decoded once and cached as square crops (:func:`cache_samples`).
+
+Checkpoints (:func:`save_movenet_checkpoint`, :func:`load_movenet_checkpoint`): a
+``torch.save`` dict in the spirit of :mod:`infantpose.models.checkpoint` with
+``architecture: "movenet"``, ``arch_config: {"variant": ...}``, the graph's state dict, schema,
+input size and the training config; ``infantpose.models.movenet.create(weights=FILE)`` runs it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from infantpose.errors import InputError
+from infantpose.schemas import COCO17
+
+__all__ = ["CENTRE_BIAS", "MoveNetTrainConfig", "Sample", "augment", "cache_samples",
+           "decode_heads", "fine_tune", "focal_loss", "heat_mse", "masked_l1", "freeze_early", "load_movenet_checkpoint",
+           "make_targets", "movenet_loss", "save_movenet_checkpoint", "targets_to_heads",
+           "train_movenet"]
+
+STRIDE = 4
+#: MoveNet's in-graph distance offset (``add_5/y``, 1.8 stored as fp16): weights are
+#: ``1 / (distance in cells + 1.8)`` for the centre pick and for each keypoint's heatmap.
+CENTRE_BIAS = 1.7998046875
+ARCHITECTURE = "movenet"
+CHECKPOINT_FORMAT = "infantpose-checkpoint"
+K = 17
+
+
+# --- decoding (the graph's own logic, on torch tensors) ----------------------------------------
+
+def _grid(s: int, device: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    yy, xx = torch.meshgrid(torch.arange(s, dtype=torch.float32, device=device),
+                            torch.arange(s, dtype=torch.float32, device=device), indexing="ij")
+    return yy, xx
+
+
+def decode_heads(heads: dict[str, torch.Tensor], probabilities: bool = False) -> torch.Tensor:
+    """(B, 17, 3) keypoints (y, x, score), normalised to the input, from the four heads
+    ((B, C, S, S) logits, as :func:`~infantpose.models.movenet.movenet_heads` gives them),
+    exactly as MoveNet's graph decodes them (module docstring). ``probabilities``: the two
+    heatmaps are already sigmoids (e.g. targets)."""
+    centre, heat = heads["centre"][:, 0], heads["heatmaps"]
+    if not probabilities:
+        centre, heat = torch.sigmoid(centre), torch.sigmoid(heat)
+    b, k, s, _ = heat.shape
+    yy, xx = _grid(s, heat.device)
+    cw = 1.0 / (torch.sqrt((yy - s // 2) ** 2 + (xx - s // 2) ** 2) + CENTRE_BIAS)
+    ci = (centre * cw).reshape(b, -1).argmax(-1)
+    cy, cx = ci // s, ci % s
+    ar = torch.arange(b, device=heat.device)
+    reg = heads["regression"][ar, :, cy, cx].reshape(b, k, 2)
+    ry = cy[:, None].float() + reg[..., 0]
+    rx = cx[:, None].float() + reg[..., 1]
+    d = torch.sqrt((yy - ry[..., None, None]) ** 2 + (xx - rx[..., None, None]) ** 2)
+    ki = (heat / (d + CENTRE_BIAS)).reshape(b, k, -1).argmax(-1)
+    ky, kx = ki // s, ki % s
+    off = heads["offsets"].reshape(b, k, 2, s, s)
+    kk = torch.arange(k, device=heat.device)
+    oy = off[ar[:, None], kk[None], 0, ky, kx]
+    ox = off[ar[:, None], kk[None], 1, ky, kx]
+    score = heat[ar[:, None], kk[None], ky, kx]
+    return torch.stack([(ky.float() + oy) / s, (kx.float() + ox) / s, score], -1)
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+def person_centre(xy: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """The person's centre (x, y) in input pixels: the mean of its labelled keypoints (where
+    the pretrained MoveNet puts it; module docstring)."""
+    return xy[labelled].mean(0)
+
+
+def _gaussian(s: int, cy: float, cx: float, sigma: float) -> np.ndarray:
+    yy, xx = np.mgrid[:s, :s].astype(np.float32)
+    g = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2.0 * sigma ** 2)).astype(np.float32)
+    g[int(cy), int(cx)] = 1.0  # the peak cell is exactly 1 (the focal loss's positive)
+    return g
+
+
+def _window(s: int, cy: int, cx: int, r: int) -> tuple[slice, slice]:
+    return slice(max(0, cy - r), min(s, cy + r + 1)), slice(max(0, cx - r), min(s, cx + r + 1))
+
+
+def make_targets(xy: np.ndarray, labelled: np.ndarray, input_size: int, sigma: float = 1.5,
+                 centre_sigma: float = 2.0, offset_window: int = 1, regression_window: int = 2
+                 ) -> dict[str, np.ndarray]:
+    """Training targets of the four heads for one person in one crop (dense (C, S, S) maps).
+
+    Args:
+        xy: (17, 2) keypoints (x, y) in continuous input pixels (NaN where not labelled).
+        labelled: (17,) bool.
+        input_size: N (the grid is S = N / 4 cells).
+        sigma, centre_sigma: Gaussian widths in cells.
+        offset_window, regression_window: offsets are taught on the (2r+1)² cells around each
+            keypoint's peak cell and the regression on those around the centre cell (each cell
+            its own displacement), not on the peak alone as in CenterNet: the decoding's
+            distance weighting can pick a neighbour of the peak, and then reads the right value.
+
+    Returns: ``heatmaps`` (17, S, S) and ``heat_mask`` (17,) (1: labelled and inside the grid,
+    the only channels taught), ``centre`` (1, S, S) and ``centre_ok`` () (a labelled keypoint
+    exists), ``offsets`` (34, S, S) (dy, dx per keypoint) and ``offset_mask`` (17, S, S),
+    ``regression`` (34, S, S) and ``regression_mask`` (17, S, S).
+    """
+    s = input_size // STRIDE
+    lab = np.asarray(labelled, bool) & np.isfinite(xy).all(-1)
+    u = np.where(lab[:, None], np.nan_to_num(xy)[:, ::-1] / STRIDE, 0.0)  # (y, x) in cells
+    cell = np.floor(u).astype(np.int64)
+    inside = lab & (cell >= 0).all(-1) & (cell < s).all(-1)
+    yy, xx = np.mgrid[:s, :s].astype(np.float32)
+    out = {"heatmaps": np.zeros((K, s, s), np.float32), "heat_mask": inside.astype(np.float32),
+           "centre": np.zeros((1, s, s), np.float32), "centre_ok": np.float32(lab.any()),
+           "offsets": np.zeros((2 * K, s, s), np.float32),
+           "offset_mask": np.zeros((K, s, s), np.float32),
+           "regression": np.zeros((2 * K, s, s), np.float32),
+           "regression_mask": np.zeros((K, s, s), np.float32)}
+    for k in np.flatnonzero(inside):
+        out["heatmaps"][k] = _gaussian(s, cell[k, 0], cell[k, 1], sigma)
+        wy, wx = _window(s, cell[k, 0], cell[k, 1], offset_window)
+        out["offsets"][2 * k, wy, wx] = u[k, 0] - yy[wy, wx]
+        out["offsets"][2 * k + 1, wy, wx] = u[k, 1] - xx[wy, wx]
+        out["offset_mask"][k, wy, wx] = 1.0
+    if lab.any():
+        c = person_centre(xy, lab)[::-1] / STRIDE  # (y, x) cells
+        cc = np.clip(np.floor(c).astype(np.int64), 0, s - 1)
+        out["centre"][0] = _gaussian(s, cc[0], cc[1], centre_sigma)
+        wy, wx = _window(s, cc[0], cc[1], regression_window)
+        for k in np.flatnonzero(lab):
+            out["regression"][2 * k, wy, wx] = u[k, 0] - yy[wy, wx]
+            out["regression"][2 * k + 1, wy, wx] = u[k, 1] - xx[wy, wx]
+            out["regression_mask"][k, wy, wx] = 1.0
+    return out
+
+
+def targets_to_heads(t: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """The target maps as a batch of one set of heads (sigmoid heatmaps), which
+    :func:`decode_heads` (``probabilities=True``) reads back into the labels (round trip)."""
+    return {k: torch.from_numpy(np.ascontiguousarray(t[k]))[None]
+            for k in ("centre", "heatmaps", "offsets", "regression")}
+
+
+def collate(targets: Sequence[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.stack([t[k] for t in targets])) for k in targets[0]}
+
+
+# --- losses ------------------------------------------------------------------------------------
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+               alpha: float = 2.0, beta: float = 4.0) -> torch.Tensor:
+    """CenterNet's penalty-reduced pixel-wise focal loss (Zhou et al. 2019, eq. 1) on
+    (B, C, S, S) logits; ``mask`` (B, C) keeps channels (0: the keypoint is not labelled, no
+    gradient at all); normalised by the number of peaks kept."""
+    m = mask[..., None, None]
+    pos = (target >= 1.0).float() * m
+    logp, log1p = F.logsigmoid(logits), F.logsigmoid(-logits)
+    p = torch.sigmoid(logits)
+    pos_l = -(1 - p) ** alpha * logp * pos
+    neg_l = -(1 - target) ** beta * p ** alpha * log1p * (1 - pos) * m
+    return (pos_l.sum() + neg_l.sum()) / pos.sum().clamp(min=1.0)
+
+
+def heat_mse(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Squared error of the sigmoid heatmaps over the kept channels, the peaks weighted up
+    (×(1 + 9·target)) so a small peak is not drowned by the background; per kept channel."""
+    m = mask[..., None, None]
+    w = (1.0 + 9.0 * target) * m
+    return (w * (torch.sigmoid(logits) - target) ** 2).sum() / m.sum().clamp(min=1.0)
+
+
+def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """L1 of (B, 34, S, S) (dy, dx) maps over the cells ``mask`` (B, 17, S, S) keeps, per kept
+    cell."""
+    b, c, s, _ = pred.shape
+    d = (pred - target).abs().reshape(b, c // 2, 2, s, s).sum(2)
+    return (d * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def movenet_loss(heads: dict[str, torch.Tensor], t: dict[str, torch.Tensor], loss: str = "focal",
+                 weights: dict[str, float] | None = None,
+                 teacher: dict[str, torch.Tensor] | None = None, replay: float = 0.0
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Total loss and its terms for a batch of head logits and collated targets.
+
+    ``weights``: per term (``heat``, ``centre``, ``offset``, ``regression``; default 1, 1, 1,
+    0.1 as CenterNet weighs its size regression). Unlabelled keypoints are masked out of every
+    term. ``teacher`` head logits and ``replay`` > 0: memory replay, the squared difference of
+    the sigmoid heatmaps (keypoints and centre) to the frozen starting network's.
+    """
+    w = {"heat": 1.0, "centre": 1.0, "offset": 1.0, "regression": 0.1, **(weights or {})}
+    hl = focal_loss if loss == "focal" else heat_mse
+    b = heads["heatmaps"].shape[0]
+    terms = {
+        "heat": hl(heads["heatmaps"], t["heatmaps"], t["heat_mask"]),
+        "centre": hl(heads["centre"], t["centre"], t["centre_ok"].reshape(b, 1)),
+        "offset": masked_l1(heads["offsets"], t["offsets"], t["offset_mask"]),
+        "regression": masked_l1(heads["regression"], t["regression"], t["regression_mask"]),
+    }
+    total = sum(w[k] * v for k, v in terms.items())
+    if teacher is not None and replay > 0:
+        r = sum(F.mse_loss(torch.sigmoid(heads[k]), torch.sigmoid(teacher[k]), reduction="sum")
+                / b for k in ("heatmaps", "centre"))
+        terms["replay"] = r
+        total = total + replay * r
+    return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+@dataclass
+class Sample:
+    """One labelled person, cached: a square crop ``context`` × the estimator's (``margin`` ×
+    the box) around it, its keypoints in that crop, and the box side in crop pixels."""
+
+    image: np.ndarray  # (C, C, 3) uint8
+    xy: np.ndarray  # (17, 2) float, crop pixels (NaN where not labelled)
+    labelled: np.ndarray  # (17,) bool
+    box_side: float  # the labelled box's longer side, crop pixels
+    posture: str = ""
+
+
+def _warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """The crop of ``image`` through the affine ``m`` (image → crop), shrinking large photos by
+    area averaging first (as :class:`~infantpose.models.movenet.MoveNet` does)."""
+    import cv2
+
+    from infantpose.geometry import crop_image
+
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    if scale < 0.5:
+        h, w = image.shape[:2]
+        f = min(1.0, 2.0 * scale)
+        sw, sh = max(1, round(w * f)), max(1, round(h * f))
+        small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        m = (np.vstack([m, [0, 0, 1]]) @ np.diag([w / sw, h / sh, 1.0]))[:2]
+        image = small
+    return crop_image(image, m, (size, size))
+
+
+def cache_samples(gt: Any, images: Sequence[np.ndarray] | None = None, input_size: int = 256,
+                  margin: float = 1.25, context: float = 2.0,
+                  postures: Sequence[str] | None = None) -> list[Sample]:
+    """Decode every photo of a COCO-17 :class:`~infantpose.datasets.LabeledDataset` once and
+    keep, per labelled person, a square crop of ``context`` × ``margin`` × its box (at
+    ``context`` × ``input_size`` pixels, the estimator's resolution) for augmentation."""
+    from infantpose.geometry import apply_affine, box_transform, tight_box
+    from infantpose.io.images import read_image
+
+    if gt.schema.name != COCO17.name:
+        raise InputError(None, f"MoveNet trains on COCO-17 labels, got {gt.schema.name}")
+    size = int(round(context * input_size))
+    out: list[Sample] = []
+    for i, path in enumerate(gt.image_paths):
+        image = images[i] if images is not None else read_image(path)
+        for n in range(gt.visibility.shape[1]):
+            lab = gt.visibility[i, n] > 0
+            if lab.sum() < 1:
+                continue
+            xy = gt.poses.data[i, n, :, :2].astype(float)
+            b = gt.boxes[i, n]
+            if np.isfinite(b).all() and b[2] > 1 and b[3] > 1:
+                box = np.array([b[0], b[1], b[0] + b[2], b[1] + b[3]])
+            else:
+                box = tight_box(xy, lab)
+            m = box_transform(box, (size, size), margin * context)
+            cxy = np.where(lab[:, None], apply_affine(m, np.nan_to_num(xy)), np.nan)
+            side = max(box[2] - box[0], box[3] - box[1]) * float(m[0, 0] ** 2 + m[0, 1] ** 2) ** .5
+            out.append(Sample(_warp(image, m, size), cxy, lab, float(side),
+                              str(postures[i]) if postures is not None else ""))
+    if not out:
+        raise InputError(None, "no labelled person to train on")
+    return out
+
+
+@dataclass
+class AugmentSettings:
+    """Augmentation of a cached sample (see :func:`augment`)."""
+
+    margin: float = 1.25  # the estimator's box protocol
+    # × margin: tighter or looser crops, up to whole-image-like views (3 × 1.25 × the box; with
+    # 1.5 × the no-box protocol lost AP on the held-out photos)
+    scale: tuple[float, float] = (0.85, 3.0)
+    shift: float = 0.3  # × box side, each axis (the person is off-centre in whole images)
+    rotate_p: float = 0.25  # probability of a rotation over the full circle
+    small_rotation: float = 20.0  # otherwise up to ± this many degrees
+    flip_p: float = 0.5
+    colour: float = 0.2  # brightness / contrast / saturation jitter (fraction)
+
+
+def augment(sample: Sample, rng: np.random.Generator, input_size: int,
+            a: AugmentSettings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random training crop (N, N, 3) float RGB 0-255 of a cached sample, with its (17, 2)
+    keypoints and labelled mask (left/right swapped when mirrored)."""
+    import cv2
+
+    a = a or AugmentSettings()
+    c = sample.image.shape[0]
+    side = sample.box_side * a.margin * float(np.exp(rng.uniform(*np.log(a.scale))))
+    s = input_size / max(side, 1.0)
+    if rng.random() < a.rotate_p:
+        ang = rng.uniform(-180.0, 180.0)
+    else:
+        ang = rng.uniform(-a.small_rotation, a.small_rotation)
+    centre = np.array([c / 2.0, c / 2.0]) + rng.uniform(-a.shift, a.shift, 2) * sample.box_side
+    th = np.deg2rad(ang)
+    rot = np.array([[np.cos(th), np.sin(th)], [-np.sin(th), np.cos(th)]]) * s
+    m = np.zeros((2, 3))
+    m[:, :2] = rot
+    m[:, 2] = np.array([input_size / 2.0] * 2) - rot @ centre
+    flip = rng.random() < a.flip_p
+    if flip:
+        m = (np.array([[-1.0, 0.0, float(input_size)], [0.0, 1.0, 0.0], [0, 0, 1]])
+             @ np.vstack([m, [0, 0, 1]]))[:2]
+    from infantpose.geometry import apply_affine
+
+    mi = m.copy()
+    mi[:, 2] = m[:, 2] + 0.5 * (m[:, 0] + m[:, 1]) - 0.5  # cv2 pixel centres at integers
+    img = cv2.warpAffine(sample.image, mi, (input_size, input_size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(np.float32)
+    xy = np.where(sample.labelled[:, None], apply_affine(m, np.nan_to_num(sample.xy)), np.nan)
+    lab = sample.labelled.copy()
+    if flip:
+        idx = COCO17.flip_index
+        xy, lab = xy[idx], lab[idx]
+    if a.colour > 0:
+        j = a.colour
+        grey = img.mean(-1, keepdims=True)
+        img = grey + (img - grey) * rng.uniform(1 - j, 1 + j)  # saturation
+        img = (img - img.mean()) * rng.uniform(1 - j, 1 + j) + img.mean()  # contrast
+        img = img * rng.uniform(1 - j, 1 + j)  # brightness
+        img = np.clip(img, 0, 255)
+    return img.astype(np.float32), xy, lab
+
+
+def make_batch(samples: Sequence[Sample], rngs: Sequence[np.random.Generator], input_size: int,
+               a: AugmentSettings, sigma: float, centre_sigma: float
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    ims, ts = [], []
+    for smp, rng in zip(samples, rngs):
+        img, xy, lab = augment(smp, rng, input_size, a)
+        ims.append(img)
+        ts.append(make_targets(xy, lab, input_size, sigma, centre_sigma))
+    return torch.from_numpy(np.stack(ims)), collate(ts)
+
+
+# --- the network -------------------------------------------------------------------------------
+
+def freeze_early(graph: torch.nn.Module, blocks: int) -> int:
+    """Freeze MobileNetV2's stem and its inverted-residual blocks 1..``blocks`` (0: nothing;
+    5 = everything at stride 2 to 8, FiDIP's "first three stages"); returns the number of
+    parameters left trainable."""
+    import re
+
+    for name, p in graph.named_parameters():
+        m = re.search(r"/block_(\d+)_", name)
+        early = "model/Conv1" in name or "expanded_conv_" in name or (
+            m is not None and int(m.group(1)) <= blocks)
+        p.requires_grad_(not (blocks > 0 and early))
+    return sum(p.numel() for p in graph.parameters() if p.requires_grad)
+
+
+def heads_of(graph: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    from infantpose.models.movenet import movenet_heads
+
+    return movenet_heads(graph, images)
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+def save_movenet_checkpoint(path: str | os.PathLike, graph: torch.nn.Module, variant: str,
+                            config: dict[str, Any] | None = None) -> Path:
+    """Write a fine-tuned MoveNet (its TF.js graph's state dict) as an infantpose checkpoint
+    (module docstring), atomically."""
+    from infantpose import _atomic
+
+    n = int(graph.input_shape[1]) if hasattr(graph, "input_shape") else 256
+    ck = {"format": CHECKPOINT_FORMAT, "version": 1, "architecture": ARCHITECTURE,
+          "arch_config": {"variant": str(variant)}, "schema": COCO17.name,
+          "keypoints": list(COCO17.keypoints), "input_size": [n, n], "stride": STRIDE,
+          "state_dict": {k: v.detach().cpu().clone() for k, v in graph.state_dict().items()},
+          "config": json.loads(json.dumps(dict(config or {}), default=str))}
+    with _atomic.atomic_path(path) as tmp:
+        torch.save(ck, tmp)
+    return Path(path)
+
+
+def read_movenet_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint dict of a fine-tuned MoveNet; InputError (one line naming the file) when
+    it is missing, unreadable or not a MoveNet checkpoint."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "checkpoint file not found")
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {first})") from None
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(p, "not an infantpose checkpoint")
+    if ck.get("architecture") != ARCHITECTURE:
+        raise InputError(p, f"checkpoint holds a {ck.get('architecture')} model, not movenet")
+    for key in ("arch_config", "state_dict"):
+        if key not in ck:
+            raise InputError(p, f"checkpoint lacks {key!r}")
+    return ck
+
+
+def load_movenet_checkpoint(path: str | os.PathLike, variant: str | None = None,
+                            model_path: str | os.PathLike | None = None
+                            ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """(graph with the fine-tuned weights, checkpoint dict). The graph's structure comes from
+    the model store's ``movenet-<variant>`` (or ``model_path``); ``variant`` given and not the
+    checkpoint's is an InputError."""
+    from infantpose.models.movenet import _model_path, load_movenet
+
+    ck = read_movenet_checkpoint(path)
+    have = str(ck["arch_config"].get("variant", "thunder"))
+    if variant is not None and variant != have:
+        raise InputError(path, f"checkpoint is a MoveNet {have} model, not {variant}")
+    graph = load_movenet(_model_path(have, model_path))
+    own = graph.state_dict()
+    sd = ck["state_dict"]
+    bad = sorted(set(own) ^ set(sd)) + [k for k in sd if k in own
+                                         and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if bad:
+        raise InputError(path, f"weights do not fit the MoveNet {have} graph "
+                               f"({len(bad)} mismatched, e.g. {bad[0]})")
+    graph.load_state_dict(sd)
+    return graph.eval(), ck
+
+
+# --- training ----------------------------------------------------------------------------------
+
+@dataclass
+class MoveNetTrainConfig:
+    """A fine-tuning run (see :func:`fine_tune`)."""
+
+    minutes: float = 9.0  # wall-clock budget of training (its intermediate validations too;
+    # the starting model's validation before and the last one after are not counted)
+    max_steps: int = 100000
+    batch_size: int = 8
+    lr: float = 3e-5
+    weight_decay: float = 1e-4
+    warmup: int = 10  # steps of linear warm-up, then a cosine decay to 2 % at the time limit
+    freeze: int = 10  # MobileNetV2 blocks frozen (freeze_early)
+    loss: str = "focal"  # or "mse"
+    sigma: float = 1.5
+    centre_sigma: float = 3.0
+    replay: float = 0.5  # memory replay weight (0: off)
+    clip_grad: float = 1.0
+    val_every: float = 0.0  # minutes between validations (0: only at the end)
+    select: str = "both"  # validation score: "boxes", "nobox" or "both" (their mean AP)
+    seed: int = 0
+    threads: int = 2
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+
+
+def validate_estimator(graph: torch.nn.Module, gt: Any, images: Sequence[np.ndarray],
+                       protocols: Sequence[str] = ("boxes", "nobox")) -> dict[str, float]:
+    """COCO AP of the MoveNet estimator (its defaults, mirror test on) running ``graph`` on the
+    held-out photos, per protocol: ``boxes`` (the labelled boxes) and ``nobox`` (two-pass)."""
+    from infantpose.evaluate import evaluate_predictions
+    from infantpose.evaluate.run import predict_dataset
+    from infantpose.models.movenet import MoveNet
+
+    graph.eval()
+    est = MoveNet(graph, int(graph.input_shape[1]))
+    out = {}
+    for p in protocols:
+        preds = predict_dataset(est, gt, use_gt_boxes=p == "boxes", images=images)
+        out[p] = float(evaluate_predictions(gt, preds).metrics["AP"])
+    return out
+
+
+def _score(m: dict[str, float], select: str) -> float:
+    return float(np.mean(list(m.values()))) if select == "both" else m[select]
+
+
+def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = None,
+              val_images: Sequence[np.ndarray] | None = None,
+              cfg: MoveNetTrainConfig | None = None,
+              log: Callable[[str], None] = print,
+              start_metrics: dict[str, float] | None = None) -> dict[str, Any]:
+    """Fine-tune ``graph`` (in place) on cached ``samples``; with held-out photos keep the
+    state that scores best on them (the starting one included) and load it into ``graph``.
+
+    Returns a report: ``history`` (rows of step, seconds, loss terms, held-out AP), ``start``
+    and ``best`` held-out APs, ``best_step`` (0: the starting model was kept), ``steps``,
+    ``seconds``. ``start_metrics``: the starting model's held-out APs when already known
+    (they are then not measured again).
+    """
+    cfg = cfg or MoveNetTrainConfig()
+    if cfg.loss not in ("focal", "mse"):
+        raise InputError(None, f"movenet loss must be focal or mse, got {cfg.loss!r}")
+    if cfg.select not in ("both", "boxes", "nobox"):
+        raise InputError(None, f"movenet select must be both, boxes or nobox, got {cfg.select!r}")
+    torch.set_num_threads(max(1, int(cfg.threads)))
+    torch.manual_seed(cfg.seed)
+    n = int(graph.input_shape[1])
+    protocols = ("boxes", "nobox") if cfg.select == "both" else (cfg.select,)
+    have_val = val_gt is not None and len(val_gt) > 0
+    t_wall = time.time()
+    report: dict[str, Any] = {"history": [], "start": None, "best": None, "best_step": 0}
+    best_state = None
+    start_state = ({k: v.detach().clone() for k, v in graph.state_dict().items()}
+                   if have_val else None)
+    if have_val:
+        report["start"] = (dict(start_metrics) if start_metrics is not None
+                           else validate_estimator(graph, val_gt, val_images, protocols))
+        report["best"] = dict(report["start"])
+        log(f"step 0: held-out AP {_fmt(report['start'])}")
+    teacher = None
+    if cfg.replay > 0:
+        teacher = copy.deepcopy(graph).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+    trainable = freeze_early(graph, cfg.freeze)
+    params = [p for p in graph.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    budget = 60.0 * cfg.minutes
+    t0 = time.time()
+    log(f"training MoveNet on {len(samples)} people: {trainable} parameters trainable, "
+        f"batch {cfg.batch_size}, lr {cfg.lr:g}, loss {cfg.loss}, {cfg.minutes:g} min")
+    rng = np.random.default_rng(cfg.seed)
+    order: list[int] = []
+    step, last_val, sums, count = 0, time.time(), {}, 0
+
+    def lr_at(step: int, frac: float) -> float:
+        if step < cfg.warmup:
+            return cfg.lr * (step + 1) / cfg.warmup
+        return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+
+    def validate_now() -> None:
+        nonlocal best_state, sums, count
+        row = {"step": step, "seconds": round(time.time() - t0, 1),
+               **{k: v / max(1, count) for k, v in sums.items()}}
+        sums, count = {}, 0
+        if have_val:
+            m = validate_estimator(graph, val_gt, val_images, protocols)
+            graph.train()
+            row.update({f"val_{k}": v for k, v in m.items()})
+            if _score(m, cfg.select) > _score(report["best"], cfg.select):
+                report["best"], report["best_step"] = m, step
+                best_state = {k: v.detach().clone() for k, v in graph.state_dict().items()}
+            log(f"step {step} ({row['seconds']:.0f} s): loss {row.get('total', float('nan')):.4g}"
+                f"  held-out AP {_fmt(m)}")
+        else:
+            log(f"step {step} ({row['seconds']:.0f} s): loss {row.get('total', float('nan')):.4g}")
+        report["history"].append(row)
+
+    graph.train()
+    while step < cfg.max_steps and time.time() - t0 < budget:
+        if len(order) < cfg.batch_size:
+            order += list(rng.permutation(len(samples)))
+        idx, order = order[:cfg.batch_size], order[cfg.batch_size:]
+        rngs = [np.random.default_rng([cfg.seed, step, j]) for j in range(len(idx))]
+        x, t = make_batch([samples[i] for i in idx], rngs, n, cfg.augment, cfg.sigma,
+                          cfg.centre_sigma)
+        for g in opt.param_groups:
+            # the schedule follows whichever budget runs out first: steps or minutes
+            g["lr"] = lr_at(step, max(step / max(1, cfg.max_steps), (time.time() - t0) / budget))
+        heads = heads_of(graph, x)
+        tea = None
+        if teacher is not None:
+            with torch.no_grad():
+                tea = heads_of(teacher, x)
+        loss, terms = movenet_loss(heads, t, cfg.loss, teacher=tea, replay=cfg.replay)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
+        opt.step()
+        step += 1
+        terms["total"] = float(loss.detach())
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v
+        count += 1
+        if (cfg.val_every > 0 and time.time() - last_val > 60.0 * cfg.val_every
+                and time.time() - t0 < budget):
+            validate_now()
+            last_val = time.time()
+    t_end = time.time()
+    if count or not report["history"]:
+        validate_now()
+    for p in graph.parameters():
+        p.requires_grad_(True)
+    if have_val:
+        graph.load_state_dict(best_state if best_state is not None else start_state)
+    graph.eval()
+    report["steps"] = step
+    report["seconds"] = round(t_end - t0, 1)  # training (and intermediate validations)
+    report["wall_seconds"] = round(time.time() - t_wall, 1)  # everything
+    return report
+
+
+def _fmt(m: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.3f}" for k, v in m.items())
+
+
+def split_held_out(postures: Sequence[str], fraction: float = 0.15, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) indices, stratified by posture (or any label per photo)."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(postures)
+    train, held = [], []
+    for lab in sorted(set(labels.tolist())):
+        idx = rng.permutation(np.flatnonzero(labels == lab))
+        k = int(round(fraction * len(idx)))
+        held += idx[:k].tolist()
+        train += idx[k:].tolist()
+    return np.sort(np.array(train, int)), np.sort(np.array(held, int))
+
+
+def train_movenet(gt: Any, cfg: MoveNetTrainConfig | None = None, variant: str = "thunder",
+                  out: str | os.PathLike | None = None, images: Sequence[np.ndarray] | None = None,
+                  postures: Sequence[str] | None = None, val_fraction: float = 0.15,
+                  val_gt: Any = None, model_path: str | os.PathLike | None = None,
+                  start_weights: str | os.PathLike | None = None,
+                  log: Callable[[str], None] = print) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Fine-tune MoveNet ``variant`` on the labelled photos ``gt`` (COCO-17), selecting on
+    ``val_gt`` or on a posture-stratified ``val_fraction`` of ``gt``; write ``out/model.pt``
+    (the best state, or the starting model when nothing beat it) when ``out`` is given."""
+    from infantpose.io.images import read_image
+    from infantpose.models.movenet import _model_path, load_movenet
+
+    cfg = cfg or MoveNetTrainConfig()
+    if start_weights is not None:
+        graph, _ = load_movenet_checkpoint(start_weights, variant, model_path)
+    else:
+        graph = load_movenet(_model_path(variant, model_path))
+    ims = list(images) if images is not None else [read_image(p) for p in gt.image_paths]
+    if val_gt is None and val_fraction > 0:
+        labels = postures if postures is not None else ["all"] * len(gt)
+        tr, va = split_held_out(labels, val_fraction, cfg.seed)
+        val_gt, val_ims = gt.subset(va), [ims[i] for i in va]
+        gt, ims = gt.subset(tr), [ims[i] for i in tr]
+    else:
+        val_ims = [read_image(p) for p in val_gt.image_paths] if val_gt is not None else None
+    log(f"caching {len(gt)} training photos")
+    samples = cache_samples(gt, ims, int(graph.input_shape[1]))
+    report = fine_tune(graph, samples, val_gt, val_ims, cfg, log)
+    if out is not None:
+        conf = {"training": {**asdict(cfg), "variant": variant, "photos": len(gt),
+                             "held_out": 0 if val_gt is None else len(val_gt),
+                             **{k: report[k] for k in ("start", "best", "best_step", "steps",
+                                                       "seconds", "wall_seconds")},
+                             "date": time.strftime("%Y-%m-%d %H:%M:%S")}}
+        Path(out).mkdir(parents=True, exist_ok=True)
+        save_movenet_checkpoint(Path(out) / "model.pt", graph, variant, conf)
+    return graph, report
+
+
+# --- the ``infantpose train --arch movenet`` entry point -----------------------------------------
+
+#: ``model.arch`` values that train MoveNet, and their variant.
+ARCH_VARIANTS = {"movenet": "thunder", "movenet-lightning": "lightning"}
+
+
+def config_from_train(cfg: Any) -> MoveNetTrainConfig:
+    """The MoveNet run a :class:`~infantpose.train.config.TrainConfig` asks for: ``optim``
+    (``time_limit`` minutes, ``max_steps``, ``batch_size``, ``lr``, ``weight_decay``,
+    ``clip_grad``), ``loss`` (``mse``: squared error on the sigmoid heatmaps; otherwise the
+    focal loss), ``model.freeze`` (``fidip``: blocks 1-5; ``none``/empty: nothing; or
+    ``block_N``: blocks 1..N), ``adapt.memory_replay`` / ``replay_weight``, ``seed``,
+    ``threads``."""
+    import re
+
+    o = cfg.optim
+    freeze = 0
+    for name in cfg.model.freeze:
+        m = re.fullmatch(r"block_(\d+)", str(name))
+        if name == "fidip":
+            freeze = max(freeze, 5)
+        elif m:
+            freeze = max(freeze, int(m.group(1)))
+        elif name not in ("none", ""):
+            raise InputError(None, f"model.freeze for movenet: fidip, none or block_N "
+                                   f"(N = 1..16), got {name!r}")
+    steps = o.max_steps if o.max_steps else 100000
+    minutes = float(o.time_limit) if o.time_limit else 1e6
+    return MoveNetTrainConfig(
+        val_every=max(2.5, minutes / 4) if minutes < 1e5 else 10.0,
+        minutes=minutes, max_steps=int(steps),
+        batch_size=int(o.batch_size), lr=float(o.lr), weight_decay=float(o.weight_decay),
+        clip_grad=float(o.clip_grad or 0.0), freeze=freeze,
+        loss="mse" if cfg.loss == "mse" else "focal",
+        replay=float(cfg.adapt.replay_weight) if cfg.adapt.memory_replay else 0.0,
+        seed=int(cfg.seed), threads=int(cfg.threads))
+
+
+def train_from_config(cfg: Any, log: Callable[[str], None] = print) -> Path:
+    """Run ``infantpose train`` for ``model.arch: movenet``: COCO-17 labels of ``cfg.data``,
+    selection on ``cfg.val`` or on a ``val_fraction`` of the data, ``cfg.out/model.pt`` (the
+    best state on the held-out photos, or the STARTING model when nothing beat it),
+    ``metrics.csv`` and ``config.yaml``. Returns the model path. (No resuming: a run is at most
+    an hour; synthetic renders and domain adaptation are BlazePose/Pose-ResNet only.)"""
+    import yaml
+
+    from infantpose import _atomic
+    from infantpose.train.config import config_to_dict
+    from infantpose.train.data import load_sources, split_indices
+
+    variant = ARCH_VARIANTS[cfg.model.arch]
+    if cfg.synthetic.n > 0 or cfg.adapt.domain_adaptation:
+        raise InputError(None, "movenet training takes labelled photos only (no synthetic: n, "
+                               "no domain_adaptation)")
+    mcfg = config_from_train(cfg)
+    sets, images = load_sources(cfg, COCO17, "data", log)
+    val_gt = None
+    parts = []
+    if cfg.val:
+        vs, _ = load_sources(cfg, COCO17, "val", log)
+        val_gt = _concat(vs)
+        parts = [(ds, ims) for ds, ims in zip(sets, images)]
+    else:
+        held = []
+        for ds, ims in zip(sets, images):
+            tr, va = split_indices(len(ds), cfg.val_fraction, cfg.seed)
+            parts.append((ds.subset(tr), None if ims is None else [ims[i] for i in tr]))
+            if len(va):
+                held.append(ds.subset(va))
+        val_gt = _concat(held) if held else None
+    from infantpose.io.images import read_image
+    from infantpose.models.movenet import _model_path, load_movenet
+
+    if cfg.model.weights:
+        graph, _ = load_movenet_checkpoint(cfg.model.weights, variant)
+    else:
+        graph = load_movenet(_model_path(variant, None))
+    n = int(graph.input_shape[1])
+    samples: list[Sample] = []
+    for ds, ims in parts:
+        samples += cache_samples(ds, ims, n)
+    val_ims = None if val_gt is None else [read_image(p) for p in val_gt.image_paths]
+    out = Path(cfg.out)
+    _atomic.ensure_writable_dir(out)
+    _atomic.write_text(out / "config.yaml", yaml.safe_dump(
+        json.loads(json.dumps(config_to_dict(cfg), default=str)), sort_keys=False))
+    rep = fine_tune(graph, samples, val_gt, val_ims, mcfg, log)
+    conf = {**config_to_dict(cfg), "training": {
+        **asdict(mcfg), "variant": variant, "people": len(samples),
+        "held_out": 0 if val_gt is None else len(val_gt),
+        **{k: rep[k] for k in ("start", "best", "best_step", "steps", "seconds", "wall_seconds")},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S")}}
+    path = save_movenet_checkpoint(out / "model.pt", graph, variant, conf)
+    _write_history(out / "metrics.csv", rep["history"])
+    if val_gt is None:
+        log(f"no held-out photos: model.pt is the last state (step {rep['steps']}); model: {path}")
+    elif rep["best_step"] == 0:
+        log(f"no fine-tuned state beat the starting model on the held-out photos "
+            f"({_fmt(rep['start'])}): model.pt is the STARTING model; model: {path}")
+    else:
+        log(f"starting model: {_fmt(rep['start'])}; fine-tuned (best at step "
+            f"{rep['best_step']}): {_fmt(rep['best'])}; model.pt is the FINE-TUNED model; "
+            f"model: {path}")
+    return path
+
+
+def _concat(sets: Sequence[Any]) -> Any:
+    """One dataset of several (for held-out scoring)."""
+    if len(sets) == 1:
+        return sets[0]
+    from infantpose.datasets import LabeledDataset
+
+    return LabeledDataset.concat(list(sets))
+
+
+def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    import csv
+    import io
+
+    from infantpose import _atomic
+
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for row in history:
+        w.writerow(row)
+    _atomic.write_text(path, buf.getvalue())
