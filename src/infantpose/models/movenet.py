@@ -319,7 +319,8 @@ def create(schema: str | Schema | None = None, weights: str | None = None,
            variant: str | None = None, model_path: str | os.PathLike | None = None,
            mirror_test: bool | None = None, **options: Any) -> MoveNet:
     """Factory registered as ``movenet`` (Thunder) and, through :func:`create_lightning`,
-    ``movenet-lightning``. ``weights``: a fine-tuned checkpoint (``model.pt`` from
+    ``movenet-lightning``. ``runtime``: ``"onnx"`` (default: the ported graph exported once and
+    run by onnxruntime, several times faster; the torch module when that fails) or ``"torch"``. ``weights``: a fine-tuned checkpoint (``model.pt`` from
     ``infantpose train --arch movenet``, :mod:`infantpose.train.movenet`; its variant is the
     file's, a different ``variant`` is refused), or a MoveNet TF.js ``model.json`` of one's own
     (as ``model_path``); by default the model store's ``movenet-<variant>``."""
@@ -337,8 +338,16 @@ def create(schema: str | Schema | None = None, weights: str | None = None,
             raise InputError(weights, "give the MoveNet model as weights or model_path, not both")
         graph = load_movenet(_model_path(variant, model_path or weights))
     name = "movenet" if variant == "thunder" else f"movenet-{variant}"
-    return MoveNet(graph, graph.input_shape[1], schema=schema, name=name,
-                   mirror_test=mirror_test, **options)
+    runtime = options.pop("runtime", "onnx")
+    if runtime not in ("onnx", "torch"):
+        raise InputError(None, f"movenet runtime must be 'onnx' or 'torch', got {runtime!r}")
+    n = graph.input_shape[1]
+    net = graph
+    if runtime == "onnx":  # the same numbers, several times faster (models/ort_runner.py)
+        from infantpose.models.ort_runner import onnx_or_torch
+
+        net = onnx_or_torch(graph, torch.full((1, n, n, 3), 127.0))
+    return MoveNet(net, n, schema=schema, name=name, mirror_test=mirror_test, **options)
 
 
 def create_lightning(schema: str | Schema | None = None, weights: str | None = None,
