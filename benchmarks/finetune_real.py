@@ -245,7 +245,8 @@ def main_val240(args, recipes: list[str]) -> int:
         emit(f"PyTorch port ({args.landmark_model}), off the shelf", "boxes",
              create_estimator("blazepose-torch", schema="coco17",
                               landmark_model=args.landmark_model))
-    all_ids = sorted(_syrip.split_ids(args.data)[0] + _syrip.split_ids(args.data)[1])
+    train_ids, val_ids = _syrip.split_ids(args.data)
+    all_ids = sorted(train_ids + val_ids)
     train_file = _syrip.write_subset(all_ids, args.work, "train200", args.data)
     for recipe in recipes:
         name = (f"run200_{args.preset}_{args.landmark_model}_"

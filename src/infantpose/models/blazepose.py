@@ -158,7 +158,8 @@ def _resource_root(landmark: Path) -> Path | None:
 def _solution(landmark_model: str, **kwargs: Any):
     """``SolutionBase(**kwargs)`` with the landmark network ``landmark_model`` resolvable (the
     heavy file through :func:`_resource_root`); refuses to run if a model file is missing."""
-    for kind, path in weights_paths(landmark_model).items():
+    paths = weights_paths(landmark_model)
+    for kind, path in paths.items():
         if not path.is_file():
             raise InputError(path, f"BlazePose {kind} model missing (infantpose never downloads "
                                    "models; reinstall mediapipe==0.10.14, or run `infantpose "
@@ -169,7 +170,7 @@ def _solution(landmark_model: str, **kwargs: Any):
         warnings.simplefilter("ignore")
         from mediapipe.python import solution_base
 
-        shadow = _resource_root(weights_paths(landmark_model)["landmark"])
+        shadow = _resource_root(paths["landmark"])
         real = solution_base.resource_util
 
         class _Redirected:
