@@ -72,9 +72,9 @@ def test_whole_image_then_refined_on_own_keypoints():
     calls = []
     inner = est._pass
 
-    def spy(image, m, mirror):
+    def spy(image, m, mirror, find=False):
         calls.append(m.copy())
-        return inner(image, m, mirror)
+        return inner(image, m, mirror, find)
 
     est._pass = spy
     p = est.predict(marker_image())
@@ -136,15 +136,40 @@ def test_two_boxes_two_instances_and_degenerate_box():
     assert p.meta["passes"] == [1, 2]
 
 
-def test_mirror_swaps_left_right_back_and_agrees():
+@pytest.mark.parametrize("scope", ["crop", "view"])
+def test_mirror_swaps_left_right_back_and_agrees(scope):
     plain = estimator(mirror_test=False).predict(marker_image())
-    est = estimator(mirror_test=True)
+    est = estimator(mirror_test=True, mirror_scope=scope)
     p = est.predict(marker_image())
-    assert p.meta["views"] == ["both"] and est.calls == 4
+    # "crop": the refined crop mirrored (3 passes); "view": the whole two-pass view again (4)
+    assert p.meta["views"] == ["both"] and est.calls == (3 if scope == "crop" else 4)
     # without the swap back, the mirrored view's left keypoints would lie left of the marker
     np.testing.assert_allclose(p.data[0, 0], plain.data[0, 0], atol=0.3)
-    mirrored_crop = est.net.crops[2]
-    np.testing.assert_allclose(mirrored_crop, est.net.crops[0][:, ::-1], atol=1.0)
+    mirrored, original = (est.net.crops[2], est.net.crops[1]) if scope == "crop" else (
+        est.net.crops[2], est.net.crops[0])
+    np.testing.assert_allclose(mirrored, original[:, ::-1], atol=1.0)
+
+
+def test_finder_takes_the_first_look_and_the_network_the_refined_one():
+    finder = MarkerNet(score=0.9)
+    est = estimator(mirror_test=True, finder=finder, finder_size=N)
+    p = est.predict(marker_image())
+    assert len(finder.crops) == 1  # the whole image, once
+    assert len(est.net.crops) == 2  # the refined crop and its mirror image
+    plain = estimator(mirror_test=False).predict(marker_image())
+    np.testing.assert_allclose(p.data[0, 0], plain.data[0, 0], atol=0.3)
+    # boxes need no first look: the finder is not used
+    finder.crops.clear()
+    est.predict(marker_image(), np.array([[100, 0, 200, 120.0]]))
+    assert finder.crops == []
+    # nothing confident for the finder: the network itself looks at the whole image
+    quiet = estimator(mirror_test=False, finder=MarkerNet(score=0.05), finder_size=N)
+    q = quiet.predict(marker_image())
+    assert q.meta["passes"] == [2] and len(quiet.net.crops) == 1
+    with pytest.raises(InputError):
+        estimator(finder=MarkerNet())  # its input size is needed
+    with pytest.raises(InputError):
+        estimator(mirror_scope="both")
 
 
 def test_mirror_keeps_the_more_confident_view_when_they_disagree():
