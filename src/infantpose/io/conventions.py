@@ -6,8 +6,11 @@ reads (those, plus SLEAP analysis ``.h5``) follows the same three rules:
 * **Pixel centres.** infantpose puts the centre of the top-left pixel at (0.5, 0.5) (an image
   spans [0, W] × [0, H]); SLEAP, DeepLabCut, NWB files of these tools and movement put it at
   (0, 0). Writers subtract :data:`PIXEL_CENTRE_SHIFT` and readers add it back. For coordinates of
-  at least 0.5 px both steps are exact in float64 (0.5 is a multiple of the spacing of every
-  float64 below 2**52), so a file written and read back gives the very same numbers.
+  at least 0.5 px the subtraction is exact in float64 (0.5 is a multiple of the spacing of every
+  float64 below 2**52, and the result is smaller), so infantpose -> file -> infantpose gives the
+  very same numbers; the other way (file -> infantpose -> file) is exact except where adding 0.5
+  crosses a power of two, where it may differ by one unit in the last place (about 1e-14 px).
+  Formats that store float32 (SLEAP ``.slp``) keep float32 precision (about 4e-6 px at 64 px).
 * **A missing keypoint** (not found in a frame that was analysed) is x = y = NaN with confidence
   **0.0** in every format: an empty cell beside a likelihood of 0 in DeepLabCut CSV, a NaN point
   with score 0 in SLEAP, NaN position with confidence 0 in NWB and movement. (DeepLabCut CSV

@@ -229,10 +229,10 @@ def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
                          schema: str | Schema | None = None) -> Poses:
     """Read a DeepLabCut predictions CSV (single- or multi-animal) into a video :class:`Poses`.
 
-    Body part names pick the schema (as for labels) unless ``schema`` is given. A row whose
-    likelihoods are all empty is a frame that was not analysed (left out of ``frame_indices``)
-    unless the file has no likelihood at all (then every row is a frame); individuals become
-    instance slots in file order. DeepLabCut files carry no frame rate: pass ``fps`` to keep
+    Body part names pick the schema (as for labels) unless ``schema`` is given. Every row is a
+    frame, except in infantpose's own files (scorer ``infantpose_...``), where a row whose
+    likelihoods are all empty is a frame that was not analysed (left out of
+    ``frame_indices``); individuals become instance slots in file order. DeepLabCut files carry no frame rate: pass ``fps`` to keep
     the time axis.
     """
     import pandas as pd
@@ -332,8 +332,8 @@ def _predictions_from_frame(df, p: Path, multi: bool, fps: float | None,
             data[ok, n, i, 0] = x[ok] + DLC_SHIFT
             data[ok, n, i, 1] = y[ok] + DLC_SHIFT
             data[ok, n, i, 2] = np.nan_to_num(lk[ok], nan=1.0)
-    if not analysed.any():
-        analysed[:] = True  # a file without any likelihood value: every row is a frame
+    if not str(cols[0][0] if cols else "").startswith("infantpose"):
+        analysed[:] = True  # only infantpose marks frames it never analysed by empty rows
     return Poses(data[analysed], sch, source=None, frame_indices=frames[analysed],
                  fps=float(fps) if fps else None,
                  meta={"format": "deeplabcut", "source_file": str(p),

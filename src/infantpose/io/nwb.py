@@ -165,11 +165,15 @@ def write_nwb(poses: Poses, path: str | os.PathLike, info: NwbInfo | None = None
     source_video = None
     ref = video_reference(poses.source, folder)
     if ref is not None and (folder / ref).is_file() and poses.fps:
+        n_video = poses.meta.get("expected_frames")
+        n_video = n_video if isinstance(n_video, int) and n_video > 0 else \
+            int(frames[-1]) + 1 if len(frames) else 0
         source_video = ImageSeries(
             name="source_video", description=f"the video the keypoints come from "
                                              f"({video_name})",
             external_file=[ref], starting_frame=[0], format="external", rate=float(poses.fps),
-            dimension=list(poses.frame_size) if poses.frame_size else None, device=camera)
+            dimension=list(poses.frame_size) if poses.frame_size else None, device=camera,
+            num_samples=n_video)
         nwb.add_acquisition(source_video)
     timing = _timing(frames, poses.fps)
     xy, conf = file_points(poses.data)
