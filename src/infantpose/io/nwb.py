@@ -53,7 +53,7 @@ _MAIN = "PoseEstimation"
 _SLOT = "PoseEstimation_instance_{}"
 _REFERENCE_FRAME = ("(x, y) in pixels from the top-left of the video frame; the centre of the "
                     "top-left pixel is (0, 0), as in SLEAP and DeepLabCut.")
-_DURATION = re.compile(r"P(?=\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+_DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 _SEXES = {"m": "M", "male": "M", "f": "F", "female": "F", "o": "O", "other": "O", "u": "U",
           "unknown": "U"}
 
@@ -164,7 +164,8 @@ def write_nwb(poses: Poses, path: str | os.PathLike, info: NwbInfo | None = None
                                                           f"{video_name}")
     source_video = None
     ref = video_reference(poses.source, folder)
-    if ref is not None and (folder / ref).is_file() and poses.fps:
+    # normpath: the folder may not exist yet (predict writes into a staging folder first)
+    if ref is not None and Path(os.path.normpath(folder / ref)).is_file() and poses.fps:
         n_video = poses.meta.get("expected_frames")
         n_video = n_video if isinstance(n_video, int) and n_video > 0 else \
             int(frames[-1]) + 1 if len(frames) else 0
@@ -272,20 +273,17 @@ def read_nwb(path: str | os.PathLike, fps: float | None = None) -> Poses:
                 if str(name) not in names:
                     names.append(str(name))
             per.append(series)
-        source = None
+        source = dims = None
         for c in found:
             sv = getattr(c, "source_video", None)
             if sv is not None and sv.external_file is not None and len(sv.external_file):
-                source = sv.external_file[0]
-                dims = list(sv.dimension[:]) if sv.dimension is not None else None
-                break
+                source = source or sv.external_file[0]
+                if dims is None and sv.dimension is not None and len(sv.dimension) >= 2:
+                    dims = [int(v) for v in sv.dimension[:2]]
             if c.original_videos is not None and len(c.original_videos):
-                source = c.original_videos[0]
-                dims = (list(c.dimensions[0]) if c.dimensions is not None
-                        and len(c.dimensions) else None)
-                break
-        else:
-            dims = None
+                source = source or c.original_videos[0]
+            if dims is None and c.dimensions is not None and len(c.dimensions):
+                dims = [int(v) for v in c.dimensions[0]]
         source = source.decode() if isinstance(source, bytes) else source
     finally:
         io.close()
