@@ -212,18 +212,12 @@ def test_every_format_stores_a_missing_point_as_nan_with_confidence_zero(tmp_pat
         assert np.isnan(back.data[2, 0, 3, :2]).all() and back.data[2, 0, 3, 2] == 0.0, name
 
 
-@pytest.mark.parametrize("name", ["a.nwb", "a.nc", "a.csv", "a.json"])
+@pytest.mark.parametrize("name", ["a.slp", "a.nwb", "a.nc", "a.csv", "a.json"])
 def test_pixel_centre_shift_is_exact_both_ways(tmp_path, name):
     poses = _poses()
     save_poses(poses, tmp_path / name, format="dlc" if name.endswith(".csv") else None)
     back = load_poses(tmp_path / name)
     assert np.array_equal(back.data, poses.data, equal_nan=True)  # not a bit lost
-
-
-def test_slp_keeps_the_float32_precision_of_sleap(tmp_path):
-    poses = _poses()
-    back = load_poses(save_poses(poses, tmp_path / "a.slp"))
-    assert np.allclose(back.data, poses.data, equal_nan=True, atol=1e-4, rtol=0)
 
 
 # --- reading what the peers write ----------------------------------------------------------------
@@ -352,3 +346,17 @@ def test_commands_that_take_poses_read_every_format(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "x.h5" in err and "not a SLEAP analysis" in err
     assert not (tmp_path / "y.json").exists()
+
+
+def test_api_facade_reads_with_fps_and_writes_nwb_metadata(tmp_path):
+    from pynwb import NWBHDF5IO
+
+    poses = _poses()
+    save_poses(poses, tmp_path / "a.csv", format="dlc")
+    assert load_poses(tmp_path / "a.csv", fps=FPS).fps == FPS  # DeepLabCut holds no fps
+    save_poses(poses, tmp_path / "a.nwb", subject_id="inf03", subject_sex="M")
+    with NWBHDF5IO(str(tmp_path / "a.nwb"), "r", load_namespaces=True) as io:
+        assert io.read().subject.sex == "M"
+    with pytest.raises(InputError, match="unexpected keyword"):
+        save_poses(poses, tmp_path / "b.nwb", subject_name="Jane")
+    assert not (tmp_path / "b.nwb").exists()

@@ -10,7 +10,8 @@ reads (those, plus SLEAP analysis ``.h5``) follows the same three rules:
   float64 below 2**52, and the result is smaller), so infantpose -> file -> infantpose gives the
   very same numbers; the other way (file -> infantpose -> file) is exact except where adding 0.5
   crosses a power of two, where it may differ by one unit in the last place (about 1e-14 px).
-  Formats that store float32 (SLEAP ``.slp``) keep float32 precision (about 4e-6 px at 64 px).
+  (sleap-io's ``Labels.numpy()``, and so movement, hand out ``.slp`` points as float32: about
+  2e-6 px at 64 px; the file itself keeps float64.)
 * **A missing keypoint** (not found in a frame that was analysed) is x = y = NaN with confidence
   **0.0** in every format: an empty cell beside a likelihood of 0 in DeepLabCut CSV, a NaN point
   with score 0 in SLEAP, NaN position with confidence 0 in NWB and movement. (DeepLabCut CSV
