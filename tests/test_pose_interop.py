@@ -360,3 +360,12 @@ def test_api_facade_reads_with_fps_and_writes_nwb_metadata(tmp_path):
     with pytest.raises(InputError, match="unexpected keyword"):
         save_poses(poses, tmp_path / "b.nwb", subject_name="Jane")
     assert not (tmp_path / "b.nwb").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "batch"])
+def test_nwb_options_need_an_nwb_output(tmp_path, capsys, command):
+    code = main([command, str(tmp_path), "--out", str(tmp_path / "out"), "-f", "slp",
+                 "--subject-id", "inf01"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "--format nwb" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
