@@ -113,19 +113,30 @@ def predict_video(path: str | os.PathLike, model: PoseModel | str | None = None,
             pm.close()
 
 
-def load_poses(path: str | os.PathLike) -> Poses:
-    """Poses from an infantpose ``.json``, SLEAP ``.slp``, NWB ``.nwb`` or DeepLabCut ``.csv``."""
+def load_poses(path: str | os.PathLike, fps: float | None = None) -> Poses:
+    """Poses from an infantpose ``.json``, SLEAP ``.slp`` or analysis ``.h5``, NWB ``.nwb``,
+    movement ``.nc`` or DeepLabCut predictions ``.csv`` (``.h5`` with PyTables). ``fps``: the
+    frame rate of files that hold none (DeepLabCut, SLEAP analysis)."""
     from infantpose.io.posefiles import read_pose_file
 
-    return read_pose_file(path)
+    return read_pose_file(path, fps=fps)
 
 
-def save_poses(poses: Poses, path: str | os.PathLike, format: str | None = None) -> Path:
+def save_poses(poses: Poses, path: str | os.PathLike, format: str | None = None,
+               **nwb: Any) -> Path:
     """Write ``poses`` (format from the extension, or ``format``: json, csv, slp, nwb,
-    movement, dlc), atomically."""
+    movement, dlc), atomically. For NWB, ``nwb`` keywords describe the infant and session
+    (``subject_id``, ``subject_age`` such as ``"P12W"``, ``subject_sex``,
+    ``session_description``, ``experimenter``, ``institution``; see
+    :class:`infantpose.io.nwb.NwbInfo`)."""
+    from infantpose.io.nwb import NwbInfo
     from infantpose.io.posefiles import write_pose_file
 
-    return write_pose_file(poses, path, format)
+    try:
+        info = NwbInfo.from_dict(nwb)
+    except TypeError as e:
+        raise InputError(path, f"save_poses: {e}") from None
+    return write_pose_file(poses, path, format, nwb=info)
 
 
 def load_labels(path: str | os.PathLike, schema: str | Schema | None = None):
