@@ -300,6 +300,13 @@ def test_reads_movement_deeplabcut_csvs_single_and_multi_animal(tmp_path):
         back = PF.read_pose_file(path, fps=FPS)
         assert back.n_instances == n and back.frame_indices.tolist() == list(range(len(xy)))
         _check(back, arr)
+        # DeepLabCut's own default (and movement's to_dlc_file(ds, "x.h5")): the same table in
+        # HDF5 under the key DeepLabCut uses, read through pandas + PyTables
+        h5 = tmp_path / f"m{n}.h5"
+        df.to_hdf(h5, key="df_with_missing", format="table", mode="w")
+        back = PF.read_pose_file(h5, fps=FPS)
+        assert back.n_instances == n and back.frame_indices.tolist() == list(range(len(xy)))
+        _check(back, arr)
 
 
 def test_reads_an_nwb_file_as_movement_writes_it(tmp_path):
