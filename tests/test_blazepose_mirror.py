@@ -155,24 +155,27 @@ def test_no_pose_in_either_view(fake):
 def test_default_mirrors_images_not_video(fake):
     est = bp.BlazePose()
     assert est.mirror_test is None and est.mirroring
-    est.set_mode("video")
-    assert not est.mirroring
-    assert "views" not in est.predict(_infant()).meta
-    assert bp.BlazePose(mode="video", mirror_test=True).mirroring
+    trk = est.tracker()  # mediapipe's own video mode: one view per frame
+    assert not trk.runner.mirroring
+    assert "views" not in trk.step(_infant()).meta
+    assert est.mirroring  # the estimator itself is unchanged
+    assert bp.BlazePose(mirror_test=True).tracker().runner.mirroring
     assert not bp.BlazePose(mirror_test=False).mirroring
 
 
 def test_video_mode_mirrors_in_a_twin_and_keeps_its_own_tracking(fake):
-    est = bp.BlazePose(mode="video", mirror_test=True, rotations=())
+    est = bp.BlazePose(mirror_test=True, rotations=())
+    trk = est.tracker()
     img = _infant()
     for _ in range(3):
-        p = est.predict(img)
+        p = trk.step(img)
         assert p.meta["views"] == ["both"]
-        np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
-    assert est._twin is not None and est._twin.mode == "image"
-    assert set(est._trackers) == {0}
-    est.close()
-    assert est._twin is None
+        np.testing.assert_allclose(p.instance[:, :2], _expected(), atol=1e-9)
+    runner = trk.runner
+    assert runner._twin is not None and runner._twin.mode == "image"
+    assert set(runner._trackers) == {0} and not est._trackers
+    trk.close()
+    assert runner._twin is None
 
 
 def test_combine_views_rules():
@@ -212,11 +215,12 @@ def test_rotation_hint_is_mirrored_for_the_mirror_image(fake):
     from infantpose.geometry import rotate_image
 
     img = _infant()
+    from infantpose.models.tracker import Hint
+
     est = bp.BlazePose(mirror_test=True)
-    est.set_rotation_hint(90)
-    p = est.predict(img)
+    p = est.tracker(following=False).view(img, None, Hint(90))  # the box tracker's hint
     # each view is tried first at the hinted turn, which in the mirror image is 270
-    assert len(fake) == 2 and est._hint == 90
+    assert len(fake) == 2
     assert np.array_equal(fake[0], rotate_image(img, 90))
     assert np.array_equal(fake[1], rotate_image(np.ascontiguousarray(img[:, ::-1]), 270))
     assert p.meta["rotation"] == [90] and p.meta["views"] == ["both"]
@@ -313,7 +317,7 @@ def test_cli_passes_the_flag_to_the_runtime(tmp_path, monkeypatch, capsys):
 
     seen = []
 
-    class Stub(base.EstimatorBase):
+    class Stub:
         name = "stub"
 
         def __init__(self, schema=None, **options):
@@ -324,6 +328,9 @@ def test_cli_passes_the_flag_to_the_runtime(tmp_path, monkeypatch, capsys):
 
         def predict(self, image, boxes=None):
             return Poses.empty(self.schema, 1, 1, frame_size=(image.shape[1], image.shape[0]))
+
+        def close(self):
+            pass
 
     real = base.create_estimator
 

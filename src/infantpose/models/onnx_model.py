@@ -68,7 +68,6 @@ import numpy as np
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
                                  tight_box, upright_turn)
-from infantpose.models.base import EstimatorBase
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
 
@@ -338,7 +337,7 @@ def _activate(a: np.ndarray, how: str, axes: tuple[int, ...]) -> np.ndarray:
     return a
 
 
-class OnnxPoseEstimator(EstimatorBase):
+class OnnxPoseEstimator:
     """Top-down estimator around an ONNX model (Estimator protocol; module docstring).
 
     Args:
@@ -348,13 +347,11 @@ class OnnxPoseEstimator(EstimatorBase):
         sidecar: the YAML to read instead of the one found beside the model.
         detector: ``"blazepose"`` (find the infant with the mediapipe estimator when no boxes
             are given) or ``"none"`` (the whole frame).
-        quarter_turns: with boxes and no rotation hint, try the four quarter turns of each box
+        quarter_turns: with boxes and no rotation hint (a tracker's), try the four quarter turns of each box
             crop and keep the most confident (False: upright only).
         threads: onnxruntime intra-op threads (default: onnxruntime's choice).
         Any sidecar key (e.g. ``flip_test=True``, ``decoder="wa"``) overrides the YAML.
     """
-
-    accepts_rotation_hint = True
 
     def __init__(self, path: str | os.PathLike, schema: Schema | str | None = None,
                  sidecar: str | os.PathLike | None = None, detector: str = "blazepose",
@@ -382,7 +379,6 @@ class OnnxPoseEstimator(EstimatorBase):
         self.quarter_turns = bool(quarter_turns)
         self.input_size: tuple[int, int] = tuple(cfg.input_size)  # type: ignore[assignment]
         self.name = "onnx"
-        self.rotation_hint: int | None = None
         self._runtime = None
         scale = np.asarray(cfg.std, dtype=np.float32)
         shift = np.asarray(cfg.mean, dtype=np.float32)
@@ -390,10 +386,17 @@ class OnnxPoseEstimator(EstimatorBase):
             scale, shift = scale[::-1].copy(), shift[::-1].copy()
         self._std, self._mean = scale, shift
 
-    # rotation hint (video tracking passes back the quarter turn that last found the infant)
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        """Crop rotation (0/90/180/270, counter-clockwise) for caller-given boxes."""
-        self.rotation_hint = None if rotation is None else int(rotation) % 360
+    def tracker(self, config: Any = None, following: bool = True) -> Any:
+        """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous frame's
+        box, cropped at the quarter turn that found the infant last (the other turns are not
+        tried while one is known)."""
+        from infantpose.models.tracker import BoxTracker
+
+        def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
+            rot = None if hint.rotation is None else int(hint.rotation) % 360
+            return self._predict(image, boxes, rot)
+
+        return BoxTracker(self, config, following, view=view)
 
     def close(self) -> None:
         if self._runtime is not None:
@@ -489,7 +492,8 @@ class OnnxPoseEstimator(EstimatorBase):
         return np.stack([x, y, score], -1)
 
     # -- where to look -----------------------------------------------------------------------------
-    def _runtime_pose(self, image: np.ndarray) -> tuple[np.ndarray | None, int]:
+    def _runtime_pose(self, image: np.ndarray, hint: int | None
+                      ) -> tuple[np.ndarray | None, int]:
         """(box from the mediapipe estimator's landmarks or None, quarter turn making it
         upright)."""
         if self._runtime is None:
@@ -500,27 +504,27 @@ class OnnxPoseEstimator(EstimatorBase):
         xy = p.data[0, 0, :, :2]
         box = tight_box(xy, min_points=2)
         if box is None:
-            return None, self.rotation_hint or 0
+            return None, hint or 0
         roi = body_roi(xy, BLAZEPOSE33, 1.0)
-        rot = upright_turn(roi[2]) if roi is not None else (self.rotation_hint or 0)
+        rot = upright_turn(roi[2]) if roi is not None else (hint or 0)
         return box, rot
 
-    def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None
+    def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None
                    ) -> list[list[tuple[np.ndarray, int]]]:
         """Per instance, the candidate crops (affine, rotation) to run."""
         h, w = image.shape[:2]
         margin = self.config.margin
         if boxes is None:
             if self.detector == "blazepose":
-                box, rot = self._runtime_pose(image)
+                box, rot = self._runtime_pose(image, hint)
                 if box is not None:
                     return [[(box_transform(box, self.input_size, margin, rot), rot)]]
-            rot = self.rotation_hint or 0
+            rot = hint or 0
             return [[(box_transform([0.0, 0.0, w, h], self.input_size, 1.0, rot), rot)]]
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
         b = b[np.isfinite(b).all(axis=1)]
-        if self.rotation_hint is not None or not self.quarter_turns:
-            rots = [self.rotation_hint or 0]
+        if hint is not None or not self.quarter_turns:
+            rots = [hint or 0]
         else:
             rots = [0, 90, 180, 270]
         return [[(box_transform(x, self.input_size, margin, r), r) for r in rots] for x in b]
@@ -528,6 +532,10 @@ class OnnxPoseEstimator(EstimatorBase):
     # -- prediction --------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """One frame of poses in ``self.schema``: one instance per box (or the infant found)."""
+        return self._predict(image, boxes, None)
+
+    def _predict(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None) -> Poses:
+        """:meth:`predict` with a tracker's quarter turn (``hint``) to crop at."""
         img = np.asarray(image)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -535,7 +543,7 @@ class OnnxPoseEstimator(EstimatorBase):
             raise InputError(None, f"expected an H×W×3 RGB image, got shape {img.shape}")
         img = np.ascontiguousarray(img[..., :3] if img.dtype == np.uint8
                                    else np.clip(img[..., :3], 0, 255).astype(np.uint8))
-        cands = self._crops_for(img, boxes)
+        cands = self._crops_for(img, boxes, hint)
         flat = [c for inst in cands for c in inst]
         k = self.model_schema.num_keypoints
         found: list[np.ndarray] = []  # (K, 3) per instance, its most confident crop's keypoints
