@@ -59,6 +59,9 @@ from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
 from infantpose.geometry import (Roi, crop_region, quarter_turn_roi, quarter_turns, rotate_image,
                                  unrotate_points)
+# the mirror test's rule and tolerance live in models.tta (re-exported here for their importers)
+from infantpose.models.tta import (MIRROR_TOL, QUARTER_TURNS, combine_views, mirror_back,
+                                  search_turns)
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -77,7 +80,7 @@ __all__ = [
     "create_heavy",
 ]
 
-ROTATIONS = (0, 90, 180, 270)
+ROTATIONS = QUARTER_TURNS
 FALLBACK_MODES = ("auto", "off", "always")
 
 
@@ -616,14 +619,15 @@ class BlazePose:
         for (x1, y1, x2, y2), whole in regions:
             crop = image[y1:y2, x1:x2] if not whole else image
             order = self._order(hint) if self.rotations else self._order(hint)[:1]
-            for i, rot in enumerate(order):
-                tracking = tracking_ok and i == 0
-                c = self._attempt(crop, rot, (x1, y1), full, whole, tracking)
-                tries += 1
-                if c is not None and (best is None or c.score > best.score):
-                    best = c
-                if self._good(best):
-                    return best, tries
+            found = search_turns(
+                lambda rot: self._attempt(crop, rot, (x1, y1), full, whole,
+                                          tracking_ok and rot == order[0]),
+                order, _score, good=self._good)
+            tries += found.tries
+            if found.best is not None and (best is None or found.best.score > best.score):
+                best = found.best
+            if self._good(best):
+                return best, tries
         return best, tries
 
     # -- the landmark-only fallback --------------------------------------------------------------
@@ -680,20 +684,16 @@ class BlazePose:
         known = self._known_turn(hint)
         before = self.calls
         best: _Candidate | None = None
+        turns = order if known is None else [known] + [r for r in order if r != known]
         for region, scale, whole in regions:
-            turns = order
-            if known is not None:
-                c = self._refined(image, quarter_turn_roi(region, known, scale), whole)
-                if c is not None and (best is None or c.score > best.score):
-                    best = c
-                if self._confident(c):
-                    break
-                turns = [r for r in order if r != known]
-            for rot in turns:
-                c = self._refined(image, quarter_turn_roi(region, rot, scale), whole)
-                if c is not None and (best is None or c.score > best.score):
-                    best = c
-            if self._confident(best):
+            # a known orientation is tried alone first and kept when confident
+            found = search_turns(
+                lambda rot: self._refined(image, quarter_turn_roi(region, rot, scale),
+                                          whole),
+                turns, _score, good=None if known is None else self._confident, greedy=False)
+            if found.best is not None and (best is None or found.best.score > best.score):
+                best = found.best
+            if found.stopped or self._confident(best):
                 break
         return best, self.calls - before
 
@@ -833,20 +833,16 @@ class BlazePose:
                      hint: int | None = None) -> Poses:
         """``poses`` (BlazePose-33, the original view) combined with the mirrored view's
         (:func:`combine_views`), instance by instance (instance n of both views is box n)."""
-        from infantpose.adapt.pseudo_labels import _points_back, _view_image
-
         h, w = image.shape[:2]
         runner = self._mirror_runner()
         before = runner.calls
-        view = runner._predict_view(_view_image(image, 0, True),
+        view = runner._predict_view(np.ascontiguousarray(image[:, ::-1]),
                                     None if boxes is None or len(boxes) == 0
                                     else mirror_boxes(boxes, w),
                                     mirror_rotation(self._known_turn(hint)))
         if runner is not self:
             self.calls += runner.calls - before
-        mirrored = view.data[0].copy()
-        mirrored[..., :2] = _points_back(mirrored[..., :2], 0, True, (w, h))
-        mirrored = mirrored[:, BLAZEPOSE33.flip_index]
+        mirrored = mirror_back(view.data[0], w, BLAZEPOSE33.flip_index)
         meta = {k: list(v) if isinstance(v, list) else v for k, v in poses.meta.items()}
         used = []
         for n in range(poses.n_instances):
@@ -888,10 +884,8 @@ def create_heavy(schema: str | Schema | None = None, weights: str | None = None,
 
 # --- test-time mirroring -------------------------------------------------------------------------
 
-#: How far (mean keypoint distance, as a fraction of the body box's diagonal) the two views may
-#: lie apart and still be averaged; farther apart, the more confident view is kept alone.
-#: Chosen on the 150 training photos of the fixed SyRIP split (0.07 / 0.1 / 0.13 / 0.16).
-MIRROR_TOL = 0.1
+def _score(c: _Candidate) -> float:
+    return c.score
 
 
 def _hint(rotation: Any) -> int | None:
@@ -928,41 +922,3 @@ def mirror_rotation(rotation: int | None) -> int | None:
     """The quarter turn of the original image that matches ``rotation`` of its mirror image
     (mirroring reverses the sense of a rotation)."""
     return None if rotation is None else (-int(rotation)) % 360
-
-
-def combine_views(original: np.ndarray, mirrored: np.ndarray, tol: float = MIRROR_TOL
-                  ) -> tuple[np.ndarray, str | None]:
-    """One instance's (K, 3) keypoints from the original view and the mirrored view (already
-    mapped back, left/right swapped back), and which views made it.
-
-    When the two views agree (mean keypoint distance at most ``tol`` × the diagonal of the box
-    around their mean pose), positions and scores are averaged (``"both"``; a keypoint one view
-    lacks comes from the other); otherwise they found different poses (a limb swapped, the body
-    upside down) and the view with the higher mean score is kept alone (``"original"`` or
-    ``"mirrored"``). A view that found nobody (all NaN) leaves the other; neither: None. On
-    the 150 training photos of the fixed SyRIP split, gt boxes given, COCO AP was 0.651 for the
-    original view, 0.671 for the plain average, 0.671 for a score-weighted one and 0.681 for
-    this rule.
-    """
-    from infantpose.adapt.pseudo_labels import body_size
-
-    a = np.asarray(original, dtype=float)
-    b = np.asarray(mirrored, dtype=float)
-    fa, fb = np.isfinite(a[:, :2]).all(-1), np.isfinite(b[:, :2]).all(-1)
-    if not fb.any():
-        return a.copy(), ("original" if fa.any() else None)
-    if not fa.any():
-        return b.copy(), "mirrored"
-    both = fa & fb
-    mean = np.where(both[:, None], (a[:, :2] + b[:, :2]) / 2, np.where(fa[:, None], a[:, :2],
-                                                                         b[:, :2]))
-    size = body_size(mean)
-    dist = np.linalg.norm(a[both, :2] - b[both, :2], axis=-1)
-    if not both.any() or not np.isfinite(size) or size <= 0 or dist.mean() > tol * size:
-        sa, sb = np.nanmean(a[fa, 2]), np.nanmean(b[fb, 2])
-        return (a.copy(), "original") if sa >= sb else (b.copy(), "mirrored")
-    out = np.empty_like(a)
-    out[:, :2] = mean
-    sa, sb = np.nan_to_num(a[:, 2]), np.nan_to_num(b[:, 2])
-    out[:, 2] = np.where(both, (sa + sb) / 2, np.where(fa, sa, sb))
-    return out, "both"

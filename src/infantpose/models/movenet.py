@@ -198,17 +198,21 @@ class MoveNet:
         """(keypoints, rotation, passes) of one view; other quarter turns are tried when the
         first one's (``first``, a tracker's hint, else upright) mean score is below
         ``rotate_below``."""
+        from infantpose.models.tta import search_turns, turn_order
+
         # (the mirrored crop is the upright crop flipped: the same turn serves both views)
-        first = first if first is not None else 0
-        kps, passes = self._view_at(image, box, first, mirror)
-        best, rot = kps, first
-        if self.rotate_below is not None and kps[:, 2].mean() < self.rotate_below:
-            for turn in (t for t in (0, 90, 180, 270) if t != first):
-                k, p = self._view_at(image, box, turn, mirror)
-                passes += p
-                if k[:, 2].mean() > best[:, 2].mean():
-                    best, rot = k, turn
-        return best, rot, passes
+        passes = []
+
+        def attempt(turn: int) -> np.ndarray:
+            kps, p = self._view_at(image, box, turn, mirror)
+            passes.append(p)
+            return kps
+
+        below = self.rotate_below  # None: the first turn only
+        order = turn_order(first) if below is not None else [turn_order(first)[0]]
+        found = search_turns(attempt, order, lambda k: k[:, 2].mean(), greedy=False,
+                             good=None if below is None else lambda k: k[:, 2].mean() >= below)
+        return found.best, found.turn, sum(passes)
 
     # -- the estimator ----------------------------------------------------------------------------
     @property

@@ -68,6 +68,7 @@ import numpy as np
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
                                  tight_box, upright_turn)
+from infantpose.models.tta import average_flipped, most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
 
@@ -445,7 +446,7 @@ class OnnxPoseEstimator:
         hm = _activate(hm.astype(np.float64), cfg.activation, (2, 3))
         if flipped is not None:
             f = _activate(flipped.astype(np.float64), cfg.activation, (2, 3))
-            hm = (hm + f[:, self.model_schema.flip_index, :, ::-1]) / 2
+            hm = average_flipped(hm, f, self.model_schema.flip_index)
         if cfg.activation == "none":
             hm = np.maximum(hm, 0)  # raw MSE heatmaps dip below zero; decoders want >= 0
         uv, peak = decode_heatmaps(hm, cfg.decoder, sigma=cfg.sigma)
@@ -479,8 +480,8 @@ class OnnxPoseEstimator:
             fi = self.model_schema.flip_index
             fx = _activate(flipped[0].astype(np.float64), cfg.activation, (2,))
             fy = _activate(flipped[1].astype(np.float64), cfg.activation, (2,))
-            sx = (sx + fx[:, fi, ::-1]) / 2
-            sy = (sy + fy[:, fi]) / 2
+            sx = average_flipped(sx, fx, fi)
+            sy = average_flipped(sy, fy, fi, axis=None)
         ix, iy = sx.argmax(axis=2), sy.argmax(axis=2)
         vx, vy = sx.max(axis=2), sy.max(axis=2)
         off = 0.5 if cfg.pixel_centers == "half" else 0.0
@@ -554,7 +555,7 @@ class OnnxPoseEstimator:
             j = 0
             for inst in cands:
                 part = kps[j:j + len(inst)]
-                best = int(np.argmax(np.nan_to_num(part[:, :, 2]).mean(axis=1)))
+                best = most_confident(part)
                 m, rot = inst[best]
                 xy = apply_affine(invert_affine(m), part[best, :, :2])
                 found.append(np.concatenate([xy, part[best, :, 2:3]], axis=1))

@@ -35,6 +35,7 @@ from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTU
                                           build_model, checkpoint_model, load_checkpoint,
                                           save_checkpoint)
 from infantpose.models.heatmaps import decode_heatmaps, heatmap_to_input, input_to_heatmap
+from infantpose.models.tta import average_flipped, mirror_back, most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -333,7 +334,7 @@ class TorchPoseEstimator:
         for b in boxes:
             cands = [box_transform(b, self.input_size, self.margin, r) for r in rots]
             kps = self._run(np.stack([crop_image(image, m, self.input_size) for m in cands]))
-            best = int(np.argmax(np.nan_to_num(kps[:, :k, 2]).mean(axis=1)))
+            best = most_confident(kps[:, :k])
             xy = apply_affine(invert_affine(cands[best]), kps[best, :k, :2])
             roi = body_roi(xy, self.model_schema, self.margin)
             if roi is None:
@@ -378,13 +379,11 @@ class TorchPoseEstimator:
             extra = np.arange(len(flip_index), out.shape[1])  # auxiliary points: not mirrored
             flip_index = np.concatenate([flip_index, extra]).astype(int)
             if flipped is not None:
-                f = flipped[:, flip_index].copy()
-                f[..., 0] = win - f[..., 0]
-                out = (out + f) / 2
+                out = (out + mirror_back(flipped, win, flip_index)) / 2
             return out
         hm = out
         if flipped is not None:
-            hm = (hm + flipped[:, flip_index, :, ::-1]) / 2
+            hm = average_flipped(hm, flipped, flip_index)
         hm_for_decode = np.maximum(hm, 0) if self.loaded.heatmap_activation == "none" else hm
         uv, peak = decode_heatmaps(hm_for_decode, self.decoder, sigma=self.sigma)
         if self.loaded.heatmap_activation == "softmax":

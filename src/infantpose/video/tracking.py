@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from infantpose.models.tracker import (TrackingConfig, box_is_valid, make_tracker,
-                                       next_box as _next_box, pick_instance as _pick,
-                                       pose_confidence, search_box)  # noqa: F401 (re-exported)
+                                       pose_confidence, search_box)
+from infantpose.models.tracker import next_box as _next_box  # noqa: F401 (its older name)
 from infantpose.poses import Poses
 
 __all__ = ["TrackingConfig", "search_box", "box_is_valid", "pose_confidence", "track_frames",
