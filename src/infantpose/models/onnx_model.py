@@ -68,6 +68,7 @@ import numpy as np
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
                                  tight_box, upright_turn)
+from infantpose.models.codecs import HeatmapCodec, SimCCCodec
 from infantpose.models.tta import average_flipped, most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
@@ -438,28 +439,24 @@ class OnnxPoseEstimator:
                                                  f"expected {want} with K = {k} "
                                                  f"({self.model_schema.name})")
 
-    def _decode_heatmaps(self, hm: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
-        from infantpose.models.heatmaps import decode_heatmaps
+    @property
+    def codec(self) -> HeatmapCodec | SimCCCodec:
+        """How the model's outputs become keypoints (the sidecar's output kind and settings)."""
+        cfg = self.config
+        if cfg.output == "simcc":
+            return SimCCCodec(self.input_size, cfg.split_ratio, pixel_centers=cfg.pixel_centers)
+        return HeatmapCodec(self.input_size, None, cfg.sigma, cfg.decoder, cfg.activation,
+                            pixel_centers=cfg.pixel_centers)
 
+    def _decode_heatmaps(self, hm: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
         cfg = self.config
         self._check(hm, 4, "heatmap")
         hm = _activate(hm.astype(np.float64), cfg.activation, (2, 3))
         if flipped is not None:
             f = _activate(flipped.astype(np.float64), cfg.activation, (2, 3))
             hm = average_flipped(hm, f, self.model_schema.flip_index)
-        if cfg.activation == "none":
-            hm = np.maximum(hm, 0)  # raw MSE heatmaps dip below zero; decoders want >= 0
-        uv, peak = decode_heatmaps(hm, cfg.decoder, sigma=cfg.sigma)
-        win, hin = self.input_size
-        stride = np.array([win / hm.shape[3], hin / hm.shape[2]])
-        if cfg.pixel_centers == "half":
-            xy = (uv + 0.5) * stride
-        else:
-            xy = uv * stride + 0.5
-        if cfg.activation == "softmax":  # a unit-mass map: peak of a sigma Gaussian is 1/(2πσ²)
-            score = np.clip(peak * 2 * math.pi * cfg.sigma ** 2, 0, 1)
-        else:
-            score = np.clip(peak, 0, 1)
+        # (raw MSE heatmaps dip below zero: the codec clips them at 0 for activation none)
+        xy, score = self.codec.decode(hm)
         return np.concatenate([xy, score[..., None]], -1)
 
     def _decode_simcc(self, outs: list[np.ndarray], flipped: list[np.ndarray] | None
@@ -482,15 +479,8 @@ class OnnxPoseEstimator:
             fy = _activate(flipped[1].astype(np.float64), cfg.activation, (2,))
             sx = average_flipped(sx, fx, fi)
             sy = average_flipped(sy, fy, fi, axis=None)
-        ix, iy = sx.argmax(axis=2), sy.argmax(axis=2)
-        vx, vy = sx.max(axis=2), sy.max(axis=2)
-        off = 0.5 if cfg.pixel_centers == "half" else 0.0
-        x = (ix + off) / ratio
-        y = (iy + off) / ratio
-        if cfg.pixel_centers == "integer":
-            x, y = x + 0.5, y + 0.5
-        score = np.clip(np.minimum(vx, vy), 0, 1)
-        return np.stack([x, y, score], -1)
+        xy, score = self.codec.decode((sx, sy))
+        return np.concatenate([xy, score[..., None]], -1)
 
     # -- where to look -----------------------------------------------------------------------------
     def _runtime_pose(self, image: np.ndarray, hint: int | None

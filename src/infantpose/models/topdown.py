@@ -20,7 +20,6 @@ The checkpoint format and loading are in :mod:`infantpose.models.checkpoint`; cr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +33,8 @@ from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_ima
 from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTURE, LoadedModel,
                                           build_model, checkpoint_model, load_checkpoint,
                                           save_checkpoint)
-from infantpose.models.heatmaps import decode_heatmaps, heatmap_to_input, input_to_heatmap
+from infantpose.models.codecs import HeatmapCodec, RegressionCodec
+from infantpose.models.heatmaps import input_to_heatmap
 from infantpose.models.tta import average_flipped, mirror_back, most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
@@ -153,6 +153,15 @@ class TorchPoseEstimator:
 
         self.runtime_model = _check_landmark_model(runtime_model)
         self._runtime_cache: dict[tuple, Poses] = {}
+
+    @property
+    def codec(self) -> HeatmapCodec | RegressionCodec:
+        """How the network's outputs become keypoints (and keypoints its training targets):
+        heatmaps at the checkpoint's stride, or regressed landmarks."""
+        if self.mode != "heatmap":
+            return RegressionCodec(self.input_size)
+        return HeatmapCodec(self.input_size, self.loaded.stride, self.sigma, self.decoder,
+                            self.loaded.heatmap_activation)
 
     # video: follow the infant from frame to frame (MediaPipe's own tracking)
     def tracker(self, config: Any = None, following: bool = True) -> Any:
@@ -380,17 +389,12 @@ class TorchPoseEstimator:
             flip_index = np.concatenate([flip_index, extra]).astype(int)
             if flipped is not None:
                 out = (out + mirror_back(flipped, win, flip_index)) / 2
-            return out
+            xy, score = self.codec.decode(out)
+            return np.concatenate([xy, score[..., None]], -1)
         hm = out
         if flipped is not None:
             hm = average_flipped(hm, flipped, flip_index)
-        hm_for_decode = np.maximum(hm, 0) if self.loaded.heatmap_activation == "none" else hm
-        uv, peak = decode_heatmaps(hm_for_decode, self.decoder, sigma=self.sigma)
-        if self.loaded.heatmap_activation == "softmax":
-            score = np.clip(peak * 2 * math.pi * self.sigma**2, 0, 1)
-        else:
-            score = np.clip(peak, 0, 1)
-        xy = heatmap_to_input(uv, self.loaded.stride)
+        xy, score = self.codec.decode(hm)
         return np.concatenate([xy, score[..., None]], -1)
 
     def predict_batch(self, images: Sequence[np.ndarray],
