@@ -69,7 +69,8 @@ from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
                                  tight_box, upright_turn)
 from infantpose.models.codecs import HeatmapCodec, SimCCCodec
-from infantpose.models.tta import average_flipped, most_confident
+from infantpose.models.crop_keypoints import crop_keypoints
+from infantpose.models.tta import most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
 
@@ -421,15 +422,30 @@ class OnnxPoseEstimator:
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
     def _keypoints(self, crops: np.ndarray) -> np.ndarray:
-        """(M, h, w, 3) crops → (M, K, 3) keypoints (x, y, score) in crop coordinates."""
+        """(M, h, w, 3) crops → (M, K, 3) keypoints (x, y, score) in crop coordinates (the
+        shared runner → flip test → codec steps, :func:`~infantpose.models.crop_keypoints.
+        crop_keypoints`; the mirrored crops run as a second call)."""
+        return crop_keypoints(self._outputs, crops, self.codec, self.model_schema.flip_index,
+                              self.config.flip_test, one_pass=False)
+
+    def _outputs(self, crops: np.ndarray) -> list[np.ndarray]:
+        """The runner: crops → the model's outputs, checked and activated (float64)."""
         cfg = self.config
         outs = self._session.run(self._tensor(crops))
-        flipped = None
-        if cfg.flip_test:
-            flipped = self._session.run(self._tensor(np.ascontiguousarray(crops[:, :, ::-1])))
         if cfg.output == "heatmap":
-            return self._decode_heatmaps(outs[0], None if flipped is None else flipped[0])
-        return self._decode_simcc(outs, flipped)
+            self._check(outs[0], 4, "heatmap")
+            return [_activate(outs[0].astype(np.float64), cfg.activation, (2, 3))]
+        sx, sy = outs
+        self._check(sx, 3, "SimCC x")
+        self._check(sy, 3, "SimCC y")
+        win, hin = self.input_size
+        ratio = cfg.split_ratio or sx.shape[2] / win
+        if abs(sy.shape[2] - ratio * hin) > 1 or abs(sx.shape[2] - ratio * win) > 1:
+            raise InputError(self._session.path,
+                             f"SimCC outputs have {sx.shape[2]} x and {sy.shape[2]} y bins, "
+                             f"which do not fit input {win}×{hin} at split_ratio {ratio:g}")
+        return [_activate(sx.astype(np.float64), cfg.activation, (2,)),
+                _activate(sy.astype(np.float64), cfg.activation, (2,))]
 
     def _check(self, a: np.ndarray, rank: int, what: str) -> None:
         k = self.model_schema.num_keypoints
@@ -447,40 +463,6 @@ class OnnxPoseEstimator:
             return SimCCCodec(self.input_size, cfg.split_ratio, pixel_centers=cfg.pixel_centers)
         return HeatmapCodec(self.input_size, None, cfg.sigma, cfg.decoder, cfg.activation,
                             pixel_centers=cfg.pixel_centers)
-
-    def _decode_heatmaps(self, hm: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
-        cfg = self.config
-        self._check(hm, 4, "heatmap")
-        hm = _activate(hm.astype(np.float64), cfg.activation, (2, 3))
-        if flipped is not None:
-            f = _activate(flipped.astype(np.float64), cfg.activation, (2, 3))
-            hm = average_flipped(hm, f, self.model_schema.flip_index)
-        # (raw MSE heatmaps dip below zero: the codec clips them at 0 for activation none)
-        xy, score = self.codec.decode(hm)
-        return np.concatenate([xy, score[..., None]], -1)
-
-    def _decode_simcc(self, outs: list[np.ndarray], flipped: list[np.ndarray] | None
-                      ) -> np.ndarray:
-        cfg = self.config
-        sx, sy = outs
-        self._check(sx, 3, "SimCC x")
-        self._check(sy, 3, "SimCC y")
-        win, hin = self.input_size
-        ratio = cfg.split_ratio or sx.shape[2] / win
-        if abs(sy.shape[2] - ratio * hin) > 1 or abs(sx.shape[2] - ratio * win) > 1:
-            raise InputError(self._session.path,
-                             f"SimCC outputs have {sx.shape[2]} x and {sy.shape[2]} y bins, "
-                             f"which do not fit input {win}×{hin} at split_ratio {ratio:g}")
-        sx = _activate(sx.astype(np.float64), cfg.activation, (2,))
-        sy = _activate(sy.astype(np.float64), cfg.activation, (2,))
-        if flipped is not None:
-            fi = self.model_schema.flip_index
-            fx = _activate(flipped[0].astype(np.float64), cfg.activation, (2,))
-            fy = _activate(flipped[1].astype(np.float64), cfg.activation, (2,))
-            sx = average_flipped(sx, fx, fi)
-            sy = average_flipped(sy, fy, fi, axis=None)
-        xy, score = self.codec.decode((sx, sy))
-        return np.concatenate([xy, score[..., None]], -1)
 
     # -- where to look -----------------------------------------------------------------------------
     def _runtime_pose(self, image: np.ndarray, hint: int | None

@@ -35,7 +35,8 @@ from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTU
                                           save_checkpoint)
 from infantpose.models.codecs import HeatmapCodec, RegressionCodec
 from infantpose.models.heatmaps import input_to_heatmap
-from infantpose.models.tta import average_flipped, mirror_back, most_confident
+from infantpose.models.crop_keypoints import crop_keypoints
+from infantpose.models.tta import most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -380,23 +381,6 @@ class TorchPoseEstimator:
                 outs.append(y.float().numpy())
         return np.concatenate(outs, 0)
 
-    def _decode(self, out: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
-        """(M, K, 3) keypoints in crop coordinates."""
-        flip_index = self.model_schema.flip_index
-        win = self.input_size[0]
-        if self.mode in ("regression", "landmarks"):
-            extra = np.arange(len(flip_index), out.shape[1])  # auxiliary points: not mirrored
-            flip_index = np.concatenate([flip_index, extra]).astype(int)
-            if flipped is not None:
-                out = (out + mirror_back(flipped, win, flip_index)) / 2
-            xy, score = self.codec.decode(out)
-            return np.concatenate([xy, score[..., None]], -1)
-        hm = out
-        if flipped is not None:
-            hm = average_flipped(hm, flipped, flip_index)
-        xy, score = self.codec.decode(hm)
-        return np.concatenate([xy, score[..., None]], -1)
-
     def predict_batch(self, images: Sequence[np.ndarray],
                       boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
         """Poses for several images (one frame each), all crops batched through the model."""
@@ -467,11 +451,11 @@ class TorchPoseEstimator:
         return poses, one
 
     def _run(self, arr: np.ndarray) -> np.ndarray:
-        """Crops → (M, K', 3) keypoints in crop coordinates (flip test included)."""
-        if not self.flip_test:
-            return self._decode(self._forward(arr), None)
-        both = self._forward(np.concatenate([arr, arr[:, :, ::-1]], axis=0))
-        return self._decode(both[:len(arr)], both[len(arr):])
+        """Crops → (M, K', 3) keypoints in crop coordinates (the shared runner → flip test →
+        codec steps, :func:`~infantpose.models.crop_keypoints.crop_keypoints`; the mirrored
+        crops run in the same batch)."""
+        return crop_keypoints(lambda c: [self._forward(c)], arr, self.codec,
+                              self.model_schema.flip_index, self.flip_test)
 
     def _landmark_rois(self, kps: np.ndarray, mats: list[np.ndarray]
                        ) -> tuple[list[np.ndarray], int]:
