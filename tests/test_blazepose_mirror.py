@@ -269,11 +269,11 @@ def test_fine_tuned_runtime_options(fake):
     est = _torch_estimator(runtime_mirror=True, ensemble=0.25)
     assert est.runtime_mirror and est.ensemble == 0.25
     box = np.array([[0.0, 0.0, 10.0, 10.0]])
-    assert est._mirrors(None) and est._mirrors(box)
+    assert est._finder.mirrors(None) and est._finder.mirrors(box)
     default = _torch_estimator()  # the default: mirror only when searching the whole image
-    assert default.runtime_mirror is None and default._mirrors(None) and not default._mirrors(box)
+    assert default.runtime_mirror is None and default._finder.mirrors(None) and not default._finder.mirrors(box)
     never = _torch_estimator(runtime_mirror=False)
-    assert not never._mirrors(None) and not never._mirrors(box)
+    assert not never._finder.mirrors(None) and not never._finder.mirrors(box)
 
 
 def test_the_runtime_placing_fine_tuned_crops_mirrors_whole_images_only(fake):

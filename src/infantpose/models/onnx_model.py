@@ -70,6 +70,7 @@ from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_ima
                                  tight_box, upright_turn)
 from infantpose.models.codecs import HeatmapCodec, SimCCCodec
 from infantpose.models.crop_keypoints import crop_keypoints
+from infantpose.models.person_finder import PersonFinder
 from infantpose.models.tta import most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
@@ -382,7 +383,8 @@ class OnnxPoseEstimator:
         self.quarter_turns = bool(quarter_turns)
         self.input_size: tuple[int, int] = tuple(cfg.input_size)  # type: ignore[assignment]
         self.name = "onnx"
-        self._runtime = None
+        # the mediapipe runtime that finds the infant without boxes (one view, uncached)
+        self._finder = PersonFinder("full", mirror=False, cache_size=0)
         scale = np.asarray(cfg.std, dtype=np.float32)
         shift = np.asarray(cfg.mean, dtype=np.float32)
         if cfg.channel_order == "bgr":
@@ -402,9 +404,7 @@ class OnnxPoseEstimator:
         return BoxTracker(self, config, following, view=view)
 
     def close(self) -> None:
-        if self._runtime is not None:
-            self._runtime.close()
-            self._runtime = None
+        self._finder.close()
 
     def __enter__(self) -> OnnxPoseEstimator:
         return self
@@ -469,11 +469,7 @@ class OnnxPoseEstimator:
                       ) -> tuple[np.ndarray | None, int]:
         """(box from the mediapipe estimator's landmarks or None, quarter turn making it
         upright)."""
-        if self._runtime is None:
-            from infantpose.models.blazepose import BlazePose
-
-            self._runtime = BlazePose(schema=BLAZEPOSE33, mirror_test=False)  # places crops
-        p = self._runtime.predict(image)
+        p = self._finder.poses(image)
         xy = p.data[0, 0, :, :2]
         box = tight_box(xy, min_points=2)
         if box is None:

@@ -36,6 +36,7 @@ from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTU
 from infantpose.models.codecs import HeatmapCodec, RegressionCodec
 from infantpose.models.heatmaps import input_to_heatmap
 from infantpose.models.crop_keypoints import crop_keypoints
+from infantpose.models.person_finder import PersonFinder
 from infantpose.models.tta import most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
@@ -129,7 +130,6 @@ class TorchPoseEstimator:
         if detector not in ("blazepose", "none"):
             raise InputError(None, f"detector must be 'blazepose' or 'none', not {detector!r}")
         self.detector = detector
-        self._detector_est = None
         self.batch_size = max(1, int(batch_size))
         if loaded.architecture == "blazepose_landmarks":
             mode = "landmarks"
@@ -153,7 +153,7 @@ class TorchPoseEstimator:
         from infantpose.models.blazepose import _check_landmark_model
 
         self.runtime_model = _check_landmark_model(runtime_model)
-        self._runtime_cache: dict[tuple, Poses] = {}
+        self._finder = PersonFinder(self.runtime_model, self.runtime_mirror)
 
     @property
     def codec(self) -> HeatmapCodec | RegressionCodec:
@@ -203,12 +203,11 @@ class TorchPoseEstimator:
         whole = box_transform([0.0, 0.0, w, h], self.input_size, 1.0, hint or 0)
         if self.detector == "none":
             return whole, hint or 0
-        if self._detector_est is None:
-            try:
-                self._detector_est = self._new_runtime()
-            except ImportError:
-                self.detector = "none"
-                return whole, hint or 0
+        try:
+            self._finder.start()
+        except ImportError:
+            self.detector = "none"
+            return whole, hint or 0
         p = self._runtime(image, None)
         if p.n_instances == 0 or not np.isfinite(p.data[0, 0, :, :2]).any():
             return whole, 0
@@ -220,32 +219,14 @@ class TorchPoseEstimator:
         return roi_transform(*roi, self.input_size), upright_turn(roi[2])
 
     def _runtime(self, image: np.ndarray, boxes: np.ndarray | None) -> Poses:
-        """The mediapipe runtime's BlazePose-33 poses for ``image`` (one per box), cached."""
-        import hashlib
+        """The mediapipe runtime's BlazePose-33 poses for ``image`` (one per box), cached
+        (:class:`~infantpose.models.person_finder.PersonFinder`)."""
+        return self._finder.poses(image, boxes)
 
-        key = (hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).hexdigest(),
-               image.shape, None if boxes is None else np.asarray(boxes, float).tobytes())
-        hit = self._runtime_cache.get(key)
-        if hit is not None:
-            return hit
-        if self._detector_est is None:
-            self._detector_est = self._new_runtime()
-        p = self._detector_est._predict(image, boxes, None, self._mirrors(boxes))
-        if len(self._runtime_cache) >= 4096:
-            self._runtime_cache.clear()
-        self._runtime_cache[key] = p
-        return p
-
-    def _new_runtime(self) -> Any:
-        """The mediapipe runtime estimator that places crops (BlazePose-33, image mode)."""
-        from infantpose.models.blazepose import BlazePose
-
-        return BlazePose(schema=BLAZEPOSE33, mirror_test=False,  # set per call: _mirrors
-                         landmark_model=self.runtime_model)
-
-    def _mirrors(self, boxes: np.ndarray | None) -> bool:
-        """Whether the runtime mirrors a call with ``boxes`` (``runtime_mirror``)."""
-        return boxes is None if self.runtime_mirror is None else self.runtime_mirror
+    @property
+    def _detector_est(self) -> Any:
+        """The mediapipe runtime estimator that places crops (None before its first use)."""
+        return self._finder.runtime
 
     def _runtime_in_schema(self, image: np.ndarray, boxes: np.ndarray | None
                            ) -> np.ndarray | None:
@@ -477,9 +458,7 @@ class TorchPoseEstimator:
         return self.predict_batch([image], [boxes])
 
     def close(self) -> None:
-        if self._detector_est is not None:
-            self._detector_est.close()
-            self._detector_est = None
+        self._finder.close()
 
     def __enter__(self) -> TorchPoseEstimator:
         return self
