@@ -30,6 +30,7 @@ import numpy as np
 from infantpose.poses import Poses
 
 __all__ = ["BoxTracker", "Hint", "OwnTracker", "Step", "Tracker", "TrackingConfig", "box_is_valid",
+           "first_meta",
            "make_tracker", "next_box", "pick_instance", "pose_confidence", "search_box"]
 
 
