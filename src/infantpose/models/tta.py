@@ -10,7 +10,8 @@ network, a face detection), not in how the turns are searched or the mirrored vi
   keep the best, stop as soon as it is good enough (the mediapipe runtime, MoveNet, the face
   detector of :mod:`infantpose.video.privacy`);
 - :func:`most_confident`: the best of turns run as one batch (the top-down models);
-- :func:`mirror_back`: keypoints predicted on the mirror image, back in the original;
+- :func:`mirror_back`: keypoints predicted on the mirror image, back in the original (the
+  mediapipe runtime's mirror test, the labelling tool's proposals, the pseudo-labels' views);
 - :func:`average_flipped`: per-keypoint maps (heatmaps, SimCC vectors) of the mirrored input
   averaged with the original's (the top-down models' flip test);
 - :func:`combine_views`: the original view's pose and the mirrored view's, averaged when they
