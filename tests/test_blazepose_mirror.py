@@ -172,10 +172,12 @@ def test_video_mode_mirrors_in_a_twin_and_keeps_its_own_tracking(fake):
         assert p.meta["views"] == ["both"]
         np.testing.assert_allclose(p.instance[:, :2], _expected(), atol=1e-9)
     runner = trk.runner
-    assert runner._twin is not None and runner._twin.mode == "image"
+    # the mirrored views are the estimator's own (image mode, no tracking state)
+    assert runner._mirror_runner() is est and runner._twin is None
     assert set(runner._trackers) == {0} and not est._trackers
+    assert runner._static is None and est._static is not None  # its graphs are borrowed
     trk.close()
-    assert runner._twin is None
+    assert not runner._trackers and est._static is not None  # the estimator's stay open
 
 
 def test_combine_views_rules():

@@ -490,6 +490,9 @@ class BlazePose:
         self.mirror_test = _check_mirror_test(mirror_test)
         self.mirror_tol = _check_mirror_tol(mirror_tol)
         self._twin: BlazePose | None = None
+        #: video runner: the estimator whose static-image graphs (no state between calls) it
+        #: borrows, and which predicts its mirrored views
+        self._lender: BlazePose | None = None
         self._twin_options = {"min_score": min_score, "rotations": rotations,
                               "box_margin": box_margin, "fallback": fallback,
                               "min_presence": min_presence, "refine": refine,
@@ -499,6 +502,8 @@ class BlazePose:
 
     # -- mediapipe graphs ------------------------------------------------------------------------
     def _static_pose(self):
+        if self._lender is not None:
+            return self._lender._static_pose()
         if self._static is None:
             self._static = _new_pose(True, *self._conf, self.landmark_model)
         return self._static
@@ -509,6 +514,8 @@ class BlazePose:
         return self._trackers[rotation]
 
     def _landmark_graph(self):
+        if self._lender is not None:
+            return self._lender._landmark_graph()
         if self._roi_graph is None:
             self._roi_graph = _new_roi_graph(self.landmark_model)
         return self._roi_graph
@@ -533,10 +540,12 @@ class BlazePose:
     def _video_runner(self) -> BlazePose:
         """A twin in mediapipe's video mode, for one video's frames (its state is the
         tracker's: per-turn trackers, the working rotation, a carried fallback region, the
-        frame time set before each frame as ``_frame_time``)."""
+        frame time set before each frame as ``_frame_time``). It borrows this estimator's
+        static-image graphs, which keep nothing between calls, instead of building its own."""
         runner = BlazePose(schema=self.schema, mirror_test=self.mirror_test,
                            mirror_tol=self.mirror_tol, **self._twin_options)
         runner.mode = "video"
+        runner._lender = self
         return runner
 
     def _at_time(self, seconds: float | None) -> None:
@@ -821,9 +830,12 @@ class BlazePose:
 
     def _mirror_runner(self) -> BlazePose:
         """Who predicts the mirrored view: this estimator in image mode (no state to disturb);
-        in video mode a twin in image mode (this one's trackers follow the original frames)."""
+        in video mode the estimator it was made from, or a twin in image mode (this one's
+        trackers follow the original frames)."""
         if self.mode == "image":
             return self
+        if self._lender is not None:
+            return self._lender
         if self._twin is None:
             self._twin = BlazePose(schema=BLAZEPOSE33, mirror_test=False,
                                    **self._twin_options)
