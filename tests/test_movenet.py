@@ -327,23 +327,25 @@ def test_real_thunder_on_a_photo():
 
 
 def test_photos_mirror_video_frames_do_not_and_the_last_turn_goes_first():
+    from infantpose.models.tracker import Hint
+
     est = estimator()  # mirror_test None: photos only
     assert est.mirroring
-    est.set_tracking(True)  # frames of one video (the tracker passes boxes)
-    assert not est.mirroring
-    p = est.predict(marker_image())
+    view = est.tracker().view  # frames of one video (the tracker passes boxes)
+    p = view(marker_image(), None, Hint(None, following=True))
     assert "views" not in p.meta and p.meta["passes"] == [2]
-    est.set_tracking(False)
-    est.set_mode("video")
-    assert not est.mirroring
-    est.set_mode("image")
-    assert est.mirroring and estimator(mirror_test=False).mirroring is False
+    assert est.mirroring  # the estimator itself is unchanged
+    assert "views" in est.predict(marker_image()).meta
+    # tracking off: every frame a fresh search, mirrored like a photo
+    assert "views" in est.tracker(following=False).view(marker_image(), None,
+                                                        Hint(following=False)).meta
+    assert estimator(mirror_test=False).mirroring is False
     # a rotation hint: that turn is tried first and alone when it is confident
     hinted = estimator(net=MarkerNet(score=0.9), mirror_test=False)
-    hinted.set_rotation_hint(270)
-    q = hinted.predict(marker_image())
+    view = hinted.tracker().view
+    q = view(marker_image(), None, Hint(270))
     assert q.meta["rotation"] == [270] and q.meta["passes"] == [2]
-    hinted.set_rotation_hint(None)
-    assert hinted.predict(marker_image()).meta["rotation"] == [0]
+    assert view(marker_image(), None, Hint(None)).meta["rotation"] == [0]
+    assert hinted.predict(marker_image()).meta["rotation"] == [0]  # no hint kept
     with pytest.raises(InputError):
-        hinted.set_rotation_hint(45)
+        view(marker_image(), None, Hint(45))

@@ -51,7 +51,6 @@ class PoseModel:
         weights = text if is_file else None
         self.name = resolve_model(None if is_file else text, weights)
         self.estimator = create_estimator(self.name, schema=schema, weights=weights, **options)
-        self.estimator.set_mode("image")
         self.schema = self.estimator.schema
 
     def __call__(self, images: Any, boxes: np.ndarray | None = None) -> Poses:
@@ -108,7 +107,6 @@ def predict_video(path: str | os.PathLike, model: PoseModel | str | None = None,
     try:
         return _track(pm.estimator, path, tracking=tracking, show_progress=show_progress)
     finally:
-        pm.estimator.set_mode("image")
         if own:
             pm.close()
 

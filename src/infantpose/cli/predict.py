@@ -293,7 +293,6 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
     from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
 
     deid = _deidentifier(vopts.deidentify) if vopts.deidentify else None
-    est.set_mode("image")
     results: list[dict[str, Any]] = []
     try:
         for image_id, (path, name) in enumerate(src.images, start=1):

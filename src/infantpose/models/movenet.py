@@ -26,8 +26,8 @@ Where the network looks (its input is one square; the person should fill it):
 - ``min_pose_score`` (0.15): a pose whose mean keypoint score is below it is dropped (written
   as missing): MoveNet always answers, and on a blank, black, noise or blanket image its mean
   score was 0.01-0.06, while on 50 of the real ``syrip-train200`` photos it was at least 0.39;
-- ``mirror_test`` (None: on for photos, off in video mode, where tracking and filters handle
-  jitter and speed matters; True/False: always/never): the mirror image is predicted too (crops flipped left-right), its pose
+- ``mirror_test`` (None: on for photos, off for frames a tracker follows, where tracking and
+  filters handle jitter and speed matters; True/False: always/never): the mirror image is predicted too (crops flipped left-right), its pose
   mapped back with left and right swapped back and combined by
   :func:`infantpose.models.blazepose.combine_views` (averaged where the views agree, else the
   more confident view kept). ``mirror_scope="crop"`` (default) mirrors only the crop the
@@ -56,7 +56,6 @@ import torch
 
 from infantpose.errors import InputError
 from infantpose.geometry import apply_affine, box_transform, crop_image, invert_affine, tight_box
-from infantpose.models.base import EstimatorBase
 from infantpose.poses import Poses
 from infantpose.schemas import COCO17, Schema, get_mapping, get_schema
 
@@ -99,7 +98,7 @@ def _flip_x(n: int) -> np.ndarray:
     return np.array([[-1.0, 0.0, float(n)], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-class MoveNet(EstimatorBase):
+class MoveNet:
     """MoveNet on one image: one COCO-17 pose per box, or one pose without boxes.
 
     Args:
@@ -131,9 +130,6 @@ class MoveNet(EstimatorBase):
             raise InputError(None, f"movenet mirror_test must be True, False or None (photos "
                                    f"only), got {mirror_test!r}")
         self.mirror_test = None if mirror_test is None else bool(mirror_test)
-        self.mode = "image"
-        self._tracking = False  # between set_tracking(True) and (False): frames of one video
-        self._hint: int | None = None  # the quarter turn to try first (the last frame's)
         self.refine = _number(refine, "refine", 0, 5, int)
         self.refine_margin = _number(refine_margin, "refine_margin", 1.0, 4.0)
         self.box_margin = _number(box_margin, "box_margin", 1.0, 4.0)
@@ -227,53 +223,55 @@ class MoveNet(EstimatorBase):
             return kps, 1 + more, last
         return kps, 1, m
 
-    def _view(self, image: np.ndarray, box: np.ndarray | None, mirror: bool
-              ) -> tuple[np.ndarray, int, int, np.ndarray | None]:
+    def _view(self, image: np.ndarray, box: np.ndarray | None, mirror: bool,
+              first: int | None = None) -> tuple[np.ndarray, int, int, np.ndarray | None]:
         """(keypoints, rotation, passes, the crop they came from) of one view; other quarter
-        turns are tried when the upright one's mean score is below ``rotate_below``."""
+        turns are tried when the first one's (``first``, a tracker's hint, else upright) mean
+        score is below ``rotate_below``."""
+        from infantpose.models.tta import search_turns, turn_order
+
         # (the mirrored crop is the upright crop flipped: the same turn serves both views)
-        first = self._hint if self._hint is not None else 0
-        kps, passes, crop = self._view_at(image, box, first, mirror)
-        best, rot = kps, first
-        if self.rotate_below is not None and kps[:, 2].mean() < self.rotate_below:
-            for turn in (t for t in (0, 90, 180, 270) if t != first):
-                k, p, c = self._view_at(image, box, turn, mirror)
-                passes += p
-                if k[:, 2].mean() > best[:, 2].mean():
-                    best, rot, crop = k, turn, c
-        return best, rot, passes, crop
+        passes: list[int] = []
+        crops: dict[int, np.ndarray | None] = {}
+
+        def attempt(turn: int) -> np.ndarray:
+            kps, p, crops[turn] = self._view_at(image, box, turn, mirror)
+            passes.append(p)
+            return kps
+
+        below = self.rotate_below  # None: the first turn only
+        order = turn_order(first) if below is not None else [turn_order(first)[0]]
+        found = search_turns(attempt, order, lambda k: k[:, 2].mean(), greedy=False,
+                             good=None if below is None else lambda k: k[:, 2].mean() >= below)
+        return found.best, found.turn, sum(passes), crops[found.turn]
 
     # -- the estimator ----------------------------------------------------------------------------
-    def set_mode(self, mode: str) -> None:
-        """``"image"`` (independent photos) or ``"video"`` (frames of one video: one view)."""
-        super().set_mode(mode)
-        self.mode = mode
-
-    #: video tracking hands over the quarter turn that found the infant on the previous frame
-    accepts_rotation_hint = True
-
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        """Try ``rotation`` (0/90/180/270) first; the other turns only when its mean score is
-        below ``rotate_below`` (infants keep their orientation from frame to frame)."""
-        from infantpose.geometry import quarter_turns
-
-        try:
-            self._hint = None if rotation is None else quarter_turns(rotation) * 90
-        except (TypeError, ValueError) as e:
-            raise InputError(None, f"movenet rotation hint: {e}") from None
-
-    def set_tracking(self, on: bool) -> None:
-        """Calls between ``set_tracking(True)`` and ``(False)`` are frames of one video (the
-        tracker passes the previous frame's box): one view per frame, as in video mode."""
-        self._tracking = bool(on)
-
     @property
     def mirroring(self) -> bool:
-        """Whether :meth:`predict` combines the image with its mirror image now (``mirror_test``
-        None: for photos, not for video frames)."""
-        if self.mirror_test is None:
-            return self.mode == "image" and not self._tracking
-        return self.mirror_test
+        """Whether :meth:`predict` combines a photo with its mirror image (``mirror_test`` None:
+        yes; frames a tracker follows stay one view)."""
+        return True if self.mirror_test is None else self.mirror_test
+
+    def tracker(self, config: Any = None, following: bool = True) -> Any:
+        """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous frame's
+        box, and its quarter turn tried first (infants keep their orientation from frame to
+        frame); frames it follows are one view each (``mirror_test`` None)."""
+        from infantpose.models.tracker import BoxTracker
+
+        def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
+            mirror = not hint.following if self.mirror_test is None else self.mirror_test
+            return self._predict(image, boxes, _turn(hint.rotation), mirror)
+
+        return BoxTracker(self, config, following, view=view)
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> MoveNet:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """Poses (one frame; one instance per box, or one without boxes) in ``self.schema``.
@@ -282,6 +280,11 @@ class MoveNet(EstimatorBase):
         ``passes`` (network passes) and, with ``mirror_test``, ``views`` (``"both"``,
         ``"original"`` or ``"mirrored"``, see :func:`~infantpose.models.blazepose.combine_views`).
         """
+        return self._predict(image, boxes, None, self.mirroring)
+
+    def _predict(self, image: np.ndarray, boxes: np.ndarray | None, first: int | None,
+                 mirroring: bool) -> Poses:
+        """:meth:`predict` with the quarter turn to try first and whether to mirror given."""
         from infantpose.models.blazepose import combine_views
 
         img = np.asarray(image)
@@ -291,16 +294,15 @@ class MoveNet(EstimatorBase):
         bxs = _boxes(boxes)
         poses = Poses.empty(COCO17, 1, len(bxs), frame_size=(img.shape[1], img.shape[0]))
         meta: dict[str, list] = {"rotation": [], "passes": []}
-        mirroring = self.mirroring
         if mirroring:
             meta["views"] = []
         for i, b in enumerate(bxs):
-            kps, rot, passes, crop = self._view(img, b, False)
+            kps, rot, passes, crop = self._view(img, b, False, first)
             if mirroring:
                 if self.mirror_scope == "crop" and crop is not None:
                     mk, mp = self._pass(img, crop, True), 1  # the same crop, mirrored
                 else:
-                    mk, _, mp, _ = self._view(img, b, True)
+                    mk, _, mp, _ = self._view(img, b, True, first)
                 kps, which = combine_views(kps, mk, self.mirror_tol)
                 passes += mp
                 meta["views"].append(which)
@@ -312,6 +314,16 @@ class MoveNet(EstimatorBase):
             meta["passes"].append(passes)
         poses.meta = {"model": self.name, **meta}
         return poses if self.schema.name == COCO17.name else poses.convert(self.schema)
+
+
+def _turn(rotation: Any) -> int | None:
+    """A tracker's rotation hint as a quarter turn (0/90/180/270), or None."""
+    from infantpose.geometry import quarter_turns
+
+    try:
+        return None if rotation is None else quarter_turns(rotation) * 90
+    except (TypeError, ValueError) as e:
+        raise InputError(None, f"movenet rotation hint: {e}") from None
 
 
 def _boxes(boxes: np.ndarray | None) -> list[np.ndarray | None]:
