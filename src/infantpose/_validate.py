@@ -16,9 +16,12 @@ import numpy as np
 
 from infantpose.errors import InputError
 
-__all__ = ["MAX_COORD", "MAX_SIDE", "check_id", "check_rel_path", "check_size", "is_number",
+__all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_SIDE", "check_id", "check_rel_path", "check_size", "is_number",
            "number", "number_array"]
 
+#: File name endings of the images infantpose reads (:mod:`infantpose.io.images`) and accepts
+#: as image names in label files (:func:`check_rel_path`).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Coordinates beyond this many pixels from the origin are refused as absurd.
 MAX_COORD = 1e6
 #: Image / frame sides beyond this are refused as absurd.
@@ -96,8 +99,6 @@ def check_rel_path(v: Any, path: Path_, where: str) -> str:
     """An image file name from a label file: a relative path (``..`` allowed: infantpose itself
     writes paths relative to the label file's folder) with an image extension. Absolute paths,
     NUL bytes and names of non-image files (``../../etc/passwd``) are refused."""
-    from infantpose.io.images import IMAGE_EXTENSIONS
-
     if not isinstance(v, str) or not v.strip():
         raise InputError(path, f"{where}: expected a file name, got {_show(v)}")
     if "\0" in v:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from infantpose import _atomic
+from infantpose._validate import IMAGE_EXTENSIONS
 from infantpose.errors import InputError
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
     "read_image",
     "write_image",
 ]
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 #: Largest image read (pixels): 180 megapixels, about 14 000 x 13 000. A header claiming more is
 #: refused before any pixel is decoded (a "decompression bomb" would otherwise need many GB).
