@@ -29,7 +29,7 @@ Where the network looks (its input is one square; the person should fill it):
 - ``mirror_test`` (None: on for photos, off for frames a tracker follows, where tracking and
   filters handle jitter and speed matters; True/False: always/never): the mirror image is predicted too (crops flipped left-right), its pose
   mapped back with left and right swapped back and combined by
-  :func:`infantpose.models.blazepose.combine_views` (averaged where the views agree, else the
+  :func:`infantpose.models.tta.combine_views` (averaged where the views agree, else the
   more confident view kept). ``mirror_scope="crop"`` (default) mirrors only the crop the
   original view ended on (one more pass); ``"view"`` repeats the whole view mirrored (its own
   whole-image pass, refinement and turns). On the 200 SyRIP training photos (no boxes): AP
@@ -126,7 +126,7 @@ class MoveNet:
                  refine_boxes: bool = False, mirror_tol: float | None = None,
                  min_pose_score: float = 0.15, finder: torch.nn.Module | None = None,
                  finder_size: int | None = None, mirror_scope: str = "crop"):
-        from infantpose.models.blazepose import MIRROR_TOL
+        from infantpose.models.tta import MIRROR_TOL
 
         self.net = net
         self.input_size = int(input_size)
@@ -286,14 +286,14 @@ class MoveNet:
 
         ``meta`` per instance: ``rotation`` (the quarter turn that won, original view),
         ``passes`` (network passes) and, with ``mirror_test``, ``views`` (``"both"``,
-        ``"original"`` or ``"mirrored"``, see :func:`~infantpose.models.blazepose.combine_views`).
+        ``"original"`` or ``"mirrored"``, see :func:`~infantpose.models.tta.combine_views`).
         """
         return self._predict(image, boxes, None, self.mirroring)
 
     def _predict(self, image: np.ndarray, boxes: np.ndarray | None, first: int | None,
                  mirroring: bool) -> Poses:
         """:meth:`predict` with the quarter turn to try first and whether to mirror given."""
-        from infantpose.models.blazepose import combine_views
+        from infantpose.models.tta import combine_views
 
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8 or min(img.shape[:2]) < 1:

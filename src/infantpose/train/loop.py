@@ -92,7 +92,7 @@ def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
 def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     """The network to fine-tune, with frozen stages applied."""
     from infantpose.models.tflite_port import landmark_variant
-    from infantpose.models.topdown import build_model, load_checkpoint
+    from infantpose.models.checkpoint import build_model, load_checkpoint
 
     arch = architecture_for(cfg)
     if cfg.model.weights:
@@ -289,7 +289,7 @@ class Trainer:
         return d
 
     def _save_model(self, path: Path, metrics: dict | None = None, extra: dict | None = None) -> None:
-        from infantpose.models.topdown import save_checkpoint
+        from infantpose.models.checkpoint import save_checkpoint
 
         save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
                         self.cfg.sigma, self._config_dict(metrics), extra=extra,
@@ -415,7 +415,8 @@ class Trainer:
     def _estimator(self) -> Any:
         """The estimator ``infantpose evaluate --weights model.pt`` would build, around the
         model being trained (its weights are shared, so it always runs the current state)."""
-        from infantpose.models.topdown import LoadedModel, TorchPoseEstimator
+        from infantpose.models.checkpoint import LoadedModel
+        from infantpose.models.topdown import TorchPoseEstimator
 
         if self._val_est is None:
             loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
