@@ -32,7 +32,8 @@ NATIVE_LOG = re.compile(rb"^(?:[IWEF]\d{4} [\d:. ]+\d+ [\w./-]+:\d+\]|INFO: |WAR
                         rb"|\[ ?(?:WARN|ERROR|INFO|DEBUG|FATAL|VERBOSE):\d+@[\d.]+\] "
                         rb"|Corrupt JPEG data: |Premature end of JPEG file|Invalid SOS parameters "
                         rb"for sequential JPEG|Inconsistent progression sequence for component "
-                        rb"|libpng (?:warning|error): )")
+                        rb"|Warning: unknown JFIF revision number |Warning: thumbnail image size "
+                        rb"does not match data length |libpng (?:warning|error): )")
 #: OpenCV continues a multi-line log message with lines that start with "> " (or are empty).
 CONTINUATION = re.compile(rb"^(?:> |>$|$)")
 

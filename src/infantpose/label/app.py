@@ -123,7 +123,7 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         except KeyError:
             raise HTTPException(404, f"no frame {fid}") from None
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, response_model=None)
     def index() -> FileResponse:
         return FileResponse(static_dir() / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -146,7 +146,8 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     def rev(fid: DbInt) -> dict[str, int]:
         return {"rev": frame_or_404(fid, store.rev)}
 
-    @app.get("/api/frames/{fid}/image")
+    @app.get("/api/frames/{fid}/image", response_model=None,
+             responses={200: {"content": {"image/jpeg": {}}}})
     def image(fid: DbInt, raw: int = 0) -> FileResponse:
         f = frame_or_404(fid)
         path = servable_image(store.dir, f["image"] if raw else f["display"], photo=bool(raw))
@@ -214,7 +215,7 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         store.set_meta(cursor=body.frame_id)
         return {"cursor": body.frame_id}
 
-    @app.get("/api/stats")
+    @app.get("/api/stats", response_model=None)
     def stats() -> JSONResponse:
         from infantpose.label.stats import project_stats
 
