@@ -319,3 +319,43 @@ DLC_CRASHERS = {
 def test_dlc_crashers(seeds, name):
     data = DLC_CRASHERS[name].encode()
     assert read_labels_case(seeds.dlc_dir / "CollectedData_crash.csv")(data) == "refused"
+
+
+def test_pillow_reads_what_opencv_refuses(seeds, tmp_path, monkeypatch):
+    """When OpenCV cannot decode a file, Pillow is asked; the pixels are the same."""
+    import cv2
+
+    from infantpose.io.images import read_image
+
+    path = tmp_path / "a.png"
+    path.write_bytes(seeds.png)
+    expected = read_image(path)
+    monkeypatch.setattr(cv2, "imdecode", lambda *a, **k: None)
+    assert np.array_equal(read_image(path), expected)
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 4 + b"IEND" + b"\0" * 4)
+    with pytest.raises(InputError, match="could not decode"):
+        read_image(tmp_path / "b.png")
+
+
+@pytest.mark.parametrize("kind", ["coco", "labelme", "dlc"])
+@pytest.mark.parametrize("name", ["a" * 300 + ".png", "d/" + "b" * 256 + "/c.png", "a\x00.png",
+                                  "\ud800.png"])
+def test_image_names_no_file_system_takes(seeds, kind, name):
+    """An image name too long for a file system (found by the DeepLabCut fuzzer: OSError
+    "File name too long"), with a NUL byte or a lone surrogate: refused, not a crash."""
+    import copy
+
+    if kind == "dlc":
+        if "\x00" in name or "\ud800" in name:
+            pytest.skip("not representable in a UTF-8 CSV the way it is in JSON")
+        data = seeds.dlc.replace("img_00.png", name).encode()
+        path = seeds.dlc_dir / "CollectedData_long.csv"
+    else:
+        doc = copy.deepcopy(getattr(seeds, kind))
+        if kind == "coco":
+            doc["images"][0]["file_name"] = name
+        else:
+            doc["imagePath"] = name
+        data = json.dumps(doc).encode()
+        path = seeds.root / f"long_{kind}.json"
+    assert read_labels_case(path)(data) == "refused"
