@@ -183,8 +183,9 @@ def outcome(read: Callable[[], Any], check: Callable[[Any], None] | None = None)
 
 def fuzz_settings(max_examples: int) -> settings:
     """Bounded, reproducible runs for the default suite (derandomized: the same examples every
-    run, no example database), each example under a deadline."""
-    return settings(max_examples=max_examples, deadline=2000, derandomize=True, database=None,
+    run, no example database), each example under a deadline (10 s: a hang, not a slow
+    machine, should fail)."""
+    return settings(max_examples=max_examples, deadline=10_000, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck), print_blob=True)
 
 
