@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
@@ -46,7 +46,8 @@ def fuzz_api(store: Store, app, max_examples: int, derandomize: bool = True) -> 
     codes: Counter = Counter()
     opts = settings(max_examples=max_examples, deadline=None, database=None,
                     derandomize=derandomize, phases=[Phase.generate],
-                    suppress_health_check=list(HealthCheck))
+                    suppress_health_check=list(HealthCheck),
+                    verbosity=Verbosity.quiet)  # no seed note for the parameterless routes
     for result in schema.get_all_operations():
         op = result.ok()
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
