@@ -23,8 +23,6 @@ __all__ = ["MAX_COORD", "MAX_NAME", "MAX_PATH", "MAX_SIDE", "check_id", "check_n
 MAX_COORD = 1e6
 #: Image / frame sides beyond this are refused as absurd.
 MAX_SIDE = 100_000
-#: Longest file name (one path component, in bytes) and path that file systems accept.
-MAX_NAME, MAX_PATH = 255, 4096
 
 Path_ = str | os.PathLike | None
 
@@ -112,6 +110,10 @@ def check_rel_path(v: Any, path: Path_, where: str) -> str:
         raise InputError(path, f"{where}: file name {v!r} is not an image file "
                                f"({', '.join(IMAGE_EXTENSIONS)})")
     return v
+
+
+#: Longest file name (one path component, in bytes) and path that file systems accept.
+MAX_NAME, MAX_PATH = 255, 4096
 
 
 def check_name_length(v: str, path: Path_, where: str) -> str:
