@@ -205,10 +205,11 @@ class Trainer:
     # --- setup -------------------------------------------------------------------------------
     def _prepare_data(self) -> None:
         cfg = self.cfg
-        sets, images = load_sources(cfg, self.schema, "data", self.log)
+        notes = self.log if self.progress else None  # "reading <file>" is progress, not a result
+        sets, images = load_sources(cfg, self.schema, "data", notes)
         val_sets: list[tuple[LabeledDataset, Any]] = []
         if cfg.val:
-            vs, vi = load_sources(cfg, self.schema, "val", self.log)
+            vs, vi = load_sources(cfg, self.schema, "val", notes)
             val_sets = list(zip(vs, vi))
         train_parts: list[tuple[LabeledDataset, Any]] = []
         has_real = any(d.domains and d.domains[0] == "real" for d in sets)
@@ -220,7 +221,8 @@ class Trainer:
                 val_sets.append((ds.subset(va), _pick(ims, va)))
         size = tuple(self.model.input_size)
         stride = int(self.model.stride)
-        self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
+        if self.progress:
+            self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
         items: list[Item] = []
         for ds, ims in train_parts:
             items += build_items(ds, ims, size, margin=self.margin, max_scale=cfg.augment.scale[1])
@@ -705,5 +707,5 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True,
 
         validate(cfg)
         logger = log or (lambda s: print(s, file=sys.stderr))
-        return train_from_config(cfg, logger)
+        return train_from_config(cfg, logger, progress=progress)
     return Trainer(cfg, resume=resume, progress=progress, log=log, on_step=on_step).run()

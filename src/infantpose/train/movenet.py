@@ -685,12 +685,14 @@ def config_from_train(cfg: Any) -> MoveNetTrainConfig:
         seed=int(cfg.seed), threads=int(cfg.threads))
 
 
-def train_from_config(cfg: Any, log: Callable[[str], None] = print) -> Path:
+def train_from_config(cfg: Any, log: Callable[[str], None] = print, progress: bool = True
+                      ) -> Path:
     """Run ``infantpose train`` for ``model.arch: movenet``: COCO-17 labels of ``cfg.data``,
     selection on ``cfg.val`` or on a ``val_fraction`` of the data, ``cfg.out/model.pt`` (the
     best state on the held-out photos, or the STARTING model when nothing beat it),
     ``metrics.csv`` and ``config.yaml``. Returns the model path. (No resuming: a run is at most
-    an hour; synthetic renders and domain adaptation are BlazePose/Pose-ResNet only.)"""
+    an hour; synthetic renders and domain adaptation are BlazePose/Pose-ResNet only.)
+    ``progress`` False (``train -q``): no "reading <file>" lines."""
     import yaml
 
     from infantpose import _atomic
@@ -702,11 +704,12 @@ def train_from_config(cfg: Any, log: Callable[[str], None] = print) -> Path:
         raise InputError(None, "movenet training takes labelled photos only (no synthetic: n, "
                                "no domain_adaptation)")
     mcfg = config_from_train(cfg)
-    sets, images = load_sources(cfg, COCO17, "data", log)
+    notes = log if progress else None
+    sets, images = load_sources(cfg, COCO17, "data", notes)
     val_gt = None
     parts = []
     if cfg.val:
-        vs, _ = load_sources(cfg, COCO17, "val", log)
+        vs, _ = load_sources(cfg, COCO17, "val", notes)
         val_gt = _concat(vs)
         parts = [(ds, ims) for ds, ims in zip(sets, images)]
     else:
