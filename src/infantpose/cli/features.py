@@ -77,6 +77,7 @@ def features_cmd(
     from rich.console import Console
 
     from infantpose import _atomic
+    from infantpose.features.qc import MAX_FPS, MIN_FPS
     from infantpose.features.table import FeatureConfig, features_table
     from infantpose.outputs import Outputs
     from infantpose.progress import bar
@@ -88,8 +89,9 @@ def features_cmd(
         raise InputError(None, f"--max-gap must be >= 0 seconds, got {max_gap}")
     if windows is not None and not windows > 0:
         raise InputError(None, f"--windows must be a positive number of seconds, got {windows}")
-    if fps is not None and not fps > 0:
-        raise InputError(None, f"--fps must be positive, got {fps}")
+    if fps is not None and not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(None, f"--fps must be a frame rate between {MIN_FPS:g} and "
+                               f"{MAX_FPS:g}, got {fps}")
     if out.suffix.lower() != ".csv":
         raise InputError(out, "features output must be a .csv file")
     files = expand_inputs(poses)
