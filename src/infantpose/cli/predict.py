@@ -173,7 +173,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     runtime's test-time mirroring (None: its default, on for images and off in its video mode).
     """
     from infantpose.io.video import probe_video
-    from infantpose.outputs import Outputs
+    from infantpose.outputs import Outputs, refuse_links
     from infantpose.schemas import get_schema
     from infantpose.video.pipeline import VideoOptions
 
@@ -193,6 +193,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                                 *([weights] if weights else [])], overwrite)
     guard.folder(out, create=False)
     image_names, dirs, planned = planned_outputs(src, vopts, overlay, bool(deidentify))
+    refuse_links(out, [out / rel for rel in planned])  # out/<video>, out/overlay: never links
     for rel in planned:
         guard.file(out / rel, create_parent=False)
     for img_path, _ in src.images:
@@ -218,8 +219,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
     ``models``: the model for the photos and the one for the videos (the same unless neither
     --model nor --weights was given)."""
     from infantpose.models import create_estimator
-    from infantpose.progress import bar
-    from infantpose.video.pipeline import run_video
+    from infantpose.outputs import lock_folder
 
     built: dict[str, Any] = {}
     for name, needed in zip(models, (bool(src.images), bool(src.videos))):
@@ -237,6 +237,37 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
                  for i in infos.values()]
     total = len(src.images) + sum(per_video) * (2 if renders else 1)
     summary = Summary()
+    try:
+        with lock_folder(out, "predict"):
+            remove_stale_staging(out)
+            return _run_locked(src, sch, out, guard, vopts, dirs, models, built, model,
+                               weights, progress, image_names, total, summary)
+    finally:
+        for est in built.values():
+            est.close()
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders that a killed run (kill -9) left in ``out``: called while this
+    run holds ``out``'s lock, so no other run is using them. Only real folders named
+    ``.predict-staging-*`` go; a link of that name is left alone."""
+    removed = []
+    for d in out.glob(".predict-staging-*"):
+        if d.is_dir() and not d.is_symlink():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs: list[str],
+                models: tuple[str, str], built: dict[str, Any], model: str,
+                weights: Path | None, progress: bool, image_names: list[str], total: int,
+                summary: Summary) -> Summary:
+    """The predictions and renders, staged in a hidden folder of ``out`` and moved into place
+    at the end (``out``'s lock held)."""
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import run_video
+
     staging = Path(tempfile.mkdtemp(prefix=".predict-staging-", dir=out))
     meta = {"model": model, **({"weights": str(weights)} if weights else {})}
     pbar = bar(total, "predict", enabled=progress)
@@ -271,8 +302,6 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
     finally:
         pbar.close()
         shutil.rmtree(staging, ignore_errors=True)
-        for est in built.values():
-            est.close()
     return summary
 
 
@@ -329,10 +358,13 @@ def _deidentifier(mode: str) -> Any:
 
 def _commit(staging: Path, out: Path) -> list[Path]:
     """Move every staged file into ``out`` (atomic renames on one file system)."""
+    from infantpose.outputs import refuse_links
+
     moved = []
     for f in sorted(staging.rglob("*")):
         if f.is_file():
             dest = out / f.relative_to(staging)
+            refuse_links(out, [dest])  # checked before the run too; a link planted since
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, dest)
             moved.append(dest)
