@@ -36,7 +36,7 @@ from typing import Any
 from infantpose.errors import InputError
 
 __all__ = ["LEDGER", "LOCK", "Outputs", "is_owned", "ledger", "lock_folder", "record",
-           "recording", "refuse_link", "refuse_links", "remove_owned", "same_path"]
+           "recording", "recording_batched", "refuse_link", "refuse_links", "remove_owned", "same_path"]
 
 #: Hidden file in every output folder listing the files infantpose wrote there.
 LEDGER = ".infantpose-outputs.json"
@@ -116,6 +116,37 @@ def record(paths: Iterable[str | os.PathLike], command: str) -> None:
         # Forget entries whose files are gone or were changed by someone else.
         files = {n: r for n, r in files.items() if is_owned_rec(folder / n, r)}
         _write_ledger(folder, files)
+
+
+@contextlib.contextmanager
+def recording_batched(command: str, every: int = 256):
+    """Like :func:`recording`, for commands that write thousands of files (``synth``): each
+    atomic write is noted as it is renamed into place and the ledger is written once per
+    ``every`` files and when the block ends, *however* it ends (Ctrl-C included), so an
+    interrupted run leaves no file its rerun would call foreign, without rewriting the ledger
+    for every file."""
+    from infantpose import _atomic
+
+    pending: list[Path] = []
+
+    def flush() -> None:
+        if pending:
+            record(list(pending), command)
+            pending.clear()
+
+    def hook(tmp: Path, target: Path) -> None:
+        if target.name == LEDGER:
+            return
+        if len(pending) >= every:
+            flush()
+        pending.append(target)  # renamed right after this returns
+
+    token = _atomic.BEFORE_RENAME.set(hook)
+    try:
+        yield
+    finally:
+        _atomic.BEFORE_RENAME.reset(token)
+        flush()
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from infantpose.cli._options import (
     SynthStyle,
     overwrite_option,
     quiet_option,
+    seed_option,
     schema_option,
     value,
 )
@@ -113,7 +114,7 @@ def train_cmd(
     memory_replay: bool | None = typer.Option(
         None, "--memory-replay/--no-memory-replay",
         help="Keep the pretrained BlazePose keypoints as soft targets."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    seed: int | None = seed_option(None, "Random seed."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads (default 2)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (model.pt, ...)."),
     fresh: bool = typer.Option(
