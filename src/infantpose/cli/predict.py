@@ -308,6 +308,7 @@ def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs:
 def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
                     image_names: list[str], summary: Summary, tick: Any) -> None:
     """Images -> ``predictions.json`` (COCO results), overlays and face-hidden copies."""
+    from infantpose._names import display_name
     from infantpose.draw import draw_poses
     from infantpose.io.coco_results import coco_results, write_coco_results
     from infantpose.io.images import read_image, write_image
@@ -331,10 +332,10 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
             kp = poses.data[0]
             extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which estimator
                      if len(poses.meta.get(k) or []) == kp.shape[0]} or None  # path found it
-            entries = coco_results(image_id, name, kp, sch.name, (img.shape[1], img.shape[0]),
-                                   extra)
+            entries = coco_results(image_id, display_name(name), kp, sch.name,
+                                   (img.shape[1], img.shape[0]), extra)
             if not entries:
-                summary.images_without_person.append(name)
+                summary.images_without_person.append(display_name(name))
             results.extend(entries)
             if vopts.overlay:
                 write_image(staging / "overlay" / image_names[image_id - 1],
