@@ -316,6 +316,10 @@ class Outputs:
             if p.is_dir() and not p.is_symlink():
                 raise InputError(p, "output path is a folder; give a file name")
             if not self.overwrite and not is_owned(p):
+                if p.name in ledger(p.parent) and not p.is_symlink():
+                    raise InputError(p, "was written by infantpose but has changed since "
+                                        "(truncated, damaged or edited); pass --overwrite to "
+                                        "replace it, or choose another output path")
                 raise InputError(p, "file exists and was not written by infantpose; pass "
                                     "--overwrite to replace it, or choose another output path")
         _check_dir(p.parent if str(p.parent) else Path("."), create_parent)
