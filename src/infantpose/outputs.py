@@ -8,7 +8,10 @@ The rule (issue 11):
 2. **An existing file is replaced only when infantpose wrote it**, or with ``--overwrite``.
    "infantpose wrote it" means the folder's ledger (:data:`LEDGER`, a hidden JSON file kept
    beside the outputs) records the file under its name *with its current size and modification
-   time*; a file the user edited, replaced or put there is not ours any more.
+   time*; a file the user edited, replaced or put there is not ours any more. The ledger lives
+   only in output folders a command owns (``--out DIR``): a single named output file
+   (``filter -o clean.json``) sits in the user's folder, so its record goes to infantpose's own
+   state folder instead (:func:`named_ledger_path`; keyed by a hash of the path, no names).
 3. **Nothing is deleted except what infantpose created**: files recorded in the ledger (checked
    with ``lstat``: a symbolic link is never followed, never deleted through) and infantpose's own
    temporary files (:func:`infantpose._atomic.atomic_path` names). Folders are never removed
@@ -36,7 +39,7 @@ from typing import Any
 from infantpose.errors import InputError
 
 __all__ = ["LEDGER", "LOCK", "Outputs", "is_owned", "ledger", "lock_folder", "record",
-           "recording", "recording_batched", "refuse_link", "refuse_links", "remove_owned", "same_path"]
+           "named_ledger_path", "record_named", "recording", "recording_batched", "refuse_link", "refuse_links", "remove_owned", "same_path"]
 
 #: Hidden file in every output folder listing the files infantpose wrote there.
 LEDGER = ".infantpose-outputs.json"
@@ -56,7 +59,63 @@ def ledger(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
     A missing, unreadable or malformed ledger records nothing (so nothing is treated as ours).
     """
-    p = Path(folder) / LEDGER
+    return ledger_file(Path(folder) / LEDGER)
+
+
+def _write_ledger(folder: Path, files: dict[str, dict[str, Any]]) -> None:
+    from infantpose import _atomic
+
+    text = json.dumps({"format": _FORMAT, "version": 1, "files": files}, indent=1,
+                      sort_keys=True)
+    _atomic.write_text(folder / LEDGER, text)
+
+
+def is_owned(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a regular file (not a link) that its folder's ledger (or, for a
+    single named output file, infantpose's own record of those) records as written by
+    infantpose, with the same size and modification time."""
+    p = Path(path)
+    try:
+        st = p.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    rec = ledger(p.parent).get(p.name) or _named_ledger().get(_named_key(p))
+    return rec is not None and _matches(rec, st)
+
+
+# --- single named output files: recorded in infantpose's own state folder ------------------------
+#: Entries kept in the named-file record (the oldest go first).
+_NAMED_MAX = 20_000
+
+
+def named_ledger_path() -> Path:
+    """Where single named output files are recorded: ``$INFANTPOSE_STATE_DIR``, else
+    ``$XDG_STATE_HOME/infantpose``, else ``~/.local/state/infantpose``; file
+    ``named-outputs.json``."""
+    base = os.environ.get("INFANTPOSE_STATE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                ".local", "state")
+        base = os.path.join(xdg, "infantpose")
+    return Path(base) / "named-outputs.json"
+
+
+def _named_key(p: Path) -> str:
+    """A hash of the file's absolute path (its folder's links resolved): no names stored."""
+    import hashlib
+
+    full = os.path.join(os.path.realpath(p.parent), p.name)
+    return hashlib.sha256(os.fsencode(full)).hexdigest()
+
+
+def _named_ledger() -> dict[str, dict[str, Any]]:
+    return ledger_file(named_ledger_path())
+
+
+def ledger_file(p: Path) -> dict[str, dict[str, Any]]:
+    """The entries of a ledger file ``p`` (nothing when missing or malformed)."""
     try:
         st = p.lstat()
         if not stat.S_ISREG(st.st_mode):
@@ -69,26 +128,48 @@ def ledger(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in d["files"].items() if isinstance(k, str) and isinstance(v, dict)}
 
 
-def _write_ledger(folder: Path, files: dict[str, dict[str, Any]]) -> None:
+def record_named(paths: Iterable[str | os.PathLike], command: str) -> None:
+    """Record single named output files in infantpose's state folder (see
+    :func:`named_ledger_path`), under a lock so that concurrent commands lose no entry. A state
+    folder that cannot be written only costs the record (the next run asks for --overwrite),
+    except a full disk, which is raised."""
+    import fcntl
+    import tempfile
+    import time
+
     from infantpose import _atomic
 
-    text = json.dumps({"format": _FORMAT, "version": 1, "files": files}, indent=1,
-                      sort_keys=True)
-    _atomic.write_text(folder / LEDGER, text)
-
-
-def is_owned(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a regular file (not a link) that its folder's ledger records as
-    written by infantpose, with the same size and modification time."""
-    p = Path(path)
+    target = named_ledger_path()
     try:
-        st = p.lstat()
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode):
-        return False
-    rec = ledger(p.parent).get(p.name)
-    return rec is not None and _matches(rec, st)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target.parent / "named-outputs.lock", "a") as lk:
+            fcntl.flock(lk.fileno(), fcntl.LOCK_EX)
+            files = ledger_file(target)
+            for raw in paths:
+                p = Path(raw)
+                try:
+                    st = p.lstat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    files[_named_key(p)] = {**_stamp(st), "command": command,
+                                            "t": int(time.time())}
+            if len(files) > _NAMED_MAX:
+                keep = sorted(files, key=lambda k: files[k].get("t", 0))[-_NAMED_MAX:]
+                files = {k: files[k] for k in keep}
+            text = json.dumps({"format": _FORMAT, "version": 1, "files": files})
+            fd, tmp = tempfile.mkstemp(prefix=".named-outputs.", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+    except OSError as e:
+        if _atomic.is_disk_full(e):
+            raise
 
 
 def _matches(rec: dict[str, Any], st: os.stat_result) -> bool:
@@ -266,6 +347,7 @@ class Outputs:
         self.inputs = [Path(p) for p in inputs]
         self.overwrite = bool(overwrite)
         self.written: list[Path] = []
+        self._owned_folders: list[str] = []
 
     # --- checks -----------------------------------------------------------------------------------
     def _index(self) -> tuple[set[tuple[int, int]], set[str]]:
@@ -293,13 +375,24 @@ class Outputs:
             pass
         return os.path.abspath(os.path.realpath(path)) in real
 
-    def folder(self, path: str | os.PathLike, create: bool = True) -> Path:
-        """Check (and create) an output folder: not an input folder, not under a file, writable."""
+    def folder(self, path: str | os.PathLike, create: bool = True, own: bool = True) -> Path:
+        """Check (and create) an output folder: not an input folder, not under a file, writable.
+
+        ``own``: the folder is the command's output folder (``--out DIR``), so the ledger of
+        the files written into it is kept there; False for the folder of a single named output
+        file, which is the user's (its files are recorded in infantpose's state folder)."""
         p = Path(path)
         if self._input_clash(p):
             raise InputError(p, "output folder is the input folder; choose another --out "
                                 "(outputs never go over inputs)")
+        if own:
+            self._owned_folders.append(os.path.abspath(os.path.realpath(p)))
         return _check_dir(p, create)
+
+    def _in_owned_folder(self, p: Path) -> bool:
+        parent = os.path.abspath(os.path.realpath(p.parent))
+        return any(parent == f or parent.startswith(f.rstrip(os.sep) + os.sep)
+                   for f in self._owned_folders)
 
     def file(self, path: str | os.PathLike, create_parent: bool = True) -> Path:
         """Check one output file before anything is written; returns ``path``.
@@ -334,7 +427,8 @@ class Outputs:
         """Mark files this run wrote as infantpose's (so a rerun may replace them)."""
         ps = [Path(p) for p in paths]
         try:
-            record(ps, self.command)
+            record([p for p in ps if self._in_owned_folder(p)], self.command)
+            record_named([p for p in ps if not self._in_owned_folder(p)], self.command)
         except Exception as e:
             from infantpose import _atomic
             from infantpose.errors import OutputError

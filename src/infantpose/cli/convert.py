@@ -87,8 +87,8 @@ def convert_cmd(
         if dst.suffix.lower() == ".json":
             raise InputError(dst, "--to labelme writes a folder of .json files, not one file")
         if src.is_file() and same_path(dst, src.parent):
-            raise InputError(dst, f"output folder holds the source {src.name}; choose another "
-                                  "--out (outputs never go beside or over their source)")
+            raise InputError(dst, f"output folder holds the source {src.name} (an output "
+                                  "there could overwrite an input); choose another --out")
         guard.folder(dst, create=False)
     ds = read_labels(src, schema=schema, images_root=images, check_images=not no_image_check,
                      mapping=renames or None)

@@ -101,7 +101,7 @@ def features_cmd(
                         fps=fps)
     with bar(len(files), "features", enabled=not quiet, unit="file", transient=True) as b:
         table = features_table(files, cfg, progress=b.update)
-    guard.folder(out.parent if str(out.parent) else ".")
+    guard.folder(out.parent if str(out.parent) else ".", own=False)
     with _atomic.atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     guard.record(out)

@@ -119,7 +119,7 @@ def predict_cmd(
     guard = Outputs("risk predict", [model_dir, features], overwrite)
     guard.file(out, create_parent=False)
     scores = predict(model_dir, features)
-    guard.folder(out.parent if str(out.parent) else ".")
+    guard.folder(out.parent if str(out.parent) else ".", own=False)
     with _atomic.atomic_path(out) as tmp:
         scores.to_csv(tmp, index=False, float_format="%.6g")
     guard.record(out)
