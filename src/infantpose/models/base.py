@@ -196,9 +196,9 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
         module, func = name.split(":", 1)
         try:
             factory = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError) as e:
+        except (ImportError, AttributeError, ValueError) as e:
             raise InputError(None, f"cannot load model factory {name!r} ({e})") from None
-        return as_estimator(factory(schema=schema, weights=weights, **options))
+        return _plugin(name, factory, schema=schema, weights=weights, **options)
     info = _REGISTRY.get(name)
     if info is None:
         known = ", ".join(i.name for i in list_estimators())
@@ -208,3 +208,20 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
     module, func = info.factory.split(":")
     factory = getattr(importlib.import_module(module), func)
     return as_estimator(factory(schema=schema, weights=weights, **options))
+
+
+def _plugin(name: str, factory: Any, **kwargs: Any) -> EstimatorBase:
+    """Call a plug-in factory ``module:function``; a spec that names something else (a
+    non-function, a function that does not take ``schema=``/``weights=``, or one that returns
+    no estimator: ``os:getcwd``) is InputError, not an internal error."""
+    if not callable(factory):
+        raise InputError(None, f"model factory {name!r} is not a function")
+    try:
+        made = factory(**kwargs)
+    except TypeError as e:
+        raise InputError(None, f"model factory {name!r} cannot be called as "
+                               f"factory(schema=..., weights=...) ({e})") from None
+    if not callable(getattr(made, "predict", None)):
+        raise InputError(None, f"model factory {name!r} returned {type(made).__name__}, not an "
+                               "estimator (an object with a predict(image) method)")
+    return as_estimator(made)
