@@ -85,11 +85,42 @@ def disk_full_names(path: str | os.PathLike) -> Iterator[None]:
         raise
 
 
+#: Folders this process created for outputs (see :func:`make_dirs`), so that a command that
+#: fails can remove those it left empty (:func:`remove_created_dirs`).
+CREATED_DIRS: list[Path] = []
+
+
+def make_dirs(path: str | os.PathLike) -> Path:
+    """``mkdir -p path``, noting each folder it creates in :data:`CREATED_DIRS`."""
+    p = Path(path)
+    missing = []
+    for q in (p, *p.parents):
+        if q.exists() or q.is_symlink():
+            break
+        missing.append(q)
+    p.mkdir(parents=True, exist_ok=True)
+    CREATED_DIRS.extend(reversed(missing))
+    return p
+
+
+def remove_created_dirs() -> list[Path]:
+    """Remove the folders :func:`make_dirs` created that are empty now, deepest first (a failed
+    command leaves no empty output folder behind); forget them all. Returns those removed."""
+    removed = []
+    for d in sorted(set(CREATED_DIRS), key=lambda q: len(q.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            if d.is_dir() and not d.is_symlink() and not any(d.iterdir()):
+                d.rmdir()
+                removed.append(d)
+    CREATED_DIRS.clear()
+    return removed
+
+
 def ensure_writable_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` (and parents) if needed and check that files can be written there."""
     p = Path(path)
     try:
-        p.mkdir(parents=True, exist_ok=True)
+        make_dirs(p)
     except OSError as e:
         raise InputError(p, f"cannot create output directory ({e.strerror or e})") from None
     if not p.is_dir():
@@ -117,7 +148,7 @@ def atomic_path(path: str | os.PathLike, need_bytes: int = 0) -> Iterator[Path]:
     """
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
     except OSError as e:
         if is_disk_full(e):
             raise OutputError(target, NO_SPACE) from None

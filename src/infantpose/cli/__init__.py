@@ -83,6 +83,18 @@ def run(argv: list[str]) -> int:
     """Run the command line ``argv``; return the exit code. Every failure the user can cause
     prints one line ``error: <file>: <problem>`` and returns 2; no traceback is shown unless
     ``INFANTPOSE_DEBUG`` is set."""
+    from infantpose import _atomic
+
+    _atomic.CREATED_DIRS.clear()
+    code = _run(argv)
+    if code != 0:  # a failed command leaves no empty output folder behind
+        _atomic.remove_created_dirs()
+    _atomic.CREATED_DIRS.clear()
+    return code
+
+
+def _run(argv: list[str]) -> int:
+    """:func:`run` without the clean-up of empty folders."""
     import os
 
     cx = _click_exceptions()
