@@ -265,6 +265,7 @@ def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs:
                 summary: Summary) -> Summary:
     """The predictions and renders, staged in a hidden folder of ``out`` and moved into place
     at the end (``out``'s lock held)."""
+    from infantpose.errors import OutputError
     from infantpose.progress import bar
     from infantpose.video.pipeline import run_video
 
@@ -299,6 +300,10 @@ def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs:
         pbar.close()
         summary.written = _commit(staging, out)
         guard.record(*summary.written)
+    except OutputError as e:  # name the output, not its hidden staging copy
+        if e.path and Path(e.path).is_relative_to(staging):
+            raise OutputError(out / Path(e.path).relative_to(staging), e.problem) from None
+        raise
     finally:
         pbar.close()
         shutil.rmtree(staging, ignore_errors=True)

@@ -402,8 +402,9 @@ class VideoWriter:
             arr = np.pad(arr, ((0, s.height - self.height), (0, s.width - self.width), (0, 0)),
                          mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
-        for pkt in s.encode(frame):
-            self._container.mux(pkt)
+        with _atomic.disk_full_names(self.path):  # FFmpeg's ENOSPC names the temporary file
+            for pkt in s.encode(frame):
+                self._container.mux(pkt)
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -411,9 +412,10 @@ class VideoWriter:
             self._abort(exc_type, exc, tb)
             return
         try:
-            for pkt in self._stream.encode():
-                self._container.mux(pkt)
-            self._container.close()
+            with _atomic.disk_full_names(self.path):
+                for pkt in self._stream.encode():
+                    self._container.mux(pkt)
+                self._container.close()
             from infantpose.io.container_tags import scrub_tags
 
             scrub_tags(self._tmp)  # the muxer's own "Lavf"/"FFMP" stamps
