@@ -136,8 +136,6 @@ def main() -> int:
     images = [read_image(p) for p in gt.image_paths] if makers else []
     for name, make in makers.items():
         est = make()
-        if hasattr(est, "set_mode"):
-            est.set_mode("image")
         t0 = time.perf_counter()
         preds = predict_dataset(est, gt, use_gt_boxes=True, images=images)
         sec = (time.perf_counter() - t0) / len(gt)

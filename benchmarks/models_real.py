@@ -74,7 +74,6 @@ def main() -> int:
         name, options = _parse(spec)
         for protocol in args.protocols:
             est = create_estimator(name, schema="coco17", **options)
-            est.set_mode("image")
             est.predict(np.ascontiguousarray(images[0][::-1]))  # warm-up, not a labelled view
             t0 = time.perf_counter()
             preds = predict_dataset(est, gt, use_gt_boxes=protocol == "boxes", images=images)

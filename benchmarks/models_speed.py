@@ -61,11 +61,9 @@ def main() -> int:
                           size=(640, 480))
         for name in args.models:
             est = create_estimator(name, schema="coco17")
-            est.set_mode("image")
             est.predict(np.ascontiguousarray(photos[0][::-1]))
             best_img = best_vid = 0.0
             for _ in range(args.repeats):
-                est.set_mode("image")
                 t0 = time.perf_counter()
                 for im in photos:
                     est.predict(im)

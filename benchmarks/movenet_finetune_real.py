@@ -97,6 +97,9 @@ def main() -> int:  # noqa: C901 - one linear script
     ap.add_argument("--val-every", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads (1 on a machine other jobs share: OpenMP threads that "
+                         "wait for a busy core stall every operator)")
     args = ap.parse_args()
     if args.minutes is None:  # the quick preset
         args.minutes = [9.0]
@@ -120,7 +123,7 @@ def main() -> int:  # noqa: C901 - one linear script
     from infantpose.models.movenet import create
     from infantpose.train import movenet as mt
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
 
@@ -146,6 +149,7 @@ def main() -> int:  # noqa: C901 - one linear script
         if v is not None:
             setattr(base, k, v)
     base.seed = args.seed
+    base.threads = args.threads
     recipe = {k: v for k, v in over.items() if v is not None}
     if args.rotate_p is not None:
         base.augment.rotate_p = args.rotate_p
@@ -197,8 +201,8 @@ def main() -> int:  # noqa: C901 - one linear script
          f"`infantpose.train.movenet.MoveNetTrainConfig` defaults (lr {base.lr:g}, batch "
          f"{base.batch_size}, loss {base.loss}, MobileNetV2 blocks 1-{base.freeze} frozen, "
          f"sigma {base.sigma:g} cells, full-circle rotation p {base.augment.rotate_p:g}, replay "
-         f"{base.replay:g}); {len(tr)} photos trained on, {len(ho)} held out; 2 torch threads "
-         "on a shared 2-core machine.")
+         f"{base.replay:g}); {len(tr)} photos trained on, {len(ho)} held out; {args.threads} torch "
+         "thread(s) on a shared 2-core machine.")
     emit()
     emit("Held-out train200 photos (selection; COCO AP, mirror test; mean of both protocols "
          "picks the state):")
@@ -228,14 +232,20 @@ def main() -> int:  # noqa: C901 - one linear script
     models += [(f"fine-tuned, {m}", ck, run) for m, run, ck, _ in runs]
     for name, ck, run in models:
         run.mkdir(parents=True, exist_ok=True)
-        est = create(weights=str(ck)) if ck is not None else create(model_path=model_path)
-        for boxes, proto in ((True, "labelled boxes"), (False, "no boxes (two-pass)")):
-            preds, rate = score(est, vgt, vims, boxes,
-                                run / f"val240_{'boxes' if boxes else 'nobox'}.pkl")
+        protocols = [(True, "labelled boxes", "none"), (False, "no boxes (two-pass)", "none")]
+        if ck is not None:  # a fine-tuned model's whole-image first look: its own, or the
+            # off-the-shelf network's (create's default for a checkpoint)
+            protocols.append((False, "no boxes, off-the-shelf first look", "thunder"))
+        for boxes, proto, finder in protocols:
+            est = (create(weights=str(ck), finder=finder) if ck is not None
+                   else create(model_path=model_path))
+            key = f"{'boxes' if boxes else 'nobox'}_{est.mirror_scope}_{finder}"
+            preds, rate = score(est, vgt, vims, boxes, run / f"val240_{key}.pkl")
             emit(_val240.row(name, proto, vgt, preds, vpost, vgroups, rate, args.boot))
     emit()
-    emit("photos/s: the scoring pass (mirror test, 2 torch threads, a shared machine; cached "
-         "with the predictions when an earlier run of this script scored them).")
+    emit(f"photos/s: the scoring pass (mirror test, {args.threads} torch thread(s), a shared "
+         "machine; cached with the predictions when an earlier run of this script scored "
+         "them).")
     return 0
 
 

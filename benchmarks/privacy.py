@@ -368,8 +368,6 @@ def fallback_on_examples(est) -> list[tuple[str, dict]]:
         images = sorted(p for p in root.rglob("*") if p.suffix in (".jpg", ".png"))
         for group in sorted({p.parent for p in images}):
             deid = Deidentifier("mosaic")
-            old = getattr(est, "mode", None)
-            _set_mode(est, "image")
             try:
                 for p in (q for q in images if q.parent == group):
                     img = read_image(p)
@@ -378,19 +376,11 @@ def fallback_on_examples(est) -> list[tuple[str, dict]]:
                          guessed=guessed_instances(res.meta.get("path")))
             finally:
                 deid.close()
-                if isinstance(old, str):
-                    _set_mode(est, old)
             n = sum(q.parent == group for q in images)
             rows.append((f"`{group.relative_to(root)}/` ({n} images, predict --overlay "
                          f"--deidentify)", deid.report.to_dict()))
     return rows
 
-
-def _set_mode(est, mode: str) -> None:
-    """Image mode (no tracking between calls) or video mode, where the estimator has one."""
-    fn = getattr(est, "set_mode", None)
-    if callable(fn):
-        fn(mode)
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> str:

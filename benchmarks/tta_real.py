@@ -63,7 +63,6 @@ def _timed(estimator, gt, images: list[np.ndarray], use_gt_boxes: bool):
     first, untimed (graphs warm up; not a labelled image, so nothing is cached for the pass)."""
     from infantpose.evaluate.run import predict_dataset
 
-    estimator.set_mode("image")
     estimator.predict(np.ascontiguousarray(images[0][::-1]))
     t0 = time.perf_counter()
     preds = predict_dataset(estimator, gt, use_gt_boxes=use_gt_boxes, images=images)

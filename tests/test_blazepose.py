@@ -92,18 +92,23 @@ def test_no_person_gives_missing_instance(fake_mediapipe):
 
 
 def test_video_mode_keeps_the_working_rotation(fake_mediapipe):
+    from infantpose.models.tracker import Hint
+
     img = np.zeros((60, 80, 3), np.uint8)
     img[50, 70] = (255, 0, 0)  # found only at 180
-    est = bp.BlazePose(mode="video")
-    assert est.predict(img).meta["attempts"] == [3]
-    assert est.predict(img).meta["attempts"] == [1]  # 180 tried first now
-    est.set_mode("video")  # new video: start upright again
-    assert est.predict(img).meta["attempts"] == [3]
+    est = bp.BlazePose()
+    trk = est.tracker()  # mediapipe's own video mode, in a runner of the tracker's
+    assert trk.step(img).meta["attempts"] == [3]
+    assert trk.step(img).meta["attempts"] == [1]  # 180 tried first now
+    trk.close()
+    assert est.tracker().step(img).meta["attempts"] == [3]  # new video: upright again
+    assert est.predict(img).meta["attempts"][0] >= 3  # the estimator itself kept nothing
     img2 = np.zeros((60, 80, 3), np.uint8)
     img2[50, 10] = (255, 0, 0)  # found only at 270
     img_est = bp.BlazePose(mirror_test=False)
-    img_est.set_rotation_hint(270)
-    assert img_est.predict(img2).meta["attempts"] == [1]
+    view = img_est.tracker(following=False).view  # the box tracker's rotation hint
+    assert view(img2, None, Hint(270)).meta["attempts"] == [1]
+    assert img_est.predict(img2).meta["attempts"] == [4]
 
 
 # --- real mediapipe ------------------------------------------------------------------------------

@@ -125,24 +125,27 @@ def test_always_skips_the_detector_and_boxes_search_the_box_first(fakes):
 
 def test_rotation_hint_is_tried_alone_first(fakes):
     fakes["turn"] = 270
+    from infantpose.models.tracker import Hint
+
     est = bp.BlazePose(fallback="always", mirror_test=False)
-    est.set_rotation_hint(270)
-    p = est.predict(np.zeros((60, 80, 3), np.uint8))
+    p = est.tracker(following=False).view(np.zeros((60, 80, 3), np.uint8), None, Hint(270))
     assert p.meta["rotation"] == [270] and len(fakes["rois"]) == 3
 
 
 def test_video_mode_carries_the_fallback_region(fakes):
-    est = bp.BlazePose(mode="video")
+    est = bp.BlazePose()
+    trk = est.tracker()
     img = np.zeros((60, 80, 3), np.uint8)
-    assert est.predict(img).meta["attempts"] == [16]
+    assert trk.step(img).meta["attempts"] == [16]
     n = len(fakes["rois"])
-    p = est.predict(img)  # the last region still holds a confident pose: one pass, no detector
+    p = trk.step(img)  # the last region still holds a confident pose: one pass, no detector
     assert p.meta["attempts"] == [1] and p.meta["path"] == ["fallback"]
+    assert p.outcome == "tracked"
     assert len(fakes["rois"]) == n + 1 and fakes["det_calls"] == 4
     fakes["turn"] = 0  # the carried region loses the infant: full search again
-    assert est.predict(img).meta["attempts"][0] > 1
-    est.set_mode("video")  # new video: nothing carried
-    assert est._carry is None
+    assert trk.step(img).meta["attempts"][0] > 1
+    assert est._carry is None  # the region was the tracker's runner's, never the estimator's
+    assert est.tracker().runner._carry is None  # new video: nothing carried
 
 
 def test_path_metadata_survives_json(tmp_path, fakes):

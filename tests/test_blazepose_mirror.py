@@ -155,24 +155,29 @@ def test_no_pose_in_either_view(fake):
 def test_default_mirrors_images_not_video(fake):
     est = bp.BlazePose()
     assert est.mirror_test is None and est.mirroring
-    est.set_mode("video")
-    assert not est.mirroring
-    assert "views" not in est.predict(_infant()).meta
-    assert bp.BlazePose(mode="video", mirror_test=True).mirroring
+    trk = est.tracker()  # mediapipe's own video mode: one view per frame
+    assert not trk.runner.mirroring
+    assert "views" not in trk.step(_infant()).meta
+    assert est.mirroring  # the estimator itself is unchanged
+    assert bp.BlazePose(mirror_test=True).tracker().runner.mirroring
     assert not bp.BlazePose(mirror_test=False).mirroring
 
 
 def test_video_mode_mirrors_in_a_twin_and_keeps_its_own_tracking(fake):
-    est = bp.BlazePose(mode="video", mirror_test=True, rotations=())
+    est = bp.BlazePose(mirror_test=True, rotations=())
+    trk = est.tracker()
     img = _infant()
     for _ in range(3):
-        p = est.predict(img)
+        p = trk.step(img)
         assert p.meta["views"] == ["both"]
-        np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
-    assert est._twin is not None and est._twin.mode == "image"
-    assert set(est._trackers) == {0}
-    est.close()
-    assert est._twin is None
+        np.testing.assert_allclose(p.instance[:, :2], _expected(), atol=1e-9)
+    runner = trk.runner
+    # the mirrored views are the estimator's own (image mode, no tracking state)
+    assert runner._mirror_runner() is est and runner._twin is None
+    assert set(runner._trackers) == {0} and not est._trackers
+    assert runner._static is None and est._static is not None  # its graphs are borrowed
+    trk.close()
+    assert not runner._trackers and est._static is not None  # the estimator's stay open
 
 
 def test_combine_views_rules():
@@ -212,11 +217,12 @@ def test_rotation_hint_is_mirrored_for_the_mirror_image(fake):
     from infantpose.geometry import rotate_image
 
     img = _infant()
+    from infantpose.models.tracker import Hint
+
     est = bp.BlazePose(mirror_test=True)
-    est.set_rotation_hint(90)
-    p = est.predict(img)
+    p = est.tracker(following=False).view(img, None, Hint(90))  # the box tracker's hint
     # each view is tried first at the hinted turn, which in the mirror image is 270
-    assert len(fake) == 2 and est._hint == 90
+    assert len(fake) == 2
     assert np.array_equal(fake[0], rotate_image(img, 90))
     assert np.array_equal(fake[1], rotate_image(np.ascontiguousarray(img[:, ::-1]), 270))
     assert p.meta["rotation"] == [90] and p.meta["views"] == ["both"]
@@ -265,11 +271,11 @@ def test_fine_tuned_runtime_options(fake):
     est = _torch_estimator(runtime_mirror=True, ensemble=0.25)
     assert est.runtime_mirror and est.ensemble == 0.25
     box = np.array([[0.0, 0.0, 10.0, 10.0]])
-    assert est._mirrors(None) and est._mirrors(box)
+    assert est._finder.mirrors(None) and est._finder.mirrors(box)
     default = _torch_estimator()  # the default: mirror only when searching the whole image
-    assert default.runtime_mirror is None and default._mirrors(None) and not default._mirrors(box)
+    assert default.runtime_mirror is None and default._finder.mirrors(None) and not default._finder.mirrors(box)
     never = _torch_estimator(runtime_mirror=False)
-    assert not never._mirrors(None) and not never._mirrors(box)
+    assert not never._finder.mirrors(None) and not never._finder.mirrors(box)
 
 
 def test_the_runtime_placing_fine_tuned_crops_mirrors_whole_images_only(fake):
@@ -313,7 +319,7 @@ def test_cli_passes_the_flag_to_the_runtime(tmp_path, monkeypatch, capsys):
 
     seen = []
 
-    class Stub(base.EstimatorBase):
+    class Stub:
         name = "stub"
 
         def __init__(self, schema=None, **options):
@@ -324,6 +330,9 @@ def test_cli_passes_the_flag_to_the_runtime(tmp_path, monkeypatch, capsys):
 
         def predict(self, image, boxes=None):
             return Poses.empty(self.schema, 1, 1, frame_size=(image.shape[1], image.shape[0]))
+
+        def close(self):
+            pass
 
     real = base.create_estimator
 

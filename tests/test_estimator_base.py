@@ -1,4 +1,5 @@
-"""The estimator base declares every hook; plug-ins that do not derive from it are adapted."""
+"""One estimator protocol: ``predict(image, boxes=None)``; plug-ins get ``close`` and ``with``
+from the one adapter; built-in estimators keep no state between calls."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from infantpose.errors import InputError
-from infantpose.models import EstimatorBase, as_estimator, create_estimator, predict_batch
+from infantpose.models import Estimator, PluginEstimator, create_estimator
 from infantpose.poses import Poses
 from infantpose.schemas import get_schema
 
@@ -21,66 +22,60 @@ class Bare:
         return Poses.empty(self.schema, 1, 1)
 
 
-class Hooked(Bare):
-    """A plug-in with hooks of its own and a rotation_hint attribute."""
+class Closing(Bare):
+    """A plug-in with a close of its own and another attribute."""
 
     def __init__(self):
         self.calls = []
-        self.rotation_hint = None
-
-    def set_mode(self, mode):
-        self.calls.append(("mode", mode))
-
-    def set_tracking(self, on):
-        self.calls.append(("tracking", on))
 
     def close(self):
-        self.calls.append(("close",))
+        self.calls.append("close")
 
 
 def create_bare(schema=None, weights=None):
     return Bare()
 
 
-def test_base_hooks_do_nothing_and_batch_loops():
-    est = as_estimator(Bare())
-    assert isinstance(est, EstimatorBase) and est.name == "bare"
-    assert not est.accepts_rotation_hint
-    est.set_mode("video")
-    est.set_tracking(True)
-    est.set_rotation_hint(90)
-    est.close()
-    with pytest.raises(InputError, match="image' or 'video"):
-        est.set_mode("film")
-    img = np.zeros((8, 8, 3), np.uint8)
-    assert predict_batch(est, [img, img, img]).n_frames == 3
-    assert as_estimator(est) is est
+def create_closing(schema=None, weights=None):
+    return Closing()
 
 
-def test_adapter_uses_the_plugins_own_hooks():
-    inner = Hooked()
-    est = as_estimator(inner)
-    assert est.accepts_rotation_hint  # it has a rotation_hint attribute
-    est.set_mode("video")
-    est.set_tracking(False)
-    est.set_rotation_hint(180)
+def create_nothing(schema=None, weights=None):
+    return object()
+
+
+def test_a_bare_plugin_is_adapted_and_satisfies_the_protocol():
+    est = create_estimator("test_estimator_base:create_bare")
+    assert isinstance(est, PluginEstimator) and isinstance(est, Estimator)
+    assert est.name == "bare" and est.schema.name == "coco17"
+    with est:  # closing a plug-in without close does nothing
+        assert est.predict(np.zeros((8, 8, 3), np.uint8)).n_frames == 1
+    # the old hooks are gone: nothing to switch between images and videos
+    for hook in ("set_mode", "set_tracking", "set_rotation_hint", "set_frame_time"):
+        assert not hasattr(est, hook)
+
+
+def test_the_adapter_closes_the_plugin_and_passes_its_attributes():
+    est = create_estimator("test_estimator_base:create_closing")
     with est:
         pass
-    assert inner.calls == [("mode", "video"), ("tracking", False), ("close",)]
-    assert inner.rotation_hint == 180
-    assert est.calls is inner.calls  # other attributes pass through
+    assert est.inner.calls == ["close"] and est.calls is est.inner.calls
 
 
-def test_create_estimator_loads_a_factory_by_module_path():
-    est = create_estimator("test_estimator_base:create_bare")
-    assert isinstance(est, EstimatorBase) and est.name == "bare"
+def test_create_estimator_refuses_what_is_not_an_estimator():
     with pytest.raises(InputError, match="cannot load model factory"):
         create_estimator("no_such_module_xyz:create")
+    with pytest.raises(InputError, match="no predict"):
+        create_estimator("test_estimator_base:create_nothing")
 
 
-def test_an_estimator_without_predict_cannot_be_built():
-    class NoPredict(EstimatorBase):
-        schema = get_schema("coco17")
+def test_built_in_estimators_are_the_protocol_and_have_no_video_hooks():
+    from infantpose.models.blazepose import BlazePose
+    from infantpose.models.movenet import MoveNet
+    from infantpose.models.onnx_model import OnnxPoseEstimator
+    from infantpose.models.topdown import TorchPoseEstimator
 
-    with pytest.raises(TypeError, match="predict"):
-        NoPredict()
+    for cls in (BlazePose, MoveNet, OnnxPoseEstimator, TorchPoseEstimator):
+        for hook in ("set_mode", "set_tracking", "set_rotation_hint", "set_frame_time"):
+            assert not hasattr(cls, hook), (cls.__name__, hook)
+        assert callable(cls.predict) and callable(cls.close) and callable(cls.tracker)

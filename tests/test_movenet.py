@@ -72,9 +72,9 @@ def test_whole_image_then_refined_on_own_keypoints():
     calls = []
     inner = est._pass
 
-    def spy(image, m, mirror):
+    def spy(image, m, mirror, find=False):
         calls.append(m.copy())
-        return inner(image, m, mirror)
+        return inner(image, m, mirror, find)
 
     est._pass = spy
     p = est.predict(marker_image())
@@ -136,15 +136,40 @@ def test_two_boxes_two_instances_and_degenerate_box():
     assert p.meta["passes"] == [1, 2]
 
 
-def test_mirror_swaps_left_right_back_and_agrees():
+@pytest.mark.parametrize("scope", ["crop", "view"])
+def test_mirror_swaps_left_right_back_and_agrees(scope):
     plain = estimator(mirror_test=False).predict(marker_image())
-    est = estimator(mirror_test=True)
+    est = estimator(mirror_test=True, mirror_scope=scope)
     p = est.predict(marker_image())
-    assert p.meta["views"] == ["both"] and est.calls == 4
+    # "crop": the refined crop mirrored (3 passes); "view": the whole two-pass view again (4)
+    assert p.meta["views"] == ["both"] and est.calls == (3 if scope == "crop" else 4)
     # without the swap back, the mirrored view's left keypoints would lie left of the marker
     np.testing.assert_allclose(p.data[0, 0], plain.data[0, 0], atol=0.3)
-    mirrored_crop = est.net.crops[2]
-    np.testing.assert_allclose(mirrored_crop, est.net.crops[0][:, ::-1], atol=1.0)
+    mirrored, original = (est.net.crops[2], est.net.crops[1]) if scope == "crop" else (
+        est.net.crops[2], est.net.crops[0])
+    np.testing.assert_allclose(mirrored, original[:, ::-1], atol=1.0)
+
+
+def test_finder_takes_the_first_look_and_the_network_the_refined_one():
+    finder = MarkerNet(score=0.9)
+    est = estimator(mirror_test=True, finder=finder, finder_size=N)
+    p = est.predict(marker_image())
+    assert len(finder.crops) == 1  # the whole image, once
+    assert len(est.net.crops) == 2  # the refined crop and its mirror image
+    plain = estimator(mirror_test=False).predict(marker_image())
+    np.testing.assert_allclose(p.data[0, 0], plain.data[0, 0], atol=0.3)
+    # boxes need no first look: the finder is not used
+    finder.crops.clear()
+    est.predict(marker_image(), np.array([[100, 0, 200, 120.0]]))
+    assert finder.crops == []
+    # nothing confident for the finder: the network itself looks at the whole image
+    quiet = estimator(mirror_test=False, finder=MarkerNet(score=0.05), finder_size=N)
+    q = quiet.predict(marker_image())
+    assert q.meta["passes"] == [2] and len(quiet.net.crops) == 1
+    with pytest.raises(InputError):
+        estimator(finder=MarkerNet())  # its input size is needed
+    with pytest.raises(InputError):
+        estimator(mirror_scope="both")
 
 
 def test_mirror_keeps_the_more_confident_view_when_they_disagree():
@@ -302,23 +327,25 @@ def test_real_thunder_on_a_photo():
 
 
 def test_photos_mirror_video_frames_do_not_and_the_last_turn_goes_first():
+    from infantpose.models.tracker import Hint
+
     est = estimator()  # mirror_test None: photos only
     assert est.mirroring
-    est.set_tracking(True)  # frames of one video (the tracker passes boxes)
-    assert not est.mirroring
-    p = est.predict(marker_image())
+    view = est.tracker().view  # frames of one video (the tracker passes boxes)
+    p = view(marker_image(), None, Hint(None, following=True))
     assert "views" not in p.meta and p.meta["passes"] == [2]
-    est.set_tracking(False)
-    est.set_mode("video")
-    assert not est.mirroring
-    est.set_mode("image")
-    assert est.mirroring and estimator(mirror_test=False).mirroring is False
+    assert est.mirroring  # the estimator itself is unchanged
+    assert "views" in est.predict(marker_image()).meta
+    # tracking off: every frame a fresh search, mirrored like a photo
+    assert "views" in est.tracker(following=False).view(marker_image(), None,
+                                                        Hint(following=False)).meta
+    assert estimator(mirror_test=False).mirroring is False
     # a rotation hint: that turn is tried first and alone when it is confident
     hinted = estimator(net=MarkerNet(score=0.9), mirror_test=False)
-    hinted.set_rotation_hint(270)
-    q = hinted.predict(marker_image())
+    view = hinted.tracker().view
+    q = view(marker_image(), None, Hint(270))
     assert q.meta["rotation"] == [270] and q.meta["passes"] == [2]
-    hinted.set_rotation_hint(None)
-    assert hinted.predict(marker_image()).meta["rotation"] == [0]
+    assert view(marker_image(), None, Hint(None)).meta["rotation"] == [0]
+    assert hinted.predict(marker_image()).meta["rotation"] == [0]  # no hint kept
     with pytest.raises(InputError):
-        hinted.set_rotation_hint(45)
+        view(marker_image(), None, Hint(45))

@@ -9,6 +9,8 @@ import json
 import warnings
 
 import numpy as np
+
+from infantpose.models.tracker import Hint
 import pytest
 import torch
 from torch import nn
@@ -93,10 +95,9 @@ def test_heatmap_onnx_gives_the_torch_models_keypoints(heatmap_model, flip):
     ref = _torch_heatmap(net)
     ref.flip_test = flip
     est = OnnxPoseEstimator(path, detector="none", flip_test=flip)
-    for e in (ref, est):
-        e.set_rotation_hint(0)
+    views = [e.tracker().view for e in (ref, est)]  # a tracker's hint: upright
     for boxes in (BOX, None):  # a person box, and the whole frame
-        a, b = ref.predict(img, boxes).data, est.predict(img, boxes).data
+        a, b = (v(img, boxes, Hint(0)).data for v in views)
         assert a.shape == b.shape == (1, 1, 17, 3)
         np.testing.assert_allclose(b[..., :2], a[..., :2], atol=1e-3)
         np.testing.assert_allclose(b[..., 2], a[..., 2], atol=1e-4)
@@ -110,8 +111,8 @@ def test_quarter_turn_search_keeps_the_most_confident_turn(heatmap_model):
     p = est.predict(img, BOX)
     rot = p.meta["rotation"][0]
     assert rot in (0, 90, 180, 270)
-    est.set_rotation_hint(rot)  # the same turn alone gives the same pose
-    np.testing.assert_allclose(est.predict(img, BOX).data, p.data)
+    # the same turn alone (a tracker's hint) gives the same pose
+    np.testing.assert_allclose(est.tracker().view(img, BOX, Hint(rot)).data, p.data)
 
 
 def test_simcc_onnx_gives_the_torch_models_keypoints(simcc_model):

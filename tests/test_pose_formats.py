@@ -1,6 +1,8 @@
 """Pose files of the field's tools (issue 12, item 4): SLEAP .slp through sleap-io, NWB through
 ndx-pose, a movement dataset through xarray; round trips keep frames, slots, scores and time."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,7 @@ def test_slp_round_trip_in_sleaps_own_layout(poses, tmp_path):
     path = PF.write_pose_file(poses, tmp_path / "clip.slp")
     back = PF.read_pose_file(path)
     _same(poses, back)
-    assert back.source == "clip.mp4"
+    assert Path(back.source).resolve() == Path("clip.mp4").resolve()
     assert not list(tmp_path.glob(".*tmp*"))
     labels = sio.load_slp(str(path), open_videos=False)
     assert [t.name for t in labels.tracks] == ["instance_0", "instance_1"]
@@ -61,16 +63,19 @@ def test_nwb_round_trip_with_ndx_pose_series_and_timestamps(poses, tmp_path):
     path = PF.write_pose_file(poses, tmp_path / "clip.nwb")
     back = PF.read_pose_file(path)
     _same(poses, back)
-    assert back.source == "clip.mp4"
     assert not list(tmp_path.glob(".*tmp*"))
     with NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
         nwb = io.read()
-        pe = nwb.processing["behavior"]["instance_0"]
+        pe = nwb.processing["behavior"]["PoseEstimation"]  # ndx-pose's and movement's name
+        assert "PoseEstimation_instance_1" in nwb.processing["behavior"].data_interfaces
         nose = pe.pose_estimation_series["nose"]
         assert np.allclose(nose.timestamps[:], FRAMES / 29.97)  # exact time, skipped frames too
-        assert np.allclose(nose.data[1], poses.data[1, 0, 0, :2] - 0.5)
-        assert "right_ear" not in pe.pose_estimation_series  # never seen: no series
+        assert nose.data[1] == pytest.approx(poses.data[1, 0, 0, :2] - 0.5, abs=0)
+        ear = pe.pose_estimation_series["right_ear"]  # never seen: all NaN, confidence 0
+        assert np.isnan(ear.data[:]).all() and (ear.confidence[:] == 0).all()
         assert pe.skeleton.name == "coco17"
+        assert nwb.subject.subject_id == "unknown" and nwb.subject.sex == "U"
+        assert nwb.subject.age == "P0D/" and nwb.subject.species == "Homo sapiens"
 
 
 def test_movement_dataset(poses, tmp_path):
@@ -149,7 +154,8 @@ def test_reads_a_sleap_project_of_its_own(tmp_path):
                  str(tmp_path / "mine.slp"), verbose=False)
     p = PF.read_slp(tmp_path / "mine.slp")
     assert p.schema.name == "coco17" and p.n_instances == 2
-    assert p.frame_indices.tolist() == [3, 4, 7] and p.fps is None and p.source == "baby.mp4"
+    assert p.frame_indices.tolist() == [3, 4, 7] and p.fps is None
+    assert p.source == str(tmp_path / "baby.mp4")  # relative: from the .slp's own folder
     nose = p.schema.index("nose")
     assert np.allclose(p.data[0, 0, nose], [3 + 2 + 0.5, 3 + 3 + 0.5, 1.0])  # SLEAP x + 0.5
     assert np.allclose(p.data[0, 1, nose, :2], [105.5, 106.5])

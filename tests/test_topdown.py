@@ -1,6 +1,8 @@
 """Top-down inference: exact crop geometry, flip-test alignment, estimators and the CLI."""
 
 import numpy as np
+
+from infantpose.models.tracker import Hint
 import pytest
 import torch
 import torch.nn.functional as F
@@ -129,8 +131,8 @@ def test_rotated_crops_map_back_exactly(rotation):
     assert d / np.linalg.norm(d) == pytest.approx(expected, abs=1e-12)
     img = _blob_image(200, 150, [(70.3, 60.8)])
     est = _estimator()
-    est.set_rotation_hint(rotation)
-    p = est.predict(img, np.array([[30, 20, 120, 110]]))
+    view = est.tracker().view  # a tracker's rotation hint: the crop is turned by it
+    p = view(img, np.array([[30, 20, 120, 110]]), Hint(rotation))
     assert p.meta["rotation"] == [rotation]
     assert np.abs(p.data[0, 0, :, :2] - [70.3, 60.8]).max() < 0.6
 
@@ -205,5 +207,6 @@ def test_upright_checkpoints_try_quarter_turns_and_keep_the_confident_one(tmp_pa
     p = est.predict(img, np.array([box]))
     assert p.meta["rotation"] == [expected]
     assert np.abs(p.data[0, 0, :, :2] - blob).max() < 1.5
-    est.set_rotation_hint(0)  # a tracker's hint: only that orientation is tried
-    assert est.predict(img, np.array([box])).meta["rotation"] == [0]
+    view = est.tracker().view  # a tracker's hint: only that orientation is tried
+    assert view(img, np.array([box]), Hint(0)).meta["rotation"] == [0]
+    assert est.predict(img, np.array([box])).meta["rotation"] == [expected]  # no state kept

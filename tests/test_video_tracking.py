@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from infantpose.errors import InputError
-from infantpose.models.base import EstimatorBase
+from infantpose.models.tracker import BoxTracker, OwnTracker
 import testclips as tc
 from infantpose.video import tracking as tr
 from infantpose.video.prefetch import Prefetcher
@@ -71,21 +71,30 @@ def test_search_box_margin_and_degenerate_boxes():
 
 
 class RotatingFake:
-    """Finds the figure only when told the right rotation (as a rotation-retrying model would)."""
+    """Finds the figure only when told the right rotation (as a rotation-retrying model would);
+    a plug-in that offers a tracker view taking the tracker's hint."""
 
     name = "rotfake"
 
     def __init__(self, schema):
         self.schema = schema
-        self.rotation_hint = None
         self.hints = []
         self.inner = tc.create_marker_estimator(schema)
 
     def predict(self, image, boxes=None):
-        self.hints.append(self.rotation_hint)
+        return self._predict(image, boxes, None)
+
+    def _predict(self, image, boxes, rotation):
         res = self.inner.predict(image, boxes)
-        res.meta["rotation"] = 90 if self.rotation_hint in (None, 90) else 0
+        res.meta["rotation"] = 90 if rotation in (None, 90) else 0
         return res
+
+    def tracker(self, config, following):
+        def view(image, boxes, hint):
+            self.hints.append(hint.rotation)
+            return self._predict(image, boxes, hint.rotation)
+
+        return BoxTracker(self, config, following, view=view)
 
 
 def test_orientation_is_kept_across_frames(clip):
@@ -181,28 +190,31 @@ def test_box_is_held_while_the_infant_stays_inside():
     assert not np.allclose(tr._next_box(first, jitter, (400, 400), no_hold), first)
 
 
-class SelfTrackingFake(EstimatorBase):
-    """Follows the figure by itself in video mode, as the mediapipe runtime does: a search when
-    it had no pose on the previous frame, else it says it followed (``meta["tracked"]``)."""
+class SelfTrackingFake:
+    """Follows the figure by itself in a video-mode twin, as the mediapipe runtime does: a
+    search when it had no pose on the previous frame, else it says it followed
+    (``meta["tracked"]``). Like BlazePose it offers its own tracker, and the box tracker with
+    its rotation hint when own tracking is off."""
 
     name = "selftracking"
-    tracks_itself = True
-    accepts_rotation_hint = True  # like BlazePose: its own tracking wins over the hint
 
-    def __init__(self, schema):
+    def __init__(self, schema, mode="image", log=None):
         self.schema = schema
         self.inner = tc.create_marker_estimator(schema)
-        self.mode = "image"
-        self.log = []  # (mode, boxes) per call
+        self.mode = mode
+        self.log = [] if log is None else log  # (mode, boxes) per call, the twin's too
         self.hints = []
         self._had = False
 
-    def set_mode(self, mode):
-        super().set_mode(mode)
-        self.mode, self._had = mode, False
+    def tracker(self, config, following):
+        if following and config.own_tracking:
+            return OwnTracker(SelfTrackingFake(self.schema, "video", self.log))
 
-    def set_rotation_hint(self, rotation):
-        self.hints.append(rotation)
+        def view(image, boxes, hint):
+            self.hints.append(hint.rotation)
+            return self.predict(image, boxes)
+
+        return BoxTracker(self, config, following, view=view)
 
     def predict(self, image, boxes=None):
         self.log.append((self.mode, boxes))
@@ -224,7 +236,8 @@ def test_self_tracking_estimator_runs_in_its_own_video_mode(clip):
     poses = tr.track_frames(est, ((i, frames[i]) for i in keep), fps=15.0)
     t = poses.meta["tracking"]
     assert t["method"] == "own" and t["rotation_kept"] is True
-    # whole frames in video mode, no boxes and no rotation hints; image mode again afterwards
+    # whole frames in video mode (the tracker's twin), no boxes and no rotation hints; the
+    # estimator itself never left image mode
     assert est.log == [("video", None)] * len(keep) and est.hints == [] and est.mode == "image"
     assert list(poses.frame_indices) == keep and poses.n_frames == len(keep)
     # searches: the first frame, the frame the infant left (a re-detection), the two frames
@@ -245,7 +258,7 @@ def test_self_tracking_estimator_runs_in_its_own_video_mode(clip):
     assert [t_box[k] for k in ("detected", "tracked", "redetections", "lost")] == \
         [t[k] for k in ("detected", "tracked", "redetections", "lost")]  # the same counting
     assert {m for m, _ in est.log} == {"image"} and est.log[0][1] is None
-    assert est.log[1][1] is not None and est.hints[:3] == [None, None, 90]  # reset, 1st, 2nd
+    assert est.log[1][1] is not None and est.hints[:2] == [None, 90]  # 1st frame, 2nd
     # tracking off: a search on every frame, in image mode
     est = SelfTrackingFake(tc.get_schema("coco17"))
     poses = tr.track_frames(est, ((i, frames[i]) for i in keep[:5]), fps=15.0, tracking=False)
@@ -261,25 +274,33 @@ def test_real_blazepose_follows_in_mediapipe_video_mode():
 
     frames, truth, _ = render_clip(3, 1.5, fps=10, schema="coco17", size=(320, 240),
                                    style="studio")
+    from infantpose.models import blazepose as bp
+
     est = create_estimator("blazepose", schema="coco17")
-    modes = []
-    predict = est.predict
+    modes, runners = [], []
+    predict, make_runner = bp.BlazePose.predict, est._video_runner
 
-    def spy(image, boxes=None):
-        modes.append((est.mode, boxes))
-        return predict(image, boxes)
+    def spy(self, image, boxes=None):
+        modes.append((self.mode, boxes))
+        return predict(self, image, boxes)
 
-    est.predict = spy
+    def runner():
+        runners.append(make_runner())
+        return runners[-1]
+
+    est._video_runner = runner
     try:
-        calls = est.calls
+        bp.BlazePose.predict = spy
         poses = tr.track_frames(est, enumerate(frames), fps=10.0)
-        calls = est.calls - calls
     finally:
+        bp.BlazePose.predict = predict
         est.close()
     t = poses.meta["tracking"]
     assert t["method"] == "own" and t["lost"] == 0
-    assert modes == [("video", None)] * len(frames) and est.mode == "image"
-    assert calls == len(frames)  # no rotation retries, no landmark-only fallback
+    # a runner of the tracker's own ran the frames in video mode; the estimator stayed as it was
+    assert modes == [("video", None)] * len(frames) and est.mode == "image" and est.calls == 0
+    assert len(runners) == 1 and runners[0]._trackers == {}  # closed with the tracker
+    assert runners[0].calls == len(frames)  # no rotation retries, no landmark-only fallback
     # mediapipe's detector ran on the first frame only (its detection stream says so)
     assert t["detected"] == 1 and t["tracked"] == len(frames) - 1
     gt = truth.data[:, 0, :, :2]
@@ -332,15 +353,19 @@ def test_frame_times_reach_the_estimator_with_their_gaps(clip):
         def predict(self, image, boxes=None):
             return self.inner.predict(image, boxes)
 
-        def set_frame_time(self, seconds):
-            self.times.append(seconds)
+        def tracker(self, config, following):
+            def view(image, boxes, hint):
+                self.times.append(hint.time)
+                return self.predict(image, boxes)
+
+            return BoxTracker(self, config, following, view=view)
 
     est = Timed()
     tr.track_frames(est, [(0, frames[0]), (1, frames[1]), (4, frames[2])], fps=10.0)
-    assert est.times[:3] == [0.0, 0.1, 0.4] and est.times[-1] is None
+    assert est.times == [0.0, 0.1, 0.4]
     est.times.clear()
     tr.track_frames(est, [(0, frames[0]), (1, frames[1])], fps=None)
-    assert est.times == [None]
+    assert est.times == [None, None]
 
 
 def test_real_blazepose_smooths_on_the_video_clock(monkeypatch):

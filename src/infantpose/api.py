@@ -51,7 +51,6 @@ class PoseModel:
         weights = text if is_file else None
         self.name = resolve_model(None if is_file else text, weights)
         self.estimator = create_estimator(self.name, schema=schema, weights=weights, **options)
-        self.estimator.set_mode("image")
         self.schema = self.estimator.schema
 
     def __call__(self, images: Any, boxes: np.ndarray | None = None) -> Poses:
@@ -108,24 +107,34 @@ def predict_video(path: str | os.PathLike, model: PoseModel | str | None = None,
     try:
         return _track(pm.estimator, path, tracking=tracking, show_progress=show_progress)
     finally:
-        pm.estimator.set_mode("image")
         if own:
             pm.close()
 
 
-def load_poses(path: str | os.PathLike) -> Poses:
-    """Poses from an infantpose ``.json``, SLEAP ``.slp``, NWB ``.nwb`` or DeepLabCut ``.csv``."""
+def load_poses(path: str | os.PathLike, fps: float | None = None) -> Poses:
+    """Poses from an infantpose ``.json``, SLEAP ``.slp`` or analysis ``.h5``, NWB ``.nwb``,
+    movement ``.nc`` or DeepLabCut predictions ``.csv`` (``.h5`` with PyTables). ``fps``: the
+    frame rate of files that hold none (DeepLabCut, SLEAP analysis)."""
     from infantpose.io.posefiles import read_pose_file
 
-    return read_pose_file(path)
+    return read_pose_file(path, fps=fps)
 
 
-def save_poses(poses: Poses, path: str | os.PathLike, format: str | None = None) -> Path:
+def save_poses(poses: Poses, path: str | os.PathLike, format: str | None = None,
+               **nwb: Any) -> Path:
     """Write ``poses`` (format from the extension, or ``format``: json, csv, slp, nwb,
-    movement, dlc), atomically."""
+    movement, dlc), atomically. For NWB, ``nwb`` keywords describe the infant and session
+    (``subject_id``, ``subject_age`` such as ``"P12W"``, ``subject_sex``,
+    ``session_description``, ``experimenter``, ``institution``; see
+    :class:`infantpose.io.nwb.NwbInfo`)."""
+    from infantpose.io.nwb import NwbInfo
     from infantpose.io.posefiles import write_pose_file
 
-    return write_pose_file(poses, path, format)
+    try:
+        info = NwbInfo.from_dict(nwb)
+    except TypeError as e:
+        raise InputError(path, f"save_poses: {e}") from None
+    return write_pose_file(poses, path, format, nwb=info)
 
 
 def load_labels(path: str | os.PathLike, schema: str | Schema | None = None):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from infantpose.geometry import rotate_image, unrotate_points
+from infantpose.models.tta import mirror_back
 from infantpose.schemas import Schema
 
 __all__ = ["VIEWS", "PseudoLabel", "agreement", "body_size", "temporal_mask", "view_predictions"]
@@ -65,10 +66,8 @@ def view_predictions(estimator, image: np.ndarray, schema: Schema,
         if poses.n_instances == 0:
             continue
         kp = poses.data[0, 0].copy()
-        kp[:, :2] = _points_back(kp[:, :2], turns, mirror, (w, h))
-        if mirror:
-            kp = kp[schema.flip_index]
-        out[i] = kp
+        kp[:, :2] = unrotate_points(kp[:, :2], 90 * turns, (w, h))  # the turn undone first
+        out[i] = mirror_back(kp, w, schema.flip_index) if mirror else kp
     return out
 
 

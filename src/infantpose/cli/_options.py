@@ -143,6 +143,56 @@ def mirror_test_option(help: str = MIRROR_TEST_HELP) -> Any:
     return typer.Option(None, "--mirror-test/--no-mirror-test", help=help)
 
 
+# --- NWB metadata (``--format nwb`` / ``convert --to nwb``) ----------------------------------------
+def subject_id_option() -> Any:
+    return typer.Option(None, "--subject-id", help="NWB: the infant's study code (never a name; "
+                                                   "default 'unknown').")
+
+
+def subject_age_option() -> Any:
+    return typer.Option(None, "--subject-age",
+                        help="NWB: the infant's age as an ISO 8601 duration, e.g. P12W (12 "
+                             "weeks), P3M10D, or a range P10W/P14W (default P0D/: unknown).")
+
+
+def subject_sex_option() -> Any:
+    return typer.Option(None, "--subject-sex", help="NWB: M, F, O (other) or U (unknown, the "
+                                                    "default).")
+
+
+def session_description_option() -> Any:
+    return typer.Option(None, "--session-description",
+                        help="NWB: what the session was (default: 'infantpose keypoints of "
+                             "<video name>').")
+
+
+def experimenter_option() -> Any:
+    return typer.Option(None, "--experimenter", help="NWB: who recorded or analysed the session, "
+                                                     "'Last, First' (repeatable).")
+
+
+def institution_option() -> Any:
+    return typer.Option(None, "--institution", help="NWB: where the session took place.")
+
+
+def nwb_metadata(subject_id: str | None, subject_age: str | None, subject_sex: str | None,
+                 session_description: str | None, experimenter: list[str] | None,
+                 institution: str | None) -> dict[str, Any]:
+    """The NWB options given on the command line, checked (see
+    :class:`infantpose.io.nwb.NwbInfo`); an empty dict when none was given."""
+    from infantpose.io.nwb import NwbInfo
+
+    given = {k: v for k, v in {"subject_id": subject_id, "subject_age": subject_age,
+                               "subject_sex": subject_sex,
+                               "session_description": session_description,
+                               "experimenter": list(experimenter or []) or None,
+                               "institution": institution}.items() if v is not None}
+    if not given:
+        return {}
+    info = NwbInfo.from_dict(given)
+    return {k: getattr(info, k) for k in given}
+
+
 #: The largest random seed (every random generator infantpose seeds accepts 0..2**32-1).
 MAX_SEED = 2**32 - 1
 

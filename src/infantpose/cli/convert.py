@@ -1,8 +1,9 @@
 """``infantpose convert``: labels, or predicted poses, from one format/schema to another.
 
 Labels (COCO, LabelMe, DeepLabCut) convert ``--to coco|labelme``; predicted poses (an infantpose
-poses ``.json``, a SLEAP ``.slp``, an NWB ``.nwb`` or a DeepLabCut predictions ``.csv``) convert
-``--to json|csv|slp|nwb|movement|dlc`` through :mod:`infantpose.io.posefiles`.
+poses ``.json``, a SLEAP ``.slp`` or analysis ``.h5``, an NWB ``.nwb``, a movement ``.nc`` or a
+DeepLabCut predictions ``.csv``/``.h5``) convert ``--to json|csv|slp|nwb|movement|dlc`` through
+:mod:`infantpose.io.posefiles`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from typing import Optional
 import typer
 
 from infantpose.cli import app
-from infantpose.cli._options import (Choice, PoseFormat, SchemaName, overwrite_option,
-                                     schema_option, value)
+from infantpose.cli._options import (Choice, PoseFormat, SchemaName, experimenter_option,
+                                     institution_option, nwb_metadata, overwrite_option,
+                                     schema_option, session_description_option,
+                                     subject_age_option, subject_id_option, subject_sex_option,
+                                     value)
 
 
 #: Output formats of ``convert --to``: labels (coco, labelme), then the pose files of PoseFormat.
@@ -26,8 +30,9 @@ ConvertTarget = Choice("ConvertTarget", {"coco": "coco", "labelme": "labelme",
 def convert_cmd(
     src: Path = typer.Argument(..., help="Labels: COCO .json, LabelMe folder/file, or "
                                          "DeepLabCut CollectedData .csv; or predicted poses: "
-                                         "an infantpose poses .json, SLEAP .slp, NWB .nwb or "
-                                         "DeepLabCut predictions .csv."),
+                                         "an infantpose poses .json, SLEAP .slp or analysis "
+                                         ".h5, NWB .nwb, movement .nc or DeepLabCut "
+                                         "predictions .csv/.h5."),
     dst: Optional[Path] = typer.Argument(None, help="Output (or give it with --out)."),
     to: ConvertTarget = typer.Option(..., "--to", case_sensitive=False,
                                      help="Labels: coco or labelme. Poses: json, csv (tidy "
@@ -47,9 +52,16 @@ def convert_cmd(
         None, "--images", help="Folder of the images (COCO, DeepLabCut; default: beside the "
                                "labels, or an images/ folder there)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of poses whose file "
-                                                            "has none (DeepLabCut CSV)."),
+                                                            "has none (DeepLabCut, SLEAP "
+                                                            "analysis .h5)."),
     no_image_check: bool = typer.Option(False, "--no-image-check",
                                         help="Do not require the image files to exist."),
+    subject_id: Optional[str] = subject_id_option(),
+    subject_age: Optional[str] = subject_age_option(),
+    subject_sex: Optional[str] = subject_sex_option(),
+    session_description: Optional[str] = session_description_option(),
+    experimenter: Optional[list[str]] = experimenter_option(),
+    institution: Optional[str] = institution_option(),
     overwrite: bool = overwrite_option(),
 ) -> None:
     """Convert labels between COCO, LabelMe and DeepLabCut, or predicted poses between infantpose
@@ -68,8 +80,13 @@ def convert_cmd(
     dst = dst if dst is not None else out
     assert dst is not None
     fmt, schema = value(to), value(schema)
+    nwb = nwb_metadata(subject_id, subject_age, subject_sex, session_description, experimenter,
+                       institution)
+    if nwb and fmt != "nwb":
+        raise InputError(None, "--subject-*, --session-description, --experimenter and "
+                               "--institution describe an NWB file: use --to nwb")
     if fmt in {f.value for f in PoseFormat}:
-        _convert_poses(src, dst, fmt, schema, overwrite, fps)
+        _convert_poses(src, dst, fmt, schema, overwrite, fps, nwb)
         return
     renames: dict[str, str] = {}
     for item in mapping or []:
@@ -114,33 +131,34 @@ def convert_cmd(
 
 
 def _convert_poses(src: Path, dst: Path, fmt: str, schema: str | None, overwrite: bool,
-                   fps: float | None = None) -> None:
-    """Predicted poses (.json / .slp / .nwb / DeepLabCut .csv) to ``fmt`` (see
-    :mod:`infantpose.io.posefiles`)."""
+                   fps: float | None = None, nwb: dict | None = None) -> None:
+    """Predicted poses (any file :func:`~infantpose.io.posefiles.read_pose_file` reads) to
+    ``fmt`` (see :mod:`infantpose.io.posefiles`)."""
     import math
 
     from rich.console import Console
 
     from infantpose.errors import InputError
-    from infantpose.io.posefiles import POSE_FORMATS, read_pose_file, write_pose_file
+    from infantpose.io.nwb import NwbInfo
+    from infantpose.io.posefiles import (POSE_FORMATS, READABLE_SUFFIXES, read_pose_file,
+                                         write_pose_file)
     from infantpose.outputs import Outputs
 
     ext = POSE_FORMATS[fmt]
     if dst.suffix.lower() != ext:
         raise InputError(dst, f"--to {fmt} writes a {ext} file")
-    if src.suffix.lower() not in (".json", ".slp", ".nwb", ".csv"):
-        raise InputError(src, "poses convert from an infantpose poses .json, a SLEAP .slp, "
-                              "an NWB .nwb or a DeepLabCut predictions .csv file")
+    if src.suffix.lower() not in READABLE_SUFFIXES:
+        raise InputError(src, "poses convert from an infantpose poses .json, a SLEAP .slp or "
+                              "analysis .h5, an NWB .nwb, a movement .nc or a DeepLabCut "
+                              "predictions .csv/.h5 file")
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise InputError(None, f"--fps must be a positive number, got {fps}")
     guard = Outputs("convert", [src], overwrite)
     guard.file(dst, create_parent=False)
-    poses = read_pose_file(src)
-    if fps is not None and not poses.fps:
-        poses.fps = float(fps)
+    poses = read_pose_file(src, fps=fps)
     if schema is not None:
         poses = poses.convert(schema)
-    write_pose_file(poses, guard.file(dst), fmt)
+    write_pose_file(poses, guard.file(dst), fmt, nwb=NwbInfo.from_dict(nwb))
     guard.record(dst)
     Console().print(f"wrote {dst} ({poses.n_frames} frames, {poses.n_instances} instance "
                     f"slots, schema {poses.schema.name})")

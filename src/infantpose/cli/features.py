@@ -52,7 +52,9 @@ def expand_inputs(paths: list[Path]) -> list[Path]:
 @app.command("features")
 def features_cmd(
     poses: list[Path] = typer.Argument(..., help="Poses JSON files (from predict, batch or "
-                                                 "filter) or folders of them."),
+                                                 "filter) or folders of them, or any pose "
+                                                 "file convert reads (.slp, .nwb, .nc, "
+                                                 "DeepLabCut .csv, SLEAP analysis .h5)."),
     out: Path = out_option("Features CSV (one row per video)."),
     conf: float = typer.Option(0.3, "--conf", help="Keypoints scored below this are gaps."),
     max_gap: float = typer.Option(0.2, "--max-gap",

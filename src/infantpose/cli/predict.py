@@ -36,6 +36,9 @@ from infantpose.cli._options import (DeidMode, PoseFormat, SchemaName, deidentif
                                      mirror_test_option, model_option, out_option,
                                      overwrite_option, quiet_option, schema_option, value,
                                      weights_option)
+from infantpose.cli._options import (experimenter_option, institution_option, nwb_metadata,
+                                     session_description_option, subject_age_option,
+                                     subject_id_option, subject_sex_option)
 from infantpose.errors import InputError
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "collect_sources", "model_options", "predict_cmd", "resolve_model",
@@ -162,7 +165,8 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                 deidentify: str | None = None, overwrite: bool = False,
                 formats: list[str] | None = None, tracking: bool = True,
                 drop_facial: bool = False, plot: bool = False,
-                mirror_test: bool | None = None) -> Summary:
+                mirror_test: bool | None = None,
+                nwb: dict[str, Any] | None = None) -> Summary:
     """The whole ``predict`` command as a function (used by the CLI and the benchmark).
 
     ``model`` None runs the model the ``weights`` checkpoint holds (see :func:`resolve_model`),
@@ -171,6 +175,8 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     and video written, write face-hidden copies, drop facial keypoints from every pose output;
     ``drop_facial`` drops them without writing any media. ``mirror_test``: the mediapipe
     runtime's test-time mirroring (None: its default, on for images and off in its video mode).
+    ``nwb``: subject and session metadata of the NWB files (fields of
+    :class:`~infantpose.io.nwb.NwbInfo`).
     """
     from infantpose.io.video import probe_video
     from infantpose.outputs import Outputs, refuse_links
@@ -181,7 +187,8 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     deidentify = value(deidentify)
     vopts = VideoOptions(tracking=tracking, max_frames=max_frames, deidentify=deidentify,
                          drop_facial=drop_facial, overlay=overlay, plot=plot,
-                         formats=[value(f) for f in (formats if formats else ["csv"])]).check()
+                         formats=[value(f) for f in (formats if formats else ["csv"])],
+                         nwb=dict(nwb or {})).check()
     if weights is not None and not Path(weights).is_file():
         raise InputError(weights, "weights file not found")
     models = (resolve_model(model, weights), resolve_model(model, weights, video=True))
@@ -288,7 +295,8 @@ def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs:
         for vpath, d in zip(src.videos, dirs):
             pbar.set_description(vpath.name)
             (staging / d).mkdir(parents=True)
-            res = run_video(built[models[1]], vpath, staging / d, vopts, meta=meta, progress=tick)
+            res = run_video(built[models[1]], vpath, staging / d, vopts, meta=meta, progress=tick,
+                            final_dir=out / d)
             summary.videos += 1
             summary.frames += res.poses.n_frames
             summary.video_frames_without_person += int(res.poses.meta["frames_without_person"])
@@ -320,7 +328,6 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
     from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
 
     deid = _deidentifier(vopts.deidentify) if vopts.deidentify else None
-    est.set_mode("image")
     results: list[dict[str, Any]] = []
     try:
         for image_id, (path, name) in enumerate(src.images, start=1):
@@ -405,6 +412,12 @@ def predict_cmd(
         "deidentified.mp4), and drop facial keypoints from every pose output."),
     drop_facial: bool = drop_facial_option(),
     mirror_test: Optional[bool] = mirror_test_option(),
+    subject_id: Optional[str] = subject_id_option(),
+    subject_age: Optional[str] = subject_age_option(),
+    subject_sex: Optional[str] = subject_sex_option(),
+    session_description: Optional[str] = session_description_option(),
+    experimenter: Optional[list[str]] = experimenter_option(),
+    institution: Optional[str] = institution_option(),
     quiet: bool = quiet_option(),
     overwrite: bool = overwrite_option(),
 ) -> None:
@@ -418,7 +431,9 @@ def predict_cmd(
                     max_frames=max_frames, progress=not quiet, deidentify=value(deidentify),
                     overwrite=overwrite, formats=[value(f) for f in formats or []],
                     tracking=tracking, drop_facial=drop_facial, plot=plot,
-                    mirror_test=mirror_test)
+                    mirror_test=mirror_test,
+                    nwb=nwb_metadata(subject_id, subject_age, subject_sex,
+                                     session_description, experimenter, institution))
     console.print(f"{s.frames} frames in {s.seconds:.1f} s: {s.fps:.1f} frames/s "
                   f"({s.images} images, {s.videos} videos)")
     if s.images_without_person:

@@ -18,7 +18,11 @@ from infantpose.cli._options import (Choice, DeidMode, PoseFormat, SchemaName, d
                                      drop_facial_option,
                                      model_option, out_option, overwrite_option, quiet_option,
                                      schema_option, value, weights_option)
+from infantpose.cli._options import (experimenter_option, institution_option, nwb_metadata,
+                                     session_description_option, subject_age_option,
+                                     subject_id_option, subject_sex_option)
 from infantpose.errors import InputError
+from infantpose.io.posefiles import read_pose_file
 from infantpose.outputs import Outputs
 
 __all__ = ["deidentify_cmd", "batch_cmd", "filter_cmd", "overlay_cmd", "filter_config",
@@ -102,8 +106,9 @@ def deidentify_cmd(
                                   help="How the face is hidden."),
     margin: float = typer.Option(0.3, "--margin", help="Face box grown by this fraction per side."),
     poses: Optional[Path] = typer.Option(None, "--poses",
-                                         help="Poses JSON of this video (from predict or batch): "
-                                              "head keypoints place the face too."),
+                                         help="Poses of this video (poses.json from predict or "
+                                              "batch, or any pose file convert reads): head "
+                                              "keypoints place the face too."),
     model: str = model_option("blazepose", "Pose model run to place the face from head "
                                            "keypoints when --poses is not given; 'none' uses "
                                            "the face detector only."),
@@ -119,7 +124,6 @@ def deidentify_cmd(
     from rich.console import Console
 
     from infantpose.io.video import probe_video
-    from infantpose.poses import Poses
     from infantpose.progress import bar
     from infantpose.video.pipeline import render_videos
 
@@ -134,7 +138,7 @@ def deidentify_cmd(
     n = probe_video(video).n_frames
     p = None
     if poses is not None:
-        p = Poses.load_json(poses)
+        p = read_pose_file(poses)
         check_poses_match_video(p, poses, video)
     run_model = poses is None and model != "none"
     with bar(n * (2 if run_model else 1), video.name, enabled=not quiet) as pbar:
@@ -198,6 +202,12 @@ def batch_cmd(
                                   help="Follow the infant frame to frame."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames",
                                              help="At most N frames per video."),
+    subject_id: Optional[str] = subject_id_option(),
+    subject_age: Optional[str] = subject_age_option(),
+    subject_sex: Optional[str] = subject_sex_option(),
+    session_description: Optional[str] = session_description_option(),
+    experimenter: Optional[list[str]] = experimenter_option(),
+    institution: Optional[str] = institution_option(),
     quiet: bool = quiet_option(),
     overwrite: bool = overwrite_option(),
     dashboard: Optional[str] = typer.Option(None, "--dashboard",
@@ -230,7 +240,9 @@ def batch_cmd(
                         filter=None if method in (None, "none") else method,
                         deidentify=value(deidentify), drop_facial=drop_facial, overlay=overlay,
                         plot=plot, max_frames=max_frames,
-                        formats=[value(f) for f in formats] if formats else ["csv"]).check()
+                        formats=[value(f) for f in formats] if formats else ["csv"],
+                        nwb=nwb_metadata(subject_id, subject_age, subject_sex,
+                                         session_description, experimenter, institution)).check()
     n = len(check_batch_paths(video_dir, out, overwrite))
     counts = {"ok": 0, "skipped": 0, "failed": 0}
     with bar(n, "videos", enabled=not quiet, unit="video") as pbar:
@@ -255,7 +267,9 @@ def batch_cmd(
 
 @app.command("filter")
 def filter_cmd(
-    poses_path: Path = typer.Argument(..., help="Video Poses JSON (from predict or batch)."),
+    poses_path: Path = typer.Argument(..., help="Video poses: poses.json from predict or batch, "
+                                                "or any pose file convert reads (.slp, .nwb, "
+                                                ".nc, DeepLabCut .csv, SLEAP analysis .h5)."),
     out: Path = out_option("Filtered Poses JSON."),
     method: FilterMethod = typer.Option(FilterMethod.butterworth, "--method",
                                         case_sensitive=False, help="Smoothing filter."),
@@ -283,7 +297,6 @@ def filter_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from infantpose.poses import Poses
     from infantpose.video.filters import (filter_poses, high_frequency_power, mask_low_scores,
                                           mean_abs_acceleration)
 
@@ -298,7 +311,7 @@ def filter_cmd(
         if csv.suffix.lower() != ".csv":
             raise InputError(csv, "--csv must be a .csv file")
         guard.file(csv, create_parent=False)
-    poses = Poses.load_json(poses_path)
+    poses = read_pose_file(poses_path)
     if poses.n_frames < 2:
         raise InputError(poses_path, "needs a video with at least 2 frames")
     if cfg.method in ("butterworth", "one_euro") and not poses.fps:
@@ -346,7 +359,8 @@ def filter_cmd(
 @app.command("overlay")
 def overlay_cmd(
     video: Path = typer.Argument(..., help="The video the poses belong to."),
-    poses_path: Path = typer.Argument(..., help="Poses JSON (raw or filtered)."),
+    poses_path: Path = typer.Argument(..., help="Poses (raw or filtered): a poses .json or any "
+                                                "pose file convert reads."),
     out: Path = out_option("Overlay video (.mp4, .mov, .mkv, .avi)."),
     deidentify: Optional[DeidMode] = deidentify_option(
         "Hide the infant's face (mosaic or blur) in the overlay (frames with no placeable face "
@@ -359,7 +373,6 @@ def overlay_cmd(
     from rich.console import Console
 
     from infantpose.io.video import probe_video
-    from infantpose.poses import Poses
     from infantpose.progress import bar
     from infantpose.video.pipeline import render_videos
 
@@ -369,7 +382,7 @@ def overlay_cmd(
         if plot.suffix.lower() != ".png":
             raise InputError(plot, "--plot writes a PNG file: give a name ending in .png")
         guard.file(plot, create_parent=False)
-    poses = Poses.load_json(poses_path)
+    poses = read_pose_file(poses_path)
     check_poses_match_video(poses, poses_path, video)
     mode = value(deidentify)
     with bar(probe_video(video).n_frames, video.name, enabled=not quiet) as pbar:

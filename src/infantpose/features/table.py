@@ -258,13 +258,16 @@ def feature_rows(poses: Poses, cfg: FeatureConfig | None = None, video: str = ""
 
 def features_table(paths: list[str | os.PathLike], cfg: FeatureConfig | None = None,
                    progress=None):
-    """A pandas DataFrame of features for Poses JSON files (raises InputError naming the file)."""
+    """A pandas DataFrame of features for pose files (a poses .json or any file
+    :func:`~infantpose.io.posefiles.read_pose_file` reads; InputError naming a bad file)."""
     import pandas as pd
+
+    from infantpose.io.posefiles import read_pose_file
 
     rows: list[dict] = []
     seen: dict[str, str] = {}
     for p in paths:
-        poses = Poses.load_json(p)
+        poses = read_pose_file(p)
         name = video_name(poses, p)
         if name in seen:
             raise InputError(p, f"video name {name!r} also comes from {seen[name]}; "

@@ -41,7 +41,8 @@ from infantpose.io.labelme import INFANT22_LABELS
 from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
 
-__all__ = ["DLC_SHIFT", "read_dlc", "is_dlc_csv", "read_dlc_predictions", "write_dlc_predictions"]
+__all__ = ["DLC_SHIFT", "read_dlc", "is_dlc_csv", "is_dlc_h5", "read_dlc_h5",
+           "read_dlc_predictions", "write_dlc_predictions"]
 
 #: infantpose x, y minus this = DeepLabCut x, y (pixel centres on whole numbers there).
 DLC_SHIFT = 0.5
@@ -226,7 +227,7 @@ def write_dlc_predictions(poses: Poses, path: str | os.PathLike, scorer: str | N
             names=["scorer", "individuals", "bodyparts", "coords"])
     df = pd.DataFrame(table.reshape(n_rows, n * k * 3), columns=columns)
     with _atomic.atomic_path(path) as tmp:
-        df.to_csv(tmp, float_format="%.3f")
+        df.to_csv(tmp)  # full float precision (pandas writes the shortest exact repr)
     return Path(path)
 
 
@@ -234,10 +235,11 @@ def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
                          schema: str | Schema | None = None) -> Poses:
     """Read a DeepLabCut predictions CSV (single- or multi-animal) into a video :class:`Poses`.
 
-    Body part names pick the schema (as for labels) unless ``schema`` is given. A row whose
-    likelihoods are all empty is a frame that was not analysed (left out of ``frame_indices``);
-    individuals become instance slots in file order. DeepLabCut files carry no frame rate:
-    pass ``fps`` to keep the time axis.
+    Body part names pick the schema (as for labels) unless ``schema`` is given. Every row is a
+    frame, except in infantpose's own files (scorer ``infantpose_...``), where a row whose
+    likelihoods are all empty is a frame that was not analysed (left out of
+    ``frame_indices``); individuals become instance slots in file order. DeepLabCut files carry no frame rate: pass ``fps`` to keep
+    the time axis.
     """
     import pandas as pd
 
@@ -257,14 +259,57 @@ def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
                             "read it as labels (infantpose convert --to coco)")
     try:
         df = pd.read_csv(p, header=list(range(levels)), index_col=0)
+    except (ValueError, TypeError, pd.errors.ParserError) as e:
+        raise InputError(p, f"cannot parse DeepLabCut predictions ({e})") from None
+    return _predictions_from_frame(df, p, multi, fps, schema)
+
+
+def is_dlc_h5(path: str | os.PathLike) -> bool:
+    """True for an HDF5 file holding a pandas table under DeepLabCut's key
+    ``df_with_missing`` (DeepLabCut's own predictions, or movement's ``to_dlc_file``)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return "df_with_missing" in f
+    except OSError:
+        return False
+
+
+def read_dlc_h5(path: str | os.PathLike, fps: float | None = None,
+                schema: str | Schema | None = None) -> Poses:
+    """Read DeepLabCut predictions saved as ``.h5`` (pandas' HDF5, which needs PyTables:
+    ``pip install tables``); otherwise as :func:`read_dlc_predictions`."""
+    import pandas as pd
+
+    p = Path(path)
+    try:
+        df = pd.read_hdf(p, key="df_with_missing")
+    except ImportError:
+        raise InputError(p, "a DeepLabCut .h5 needs PyTables to read (pip install tables), or "
+                            "save the predictions as .csv") from None
+    except (ValueError, TypeError, KeyError, OSError) as e:
+        raise InputError(p, f"cannot read DeepLabCut .h5 ({type(e).__name__}: {e})") from None
+    if not isinstance(df, pd.DataFrame) or df.columns.nlevels not in (3, 4):
+        raise InputError(p, "not a DeepLabCut predictions table")
+    return _predictions_from_frame(df, p, df.columns.nlevels == 4, fps, schema)
+
+
+def _predictions_from_frame(df, p: Path, multi: bool, fps: float | None,
+                            schema: str | Schema | None) -> Poses:
+    """The :class:`Poses` of a DeepLabCut predictions table (columns scorer / [individuals /]
+    bodyparts / coords, one row per frame)."""
+    try:
         frames = df.index.to_numpy(dtype=int)
         values = df.to_numpy(dtype=float)
-    except (ValueError, TypeError, pd.errors.ParserError) as e:
+    except (ValueError, TypeError) as e:
         raise InputError(p, f"cannot parse DeepLabCut predictions ({e})") from None
     cols = list(df.columns)
     coords = [c[-1] for c in cols]
     if set(coords) - {"x", "y", "likelihood"}:
         raise InputError(p, f"unexpected coords {sorted(set(coords) - {'x', 'y', 'likelihood'})}")
+    if "likelihood" not in coords:
+        raise InputError(p, "a DeepLabCut labels table (no likelihood column), not predictions")
     individuals = list(dict.fromkeys(c[1] for c in cols)) if multi else [None]
     parts = list(dict.fromkeys(c[-2] for c in cols))
     sch = get_schema(schema) if schema is not None else match_schema(parts, None, p)
@@ -293,7 +338,9 @@ def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
             data[ok, n, i, 0] = x[ok] + DLC_SHIFT
             data[ok, n, i, 1] = y[ok] + DLC_SHIFT
             data[ok, n, i, 2] = np.nan_to_num(lk[ok], nan=1.0)
+    if not str(cols[0][0] if cols else "").startswith("infantpose"):
+        analysed[:] = True  # only infantpose marks frames it never analysed by empty rows
     return Poses(data[analysed], sch, source=None, frame_indices=frames[analysed],
                  fps=float(fps) if fps else None,
-                 meta={"format": "deeplabcut", "source_file": str(p), "scorer": rows[0][1]
-                       if len(rows[0]) > 1 else ""})
+                 meta={"format": "deeplabcut", "source_file": str(p),
+                       "scorer": str(cols[0][0]) if cols else ""})

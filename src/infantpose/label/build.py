@@ -23,7 +23,6 @@ from infantpose.errors import InputError
 from infantpose.label import queues
 from infantpose.label.sources import Candidate, collect_candidates, iter_images
 from infantpose.label.store import DB_NAME, FrameRow, Store, is_project
-from infantpose.models.base import as_estimator
 from infantpose.schemas import Schema, get_schema
 
 __all__ = ["BuildOptions", "Proposer", "build_project", "display_image", "proposal_list",
@@ -55,7 +54,7 @@ class Proposer:
     """
 
     def __init__(self, estimator: Any | None, schema: Schema):
-        self.estimator = None if estimator is None else as_estimator(estimator)
+        self.estimator = estimator
         self.schema = schema
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -83,8 +82,9 @@ class Proposer:
         return queues.flip_back(pred, rgb.shape[1], self.schema.flip_index)
 
     def close(self) -> None:
-        if self.estimator is not None:
-            self.estimator.close()
+        close = getattr(self.estimator, "close", None)
+        if callable(close):
+            close()
 
 
 def _progress(total: int, desc: str, show: bool) -> Any:

@@ -124,9 +124,9 @@ def score_uncertainty(preds: np.ndarray) -> np.ndarray:
 
 def flip_back(pred_flipped: np.ndarray, width: int, flip_index: np.ndarray) -> np.ndarray:
     """A (K, 3) prediction made on the mirrored image, mapped back onto the original."""
-    out = np.asarray(pred_flipped, float)[flip_index].copy()
-    out[:, 0] = width - out[:, 0]
-    return out
+    from infantpose.models.tta import mirror_back
+
+    return mirror_back(np.asarray(pred_flipped, float), width, flip_index)
 
 
 def tta_uncertainty(preds: np.ndarray, preds_mirror: np.ndarray) -> np.ndarray:

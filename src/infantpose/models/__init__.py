@@ -4,13 +4,11 @@ Registering an estimator here costs nothing at import time: its module is import
 ``create_estimator`` builds it.
 """
 
-from infantpose.models.base import (Estimator, EstimatorBase, EstimatorInfo, as_estimator,
-                                    create_estimator, list_estimators,
-                                    predict_batch, register_estimator)
+from infantpose.models.base import (Estimator, EstimatorInfo, PluginEstimator, create_estimator,
+                                    list_estimators, register_estimator)
 
-__all__ = ["Estimator", "EstimatorBase", "EstimatorInfo", "as_estimator", "create_estimator",
-           "list_estimators", "predict_batch",
-           "register_estimator"]
+__all__ = ["Estimator", "EstimatorInfo", "PluginEstimator", "create_estimator",
+           "list_estimators", "register_estimator"]
 
 # name -> factory, description (one line per estimator; modules are imported lazily)
 register_estimator("blazepose", "infantpose.models.blazepose:create",

@@ -1,17 +1,25 @@
 """The estimator interface every pose model implements, and the registry that names them.
 
 An estimator turns one RGB image (H×W×3 uint8 numpy array) into a one-frame ``Poses`` in pixel
-coordinates of that image. ``boxes`` optionally tells a top-down model where to look (x1, y1, x2, y2
-per instance), which is how video tracking feeds the previous frame's box forward; without boxes
-the estimator finds people itself (or uses the whole frame).
+coordinates of that image: ``predict(image, boxes=None) -> Poses``, and nothing else. ``boxes``
+optionally tells a top-down model where to look (x1, y1, x2, y2 per instance); without boxes
+the estimator finds people itself (or uses the whole frame). Every call stands on its own: an
+estimator keeps no state from one call to the next (caches and counters aside), so the same
+image gives the same poses whatever came before. Following an infant through a video is a
+:class:`~infantpose.models.tracker.Tracker`'s job, which wraps any estimator.
+
+A plug-in estimator is any object with ``name``, ``schema`` and that ``predict``; its factory
+(``"package.module:function"``, called as ``factory(schema=..., weights=..., **options)``) is
+passed to :func:`create_estimator` or registered with :func:`register_estimator`. It may also
+offer ``close()`` (free native resources) and ``tracker(config, following)`` (a tracker of its
+own, :func:`~infantpose.models.tracker.make_tracker`).
 """
 
 from __future__ import annotations
 
-import abc
 import importlib
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,13 +27,17 @@ from infantpose.errors import InputError
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
-__all__ = ["Estimator", "EstimatorBase", "EstimatorInfo", "as_estimator", "register_estimator",
-           "create_estimator", "list_estimators", "predict_batch"]
+__all__ = ["Estimator", "EstimatorInfo", "PluginEstimator", "register_estimator",
+           "create_estimator", "list_estimators"]
 
 
 @runtime_checkable
 class Estimator(Protocol):
-    """A pose model: ``predict(image) -> Poses`` (one frame) in the estimator's ``schema``."""
+    """A pose model: ``predict(image, boxes=None) -> Poses`` (one frame) in ``schema``.
+
+    Built-in estimators are also context managers whose ``close()`` frees native resources
+    (graphs, sessions); :func:`create_estimator` gives plug-ins the same.
+    """
 
     name: str
     schema: Schema
@@ -34,128 +46,47 @@ class Estimator(Protocol):
         ...
 
 
-class EstimatorBase(abc.ABC):
-    """What every estimator offers: ``predict`` plus the hooks video tracking and the commands
-    call. The hooks do nothing here; a model overrides the ones it has a use for, so callers
-    call them directly instead of probing for them.
+class PluginEstimator:
+    """A plug-in factory's estimator with ``close()`` and ``with`` support added (where it has
+    no ``close`` of its own, closing does nothing); every attribute is the plug-in's.
 
-    - ``predict_batch(images, boxes)``: several images at once (batched tensor models).
-    - ``set_mode("image" | "video")``: independent images, or consecutive frames of one video
-      (models that track across frames, such as the mediapipe runtime, reset their state).
-    - ``set_rotation_hint(rotation)``: the quarter turn (0/90/180/270) to try first, the one that
-      found the infant on the previous frame; ``accepts_rotation_hint`` says whether the model
-      uses it (tracking then passes it back frame by frame instead of switching to video mode).
-    - ``tracks_itself``: the model follows a person across frames by itself in video mode (the
-      mediapipe runtime: its landmarks of one frame give the next frame's region, the detector
-      runs only when the pose is lost); video tracking then only switches it to ``"video"``
-      mode and hands it whole frames, instead of passing boxes and rotation hints.
-    - ``set_tracking(on)``: calls between ``True`` and ``False`` are frames of one video, so the
-      model may follow the previous frame's pose.
-    - ``set_frame_time(seconds)``: the time of the next video frame (None: unknown), for models
-      that smooth over time (mediapipe's landmark filter would otherwise assume 30 fps).
-    - ``close()``: free native resources (graphs, sessions); also called on ``with`` exit.
+    :func:`create_estimator` wraps plug-ins that lack ``close``; anything else passes as is.
     """
-
-    name: str = "estimator"
-    schema: Schema
-    accepts_rotation_hint: bool = False
-    tracks_itself: bool = False
-
-    @abc.abstractmethod
-    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
-        """One image (H×W×3 uint8 RGB) -> a one-frame Poses in ``schema``."""
-
-    def predict_batch(self, images: Sequence[np.ndarray],
-                      boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
-        bxs = boxes if boxes is not None else [None] * len(images)
-        return Poses.concat([self.predict(im, b) for im, b in zip(images, bxs)])
-
-    def set_mode(self, mode: str) -> None:
-        if mode not in ("image", "video"):
-            raise InputError(None, f"estimator mode must be 'image' or 'video', got {mode!r}")
-
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        return None
-
-    def set_tracking(self, on: bool) -> None:
-        return None
-
-    def set_frame_time(self, seconds: float | None) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-    def __enter__(self) -> EstimatorBase:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-class _Adapted(EstimatorBase):
-    """An estimator from a plug-in factory that does not derive from :class:`EstimatorBase`:
-    its own hooks are used where it has them, the base's no-ops elsewhere."""
 
     def __init__(self, inner: Any):
         self.inner = inner
         self.name = str(getattr(inner, "name", type(inner).__name__))
         self.schema = inner.schema
-        self.accepts_rotation_hint = (callable(getattr(inner, "set_rotation_hint", None))
-                                      or hasattr(inner, "rotation_hint"))
-        self.tracks_itself = bool(getattr(inner, "tracks_itself", False))
 
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         return self.inner.predict(image, boxes)
 
-    def _hook(self, name: str) -> Callable[..., Any] | None:
-        fn = getattr(self.inner, name, None)
-        return fn if callable(fn) else None
-
-    def predict_batch(self, images: Sequence[np.ndarray],
-                      boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
-        own = self._hook("predict_batch")
-        return own(images, boxes) if own else super().predict_batch(images, boxes)
-
-    def set_mode(self, mode: str) -> None:
-        super().set_mode(mode)
-        if (own := self._hook("set_mode")) is not None:
-            own(mode)
-
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        if (own := self._hook("set_rotation_hint")) is not None:
-            own(rotation)
-        elif hasattr(self.inner, "rotation_hint"):
-            self.inner.rotation_hint = rotation
-
-    def set_tracking(self, on: bool) -> None:
-        if (own := self._hook("set_tracking")) is not None:
-            own(on)
-
-    def set_frame_time(self, seconds: float | None) -> None:
-        if (own := self._hook("set_frame_time")) is not None:
-            own(seconds)
-
     def close(self) -> None:
-        if (own := self._hook("close")) is not None:
+        own = getattr(self.inner, "close", None)
+        if callable(own):
             own()
 
-    def __getattr__(self, name: str) -> Any:  # anything else the plug-in offers
+    def __enter__(self) -> PluginEstimator:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:  # anything else the plug-in offers (e.g. tracker)
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)
 
 
-def as_estimator(estimator: Any) -> EstimatorBase:
-    """``estimator`` as an :class:`EstimatorBase` (plug-ins that do not derive from it are
-    wrapped, so every hook can be called on any estimator)."""
-    return estimator if isinstance(estimator, EstimatorBase) else _Adapted(estimator)
-
-
-def predict_batch(estimator: Estimator, images: Sequence[np.ndarray],
-                  boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
-    """Run ``estimator`` on several images and stack the results as frames."""
-    return as_estimator(estimator).predict_batch(images, boxes)
+def _checked(estimator: Any, name: str) -> Any:
+    """``estimator`` from a factory: refused unless it has ``schema`` and ``predict``; wrapped
+    in :class:`PluginEstimator` when it cannot be closed or used in ``with``."""
+    if not callable(getattr(estimator, "predict", None)) or not hasattr(estimator, "schema"):
+        raise InputError(None, f"model {name!r}: its factory returned {type(estimator).__name__}, "
+                               "which has no predict(image, boxes=None) and schema")
+    if all(callable(getattr(estimator, m, None)) for m in ("close", "__enter__", "__exit__")):
+        return estimator
+    return PluginEstimator(estimator)
 
 
 @dataclass(frozen=True)
@@ -184,7 +115,7 @@ def list_estimators() -> list[EstimatorInfo]:
 
 
 def create_estimator(name: str, schema: str | Schema | None = None, weights: str | None = None,
-                     **options: Any) -> EstimatorBase:
+                     **options: Any) -> Estimator:
     """Build the estimator registered as ``name``, emitting poses in ``schema``.
 
     ``name`` may also be a factory ``"package.module:function"`` of one's own (a plug-in model),
@@ -198,7 +129,8 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
             factory = getattr(importlib.import_module(module), func)
         except (ImportError, AttributeError, ValueError) as e:
             raise InputError(None, f"cannot load model factory {name!r} ({e})") from None
-        return _plugin(name, factory, schema=schema, weights=weights, **options)
+        return _checked(_call_plugin(name, factory, schema=schema, weights=weights,
+                                     **options), name)
     info = _REGISTRY.get(name)
     if info is None:
         known = ", ".join(i.name for i in list_estimators())
@@ -207,21 +139,17 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
         raise InputError(None, f"model {name!r} needs --weights FILE")
     module, func = info.factory.split(":")
     factory = getattr(importlib.import_module(module), func)
-    return as_estimator(factory(schema=schema, weights=weights, **options))
+    return _checked(factory(schema=schema, weights=weights, **options), name)
 
 
-def _plugin(name: str, factory: Any, **kwargs: Any) -> EstimatorBase:
-    """Call a plug-in factory ``module:function``; a spec that names something else (a
-    non-function, a function that does not take ``schema=``/``weights=``, or one that returns
-    no estimator: ``os:getcwd``) is InputError, not an internal error."""
+def _call_plugin(name: str, factory: Any, **kwargs: Any) -> Any:
+    """Call a plug-in factory ``module:function``: a spec that names no function, or a function
+    that cannot be called as ``factory(schema=..., weights=...)`` (``os:getcwd``), is
+    InputError, not an internal error."""
     if not callable(factory):
         raise InputError(None, f"model factory {name!r} is not a function")
     try:
-        made = factory(**kwargs)
+        return factory(**kwargs)
     except TypeError as e:
         raise InputError(None, f"model factory {name!r} cannot be called as "
                                f"factory(schema=..., weights=...) ({e})") from None
-    if not callable(getattr(made, "predict", None)):
-        raise InputError(None, f"model factory {name!r} returned {type(made).__name__}, not an "
-                               "estimator (an object with a predict(image) method)")
-    return as_estimator(made)

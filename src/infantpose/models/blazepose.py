@@ -59,7 +59,9 @@ from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
 from infantpose.geometry import (Roi, crop_region, quarter_turn_roi, quarter_turns, rotate_image,
                                  unrotate_points)
-from infantpose.models.base import EstimatorBase
+# the mirror test's rule and tolerance live in models.tta (re-exported here for their importers)
+from infantpose.models.tta import (MIRROR_TOL, QUARTER_TURNS, combine_views, mirror_back,
+                                  search_turns)
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -78,7 +80,7 @@ __all__ = [
     "create_heavy",
 ]
 
-ROTATIONS = (0, 90, 180, 270)
+ROTATIONS = QUARTER_TURNS
 FALLBACK_MODES = ("auto", "off", "always")
 
 
@@ -402,17 +404,17 @@ class _Candidate:
     tracked: bool = False  # video mode: followed from the previous frame, no detector run
 
 
-class BlazePose(EstimatorBase):
+class BlazePose:
     """BlazePose-33 estimator (mediapipe, full model) emitting poses in ``schema``.
+
+    :meth:`predict` treats every call independently (mediapipe's static-image mode). Videos:
+    :meth:`tracker` gives a tracker that runs mediapipe's own video mode (a runner of its own,
+    which reuses the previous frame's region, is faster and steadier on consecutive frames of
+    one video, and tries the rotation that worked on the previous frame first), or the box
+    tracker with the last frame's rotation as a hint.
 
     Args:
         schema: output schema (coco17, infant22 or blazepose33; default blazepose33).
-        mode: ``"image"`` treats every call independently (mediapipe static-image mode);
-            ``"video"`` uses mediapipe's tracking mode, which reuses the previous frame's region
-            and is faster and steadier on consecutive frames of one video; it also tries the
-            rotation that worked on the previous frame first. Call :meth:`reset` (or
-            :meth:`set_mode`) between videos; :meth:`set_rotation_hint` sets the rotation to try
-            first (issue 7's tracker passes the last frame's).
         min_score: retry rotated copies when the mean landmark score is below this (0 disables
             retries on low scores; retries when nobody is found still happen); the landmark-only
             fallback runs when the detector's best pose still scores below it.
@@ -448,21 +450,15 @@ class BlazePose(EstimatorBase):
             box's diagonal (on average) are not averaged: the more confident one is kept.
     """
 
-    accepts_rotation_hint = True
-    #: video tracking uses mediapipe's own video mode (:func:`infantpose.video.tracking.track_frames`)
-    tracks_itself = True
-
     name = "blazepose"
 
-    def __init__(self, schema: str | Schema | None = None, mode: str = "image",
+    def __init__(self, schema: str | Schema | None = None,
                  min_score: float = 0.3, rotations: Sequence[int] = ROTATIONS,
                  box_margin: float = 0.25, fallback: str = "auto", min_presence: float = 0.5,
                  refine: int = 2,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  smooth: bool = True, mirror_test: bool | None = None,
                  mirror_tol: float = 0.1, landmark_model: str = "full"):
-        if mode not in ("image", "video"):
-            raise InputError(None, f"blazepose mode must be 'image' or 'video', got {mode!r}")
         if fallback not in FALLBACK_MODES:
             raise InputError(None, f"blazepose fallback must be one of "
                                    f"{', '.join(FALLBACK_MODES)}, got {fallback!r}")
@@ -471,7 +467,7 @@ class BlazePose(EstimatorBase):
         if self.landmark_model != "full":
             self.name = f"blazepose-{self.landmark_model}"
             weights_paths(self.landmark_model)  # a missing network fails now, in one line
-        self.mode = mode
+        self.mode = "image"  # "video": the runner of a tracker (:meth:`tracker`)
         self.min_score = float(min_score)
         self.rotations = tuple(int(r) % 360 for r in rotations)
         for r in self.rotations:
@@ -485,7 +481,6 @@ class BlazePose(EstimatorBase):
         self._roi_graph = None
         self._trackers: dict[int, Any] = {}
         self._rotation = 0  # video mode: orientation that worked last (tried first)
-        self._hint: int | None = None  # image mode: orientation to try first, if set
         self._carry: Roi | None = None  # video mode: region of the last fallback pose
         self._frame_time: float | None = None  # video mode: the next frame's time (seconds)
         self._found_before = False  # video mode: a previous frame had a pose (orientation known)
@@ -495,6 +490,9 @@ class BlazePose(EstimatorBase):
         self.mirror_test = _check_mirror_test(mirror_test)
         self.mirror_tol = _check_mirror_tol(mirror_tol)
         self._twin: BlazePose | None = None
+        #: video runner: the estimator whose static-image graphs (no state between calls) it
+        #: borrows, and which predicts its mirrored views
+        self._lender: BlazePose | None = None
         self._twin_options = {"min_score": min_score, "rotations": rotations,
                               "box_margin": box_margin, "fallback": fallback,
                               "min_presence": min_presence, "refine": refine,
@@ -504,6 +502,8 @@ class BlazePose(EstimatorBase):
 
     # -- mediapipe graphs ------------------------------------------------------------------------
     def _static_pose(self):
+        if self._lender is not None:
+            return self._lender._static_pose()
         if self._static is None:
             self._static = _new_pose(True, *self._conf, self.landmark_model)
         return self._static
@@ -514,26 +514,43 @@ class BlazePose(EstimatorBase):
         return self._trackers[rotation]
 
     def _landmark_graph(self):
+        if self._lender is not None:
+            return self._lender._landmark_graph()
         if self._roi_graph is None:
             self._roi_graph = _new_roi_graph(self.landmark_model)
         return self._roi_graph
 
-    def set_mode(self, mode: str) -> None:
-        """Switch between ``"image"`` (independent calls) and ``"video"`` (tracking); resets."""
-        if mode not in ("image", "video"):
-            raise InputError(None, f"blazepose mode must be 'image' or 'video', got {mode!r}")
-        self.reset()
-        self.mode = mode
+    def tracker(self, config: Any = None, following: bool = True) -> Any:
+        """The tracker for one video: mediapipe's own video mode
+        (:class:`~infantpose.models.tracker.OwnTracker` around a runner of its own, whole frames
+        in) when ``following`` and ``config.own_tracking``; else the box tracker, which passes
+        the last frame's box and rotation (tried first) to this estimator."""
+        from infantpose.models.tracker import BoxTracker, OwnTracker, TrackingConfig
 
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        """Try ``rotation`` first on the next call (e.g. the one that worked on the last frame)."""
-        self._hint = None if rotation is None else quarter_turns(rotation) * 90
-        if self.mode == "video" and self._hint is not None:
-            self._rotation = self._hint
+        cfg = config or TrackingConfig()
+        if following and cfg.own_tracking:
+            runner = self._video_runner()
+            return OwnTracker(runner, at_time=runner._at_time)
 
-    def set_frame_time(self, seconds: float | None) -> None:
-        """The time of the next video frame, so mediapipe's landmark smoothing uses the video's
-        real frame rate (and the gaps of skipped frames) instead of assuming 30 fps."""
+        def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
+            return self._predict(image, boxes, _hint(hint.rotation), self.mirroring)
+
+        return BoxTracker(self, cfg, following, view=view)
+
+    def _video_runner(self) -> BlazePose:
+        """A twin in mediapipe's video mode, for one video's frames (its state is the
+        tracker's: per-turn trackers, the working rotation, a carried fallback region, the
+        frame time set before each frame as ``_frame_time``). It borrows this estimator's
+        static-image graphs, which keep nothing between calls, instead of building its own."""
+        runner = BlazePose(schema=self.schema, mirror_test=self.mirror_test,
+                           mirror_tol=self.mirror_tol, **self._twin_options)
+        runner.mode = "video"
+        runner._lender = self
+        return runner
+
+    def _at_time(self, seconds: float | None) -> None:
+        """Video runner: the time of the next frame, so mediapipe's landmark smoothing uses the
+        video's real frame rate (and the gaps of skipped frames) instead of assuming 30 fps."""
         self._frame_time = None if seconds is None else float(seconds)
 
     def reset(self) -> None:
@@ -543,7 +560,6 @@ class BlazePose(EstimatorBase):
             t.close()
         self._trackers.clear()
         self._rotation = 0
-        self._hint = None
         self._carry = None
         self._found_before = False
 
@@ -586,14 +602,15 @@ class BlazePose(EstimatorBase):
         return _Candidate(kp, float(np.mean(out[:, 2])), rotation, whole,
                           tracked=tracking and not getattr(pose, "detected", True))
 
-    def _order(self) -> list[int]:
-        first = self._rotation if self.mode == "video" else (self._hint or 0)
+    def _order(self, hint: int | None) -> list[int]:
+        first = self._rotation if self.mode == "video" else (hint or 0)
         return [first] + [r for r in self.rotations if r != first]
 
     def _good(self, c: _Candidate | None) -> bool:
         return c is not None and c.score >= self.min_score
 
-    def _search(self, image: np.ndarray, box: np.ndarray | None) -> tuple[_Candidate | None, int]:
+    def _search(self, image: np.ndarray, box: np.ndarray | None, hint: int | None
+                ) -> tuple[_Candidate | None, int]:
         """Best candidate for one region, trying rotations (and the whole frame) as needed."""
         full = (image.shape[1], image.shape[0])
         if box is not None:
@@ -610,15 +627,16 @@ class BlazePose(EstimatorBase):
         tries = 0
         for (x1, y1, x2, y2), whole in regions:
             crop = image[y1:y2, x1:x2] if not whole else image
-            order = self._order() if self.rotations else self._order()[:1]
-            for i, rot in enumerate(order):
-                tracking = tracking_ok and i == 0
-                c = self._attempt(crop, rot, (x1, y1), full, whole, tracking)
-                tries += 1
-                if c is not None and (best is None or c.score > best.score):
-                    best = c
-                if self._good(best):
-                    return best, tries
+            order = self._order(hint) if self.rotations else self._order(hint)[:1]
+            found = search_turns(
+                lambda rot: self._attempt(crop, rot, (x1, y1), full, whole,
+                                          tracking_ok and rot == order[0]),
+                order, _score, good=self._good)
+            tries += found.tries
+            if found.best is not None and (best is None or found.best.score > best.score):
+                best = found.best
+            if self._good(best):
+                return best, tries
         return best, tries
 
     # -- the landmark-only fallback --------------------------------------------------------------
@@ -652,13 +670,13 @@ class BlazePose(EstimatorBase):
             c = nxt
         return c
 
-    def _known_turn(self) -> int | None:
-        """The orientation the caller or the previous frame vouches for, if any."""
+    def _known_turn(self, hint: int | None) -> int | None:
+        """The orientation the caller (``hint``) or the previous frame vouches for, if any."""
         if self.mode == "video":
             return self._rotation if self._found_before else None
-        return self._hint
+        return hint
 
-    def _fallback_search(self, image: np.ndarray, box: np.ndarray | None
+    def _fallback_search(self, image: np.ndarray, box: np.ndarray | None, hint: int | None
                          ) -> tuple[_Candidate | None, int]:
         """The landmark model without the detector: the box's square (when a box is given),
         then the whole frame, each at its quarter turns, each turn refined (:meth:`_refined`);
@@ -671,24 +689,20 @@ class BlazePose(EstimatorBase):
         if box is not None and np.isfinite(box).all() and box[2] > box[0] and box[3] > box[1]:
             regions.append((tuple(float(v) for v in box), 1 + 2 * self.box_margin, False))
         regions.append(((0.0, 0.0, float(w), float(h)), 1.0, True))
-        order = self._order() if self.rotations else self._order()[:1]
-        known = self._known_turn()
+        order = self._order(hint) if self.rotations else self._order(hint)[:1]
+        known = self._known_turn(hint)
         before = self.calls
         best: _Candidate | None = None
+        turns = order if known is None else [known] + [r for r in order if r != known]
         for region, scale, whole in regions:
-            turns = order
-            if known is not None:
-                c = self._refined(image, quarter_turn_roi(region, known, scale), whole)
-                if c is not None and (best is None or c.score > best.score):
-                    best = c
-                if self._confident(c):
-                    break
-                turns = [r for r in order if r != known]
-            for rot in turns:
-                c = self._refined(image, quarter_turn_roi(region, rot, scale), whole)
-                if c is not None and (best is None or c.score > best.score):
-                    best = c
-            if self._confident(best):
+            # a known orientation is tried alone first and kept when confident
+            found = search_turns(
+                lambda rot: self._refined(image, quarter_turn_roi(region, rot, scale),
+                                          whole),
+                turns, _score, good=None if known is None else self._confident, greedy=False)
+            if found.best is not None and (best is None or found.best.score > best.score):
+                best = found.best
+            if found.stopped or self._confident(best):
                 break
         return best, self.calls - before
 
@@ -707,7 +721,7 @@ class BlazePose(EstimatorBase):
         c.tracked = True
         return c
 
-    def _find(self, image: np.ndarray, box: np.ndarray | None
+    def _find(self, image: np.ndarray, box: np.ndarray | None, hint: int | None
               ) -> tuple[_Candidate | None, int, float | None]:
         """The detector path, then the landmark-only fallback where it found nobody or only
         low-scoring poses; the more confident of the two. Also returns the presence score of a
@@ -716,10 +730,10 @@ class BlazePose(EstimatorBase):
             carried = self._carried(image)
             if carried is not None:
                 return carried, 1, None
-        best, tries = (None, 0) if self.fallback == "always" else self._search(image, box)
+        best, tries = (None, 0) if self.fallback == "always" else self._search(image, box, hint)
         if self.fallback == "off" or self._good(best):
             return best, tries, None
-        fb, more = self._fallback_search(image, box)
+        fb, more = self._fallback_search(image, box, hint)
         tries += more
         refused = None
         if fb is not None and (fb.presence or 0.0) < self.min_presence:
@@ -732,7 +746,8 @@ class BlazePose(EstimatorBase):
             best = fb
         return best, tries, refused
 
-    def _predict_view(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
+    def _predict_view(self, image: np.ndarray, boxes: np.ndarray | None = None,
+                      hint: int | None = None) -> Poses:
         """Poses of one view (one frame; one instance per box, or one without boxes) in
         BlazePose-33 (:meth:`predict` mirrors and converts).
 
@@ -759,7 +774,7 @@ class BlazePose(EstimatorBase):
         meta: dict[str, list] = {"rotation": [], "found": [], "path": [], "presence": [],
                                  "whole_frame": [], "attempts": [], "tracked": []}
         for n, b in enumerate(bxs):
-            best, tries, refused = self._find(img, b)
+            best, tries, refused = self._find(img, b, hint)
             meta["attempts"].append(tries)
             if best is None:
                 for key, val in (("rotation", None), ("found", False), ("path", None),
@@ -796,47 +811,50 @@ class BlazePose(EstimatorBase):
         with test-time mirroring, ``views``: ``"both"`` (the two views averaged),
         ``"original"`` or ``"mirrored"`` (one view kept), or None when neither found a pose.
         """
-        poses = self._predict_view(image, boxes)
-        if self.mirroring:
-            poses = self._with_mirror(poses, np.ascontiguousarray(image), boxes)
+        return self._predict(image, boxes, None, self.mirroring)
+
+    def _predict(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None,
+                 mirroring: bool) -> Poses:
+        """:meth:`predict` with the quarter turn to try first (``hint``, e.g. the one that
+        found the infant on the previous frame) and whether to mirror given."""
+        poses = self._predict_view(image, boxes, hint)
+        if mirroring:
+            poses = self._with_mirror(poses, np.ascontiguousarray(image), boxes, hint)
         return poses if self.schema.name == BLAZEPOSE33.name else poses.convert(self.schema)
 
     @property
     def mirroring(self) -> bool:
-        """Whether :meth:`predict` averages the image with its mirror image now (``mirror_test``
-        None: in ``"image"`` mode only)."""
+        """Whether :meth:`predict` averages the image with its mirror image (``mirror_test``
+        None: photos, not the frames a video runner follows)."""
         return self.mode == "image" if self.mirror_test is None else bool(self.mirror_test)
 
     def _mirror_runner(self) -> BlazePose:
         """Who predicts the mirrored view: this estimator in image mode (no state to disturb);
-        in video mode a twin in image mode (this one's trackers follow the original frames)."""
+        in video mode the estimator it was made from, or a twin in image mode (this one's
+        trackers follow the original frames)."""
         if self.mode == "image":
             return self
+        if self._lender is not None:
+            return self._lender
         if self._twin is None:
-            self._twin = BlazePose(schema=BLAZEPOSE33, mode="image", mirror_test=False,
+            self._twin = BlazePose(schema=BLAZEPOSE33, mirror_test=False,
                                    **self._twin_options)
         return self._twin
 
-    def _with_mirror(self, poses: Poses, image: np.ndarray, boxes: np.ndarray | None) -> Poses:
+    def _with_mirror(self, poses: Poses, image: np.ndarray, boxes: np.ndarray | None,
+                     hint: int | None = None) -> Poses:
         """``poses`` (BlazePose-33, the original view) combined with the mirrored view's
         (:func:`combine_views`), instance by instance (instance n of both views is box n)."""
-        from infantpose.adapt.pseudo_labels import _points_back, _view_image
-
         h, w = image.shape[:2]
         runner = self._mirror_runner()
-        saved, before = runner._hint, runner.calls
-        runner._hint = mirror_rotation(self._known_turn())
-        try:
-            view = runner._predict_view(_view_image(image, 0, True),
-                                        None if boxes is None or len(boxes) == 0
-                                        else mirror_boxes(boxes, w))
-        finally:
-            runner._hint = saved
+        before = runner.calls
+        view = runner._predict_view(np.ascontiguousarray(image[:, ::-1]),
+                                    None if boxes is None or len(boxes) == 0
+                                    else mirror_boxes(boxes, w),
+                                    mirror_rotation(self._known_turn(hint)))
         if runner is not self:
             self.calls += runner.calls - before
-        mirrored = view.data[0].copy()
-        mirrored[..., :2] = _points_back(mirrored[..., :2], 0, True, (w, h))
-        mirrored = mirrored[:, BLAZEPOSE33.flip_index]
+        mirrored = mirror_back(view.data[0], w, BLAZEPOSE33.flip_index)
         meta = {k: list(v) if isinstance(v, list) else v for k, v in poses.meta.items()}
         used = []
         for n in range(poses.n_instances):
@@ -878,10 +896,13 @@ def create_heavy(schema: str | Schema | None = None, weights: str | None = None,
 
 # --- test-time mirroring -------------------------------------------------------------------------
 
-#: How far (mean keypoint distance, as a fraction of the body box's diagonal) the two views may
-#: lie apart and still be averaged; farther apart, the more confident view is kept alone.
-#: Chosen on the 150 training photos of the fixed SyRIP split (0.07 / 0.1 / 0.13 / 0.16).
-MIRROR_TOL = 0.1
+def _score(c: _Candidate) -> float:
+    return c.score
+
+
+def _hint(rotation: Any) -> int | None:
+    """A tracker's rotation hint as a quarter turn (0/90/180/270), or None."""
+    return None if rotation is None else quarter_turns(rotation) * 90
 
 
 def _check_mirror_test(value: Any) -> bool | None:
@@ -913,41 +934,3 @@ def mirror_rotation(rotation: int | None) -> int | None:
     """The quarter turn of the original image that matches ``rotation`` of its mirror image
     (mirroring reverses the sense of a rotation)."""
     return None if rotation is None else (-int(rotation)) % 360
-
-
-def combine_views(original: np.ndarray, mirrored: np.ndarray, tol: float = MIRROR_TOL
-                  ) -> tuple[np.ndarray, str | None]:
-    """One instance's (K, 3) keypoints from the original view and the mirrored view (already
-    mapped back, left/right swapped back), and which views made it.
-
-    When the two views agree (mean keypoint distance at most ``tol`` × the diagonal of the box
-    around their mean pose), positions and scores are averaged (``"both"``; a keypoint one view
-    lacks comes from the other); otherwise they found different poses (a limb swapped, the body
-    upside down) and the view with the higher mean score is kept alone (``"original"`` or
-    ``"mirrored"``). A view that found nobody (all NaN) leaves the other; neither: None. On
-    the 150 training photos of the fixed SyRIP split, gt boxes given, COCO AP was 0.651 for the
-    original view, 0.671 for the plain average, 0.671 for a score-weighted one and 0.681 for
-    this rule.
-    """
-    from infantpose.adapt.pseudo_labels import body_size
-
-    a = np.asarray(original, dtype=float)
-    b = np.asarray(mirrored, dtype=float)
-    fa, fb = np.isfinite(a[:, :2]).all(-1), np.isfinite(b[:, :2]).all(-1)
-    if not fb.any():
-        return a.copy(), ("original" if fa.any() else None)
-    if not fa.any():
-        return b.copy(), "mirrored"
-    both = fa & fb
-    mean = np.where(both[:, None], (a[:, :2] + b[:, :2]) / 2, np.where(fa[:, None], a[:, :2],
-                                                                         b[:, :2]))
-    size = body_size(mean)
-    dist = np.linalg.norm(a[both, :2] - b[both, :2], axis=-1)
-    if not both.any() or not np.isfinite(size) or size <= 0 or dist.mean() > tol * size:
-        sa, sb = np.nanmean(a[fa, 2]), np.nanmean(b[fb, 2])
-        return (a.copy(), "original") if sa >= sb else (b.copy(), "mirrored")
-    out = np.empty_like(a)
-    out[:, :2] = mean
-    sa, sb = np.nan_to_num(a[:, 2]), np.nan_to_num(b[:, 2])
-    out[:, 2] = np.where(both, (sa + sb) / 2, np.where(fa, sa, sb))
-    return out, "both"

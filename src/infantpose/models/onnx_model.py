@@ -68,7 +68,10 @@ import numpy as np
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
                                  tight_box, upright_turn)
-from infantpose.models.base import EstimatorBase
+from infantpose.models.codecs import HeatmapCodec, SimCCCodec
+from infantpose.models.crop_keypoints import crop_keypoints
+from infantpose.models.person_finder import PersonFinder
+from infantpose.models.tta import most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema
 
@@ -338,7 +341,7 @@ def _activate(a: np.ndarray, how: str, axes: tuple[int, ...]) -> np.ndarray:
     return a
 
 
-class OnnxPoseEstimator(EstimatorBase):
+class OnnxPoseEstimator:
     """Top-down estimator around an ONNX model (Estimator protocol; module docstring).
 
     Args:
@@ -348,13 +351,11 @@ class OnnxPoseEstimator(EstimatorBase):
         sidecar: the YAML to read instead of the one found beside the model.
         detector: ``"blazepose"`` (find the infant with the mediapipe estimator when no boxes
             are given) or ``"none"`` (the whole frame).
-        quarter_turns: with boxes and no rotation hint, try the four quarter turns of each box
+        quarter_turns: with boxes and no rotation hint (a tracker's), try the four quarter turns of each box
             crop and keep the most confident (False: upright only).
         threads: onnxruntime intra-op threads (default: onnxruntime's choice).
         Any sidecar key (e.g. ``flip_test=True``, ``decoder="wa"``) overrides the YAML.
     """
-
-    accepts_rotation_hint = True
 
     def __init__(self, path: str | os.PathLike, schema: Schema | str | None = None,
                  sidecar: str | os.PathLike | None = None, detector: str = "blazepose",
@@ -382,23 +383,28 @@ class OnnxPoseEstimator(EstimatorBase):
         self.quarter_turns = bool(quarter_turns)
         self.input_size: tuple[int, int] = tuple(cfg.input_size)  # type: ignore[assignment]
         self.name = "onnx"
-        self.rotation_hint: int | None = None
-        self._runtime = None
+        # the mediapipe runtime that finds the infant without boxes (one view, uncached)
+        self._finder = PersonFinder("full", mirror=False, cache_size=0)
         scale = np.asarray(cfg.std, dtype=np.float32)
         shift = np.asarray(cfg.mean, dtype=np.float32)
         if cfg.channel_order == "bgr":
             scale, shift = scale[::-1].copy(), shift[::-1].copy()
         self._std, self._mean = scale, shift
 
-    # rotation hint (video tracking passes back the quarter turn that last found the infant)
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        """Crop rotation (0/90/180/270, counter-clockwise) for caller-given boxes."""
-        self.rotation_hint = None if rotation is None else int(rotation) % 360
+    def tracker(self, config: Any = None, following: bool = True) -> Any:
+        """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous frame's
+        box, cropped at the quarter turn that found the infant last (the other turns are not
+        tried while one is known)."""
+        from infantpose.models.tracker import BoxTracker
+
+        def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
+            rot = None if hint.rotation is None else int(hint.rotation) % 360
+            return self._predict(image, boxes, rot)
+
+        return BoxTracker(self, config, following, view=view)
 
     def close(self) -> None:
-        if self._runtime is not None:
-            self._runtime.close()
-            self._runtime = None
+        self._finder.close()
 
     def __enter__(self) -> OnnxPoseEstimator:
         return self
@@ -416,51 +422,19 @@ class OnnxPoseEstimator(EstimatorBase):
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
     def _keypoints(self, crops: np.ndarray) -> np.ndarray:
-        """(M, h, w, 3) crops → (M, K, 3) keypoints (x, y, score) in crop coordinates."""
+        """(M, h, w, 3) crops → (M, K, 3) keypoints (x, y, score) in crop coordinates (the
+        shared runner → flip test → codec steps, :func:`~infantpose.models.crop_keypoints.
+        crop_keypoints`; the mirrored crops run as a second call)."""
+        return crop_keypoints(self._outputs, crops, self.codec, self.model_schema.flip_index,
+                              self.config.flip_test, one_pass=False)
+
+    def _outputs(self, crops: np.ndarray) -> list[np.ndarray]:
+        """The runner: crops → the model's outputs, checked and activated (float64)."""
         cfg = self.config
         outs = self._session.run(self._tensor(crops))
-        flipped = None
-        if cfg.flip_test:
-            flipped = self._session.run(self._tensor(np.ascontiguousarray(crops[:, :, ::-1])))
         if cfg.output == "heatmap":
-            return self._decode_heatmaps(outs[0], None if flipped is None else flipped[0])
-        return self._decode_simcc(outs, flipped)
-
-    def _check(self, a: np.ndarray, rank: int, what: str) -> None:
-        k = self.model_schema.num_keypoints
-        if a.ndim != rank or a.shape[1] != k:
-            want = "(N, K, H, W)" if rank == 4 else "(N, K, bins)"
-            raise InputError(self._session.path, f"{what} output has shape {list(a.shape)}; "
-                                                 f"expected {want} with K = {k} "
-                                                 f"({self.model_schema.name})")
-
-    def _decode_heatmaps(self, hm: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
-        from infantpose.models.heatmaps import decode_heatmaps
-
-        cfg = self.config
-        self._check(hm, 4, "heatmap")
-        hm = _activate(hm.astype(np.float64), cfg.activation, (2, 3))
-        if flipped is not None:
-            f = _activate(flipped.astype(np.float64), cfg.activation, (2, 3))
-            hm = (hm + f[:, self.model_schema.flip_index, :, ::-1]) / 2
-        if cfg.activation == "none":
-            hm = np.maximum(hm, 0)  # raw MSE heatmaps dip below zero; decoders want >= 0
-        uv, peak = decode_heatmaps(hm, cfg.decoder, sigma=cfg.sigma)
-        win, hin = self.input_size
-        stride = np.array([win / hm.shape[3], hin / hm.shape[2]])
-        if cfg.pixel_centers == "half":
-            xy = (uv + 0.5) * stride
-        else:
-            xy = uv * stride + 0.5
-        if cfg.activation == "softmax":  # a unit-mass map: peak of a sigma Gaussian is 1/(2πσ²)
-            score = np.clip(peak * 2 * math.pi * cfg.sigma ** 2, 0, 1)
-        else:
-            score = np.clip(peak, 0, 1)
-        return np.concatenate([xy, score[..., None]], -1)
-
-    def _decode_simcc(self, outs: list[np.ndarray], flipped: list[np.ndarray] | None
-                      ) -> np.ndarray:
-        cfg = self.config
+            self._check(outs[0], 4, "heatmap")
+            return [_activate(outs[0].astype(np.float64), cfg.activation, (2, 3))]
         sx, sy = outs
         self._check(sx, 3, "SimCC x")
         self._check(sy, 3, "SimCC y")
@@ -470,57 +444,56 @@ class OnnxPoseEstimator(EstimatorBase):
             raise InputError(self._session.path,
                              f"SimCC outputs have {sx.shape[2]} x and {sy.shape[2]} y bins, "
                              f"which do not fit input {win}×{hin} at split_ratio {ratio:g}")
-        sx = _activate(sx.astype(np.float64), cfg.activation, (2,))
-        sy = _activate(sy.astype(np.float64), cfg.activation, (2,))
-        if flipped is not None:
-            fi = self.model_schema.flip_index
-            fx = _activate(flipped[0].astype(np.float64), cfg.activation, (2,))
-            fy = _activate(flipped[1].astype(np.float64), cfg.activation, (2,))
-            sx = (sx + fx[:, fi, ::-1]) / 2
-            sy = (sy + fy[:, fi]) / 2
-        ix, iy = sx.argmax(axis=2), sy.argmax(axis=2)
-        vx, vy = sx.max(axis=2), sy.max(axis=2)
-        off = 0.5 if cfg.pixel_centers == "half" else 0.0
-        x = (ix + off) / ratio
-        y = (iy + off) / ratio
-        if cfg.pixel_centers == "integer":
-            x, y = x + 0.5, y + 0.5
-        score = np.clip(np.minimum(vx, vy), 0, 1)
-        return np.stack([x, y, score], -1)
+        return [_activate(sx.astype(np.float64), cfg.activation, (2,)),
+                _activate(sy.astype(np.float64), cfg.activation, (2,))]
+
+    def _check(self, a: np.ndarray, rank: int, what: str) -> None:
+        k = self.model_schema.num_keypoints
+        if a.ndim != rank or a.shape[1] != k:
+            want = "(N, K, H, W)" if rank == 4 else "(N, K, bins)"
+            raise InputError(self._session.path, f"{what} output has shape {list(a.shape)}; "
+                                                 f"expected {want} with K = {k} "
+                                                 f"({self.model_schema.name})")
+
+    @property
+    def codec(self) -> HeatmapCodec | SimCCCodec:
+        """How the model's outputs become keypoints (the sidecar's output kind and settings)."""
+        cfg = self.config
+        if cfg.output == "simcc":
+            return SimCCCodec(self.input_size, cfg.split_ratio, pixel_centers=cfg.pixel_centers)
+        return HeatmapCodec(self.input_size, None, cfg.sigma, cfg.decoder, cfg.activation,
+                            pixel_centers=cfg.pixel_centers)
 
     # -- where to look -----------------------------------------------------------------------------
-    def _runtime_pose(self, image: np.ndarray) -> tuple[np.ndarray | None, int]:
+    def _runtime_pose(self, image: np.ndarray, hint: int | None
+                      ) -> tuple[np.ndarray | None, int]:
         """(box from the mediapipe estimator's landmarks or None, quarter turn making it
         upright)."""
-        if self._runtime is None:
-            from infantpose.models.blazepose import BlazePose
-
-            self._runtime = BlazePose(schema=BLAZEPOSE33, mirror_test=False)  # places crops
-        p = self._runtime.predict(image)
+        p = self._finder.poses(image)
         xy = p.data[0, 0, :, :2]
         box = tight_box(xy, min_points=2)
         if box is None:
-            return None, self.rotation_hint or 0
+            return None, hint or 0
         roi = body_roi(xy, BLAZEPOSE33, 1.0)
-        rot = upright_turn(roi[2]) if roi is not None else (self.rotation_hint or 0)
+        rot = upright_turn(roi[2]) if roi is not None else (hint or 0)
         return box, rot
 
-    def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None
+    def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None
                    ) -> list[list[tuple[np.ndarray, int]]]:
         """Per instance, the candidate crops (affine, rotation) to run."""
         h, w = image.shape[:2]
         margin = self.config.margin
         if boxes is None:
             if self.detector == "blazepose":
-                box, rot = self._runtime_pose(image)
+                box, rot = self._runtime_pose(image, hint)
                 if box is not None:
                     return [[(box_transform(box, self.input_size, margin, rot), rot)]]
-            rot = self.rotation_hint or 0
+            rot = hint or 0
             return [[(box_transform([0.0, 0.0, w, h], self.input_size, 1.0, rot), rot)]]
         b = np.asarray(boxes, dtype=float).reshape(-1, 4)
         b = b[np.isfinite(b).all(axis=1)]
-        if self.rotation_hint is not None or not self.quarter_turns:
-            rots = [self.rotation_hint or 0]
+        if hint is not None or not self.quarter_turns:
+            rots = [hint or 0]
         else:
             rots = [0, 90, 180, 270]
         return [[(box_transform(x, self.input_size, margin, r), r) for r in rots] for x in b]
@@ -528,6 +501,10 @@ class OnnxPoseEstimator(EstimatorBase):
     # -- prediction --------------------------------------------------------------------------------
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """One frame of poses in ``self.schema``: one instance per box (or the infant found)."""
+        return self._predict(image, boxes, None)
+
+    def _predict(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None) -> Poses:
+        """:meth:`predict` with a tracker's quarter turn (``hint``) to crop at."""
         img = np.asarray(image)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
@@ -535,7 +512,7 @@ class OnnxPoseEstimator(EstimatorBase):
             raise InputError(None, f"expected an H×W×3 RGB image, got shape {img.shape}")
         img = np.ascontiguousarray(img[..., :3] if img.dtype == np.uint8
                                    else np.clip(img[..., :3], 0, 255).astype(np.uint8))
-        cands = self._crops_for(img, boxes)
+        cands = self._crops_for(img, boxes, hint)
         flat = [c for inst in cands for c in inst]
         k = self.model_schema.num_keypoints
         found: list[np.ndarray] = []  # (K, 3) per instance, its most confident crop's keypoints
@@ -546,7 +523,7 @@ class OnnxPoseEstimator(EstimatorBase):
             j = 0
             for inst in cands:
                 part = kps[j:j + len(inst)]
-                best = int(np.argmax(np.nan_to_num(part[:, :, 2]).mean(axis=1)))
+                best = most_confident(part)
                 m, rot = inst[best]
                 xy = apply_affine(invert_affine(m), part[best, :, :2])
                 found.append(np.concatenate([xy, part[best, :, 2:3]], axis=1))

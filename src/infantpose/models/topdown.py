@@ -20,7 +20,6 @@ The checkpoint format and loading are in :mod:`infantpose.models.checkpoint`; cr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,12 +29,15 @@ import torch
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
                                  roi_transform, upright_turn)
-from infantpose.models.base import EstimatorBase
 # the checkpoint API is re-exported here for its older importers (cli, train.loop, docs)
 from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTURE, LoadedModel,
                                           build_model, checkpoint_model, load_checkpoint,
                                           save_checkpoint)
-from infantpose.models.heatmaps import decode_heatmaps, heatmap_to_input, input_to_heatmap
+from infantpose.models.codecs import HeatmapCodec, RegressionCodec
+from infantpose.models.heatmaps import input_to_heatmap
+from infantpose.models.crop_keypoints import crop_keypoints
+from infantpose.models.person_finder import PersonFinder
+from infantpose.models.tta import most_confident
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -56,7 +58,7 @@ __all__ = [
 
 # --- estimator ------------------------------------------------------------------------------------
 
-class TorchPoseEstimator(EstimatorBase):
+class TorchPoseEstimator:
     """Top-down estimator around a torch heatmap model (Estimator protocol).
 
     Args:
@@ -103,8 +105,6 @@ class TorchPoseEstimator(EstimatorBase):
     trains costs one runtime pass per image.
     """
 
-    accepts_rotation_hint = True
-
     #: mean keypoint score the previous video frame needs for its ROI to be followed
     follow_score = 0.5
 
@@ -130,7 +130,6 @@ class TorchPoseEstimator(EstimatorBase):
         if detector not in ("blazepose", "none"):
             raise InputError(None, f"detector must be 'blazepose' or 'none', not {detector!r}")
         self.detector = detector
-        self._detector_est = None
         self.batch_size = max(1, int(batch_size))
         if loaded.architecture == "blazepose_landmarks":
             mode = "landmarks"
@@ -140,7 +139,6 @@ class TorchPoseEstimator(EstimatorBase):
             raise InputError(None, "mode 'landmarks' needs a BlazePose landmark model")
         self.mode = mode
         self.input_size = tuple(int(v) for v in loaded.input_size)
-        self.rotation_hint: int | None = None
         self.refine_roi = max(0, int(loaded.refine_roi if refine_roi is None else refine_roi))
         if runtime_mirror is not None and not isinstance(runtime_mirror, (bool, np.bool_)):
             raise InputError(None, f"runtime_mirror must be True, False or None (mirror "
@@ -155,26 +153,36 @@ class TorchPoseEstimator(EstimatorBase):
         from infantpose.models.blazepose import _check_landmark_model
 
         self.runtime_model = _check_landmark_model(runtime_model)
-        self._runtime_cache: dict[tuple, Poses] = {}
-        self._following = False
-        self._was_followed = False
-        self._last: tuple[tuple[int, ...], np.ndarray] | None = None  # (image shape, keypoints)
+        self._finder = PersonFinder(self.runtime_model, self.runtime_mirror)
+
+    @property
+    def codec(self) -> HeatmapCodec | RegressionCodec:
+        """How the network's outputs become keypoints (and keypoints its training targets):
+        heatmaps at the checkpoint's stride, or regressed landmarks."""
+        if self.mode != "heatmap":
+            return RegressionCodec(self.input_size)
+        return HeatmapCodec(self.input_size, self.loaded.stride, self.sigma, self.decoder,
+                            self.loaded.heatmap_activation)
 
     # video: follow the infant from frame to frame (MediaPipe's own tracking)
-    def set_tracking(self, on: bool) -> None:
-        """Between ``set_tracking(True)`` and ``set_tracking(False)`` consecutive calls are
-        frames of one video: a frame whose given box holds the previous frame's confident pose
-        is cropped on that pose's body ROI, as MediaPipe tracks, instead of running the
-        mediapipe runtime again (landmark and regression modes). Resets the remembered pose."""
-        self._following = bool(on)
-        self._last = None
+    def tracker(self, config: Any = None, following: bool = True) -> Any:
+        """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous
+        frame's box and quarter turn (tried alone, as the crop's rotation); while following,
+        a frame whose box holds the previous frame's confident pose is cropped on that pose's
+        body ROI, as MediaPipe tracks, instead of running the mediapipe runtime again
+        (landmark and regression modes). The previous pose is the tracker's (its view's)."""
+        from infantpose.models.tracker import BoxTracker
 
-    def _followed_roi(self, image: np.ndarray, boxes: np.ndarray
+        return BoxTracker(self, config, following, view=_FollowingView(self))
+
+    def _followed_roi(self, image: np.ndarray, boxes: np.ndarray,
+                      last: tuple[tuple[int, ...], np.ndarray] | None
                       ) -> tuple[list[np.ndarray], list[int]] | None:
-        """The previous frame's body ROI when it can stand in for a runtime pass."""
-        if not self._following or self._last is None or len(boxes) != 1:
+        """The previous frame's body ROI (``last``: image shape, keypoints) when it can stand
+        in for a runtime pass."""
+        if last is None or len(boxes) != 1:
             return None
-        shape, kp = self._last
+        shape, kp = last
         if shape != image.shape or np.nanmean(np.nan_to_num(kp[:, 2])) < self.follow_score:
             return None
         roi = body_roi(kp[:, :2], self.model_schema, self.margin)
@@ -186,26 +194,20 @@ class TorchPoseEstimator(EstimatorBase):
             return None
         return [roi_transform(*roi, self.input_size)], [upright_turn(roi[2])]
 
-    # rotation hint (video tracking passes back the rotation that last found the infant)
-    def set_rotation_hint(self, rotation: int | None) -> None:
-        """Crop rotation (0/90/180/270, counter-clockwise) used with caller-given boxes."""
-        self.rotation_hint = None if rotation is None else int(rotation) % 360
-
     # where to look
-    def _detect(self, image: np.ndarray) -> tuple[np.ndarray, int]:
+    def _detect(self, image: np.ndarray, hint: int | None) -> tuple[np.ndarray, int]:
         """Affine for the person found by the mediapipe BlazePose estimator (its landmarks give
-        MediaPipe's rotated body ROI) and the quarter turn that found it; the whole frame when
-        nobody is found."""
+        MediaPipe's rotated body ROI) and the quarter turn that found it; the whole frame (at
+        the tracker's ``hint`` turn) when nobody is found."""
         h, w = image.shape[:2]
-        whole = box_transform([0.0, 0.0, w, h], self.input_size, 1.0, self.rotation_hint or 0)
+        whole = box_transform([0.0, 0.0, w, h], self.input_size, 1.0, hint or 0)
         if self.detector == "none":
-            return whole, self.rotation_hint or 0
-        if self._detector_est is None:
-            try:
-                self._detector_est = self._new_runtime()
-            except ImportError:
-                self.detector = "none"
-                return whole, self.rotation_hint or 0
+            return whole, hint or 0
+        try:
+            self._finder.start()
+        except ImportError:
+            self.detector = "none"
+            return whole, hint or 0
         p = self._runtime(image, None)
         if p.n_instances == 0 or not np.isfinite(p.data[0, 0, :, :2]).any():
             return whole, 0
@@ -217,33 +219,14 @@ class TorchPoseEstimator(EstimatorBase):
         return roi_transform(*roi, self.input_size), upright_turn(roi[2])
 
     def _runtime(self, image: np.ndarray, boxes: np.ndarray | None) -> Poses:
-        """The mediapipe runtime's BlazePose-33 poses for ``image`` (one per box), cached."""
-        import hashlib
+        """The mediapipe runtime's BlazePose-33 poses for ``image`` (one per box), cached
+        (:class:`~infantpose.models.person_finder.PersonFinder`)."""
+        return self._finder.poses(image, boxes)
 
-        key = (hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).hexdigest(),
-               image.shape, None if boxes is None else np.asarray(boxes, float).tobytes())
-        hit = self._runtime_cache.get(key)
-        if hit is not None:
-            return hit
-        if self._detector_est is None:
-            self._detector_est = self._new_runtime()
-        self._detector_est.mirror_test = self._mirrors(boxes)
-        p = self._detector_est.predict(image, boxes)
-        if len(self._runtime_cache) >= 4096:
-            self._runtime_cache.clear()
-        self._runtime_cache[key] = p
-        return p
-
-    def _new_runtime(self) -> Any:
-        """The mediapipe runtime estimator that places crops (BlazePose-33, image mode)."""
-        from infantpose.models.blazepose import BlazePose
-
-        return BlazePose(schema=BLAZEPOSE33, mirror_test=False,  # set per call: _mirrors
-                         landmark_model=self.runtime_model)
-
-    def _mirrors(self, boxes: np.ndarray | None) -> bool:
-        """Whether the runtime mirrors a call with ``boxes`` (``runtime_mirror``)."""
-        return boxes is None if self.runtime_mirror is None else self.runtime_mirror
+    @property
+    def _detector_est(self) -> Any:
+        """The mediapipe runtime estimator that places crops (None before its first use)."""
+        return self._finder.runtime
 
     def _runtime_in_schema(self, image: np.ndarray, boxes: np.ndarray | None
                            ) -> np.ndarray | None:
@@ -290,25 +273,27 @@ class TorchPoseEstimator(EstimatorBase):
                 pass
         return body_roi(sub.data[0, 0, :, :2], sub.schema, self.margin)
 
-    def _rois_for(self, image: np.ndarray, boxes: np.ndarray | None
-                  ) -> tuple[list[np.ndarray], list[int]]:
+    def _rois_for(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None,
+                  last: tuple[tuple[int, ...], np.ndarray] | None
+                  ) -> tuple[list[np.ndarray], list[int], bool]:
+        """(crop affines, their quarter turns, whether the previous pose's ROI was followed)."""
         if boxes is None:
-            m, rot = self._detect(image)
-            return [m], [rot]
+            m, rot = self._detect(image, hint)
+            return [m], [rot], False
         b = _finite_boxes(boxes)
         if self.mode in ("regression", "landmarks") and self.detector == "blazepose" and len(b):
-            followed = self._followed_roi(image, b)
+            followed = self._followed_roi(image, b, last)
             if followed is not None:
-                self._was_followed = True
-                return followed
-            return self._runtime_rois(image, b)
+                return (*followed, True)
+            return (*self._runtime_rois(image, b, hint), False)
         if self.loaded.crop == "upright" or self.mode in ("regression", "landmarks"):
             # BlazePose's own landmark model was trained on body-aligned crops too
-            return self._upright_rois(image, b)
-        rot = self.rotation_hint or 0
-        return [box_transform(x, self.input_size, self.margin, rot) for x in b], [rot] * len(b)
+            return (*self._upright_rois(image, b, hint), False)
+        rot = hint or 0
+        return ([box_transform(x, self.input_size, self.margin, rot) for x in b], [rot] * len(b),
+                False)
 
-    def _runtime_rois(self, image: np.ndarray, boxes: np.ndarray
+    def _runtime_rois(self, image: np.ndarray, boxes: np.ndarray, hint: int | None
                       ) -> tuple[list[np.ndarray], list[int]]:
         """Body ROIs from the runtime's pose in each box; the model's own quarter-turn search
         (:meth:`_upright_rois`) for boxes where the runtime finds nobody."""
@@ -317,7 +302,7 @@ class TorchPoseEstimator(EstimatorBase):
         for n, b in enumerate(boxes):
             roi = self._runtime_roi(p, n) if n < p.n_instances else None
             if roi is None:
-                m, r = self._upright_rois(image, b[None])
+                m, r = self._upright_rois(image, b[None], hint)
                 mats += m
                 rots += r
             else:
@@ -325,7 +310,7 @@ class TorchPoseEstimator(EstimatorBase):
                 rots.append(upright_turn(roi[2]))
         return mats, rots
 
-    def _upright_rois(self, image: np.ndarray, boxes: np.ndarray
+    def _upright_rois(self, image: np.ndarray, boxes: np.ndarray, hint: int | None
                       ) -> tuple[list[np.ndarray], list[int]]:
         """Body-aligned crops for caller-given boxes, for models trained on upright crops.
 
@@ -334,13 +319,13 @@ class TorchPoseEstimator(EstimatorBase):
         orientation is kept, and the final crop is MediaPipe's rotated body region of that pose:
         the same alignment the model saw in training.
         """
-        rots = [self.rotation_hint] if self.rotation_hint is not None else [0, 90, 180, 270]
+        rots = [hint] if hint is not None else [0, 90, 180, 270]
         k = self.model_schema.num_keypoints
         mats, out_rots = [], []
         for b in boxes:
             cands = [box_transform(b, self.input_size, self.margin, r) for r in rots]
             kps = self._run(np.stack([crop_image(image, m, self.input_size) for m in cands]))
-            best = int(np.argmax(np.nan_to_num(kps[:, :k, 2]).mean(axis=1)))
+            best = most_confident(kps[:, :k])
             xy = apply_affine(invert_affine(cands[best]), kps[best, :k, :2])
             roi = body_roi(xy, self.model_schema, self.margin)
             if roi is None:
@@ -377,41 +362,29 @@ class TorchPoseEstimator(EstimatorBase):
                 outs.append(y.float().numpy())
         return np.concatenate(outs, 0)
 
-    def _decode(self, out: np.ndarray, flipped: np.ndarray | None) -> np.ndarray:
-        """(M, K, 3) keypoints in crop coordinates."""
-        flip_index = self.model_schema.flip_index
-        win = self.input_size[0]
-        if self.mode in ("regression", "landmarks"):
-            extra = np.arange(len(flip_index), out.shape[1])  # auxiliary points: not mirrored
-            flip_index = np.concatenate([flip_index, extra]).astype(int)
-            if flipped is not None:
-                f = flipped[:, flip_index].copy()
-                f[..., 0] = win - f[..., 0]
-                out = (out + f) / 2
-            return out
-        hm = out
-        if flipped is not None:
-            hm = (hm + flipped[:, flip_index, :, ::-1]) / 2
-        hm_for_decode = np.maximum(hm, 0) if self.loaded.heatmap_activation == "none" else hm
-        uv, peak = decode_heatmaps(hm_for_decode, self.decoder, sigma=self.sigma)
-        if self.loaded.heatmap_activation == "softmax":
-            score = np.clip(peak * 2 * math.pi * self.sigma**2, 0, 1)
-        else:
-            score = np.clip(peak, 0, 1)
-        xy = heatmap_to_input(uv, self.loaded.stride)
-        return np.concatenate([xy, score[..., None]], -1)
-
     def predict_batch(self, images: Sequence[np.ndarray],
                       boxes: Sequence[np.ndarray | None] | None = None) -> Poses:
         """Poses for several images (one frame each), all crops batched through the model."""
+        return self._predict_frames(images, boxes)[0]
+
+    def _predict_frames(self, images: Sequence[np.ndarray],
+                        boxes: Sequence[np.ndarray | None] | None = None,
+                        hint: int | None = None,
+                        last: tuple[tuple[int, ...], np.ndarray] | None = None
+                        ) -> tuple[Poses, np.ndarray | None]:
+        """:meth:`predict_batch` with a tracker's quarter turn (``hint``) and previous pose
+        (``last``: image shape, model-schema keypoints); also returns the one instance of a
+        single image in the model's schema (None otherwise), for the tracker to remember."""
         bxs = list(boxes) if boxes is not None else [None] * len(images)
         if len(bxs) != len(images):
             raise ValueError("boxes must have one entry per image")
         crops, mats, owner, rotations = [], [], [], []
         images = [self._check_image(im) for im in images]
-        self._was_followed = False
+        was_followed = False
         for i, (im, b) in enumerate(zip(images, bxs)):
-            for m, rot in zip(*self._rois_for(im, b)):
+            mats_i, rots_i, followed = self._rois_for(im, b, hint, last)
+            was_followed = was_followed or followed
+            for m, rot in zip(mats_i, rots_i):
                 crops.append(crop_image(im, m, self.input_size))
                 mats.append(m)
                 owner.append(i)
@@ -420,7 +393,7 @@ class TorchPoseEstimator(EstimatorBase):
         found: list[list[np.ndarray]] = [[] for _ in images]  # (K, 3) instances of each image
         refined = 0
         if crops:
-            refining = bool(self.refine_roi) and not self._was_followed
+            refining = bool(self.refine_roi) and not was_followed
             # (the first pass is flip-tested even when it only places the next crop: without it
             # AP on 50 real photos fell by 0.003-0.010 for 25 % more speed)
             kps = self._run(np.stack(crops))
@@ -440,7 +413,7 @@ class TorchPoseEstimator(EstimatorBase):
                 roi = body_roi(xy[:k], self.model_schema, self.margin)
                 if roi is not None:  # report the body's orientation for the tracker's hint
                     rotations[j] = upright_turn(roi[2])
-        if self.ensemble > 0 and self.detector == "blazepose" and not self._was_followed:
+        if self.ensemble > 0 and self.detector == "blazepose" and not was_followed:
             found = [self._ensembled(im, b, f) if f else f
                      for im, b, f in zip(images, bxs, found)]
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
@@ -453,16 +426,17 @@ class TorchPoseEstimator(EstimatorBase):
                                   self.model_schema, source=None,
                                   frame_size=sizes[0] if same and sizes else None,
                                   image_sizes=None if same else sizes, meta=meta)
-        if self._following and len(images) == 1 and poses.n_instances == 1:
-            self._last = (images[0].shape, poses.data[0, 0].copy())
-        return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
+        one = poses.data[0, 0].copy() if len(images) == 1 and poses.n_instances == 1 else None
+        if self.schema.name != self.model_schema.name:
+            poses = poses.convert(self.schema)
+        return poses, one
 
     def _run(self, arr: np.ndarray) -> np.ndarray:
-        """Crops → (M, K', 3) keypoints in crop coordinates (flip test included)."""
-        if not self.flip_test:
-            return self._decode(self._forward(arr), None)
-        both = self._forward(np.concatenate([arr, arr[:, :, ::-1]], axis=0))
-        return self._decode(both[:len(arr)], both[len(arr):])
+        """Crops → (M, K', 3) keypoints in crop coordinates (the shared runner → flip test →
+        codec steps, :func:`~infantpose.models.crop_keypoints.crop_keypoints`; the mirrored
+        crops run in the same batch)."""
+        return crop_keypoints(lambda c: [self._forward(c)], arr, self.codec,
+                              self.model_schema.flip_index, self.flip_test)
 
     def _landmark_rois(self, kps: np.ndarray, mats: list[np.ndarray]
                        ) -> tuple[list[np.ndarray], int]:
@@ -483,6 +457,15 @@ class TorchPoseEstimator(EstimatorBase):
         """One frame of poses in ``self.schema``: one instance per box (or per detected person)."""
         return self.predict_batch([image], [boxes])
 
+    def close(self) -> None:
+        self._finder.close()
+
+    def __enter__(self) -> TorchPoseEstimator:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     @staticmethod
     def _check_image(im: np.ndarray) -> np.ndarray:
         a = np.asarray(im)
@@ -494,6 +477,24 @@ class TorchPoseEstimator(EstimatorBase):
         if a.dtype != np.uint8:
             a = np.clip(a, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(a)
+
+
+class _FollowingView:
+    """A :class:`TorchPoseEstimator` as one tracker sees it: each call gets the tracker's
+    quarter turn, and, while following, the pose of this view's previous call (kept here, per
+    tracker, not in the estimator)."""
+
+    def __init__(self, estimator: TorchPoseEstimator):
+        self.estimator = estimator
+        self.last: tuple[tuple[int, ...], np.ndarray] | None = None  # (image shape, keypoints)
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
+        rot = None if hint.rotation is None else int(hint.rotation) % 360
+        poses, one = self.estimator._predict_frames(
+            [image], [boxes], rot, self.last if hint.following else None)
+        if hint.following and one is not None:
+            self.last = (np.asarray(image).shape, one)
+        return poses
 
 
 def _finite_boxes(boxes: np.ndarray) -> np.ndarray:

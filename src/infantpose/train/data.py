@@ -9,9 +9,10 @@ and :func:`~infantpose.geometry.crop_image`) and a random rotation/scale/shift/f
 network is trained on exactly the crops it will see at prediction time. Flips swap left and right
 keypoints with ``Schema.flip_index``.
 
-Targets are Gaussian heatmaps in the heatmap-pixel convention of
-:func:`~infantpose.models.heatmaps.input_to_heatmap` (``targets="heatmap"``), or the keypoints
-themselves in crop pixels for landmark regression (``targets="points"``); each keypoint carries a
+Targets are encoded by the codec inference decodes with (:mod:`infantpose.models.codecs`):
+Gaussian heatmaps (:class:`~infantpose.models.codecs.HeatmapCodec`, ``targets="heatmap"``), or
+the keypoints themselves in crop pixels for landmark regression
+(:class:`~infantpose.models.codecs.RegressionCodec`, ``targets="points"``); each keypoint carries a
 weight that is zero when the keypoint is unlabelled, absent from its source schema (SuperAnimal's
 gradient masking, seed ``002_``) or outside the crop.
 """
@@ -28,7 +29,7 @@ from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image,
                                  padded_keypoint_box, roi_transform, to_3x3, xywh_to_xyxy)
-from infantpose.models.heatmaps import gaussian_targets, input_to_heatmap
+from infantpose.models.codecs import HeatmapCodec, RegressionCodec
 from infantpose.schemas import Schema, get_schema
 from infantpose.train.augment import AugmentConfig, occlude, photometric, sample_geometry
 
@@ -122,6 +123,9 @@ class TrainData:
         if targets not in ("heatmap", "points"):
             raise ValueError(f"targets must be 'heatmap' or 'points', not {targets!r}")
         self.targets = targets
+        #: keypoints in crop pixels -> training targets (the codec inference decodes with)
+        self.codec = (RegressionCodec(self.input_size) if targets == "points"
+                      else HeatmapCodec(self.input_size, self.stride, self.sigma))
         self.heatmap_size = (self.input_size[1] // self.stride, self.input_size[0] // self.stride)
 
     def __len__(self) -> int:
@@ -180,13 +184,7 @@ class TrainData:
         if rng is not None:
             img = occlude(photometric(img, self.augment, rng), self.augment, rng)
         domain = 1.0 if it.domain == "synthetic" else 0.0
-        if self.targets == "points":
-            size = np.array(self.input_size, dtype=float)
-            ok = np.isfinite(xy).all(-1) & (np.abs(xy - size / 2) < size).all(-1)
-            w = np.where(ok, w, 0.0).astype(np.float32)
-            return img, np.where(ok[:, None], xy, 0.0).astype(np.float32), w, domain
-        uv = input_to_heatmap(xy, self.stride)
-        target, w = gaussian_targets(uv, w, self.heatmap_size, self.sigma)
+        target, w = self.codec.encode(xy, w)
         return img, target, w, domain
 
     def batch(self, indices: Sequence[int], rngs: Sequence[np.random.Generator | None]

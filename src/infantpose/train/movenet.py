@@ -505,15 +505,18 @@ class MoveNetTrainConfig:
 
 
 def validate_estimator(graph: torch.nn.Module, gt: Any, images: Sequence[np.ndarray],
-                       protocols: Sequence[str] = ("boxes", "nobox")) -> dict[str, float]:
+                       protocols: Sequence[str] = ("boxes", "nobox"),
+                       finder: torch.nn.Module | None = None) -> dict[str, float]:
     """COCO AP of the MoveNet estimator (its defaults, mirror test on) running ``graph`` on the
-    held-out photos, per protocol: ``boxes`` (the labelled boxes) and ``nobox`` (two-pass)."""
+    held-out photos, per protocol: ``boxes`` (the labelled boxes) and ``nobox`` (two-pass; the
+    whole-image first look by ``finder`` when given, as a fine-tuned checkpoint runs)."""
     from infantpose.evaluate import evaluate_predictions
     from infantpose.evaluate.run import predict_dataset
     from infantpose.models.movenet import MoveNet
 
     graph.eval()
-    est = MoveNet(graph, int(graph.input_shape[1]))
+    est = MoveNet(graph, int(graph.input_shape[1]), finder=finder,
+                  finder_size=None if finder is None else int(finder.input_shape[1]))
     out = {}
     for p in protocols:
         preds = predict_dataset(est, gt, use_gt_boxes=p == "boxes", images=images)
@@ -553,16 +556,25 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
     best_state = None
     start_state = ({k: v.detach().clone() for k, v in graph.state_dict().items()}
                    if have_val else None)
+    # the starting network: the first look of the fine-tuned one on whole photos (as
+    # models.movenet.create runs a checkpoint) and the teacher of memory replay
+    start_net = copy.deepcopy(graph).eval() if (have_val or cfg.replay > 0) else None
+    if start_net is not None:
+        for p in start_net.parameters():
+            p.requires_grad_(False)
     if have_val:
         report["start"] = (dict(start_metrics) if start_metrics is not None
                            else validate_estimator(graph, val_gt, val_images, protocols))
         report["best"] = dict(report["start"])
         log(f"step 0: held-out AP {_fmt(report['start'])}")
-    teacher = None
-    if cfg.replay > 0:
-        teacher = copy.deepcopy(graph).eval()
-        for p in teacher.parameters():
-            p.requires_grad_(False)
+    # one image at a time through the interpreted graph: 1.5-1.7x faster per training step than
+    # torch.func.vmap over the batch (measured on 2 cores: 2.6-3.1 s against 4.3 s, batch 8)
+    mode = getattr(graph, "batch_mode", None)
+    if mode is not None:
+        graph.batch_mode = "loop"
+    teacher = start_net if cfg.replay > 0 else None
+    if teacher is not None:
+        teacher.batch_mode = getattr(graph, "batch_mode", None) or "loop"
     trainable = freeze_early(graph, cfg.freeze)
     params = [p for p in graph.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -585,7 +597,7 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
                **{k: v / max(1, count) for k, v in sums.items()}}
         sums, count = {}, 0
         if have_val:
-            m = validate_estimator(graph, val_gt, val_images, protocols)
+            m = validate_estimator(graph, val_gt, val_images, protocols, finder=start_net)
             graph.train()
             row.update({f"val_{k}": v for k, v in m.items()})
             if _score(m, cfg.select) > _score(report["best"], cfg.select):
@@ -636,6 +648,8 @@ def fine_tune(graph: torch.nn.Module, samples: Sequence[Sample], val_gt: Any = N
     if have_val:
         graph.load_state_dict(best_state if best_state is not None else start_state)
     graph.eval()
+    if mode is not None:
+        graph.batch_mode = mode
     report["steps"] = step
     report["seconds"] = round(t_end - t0, 1)  # training (and intermediate validations)
     report["wall_seconds"] = round(time.time() - t_wall, 1)  # everything

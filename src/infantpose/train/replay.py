@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from infantpose.models.heatmaps import gaussian_targets
-from infantpose.models.topdown import input_to_heatmap
+from infantpose.models.codecs import HeatmapCodec
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
 __all__ = ["ReplayTeacher"]
@@ -67,7 +66,8 @@ class ReplayTeacher:
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher heatmaps (B, K, h, w) and weights (B, K) (teacher score; 0 if not shared)."""
         kp = self.keypoints(images)
-        uv = input_to_heatmap(kp[..., :2], self.stride)
         w = np.nan_to_num(kp[..., 2], nan=0.0)
-        t, w = gaussian_targets(uv, w, heatmap_size, self.sigma)
+        h, wd = heatmap_size
+        codec = HeatmapCodec((wd * self.stride, h * self.stride), self.stride, self.sigma)
+        t, w = codec.encode(kp[..., :2], w)
         return torch.from_numpy(t), torch.from_numpy(w)

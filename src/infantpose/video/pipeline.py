@@ -66,6 +66,8 @@ class VideoOptions:
             ``deidentify``).
         plot: write ``trajectories.png``.
         formats: pose formats besides ``poses.json`` (see :data:`FORMAT_FILES`).
+        nwb: subject and session metadata of the NWB file (the fields of
+            :class:`~infantpose.io.nwb.NwbInfo`, as plain values).
     """
 
     tracking: bool = True
@@ -77,6 +79,7 @@ class VideoOptions:
     overlay: bool = False
     plot: bool = False
     formats: list[str] = field(default_factory=lambda: ["csv"])
+    nwb: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> VideoOptions:
         """InputError for values no video could use (before any work starts)."""
@@ -91,6 +94,13 @@ class VideoOptions:
         if unknown:
             raise InputError(None, f"unknown pose format {unknown[0]!r}; choose from "
                                    f"{', '.join(FORMAT_FILES)}")
+        if self.nwb:
+            from infantpose.io.nwb import NwbInfo
+
+            if "nwb" not in self.formats:
+                raise InputError(None, "--subject-*, --session-description, --experimenter and "
+                                       "--institution describe an NWB file: add --format nwb")
+            self.nwb = vars(NwbInfo.from_dict(self.nwb))
         if self.filter is not None:
             from infantpose.video.filters import METHODS
 
@@ -137,13 +147,16 @@ class VideoResult:
 
 def run_video(estimator: Any, video: str | os.PathLike, out_dir: str | os.PathLike,
               options: VideoOptions, meta: dict[str, Any] | None = None,
-              progress: Callable[[int], None] | None = None) -> VideoResult:
+              progress: Callable[[int], None] | None = None,
+              final_dir: str | os.PathLike | None = None) -> VideoResult:
     """Turn one video into its poses and write its files into ``out_dir`` (which must exist).
 
     ``meta`` is added to the poses' ``meta`` (e.g. ``model`` and ``weights`` as the user named
     them; ``model`` defaults to the estimator's name); ``progress`` is called with 1 per frame predicted and per frame rendered. Raises InputError
     for a video that cannot be read or yields no frame; a file that fails halfway is never left
     (each is written atomically), but files written before the failure stay: callers clean up.
+    ``final_dir``: where the files will end up when ``out_dir`` is a staging folder (SLEAP and
+    NWB files name the video relative to it).
     """
     from infantpose.video.tracking import predict_video
 
@@ -185,9 +198,11 @@ def run_video(estimator: Any, video: str | os.PathLike, out_dir: str | os.PathLi
     for fmt in dict.fromkeys(options.formats):
         if fmt == "json":
             continue
+        from infantpose.io.nwb import NwbInfo
         from infantpose.io.posefiles import write_pose_file
 
-        write_pose_file(final, out / FORMAT_FILES[fmt], fmt)
+        write_pose_file(final, out / FORMAT_FILES[fmt], fmt, nwb=NwbInfo.from_dict(options.nwb),
+                        relative_to=out if final_dir is None else final_dir)
         wrote(FORMAT_FILES[fmt])
     if options.plot:
         from infantpose.video.plots import plot_trajectories

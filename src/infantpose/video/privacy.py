@@ -103,13 +103,19 @@ class FaceDetector:
         return np.asarray(out, float).reshape(-1, 5)
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
-        order = [self._first] + [r for r in self.rotations if r != self._first]
-        for rot in order:
+        from infantpose.models.tta import search_turns, turn_order
+
+        def attempt(rot: int) -> np.ndarray | None:
             boxes = self._run(rgb, rot)
-            if len(boxes):
-                self._first = rot
-                return boxes
-        return np.zeros((0, 5))
+            return boxes if len(boxes) else None
+
+        # the first orientation that finds a face wins (and goes first on the next frame)
+        found = search_turns(attempt, turn_order(self._first, self.rotations), lambda b: 0.0,
+                             good=lambda b: True)
+        if found.best is None:
+            return np.zeros((0, 5))
+        self._first = found.turn
+        return found.best
 
     def close(self) -> None:
         self._det.close()
