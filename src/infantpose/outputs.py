@@ -139,6 +139,9 @@ def record_named(paths: Iterable[str | os.PathLike], command: str) -> None:
 
     from infantpose import _atomic
 
+    paths = list(paths)
+    if not paths:
+        return
     target = named_ledger_path()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
