@@ -469,3 +469,23 @@ def test_a_real_full_file_system(tmp_path, fmt, ext, size_kb):
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"o{ext}" in lines[0] \
         and "no space left on device" in lines[0], r.stderr
     assert r.stdout.strip().splitlines()[-1] == "code=2", r.stdout  # ls printed nothing
+
+
+def test_lock_without_flock_trusts_a_live_pid_only(tmp_path, monkeypatch):
+    """Where flock is unavailable (some network file systems) the pid in the lock decides."""
+    from infantpose.errors import InputError
+    from infantpose.outputs import LOCK, lock_folder
+
+    def no_flock(*a, **k):
+        raise OSError("flock not supported")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    (tmp_path / LOCK).write_text(json.dumps({"pid": os.getppid(), "command": "batch"}))
+    with pytest.raises(InputError, match="another infantpose run"):
+        with lock_folder(tmp_path, "predict"):
+            pass
+    assert (tmp_path / LOCK).exists()  # the live holder's lock is left alone
+    (tmp_path / LOCK).write_text(json.dumps({"pid": 99999999, "command": "batch"}))
+    with lock_folder(tmp_path, "predict"):
+        assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
+    assert not (tmp_path / LOCK).exists()

@@ -133,9 +133,13 @@ def record_named(paths: Iterable[str | os.PathLike], command: str) -> None:
     :func:`named_ledger_path`), under a lock so that concurrent commands lose no entry. A state
     folder that cannot be written only costs the record (the next run asks for --overwrite),
     except a full disk, which is raised."""
-    import fcntl
     import tempfile
     import time
+
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock (a lost entry only costs a later --overwrite)
+        fcntl = None
 
     from infantpose import _atomic
 
@@ -146,7 +150,8 @@ def record_named(paths: Iterable[str | os.PathLike], command: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target.parent / "named-outputs.lock", "a") as lk:
-            fcntl.flock(lk.fileno(), fcntl.LOCK_EX)
+            if fcntl is not None:
+                fcntl.flock(lk.fileno(), fcntl.LOCK_EX)
             files = ledger_file(target)
             for raw in paths:
                 p = Path(raw)
@@ -489,7 +494,10 @@ def lock_folder(folder: str | os.PathLike, command: str):
     next; where ``flock`` is unavailable, the process id written in the file decides (a dead
     process's lock is taken over). The file is removed when the block ends.
     """
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # Windows: the process id in the file decides
+        fcntl = None
 
     d = Path(folder)
     refuse_link(d / LOCK)
@@ -502,6 +510,8 @@ def lock_folder(folder: str | os.PathLike, command: str):
     held = False
     try:
         try:
+            if fcntl is None:
+                raise OSError("no flock")
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise InputError(d, f"another infantpose run is writing to this folder "
