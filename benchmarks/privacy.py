@@ -33,7 +33,7 @@ Test images (generated; no real infant photo ships with infantpose):
 
 A second table reports how often the both-ends fallback fires on the files ``infantpose
 examples`` writes (each video through ``deidentify``'s path: BlazePose poses of the video, then
-:func:`infantpose.video.privacy.deidentify_video`; each image through ``predict --overlay
+:func:`infantpose.video.pipeline.deidentify_video`; each image through ``predict --overlay
 --deidentify``'s path) and on the real photos.
 
 True face boxes: for renders, the square around the eyes, nose and lips, 2.2 x their spread
@@ -354,7 +354,8 @@ def fallback_on_examples(est) -> list[tuple[str, dict]]:
     stream). Returns (name, report dict) rows."""
     from infantpose.examples import make_examples
     from infantpose.io.images import read_image
-    from infantpose.video.privacy import Deidentifier, deidentify_video, guessed_instances
+    from infantpose.video.pipeline import deidentify_video
+    from infantpose.video.privacy import Deidentifier, guessed_instances
     from infantpose.video.tracking import predict_video
 
     rows = []

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from infantpose.adapt.pseudo_labels import (VIEWS, agreement, body_size, temporal_mask,
-                                            view_predictions)
+from infantpose.adapt.pseudo_labels import VIEWS, agreement, temporal_mask, view_predictions
 from infantpose.cli import main
+from infantpose.geometry import body_size
 from infantpose.poses import Poses
 from infantpose.schemas import get_schema
 

@@ -79,3 +79,18 @@ def test_affine_helpers_invert_and_compose():
                                pts, atol=1e-9)
     np.testing.assert_allclose((geo.to_3x3(m) @ geo.to_3x3(geo.invert_affine(m)))[:2],
                                [[1, 0, 0], [0, 1, 0]], atol=1e-12)
+
+
+def test_body_size_is_the_diagonal_of_the_present_points_box():
+    from infantpose.geometry import body_size
+
+    xy = np.array([[0.0, 0.0], [3.0, 1.0], [np.nan, np.nan], [1.0, 4.0], [50.0, np.nan]])
+    assert body_size(xy) == 5.0  # box 3 x 4; the half-missing point does not count
+    assert np.isnan(body_size(np.array([[1.0, 1.0], [np.nan, np.nan]])))  # one point: no size
+    assert np.isnan(body_size(np.full((3, 2), np.nan)))
+    many = np.stack([xy, xy * 2, np.full_like(xy, np.nan)])  # (3 poses, K, 2)
+    sizes = body_size(many)
+    assert sizes.shape == (3,)
+    assert sizes[:2].tolist() == [5.0, 10.0] and np.isnan(sizes[2])
+    video = np.stack([many, many])  # (2 frames, 3 instances, K, 2)
+    assert body_size(video).shape == (2, 3)

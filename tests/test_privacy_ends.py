@@ -14,6 +14,7 @@ import pytest
 from infantpose.schemas import get_schema
 from infantpose.video import face_region as fr
 from infantpose.video import privacy as pv
+from infantpose.video.pipeline import deidentify_video
 
 COCO = get_schema("coco17")
 GREEN = (0, 255, 0)
@@ -315,7 +316,7 @@ def test_deidentify_video_hides_both_ends_without_a_detector(tmp_path):
     frames = [scene((320, 240)) for _ in range(4)]
     src = write_video(tmp_path / "v.mp4", frames, fps=10)
     poses = Poses(np.repeat(inst[None, None], 4, axis=0), COCO, fps=10.0)
-    rep = pv.deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
+    rep = deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
     assert rep.both_ends_frames == 4 and rep.to_dict()["both_ends_frames"] == 4
 
 
@@ -367,7 +368,7 @@ def test_tracked_video_poses_keep_the_path_and_deidentify_uses_it(tmp_path):
     src = write_video(tmp_path / "v.mp4", [scene((320, 240)) for _ in range(3)], fps=10)
     poses = predict_video(_GuessingEstimator(inst), src)
     assert poses.meta["path"] == ["fallback"] * 3
-    rep = pv.deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
+    rep = deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
     assert rep.guessed_frames == 3 and rep.whole_frame_blurred == 3
 
 

@@ -97,6 +97,7 @@ def test_resume_after_interruption_continues_exactly(tiny, tmp_path):
     msgs = []
     train(_cfg(tiny, out), progress=False, log=msgs.append)
     assert any("resuming" in m for m in msgs)
+    assert not any(m.startswith(("reading ", "caching ")) for m in msgs)  # -q: no progress lines
     sd, ts = _final(out)
     assert ts["state"]["step"] == ts_ref["state"]["step"] == 6
     assert [r["epoch"] for r in ts["state"]["history"]] == [r["epoch"] for r in ts_ref["state"]["history"]]

@@ -6,6 +6,7 @@ import pytest
 from infantpose.errors import InputError
 from infantpose.io.video import read_frames
 from infantpose.video import privacy as pv
+from infantpose.video.pipeline import deidentify_video
 import testclips as tc
 
 PHI = {"creation_time": "2024-05-01T10:00:00.000000Z", "location": "+52.3700+004.8900/",
@@ -44,7 +45,7 @@ def test_video_is_deidentified_and_metadata_stripped(clip, tmp_path):
     path, truth, frames = clip
     assert pv.identifying_tags(path)  # the source really carries identifying tags
     out = tmp_path / "deid.mp4"
-    report = pv.deidentify_video(path, out, mode="mosaic", poses=truth)
+    report = deidentify_video(path, out, mode="mosaic", poses=truth)
     assert report.frames == 8 and report.whole_frame_blurred == 0
     assert pv.identifying_tags(out) == {}
     meta = pv.container_metadata(out)
@@ -65,7 +66,7 @@ def test_video_is_deidentified_and_metadata_stripped(clip, tmp_path):
 def test_frames_without_a_face_region_are_blurred_whole(clip, tmp_path):
     path, _, frames = clip
     out = tmp_path / "blurred.mp4"
-    report = pv.deidentify_video(path, out, use_detector=False)  # no detector, no keypoints
+    report = deidentify_video(path, out, use_detector=False)  # no detector, no keypoints
     assert report.whole_frame_blurred == report.frames == 8
     dec, _ = read_frames(out)
     src, _ = read_frames(path)
@@ -110,7 +111,7 @@ def test_head_box_needs_head_points_and_bad_mode(clip):
     with pytest.raises(InputError, match="mode"):
         pv.Deidentifier(mode="pixelate", use_detector=False)
     with pytest.raises(InputError, match="missing.mp4"):
-        pv.deidentify_video("missing.mp4", "out.mp4")
+        deidentify_video("missing.mp4", "out.mp4")
 
 
 def test_face_detector_finds_a_rendered_infant_face_in_any_orientation():

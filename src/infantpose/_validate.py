@@ -16,9 +16,13 @@ import numpy as np
 
 from infantpose.errors import InputError
 
-__all__ = ["MAX_COORD", "MAX_SIDE", "MAX_SPAN", "check_id", "frame_span_limit", "check_rel_path", "check_size", "is_number",
-           "number", "number_array"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_NAME", "MAX_PATH", "MAX_SIDE", "MAX_SPAN",
+           "check_id", "check_name_length", "check_rel_path", "check_size", "frame_span_limit",
+           "is_number", "number", "number_array"]
 
+#: File name endings of the images infantpose reads (:mod:`infantpose.io.images`) and accepts
+#: as image names in label files (:func:`check_rel_path`).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Coordinates beyond this many pixels from the origin are refused as absurd.
 MAX_COORD = 1e6
 #: Image / frame sides beyond this are refused as absurd.
@@ -108,8 +112,6 @@ def check_rel_path(v: Any, path: Path_, where: str) -> str:
     """An image file name from a label file: a relative path (``..`` allowed: infantpose itself
     writes paths relative to the label file's folder) with an image extension. Absolute paths,
     NUL bytes and names of non-image files (``../../etc/passwd``) are refused."""
-    from infantpose.io.images import IMAGE_EXTENSIONS
-
     if not isinstance(v, str) or not v.strip():
         raise InputError(path, f"{where}: expected a file name, got {_show(v)}")
     if "\0" in v:
@@ -117,9 +119,26 @@ def check_rel_path(v: Any, path: Path_, where: str) -> str:
     if os.path.isabs(v) or v.startswith(("/", "\\")) or (len(v) > 1 and v[1] == ":"):
         raise InputError(path, f"{where}: file name {v!r} is an absolute path; label files "
                                "name images relative to their folder")
+    check_name_length(v, path, where)
     if os.path.splitext(v)[1].lower() not in IMAGE_EXTENSIONS:
         raise InputError(path, f"{where}: file name {v!r} is not an image file "
                                f"({', '.join(IMAGE_EXTENSIONS)})")
+    return v
+
+
+#: Longest file name (one path component, in bytes) and path that file systems accept.
+MAX_NAME, MAX_PATH = 255, 4096
+
+
+def check_name_length(v: str, path: Path_, where: str) -> str:
+    """A file name from a label file that a file system can hold: no part longer than
+    :data:`MAX_NAME` bytes, the whole at most :data:`MAX_PATH` characters (a longer name makes
+    every file-system call fail with "File name too long")."""
+    parts = v.replace("\\", "/").split("/")
+    if len(v) > MAX_PATH or any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME
+                                for p in parts):
+        raise InputError(path, f"{where}: file name {v[:40]!r}... is too long (more than "
+                               f"{MAX_NAME} bytes in one name)")
     return v
 
 

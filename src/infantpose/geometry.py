@@ -21,6 +21,7 @@ __all__ = [
     "Roi",
     "apply_affine",
     "body_roi",
+    "body_size",
     "box_transform",
     "clip_box",
     "crop_image",
@@ -151,6 +152,25 @@ def tight_box(xy: np.ndarray, mask: np.ndarray | None = None, min_points: int = 
         return None
     sel = pts[ok]
     return np.concatenate([sel.min(axis=0), sel.max(axis=0)])
+
+
+def body_size(xy: np.ndarray) -> float | np.ndarray:
+    """The body size in pixels: the diagonal of the box around the points of ``xy`` whose x and
+    y are both finite; NaN when fewer than two are.
+
+    ``xy`` is (K, 2) for one pose (returns a float) or (..., K, 2) for many (returns an array
+    of shape ``xy.shape[:-2]``, one size per pose). The one body-size measure of the package:
+    mirror-test agreement, pseudo-label agreement and the speed bounds of the outlier filter all
+    state their tolerances as fractions of it, so they do not depend on camera distance.
+    """
+    pts = np.asarray(xy, dtype=float)
+    ok = np.isfinite(pts).all(axis=-1)
+    lo = np.where(ok[..., None], pts, np.inf).min(axis=-2)
+    hi = np.where(ok[..., None], pts, -np.inf).max(axis=-2)
+    with np.errstate(invalid="ignore"):
+        size = np.hypot(*np.moveaxis(hi - lo, -1, 0))
+    size = np.where(ok.sum(axis=-1) >= 2, size, np.nan)
+    return float(size) if pts.ndim == 2 else size
 
 
 def keypoint_xywh(keypoints: np.ndarray) -> tuple[float, float, float, float] | None:

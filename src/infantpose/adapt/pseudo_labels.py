@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infantpose.geometry import rotate_image, unrotate_points
+from infantpose.geometry import body_size, rotate_image, unrotate_points
 from infantpose.models.tta import mirror_back
 from infantpose.schemas import Schema
 
-__all__ = ["VIEWS", "PseudoLabel", "agreement", "body_size", "temporal_mask", "view_predictions"]
+__all__ = ["VIEWS", "PseudoLabel", "agreement", "temporal_mask", "view_predictions"]
 
 #: (quarter turns counter-clockwise, mirrored) for the 8 views of a frame.
 VIEWS: tuple[tuple[int, bool], ...] = tuple((k, m) for m in (False, True) for k in range(4))
@@ -69,15 +69,6 @@ def view_predictions(estimator, image: np.ndarray, schema: Schema,
         kp[:, :2] = unrotate_points(kp[:, :2], 90 * turns, (w, h))  # the turn undone first
         out[i] = mirror_back(kp, w, schema.flip_index) if mirror else kp
     return out
-
-
-def body_size(xy: np.ndarray) -> float:
-    """Diagonal of the box around the finite points of ``xy`` (K, 2); NaN when fewer than 2."""
-    ok = np.isfinite(xy).all(-1)
-    if ok.sum() < 2:
-        return float("nan")
-    span = xy[ok].max(0) - xy[ok].min(0)
-    return float(np.hypot(*span))
 
 
 @dataclass

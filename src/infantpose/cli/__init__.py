@@ -46,6 +46,7 @@ def _quiet_libraries() -> None:
         return
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # "[ WARN:0@0.1] ..." decoder chatter
     warnings.simplefilter("ignore")
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from infantpose._validate import frame_span_limit
+from infantpose.gaps import fill_gaps
 
-__all__ = ["MAX_FPS", "MIN_FPS", "fill_short_gaps", "gap_runs", "rms_jerk", "time_grid"]
+__all__ = ["MAX_FPS", "MIN_FPS", "fill_short_gaps", "rms_jerk", "time_grid"]
 
 #: Frame rates features accept (frames per second). Outside this range a video's clock is not
 #: plausible, and seconds computed from it overflow or vanish.
@@ -53,17 +54,6 @@ def time_grid(frame_indices: np.ndarray, fps: float) -> tuple[np.ndarray, np.nda
     return times, rows
 
 
-def gap_runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start indices and lengths of the runs of True in a 1-D boolean array."""
-    m = np.asarray(missing, bool).astype(np.int8)
-    if m.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    d = np.diff(np.concatenate([[0], m, [0]]))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1)
-    return starts, ends - starts
-
-
 def fill_short_gaps(values: np.ndarray, times: np.ndarray, max_gap_s: float) -> np.ndarray:
     """Fill interior NaN runs lasting at most ``max_gap_s`` seconds; longer ones stay NaN.
 
@@ -71,37 +61,15 @@ def fill_short_gaps(values: np.ndarray, times: np.ndarray, max_gap_s: float) -> 
     frame interval dt lasts n * dt seconds. Runs touching either end are never filled (there is
     nothing to interpolate towards). Filling uses a cubic spline through all valid samples of the
     column (exact for smooth motion sampled at video rates); with fewer than 4 valid samples,
-    linear interpolation. Returns a new array.
+    linear interpolation (:func:`infantpose.gaps.fill_gaps`). Returns a new array.
     """
-    from scipy.interpolate import CubicSpline
-
     v = np.array(values, dtype=float, copy=True)
-    squeeze = v.ndim == 1
-    if squeeze:
-        v = v[:, None]
     t = np.asarray(times, float)
     if len(t) < 2 or max_gap_s <= 0:
-        return v[:, 0] if squeeze else v
+        return v
     dt = float(np.median(np.diff(t)))
     max_n = int(np.floor(max_gap_s / dt + 1e-9))
-    for j in range(v.shape[1]):
-        col = v[:, j]
-        miss = np.isnan(col)
-        if not miss.any() or miss.all():
-            continue
-        starts, lengths = gap_runs(miss)
-        keep = (lengths <= max_n) & (starts > 0) & (starts + lengths < len(col))
-        if not keep.any():
-            continue
-        fill = np.zeros(len(col), bool)
-        for s, n in zip(starts[keep], lengths[keep]):
-            fill[s:s + n] = True
-        ok = ~miss
-        if ok.sum() >= 4:
-            col[fill] = CubicSpline(t[ok], col[ok])(t[fill])
-        else:
-            col[fill] = np.interp(t[fill], t[ok], col[ok])
-    return v[:, 0] if squeeze else v
+    return fill_gaps(v, max_n, times=t, method="cubic")[0]
 
 
 def rms_jerk(positions: np.ndarray, dt: float) -> float:

@@ -99,10 +99,11 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
     n_index = max(1, min(n_index, 3))
     try:
         df = pd.read_csv(p, header=[0, 1, 2], index_col=list(range(n_index)))
-    except (ValueError, pd.errors.ParserError) as e:
-        raise InputError(p, f"cannot parse DeepLabCut CSV ({e})") from None
-    coords = list(df.columns.get_level_values(2))
-    parts_all = list(df.columns.get_level_values(1))
+        coords = list(df.columns.get_level_values(2))
+        parts_all = list(df.columns.get_level_values(1))
+    except (ValueError, IndexError, KeyError, TypeError) as e:  # pandas' refusals of odd CSV
+        raise InputError(p, f"cannot parse DeepLabCut CSV ({' '.join(str(e).split())})") \
+            from None
     if set(coords) - {"x", "y", "likelihood"}:
         raise InputError(p, f"unexpected coords {sorted(set(coords) - {'x', 'y', 'likelihood'})}")
     bodyparts = list(dict.fromkeys(parts_all))
@@ -150,10 +151,13 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
                     lambda v: isinstance(v, bool)).any() for c in cols):
                 raise InputError(p, f"body part {bp!r} has true/false instead of coordinates")
             x, y = (c.to_numpy(dtype=float) for c in cols)
-        except KeyError:
+        except (KeyError, IndexError):
             raise InputError(p, f"body part {bp!r} lacks an x or y column") from None
         except (TypeError, ValueError):
             raise InputError(p, f"body part {bp!r} has non-numeric coordinates") from None
+        except OverflowError:  # a whole number too large for a float
+            raise InputError(p, f"body part {bp!r} has absurd coordinates (beyond "
+                                f"{MAX_COORD:g} px)") from None
         if (np.isnan(x) != np.isnan(y)).any():
             row = int(np.flatnonzero(np.isnan(x) != np.isnan(y))[0])
             raise InputError(p, f"{names[row]}: body part {bp!r} has only one of x, y")

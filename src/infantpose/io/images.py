@@ -13,6 +13,7 @@ image or is truncated) raises :class:`~infantpose.errors.InputError` naming the 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from infantpose import _atomic
+from infantpose._validate import IMAGE_EXTENSIONS
 from infantpose.errors import InputError
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "check_image_header",
     "apply_orientation",
     "exif_orientation",
+    "image_format",
     "image_size",
     "is_image_path",
     "list_images",
@@ -35,8 +38,6 @@ __all__ = [
     "read_image",
     "write_image",
 ]
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 #: Largest image read (pixels): 180 megapixels, about 14 000 x 13 000. A header claiming more is
 #: refused before any pixel is decoded (a "decompression bomb" would otherwise need many GB).
@@ -155,11 +156,32 @@ def list_images(paths: str | os.PathLike | Iterable[str | os.PathLike],
     return out
 
 
+def image_format(head: bytes) -> str | None:
+    """The image format that a file's first bytes announce (``jpeg``, ``png``, ``bmp``, ``tiff``,
+    ``webp``, ``gif``), whatever the file is named; None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "bmp"
+    return None
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as an H×W×3 RGB uint8 array (grey and alpha images are converted),
     turned upright as its EXIF Orientation tag says (a phone portrait photo comes out portrait).
 
-    Raises InputError for a missing, unreadable, empty or corrupt file.
+    The format is judged by the file's content, not its name (a PNG named ``.jpg`` is read as
+    the PNG it is), and bytes after a JPEG's or PNG's end (a phone's appended trailer) are
+    ignored. OpenCV decodes; what it refuses, Pillow is asked to read.
+    Raises InputError for a missing, unreadable, empty, truncated or corrupt file.
     """
     import cv2
 
@@ -172,11 +194,15 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise InputError(p, f"cannot read file ({e.strerror or e})") from None
     if buf.size == 0:
         raise InputError(p, "empty file")
+    data = buf.tobytes()
+    if _truncated(data):  # judged before decoding: decoders fill a cut-off image with grey
+        raise InputError(p, "corrupt image (truncated or damaged: its data stops before the "
+                            "image's end)")
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        raise InputError(p, "corrupt or unsupported image (could not decode)")
-    if _truncated(p, buf):
-        raise InputError(p, "corrupt image (file is truncated)")
+        img = _pillow_decode(p)
+        if img is None:
+            raise InputError(p, "corrupt or unsupported image (could not decode)")
     if img.dtype != np.uint8:
         # 16-bit PNG/TIFF: scale to 8 bits.
         img = (img.astype(np.float64) / np.iinfo(img.dtype).max * 255.0).round().astype(np.uint8) \
@@ -189,21 +215,88 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         rgb = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
     elif img.shape[2] == 1:
         rgb = cv2.cvtColor(img[..., 0], cv2.COLOR_GRAY2RGB)
-    else:
+    elif img.shape[2] == 3:
         rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    else:
+        raise InputError(p, f"unsupported image ({img.shape[2]} channels)")
     return apply_orientation(rgb, orientation)
 
 
-def _truncated(path: Path, buf: np.ndarray) -> bool:
-    """Detect truncated JPEG/PNG files, which OpenCV decodes silently with grey filler."""
-    suffix = path.suffix.lower()
-    head = bytes(buf[:8])
-    if head[:2] == b"\xff\xd8" or suffix in (".jpg", ".jpeg"):
-        # The end-of-image marker; cameras sometimes append a short trailer after it. Inside the
-        # entropy-coded data 0xFF is always stuffed, so FF D9 there means a real marker.
-        return b"\xff\xd9" not in bytes(buf[-4096:])
-    if head == b"\x89PNG\r\n\x1a\n":
-        return b"IEND" not in bytes(buf[-16:])
+def _pillow_decode(path: Path) -> np.ndarray | None:
+    """The pixels as OpenCV would give them (BGR), read by Pillow; None when Pillow cannot."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                rgb = np.asarray(im.convert("RGB"))
+    except Exception:  # noqa: BLE001 - any refusal means: not an image we can read
+        return None
+    return np.ascontiguousarray(rgb[..., ::-1]) if rgb.size else None
+
+
+#: A JPEG marker in entropy-coded data: 0xFF not followed by a stuffed 0x00, a restart marker
+#: (0xD0-0xD7) or another fill byte.
+_JPEG_MARKER = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """True when the JPEG's segments lead to its end-of-image marker (bytes after it ignored).
+
+    Walks the marker segments by their lengths (an EXIF thumbnail's own end marker inside APP1 is
+    skipped) and, after each start-of-scan, to the first real marker in the coded data."""
+    n, pos = len(data), 2
+    while pos < n:
+        j = data.find(b"\xff", pos)
+        if j < 0:
+            return False
+        while j < n and data[j] == 0xFF:
+            j += 1
+        if j >= n:
+            return False
+        marker, pos = data[j], j + 1
+        if marker == 0xD9:  # end of image
+            return True
+        if marker in (0x00, 0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length field
+            continue
+        if pos + 2 > n:
+            return False
+        pos += int.from_bytes(data[pos:pos + 2], "big")
+        if pos > n:
+            return False
+        if marker == 0xDA:  # start of scan: coded data runs to the next marker
+            found = _JPEG_MARKER.search(data, pos)
+            if found is None:
+                return False
+            pos = found.start()
+    return False
+
+
+def _png_complete(data: bytes) -> bool:
+    """True when the PNG's chunks lead to its IEND chunk (bytes after it ignored)."""
+    n, pos = len(data), 8
+    while pos + 8 <= n:
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        end = pos + 12 + length
+        if end > n:
+            return False
+        if data[pos + 4:pos + 8] == b"IEND":
+            return True
+        pos = end
+    return False
+
+
+def _truncated(data: bytes) -> bool:
+    """True for a JPEG or PNG (judged by content) that ends before its end marker: OpenCV would
+    decode it silently with grey filler. Other formats are left to the decoders."""
+    kind = image_format(data[:16])
+    if kind == "jpeg":
+        return not _jpeg_complete(data)
+    if kind == "png":
+        return not _png_complete(data)
     return False
 
 

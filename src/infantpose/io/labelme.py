@@ -135,11 +135,12 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
     sizes: list[tuple[int, int]] = []
     domains: list[str] = []
     image_fields: list[dict] = []
-    from infantpose._validate import MAX_SIDE, check_id, number, number_array
+    from infantpose._validate import MAX_SIDE, check_id, check_name_length, number, number_array
 
     for f, d in docs:
         if not isinstance(d["imagePath"], str) or not d["imagePath"].strip():
             raise InputError(f, "'imagePath' must be a file name")
+        check_name_length(d["imagePath"], f, "imagePath")
         for key in ("imageWidth", "imageHeight"):
             if d.get(key) is not None:
                 number(d[key], f, key, 1, MAX_SIDE, integer=True)

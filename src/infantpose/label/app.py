@@ -15,6 +15,12 @@ Routes (all JSON unless noted):
 * ``POST /api/frames/{id}/undo`` | ``/redo`` | ``/accept`` | ``/time``; ``PUT /api/cursor``;
 * ``GET /api/stats``.
 
+Hostile requests get a 4xx answer, never a 500: ids beyond SQLite's 64-bit integers and numbers
+out of range (``1e999``) are refused with 422, request bodies over :data:`MAX_BODY` bytes with
+413, and an image is served only from a path :func:`infantpose.label.files.servable_image`
+allows (inside the project folder, or the user's own photo), never a file named by an edited
+database (``../../etc/passwd``).
+
 Served on a loopback address (the default), only requests addressed to localhost are answered,
 so a web page elsewhere cannot reach the project through the browser (DNS rebinding). With
 ``--host`` set to another address the page is meant to be reached from other machines, by any
@@ -28,16 +34,22 @@ import threading
 from importlib import resources
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from infantpose.label.store import Store
 
-__all__ = ["create_app", "static_dir"]
+__all__ = ["MAX_BODY", "create_app", "static_dir"]
 
 LOW_SCORE = 0.5  # proposals scoring below this are highlighted on the page
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+#: Largest request body accepted (bytes); the page's requests are a few hundred bytes.
+MAX_BODY = 1024 * 1024
+#: SQLite stores integers in 64 bits: an id outside this range names no frame, and binding it
+#: would fail inside the database driver.
+SQL_INT = {"ge": -(2**63), "le": 2**63 - 1}
+DbInt = Annotated[int, Field(**SQL_INT)]
 
 
 class PointEdit(BaseModel):
@@ -46,7 +58,7 @@ class PointEdit(BaseModel):
     x: float | None = None
     y: float | None = None
     v: int | None = Field(default=None, ge=0, le=2)
-    base_version: int | None = None
+    base_version: DbInt | None = None
     client: str | None = Field(default=None, max_length=64)
 
 
@@ -55,7 +67,7 @@ class Seconds(BaseModel):
 
 
 class Cursor(BaseModel):
-    frame_id: int
+    frame_id: DbInt
 
 
 def static_dir() -> Path:
@@ -76,9 +88,12 @@ def _schema_info(name: str) -> dict[str, Any]:
 def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     """The FastAPI app serving ``project_dir`` (which must hold a project)."""
     from fastapi import Body, FastAPI, HTTPException
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.staticfiles import StaticFiles
     from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    from infantpose.label.files import servable_image
 
     store = Store.open(project_dir)
     meta = store.meta()
@@ -86,7 +101,17 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     n_kp = len(schema["keypoints"])
     project_id = str(int(meta.get("created", 0) * 1000))
 
-    app = FastAPI(title="infantpose label", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="infantpose label", docs_url=None, redoc_url=None, openapi_url=None,
+                  max_body_size=MAX_BODY)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Any, exc: RequestValidationError) -> JSONResponse:
+        """422 naming what was wrong; the offending input is left out of the answer (an input
+        such as ``1e999`` is infinity, which JSON cannot carry: echoing it failed with 500)."""
+        detail = [{"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
     if host in LOOPBACK:  # only this machine: refuse requests addressed to any other name
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(LOOPBACK | {"testserver"}))
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
@@ -98,7 +123,7 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         except KeyError:
             raise HTTPException(404, f"no frame {fid}") from None
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, response_model=None)
     def index() -> FileResponse:
         return FileResponse(static_dir() / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -114,23 +139,25 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
                 "low_score": LOW_SCORE, "frames": frames, "cursor": m.get("cursor")}
 
     @app.get("/api/frames/{fid}")
-    def frame(fid: int) -> dict[str, Any]:
+    def frame(fid: DbInt) -> dict[str, Any]:
         return frame_or_404(fid)
 
     @app.get("/api/frames/{fid}/rev")
-    def rev(fid: int) -> dict[str, int]:
+    def rev(fid: DbInt) -> dict[str, int]:
         return {"rev": frame_or_404(fid, store.rev)}
 
-    @app.get("/api/frames/{fid}/image")
-    def image(fid: int, raw: int = 0) -> FileResponse:
+    @app.get("/api/frames/{fid}/image", response_model=None,
+             responses={200: {"content": {"image/jpeg": {}}}})
+    def image(fid: DbInt, raw: int = 0) -> FileResponse:
         f = frame_or_404(fid)
-        path = store.dir / (f["image"] if raw else f["display"])
-        if not path.is_file():
-            raise HTTPException(404, f"image missing: {path}")
+        path = servable_image(store.dir, f["image"] if raw else f["display"], photo=bool(raw))
+        if path is None:
+            raise HTTPException(404, f"no image of frame {fid} to serve (missing, not an "
+                                     "image, or outside the project folder)")
         return FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})
 
     @app.put("/api/frames/{fid}/points/{k}")
-    def edit(fid: int, k: int, body: PointEdit = Body(...)) -> dict[str, Any]:
+    def edit(fid: DbInt, k: DbInt, body: PointEdit = Body(...)) -> dict[str, Any]:
         if not 0 <= k < n_kp:
             raise HTTPException(404, f"no keypoint {k}")
         if (body.x is None) != (body.y is None):
@@ -150,11 +177,11 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
             raise HTTPException(409, str(e)) from None
 
     @app.post("/api/frames/{fid}/undo")
-    def undo(fid: int) -> dict[str, Any]:
+    def undo(fid: DbInt) -> dict[str, Any]:
         return frame_or_404(fid, store.undo)
 
     @app.post("/api/frames/{fid}/redo")
-    def redo(fid: int) -> dict[str, Any]:
+    def redo(fid: DbInt) -> dict[str, Any]:
         return frame_or_404(fid, store.redo)
 
     head = [r == "head" for r in schema["regions"]]
@@ -162,7 +189,7 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     deid_lock = threading.Lock()
 
     @app.post("/api/frames/{fid}/accept")
-    def accept(fid: int, body: Seconds | None = None) -> dict[str, Any]:
+    def accept(fid: DbInt, body: Seconds | None = None) -> dict[str, Any]:
         f = frame_or_404(fid, store.accept, body.seconds if body else 0.0)
         if meta.get("blur", True) and any(head[p["k"]] and p["status"] == "corrected"
                                           for p in f["points"]):
@@ -178,7 +205,7 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         return f
 
     @app.post("/api/frames/{fid}/time")
-    def add_time(fid: int, body: Seconds) -> dict[str, bool]:
+    def add_time(fid: DbInt, body: Seconds) -> dict[str, bool]:
         frame_or_404(fid, store.add_seconds, body.seconds)
         return {"ok": True}
 
@@ -188,7 +215,7 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         store.set_meta(cursor=body.frame_id)
         return {"cursor": body.frame_id}
 
-    @app.get("/api/stats")
+    @app.get("/api/stats", response_model=None)
     def stats() -> JSONResponse:
         from infantpose.label.stats import project_stats
 

@@ -313,12 +313,18 @@ def render_frames(folder: Path, cands: list[Candidate], picks: list[queues.Pick]
 def refresh_display(store: Store, frame_id: int, deid: Any) -> bool:
     """Re-make a reviewed frame's displayed image with the face placed from the person's own
     head keypoints (and the face detector) instead of the model's. False when the frame's image
-    is gone."""
+    is gone, unreadable, or one the project may not read (see :mod:`infantpose.label.files`).
+    The old displayed image is deleted only when it is the project's own."""
     from infantpose.io.images import read_image
+    from infantpose.label.files import owned_display, servable_image
 
     f = store.frame(frame_id)
-    src = store.dir / f["image"]
-    if not src.is_file():
+    src = servable_image(store.dir, f["image"], photo=True)
+    if src is None:
+        return False
+    try:
+        rgb = read_image(src)
+    except InputError:  # damaged since the project was made: keep the shown image
         return False
     schema = get_schema(store.meta()["schema"])
     kp = np.full((schema.num_keypoints, 3), np.nan)
@@ -326,10 +332,11 @@ def refresh_display(store: Store, frame_id: int, deid: Any) -> bool:
     for p in f["points"]:
         if p["v"] > 0 and p["x"] is not None:
             kp[p["k"]] = (p["x"], p["y"], 1.0)
-    shown, face = display_image(read_image(src), kp, schema, deid, head_by_person=True)
+    shown, face = display_image(rgb, kp, schema, deid, head_by_person=True)
     name = f"display/{frame_id:06d}_r{f['rev']}.jpg"
     _write_jpeg(store.dir / name, shown, DISPLAY_MAX_SIDE)
     store.set_display(frame_id, name, face)
-    if f["display"] != name:
-        (store.dir / f["display"]).unlink(missing_ok=True)
+    old = owned_display(store.dir, f["display"]) if f["display"] != name else None
+    if old is not None:
+        old.unlink(missing_ok=True)
     return True

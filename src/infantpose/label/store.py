@@ -89,6 +89,10 @@ CREATE INDEX IF NOT EXISTS edits_frame ON edits(frame_id, state, id);
 """
 
 
+#: The tables every project database holds.
+TABLES = ("meta", "frames", "points", "edits")
+
+
 def is_project(path: str | os.PathLike) -> bool:
     """True when ``path`` is a folder holding a label project database."""
     return (Path(path) / DB_NAME).is_file()
@@ -170,33 +174,63 @@ class Store:
             raise InputError(d, f"not an infantpose label project (no {DB_NAME}; create one "
                                 "with `infantpose label SOURCE... --out PROJECT`)")
         store = cls(d)
+        store.check()
         try:
             version = store.meta().get("store_version")
-        except sqlite3.DatabaseError as e:
-            raise InputError(store.path, f"cannot read label database ({e})") from None
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            raise InputError(store.path, "cannot read label database (damaged settings)") \
+                from None
         if version != STORE_VERSION:
             raise InputError(store.path, f"label database version {version} is not supported "
                                          f"(this infantpose reads version {STORE_VERSION})")
         return store
 
+    def check(self) -> None:
+        """InputError naming the database unless it is an SQLite file holding every table of a
+        project. Reads only: a zero-byte or damaged file is reported, never rewritten."""
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(100)
+        except OSError as e:
+            raise InputError(self.path, f"cannot read label database ({e.strerror or e})") \
+                from None
+        if not head:
+            raise InputError(self.path, "cannot read label database (an empty file, 0 bytes)")
+        if len(head) < 100 or not head.startswith(b"SQLite format 3\0"):
+            raise InputError(self.path, "cannot read label database (not an SQLite database)")
+        with self.connect(write=False) as con:
+            have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE "
+                                               "type = 'table'")}
+        missing = [t for t in TABLES if t not in have]
+        if missing:
+            raise InputError(self.path, f"cannot read label database (damaged: no table {missing[0]!r})")
+
     @contextlib.contextmanager
     def connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction (``BEGIN IMMEDIATE`` for writes), committed on exit."""
+        """A connection in one transaction (``BEGIN IMMEDIATE`` for writes), committed on exit.
+
+        Only a writing connection sets the journal mode (WAL, which changes the file): reading
+        never modifies the database. A database SQLite finds damaged, or one locked by another
+        program for longer than 30 s, raises InputError naming it."""
         try:
             con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as e:
             raise InputError(self.path, f"cannot open label database ({e})") from None
         try:
             con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
+            if write:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
             con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise InputError(self.path, f"cannot read label database ({e})") from None
         finally:
             con.close()
 

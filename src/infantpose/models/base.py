@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from infantpose.errors import InputError
+from infantpose.models.catalogue import BUILTIN
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
@@ -114,6 +115,10 @@ def list_estimators() -> list[EstimatorInfo]:
     return sorted(_REGISTRY.values(), key=lambda i: i.name)
 
 
+for _entry in BUILTIN:
+    register_estimator(*_entry)
+
+
 def create_estimator(name: str, schema: str | Schema | None = None, weights: str | None = None,
                      **options: Any) -> Estimator:
     """Build the estimator registered as ``name``, emitting poses in ``schema``.
@@ -121,8 +126,6 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
     ``name`` may also be a factory ``"package.module:function"`` of one's own (a plug-in model),
     called the same way as the registered ones.
     """
-    from infantpose import models  # noqa: F401  (fills the registry)
-
     if ":" in name and name not in _REGISTRY:
         module, func = name.split(":", 1)
         try:

@@ -29,7 +29,7 @@ Where the network looks (its input is one square; the person should fill it):
 - ``mirror_test`` (None: on for photos, off for frames a tracker follows, where tracking and
   filters handle jitter and speed matters; True/False: always/never): the mirror image is predicted too (crops flipped left-right), its pose
   mapped back with left and right swapped back and combined by
-  :func:`infantpose.models.blazepose.combine_views` (averaged where the views agree, else the
+  :func:`infantpose.models.tta.combine_views` (averaged where the views agree, else the
   more confident view kept). ``mirror_scope="crop"`` (default) mirrors only the crop the
   original view ended on (one more pass); ``"view"`` repeats the whole view mirrored (its own
   whole-image pass, refinement and turns). On the 200 SyRIP training photos (no boxes): AP
@@ -47,6 +47,7 @@ down-scaling resize should. The raw heads for a fine-tuner: :func:`movenet_heads
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -54,13 +55,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.geometry import apply_affine, box_transform, crop_image, invert_affine, tight_box
 from infantpose.poses import Poses
+from infantpose.models.checkpoint import CHECKPOINT_FORMAT
 from infantpose.schemas import COCO17, Schema, get_mapping, get_schema
 
-__all__ = ["HEAD_NODES", "MoveNet", "create", "create_lightning", "load_movenet",
-           "movenet_heads"]
+__all__ = ["CHECKPOINT_ARCHITECTURE", "HEAD_NODES", "STRIDE", "MoveNet", "create",
+           "create_lightning", "load_movenet", "load_movenet_checkpoint", "movenet_heads",
+           "read_movenet_checkpoint", "save_movenet_checkpoint"]
 
 #: The raw outputs of MoveNet's four heads (before the in-graph decoding), by graph node name:
 #: logits at stride 4 (64×64 for Thunder, 48×48 for Lightning), channels last in TF.
@@ -71,6 +75,10 @@ HEAD_NODES = {
     "offsets": "StatefulPartitionedCall/kpt_offset_0/conv2d_7/BiasAdd",  # 34: (dy, dx) × 17
 }
 VARIANTS = ("thunder", "lightning")
+#: the heads' stride: an N×N input gives (N / 4)×(N / 4) cells
+STRIDE = 4
+#: ``architecture`` of a fine-tuned MoveNet checkpoint (:func:`save_movenet_checkpoint`)
+CHECKPOINT_ARCHITECTURE = "movenet"
 
 
 def load_movenet(model_path: str | os.PathLike):
@@ -118,7 +126,7 @@ class MoveNet:
                  refine_boxes: bool = False, mirror_tol: float | None = None,
                  min_pose_score: float = 0.15, finder: torch.nn.Module | None = None,
                  finder_size: int | None = None, mirror_scope: str = "crop"):
-        from infantpose.models.blazepose import MIRROR_TOL
+        from infantpose.models.tta import MIRROR_TOL
 
         self.net = net
         self.input_size = int(input_size)
@@ -278,14 +286,14 @@ class MoveNet:
 
         ``meta`` per instance: ``rotation`` (the quarter turn that won, original view),
         ``passes`` (network passes) and, with ``mirror_test``, ``views`` (``"both"``,
-        ``"original"`` or ``"mirrored"``, see :func:`~infantpose.models.blazepose.combine_views`).
+        ``"original"`` or ``"mirrored"``, see :func:`~infantpose.models.tta.combine_views`).
         """
         return self._predict(image, boxes, None, self.mirroring)
 
     def _predict(self, image: np.ndarray, boxes: np.ndarray | None, first: int | None,
                  mirroring: bool) -> Poses:
         """:meth:`predict` with the quarter turn to try first and whether to mirror given."""
-        from infantpose.models.blazepose import combine_views
+        from infantpose.models.tta import combine_views
 
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8 or min(img.shape[:2]) < 1:
@@ -360,6 +368,66 @@ def _model_path(variant: str, model_path: str | os.PathLike | None) -> Path:
     return Path(model_file(f"movenet-{variant}"))
 
 
+# --- fine-tuned checkpoints (written by infantpose.train.movenet) --------------------------
+
+def save_movenet_checkpoint(path: str | os.PathLike, graph: torch.nn.Module, variant: str,
+                            config: dict[str, Any] | None = None) -> Path:
+    """Write a fine-tuned MoveNet (its TF.js graph's state dict) as an infantpose checkpoint
+    (module docstring), atomically."""
+    n = int(graph.input_shape[1]) if hasattr(graph, "input_shape") else 256
+    ck = {"format": CHECKPOINT_FORMAT, "version": 1, "architecture": CHECKPOINT_ARCHITECTURE,
+          "arch_config": {"variant": str(variant)}, "schema": COCO17.name,
+          "keypoints": list(COCO17.keypoints), "input_size": [n, n], "stride": STRIDE,
+          "state_dict": {k: v.detach().cpu().clone() for k, v in graph.state_dict().items()},
+          "config": json.loads(json.dumps(dict(config or {}), default=str))}
+    with _atomic.atomic_path(path) as tmp:
+        torch.save(ck, tmp)
+    return Path(path)
+
+
+def read_movenet_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint dict of a fine-tuned MoveNet; InputError (one line naming the file) when
+    it is missing, unreadable or not a MoveNet checkpoint."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "checkpoint file not found")
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {first})") from None
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(p, "not an infantpose checkpoint")
+    if ck.get("architecture") != CHECKPOINT_ARCHITECTURE:
+        raise InputError(p, f"checkpoint holds a {ck.get('architecture')} model, not movenet")
+    for key in ("arch_config", "state_dict"):
+        if key not in ck:
+            raise InputError(p, f"checkpoint lacks {key!r}")
+    return ck
+
+
+def load_movenet_checkpoint(path: str | os.PathLike, variant: str | None = None,
+                            model_path: str | os.PathLike | None = None
+                            ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """(graph with the fine-tuned weights, checkpoint dict). The graph's structure comes from
+    the model store's ``movenet-<variant>`` (or ``model_path``); ``variant`` given and not the
+    checkpoint's is an InputError."""
+    ck = read_movenet_checkpoint(path)
+    have = str(ck["arch_config"].get("variant", "thunder"))
+    if variant is not None and variant != have:
+        raise InputError(path, f"checkpoint is a MoveNet {have} model, not {variant}")
+    graph = load_movenet(_model_path(have, model_path))
+    own = graph.state_dict()
+    sd = ck["state_dict"]
+    bad = sorted(set(own) ^ set(sd)) + [k for k in sd if k in own
+                                         and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if bad:
+        raise InputError(path, f"weights do not fit the MoveNet {have} graph "
+                               f"({len(bad)} mismatched, e.g. {bad[0]})")
+    graph.load_state_dict(sd)
+    return graph.eval(), ck
+
+
 def create(schema: str | Schema | None = None, weights: str | None = None,
            variant: str | None = None, model_path: str | os.PathLike | None = None,
            mirror_test: bool | None = None, **options: Any) -> MoveNet:
@@ -373,8 +441,6 @@ def create(schema: str | Schema | None = None, weights: str | None = None,
         raise InputError(None, f"movenet variant must be one of {', '.join(VARIANTS)}, got "
                                f"{variant!r}")
     if weights and Path(weights).suffix.lower() != ".json":
-        from infantpose.train.movenet import load_movenet_checkpoint
-
         graph, ck = load_movenet_checkpoint(weights, variant, model_path)
         variant = str(ck["arch_config"].get("variant", "thunder"))
     else:

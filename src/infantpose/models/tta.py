@@ -26,6 +26,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from infantpose.geometry import body_size
+
 __all__ = ["MIRROR_TOL", "QUARTER_TURNS", "TurnSearch", "average_flipped", "combine_views",
            "mirror_back", "most_confident", "search_turns", "turn_order"]
 
@@ -126,8 +128,6 @@ def combine_views(original: np.ndarray, mirrored: np.ndarray, tol: float = MIRRO
     original view, 0.671 for the plain average, 0.671 for a score-weighted one and 0.681 for
     this rule.
     """
-    from infantpose.adapt.pseudo_labels import body_size
-
     a = np.asarray(original, dtype=float)
     b = np.asarray(mirrored, dtype=float)
     fa, fb = np.isfinite(a[:, :2]).all(-1), np.isfinite(b[:, :2]).all(-1)

@@ -252,15 +252,10 @@ def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = No
 
 def read_config_values(path: str | os.PathLike) -> dict[str, Any]:
     """The raw mapping of a YAML config, data paths resolved relative to the file's folder."""
-    import yaml
+    from infantpose._yamlfile import read_yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "config file not found")
-    try:
-        values = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise InputError(p, f"invalid YAML ({str(e).splitlines()[0]})") from None
+    values = read_yaml(p, "config file") or {}
     if not isinstance(values, dict):
         raise InputError(p, "a training config must be a YAML mapping")
     for key in ("data", "val"):

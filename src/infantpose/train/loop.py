@@ -92,7 +92,7 @@ def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
 def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     """The network to fine-tune, with frozen stages applied."""
     from infantpose.models.tflite_port import landmark_variant
-    from infantpose.models.topdown import build_model, load_checkpoint
+    from infantpose.models.checkpoint import build_model, load_checkpoint
 
     arch = architecture_for(cfg)
     if cfg.model.weights:
@@ -205,10 +205,11 @@ class Trainer:
     # --- setup -------------------------------------------------------------------------------
     def _prepare_data(self) -> None:
         cfg = self.cfg
-        sets, images = load_sources(cfg, self.schema, "data", self.log)
+        notes = self.log if self.progress else None  # "reading <file>" is progress, not a result
+        sets, images = load_sources(cfg, self.schema, "data", notes)
         val_sets: list[tuple[LabeledDataset, Any]] = []
         if cfg.val:
-            vs, vi = load_sources(cfg, self.schema, "val", self.log)
+            vs, vi = load_sources(cfg, self.schema, "val", notes)
             val_sets = list(zip(vs, vi))
         train_parts: list[tuple[LabeledDataset, Any]] = []
         has_real = any(d.domains and d.domains[0] == "real" for d in sets)
@@ -220,7 +221,8 @@ class Trainer:
                 val_sets.append((ds.subset(va), _pick(ims, va)))
         size = tuple(self.model.input_size)
         stride = int(self.model.stride)
-        self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
+        if self.progress:
+            self.log(f"caching {sum(len(d) for d, _ in train_parts)} training images")
         items: list[Item] = []
         for ds, ims in train_parts:
             items += build_items(ds, ims, size, margin=self.margin, max_scale=cfg.augment.scale[1])
@@ -292,7 +294,7 @@ class Trainer:
         return d
 
     def _save_model(self, path: Path, metrics: dict | None = None, extra: dict | None = None) -> None:
-        from infantpose.models.topdown import save_checkpoint
+        from infantpose.models.checkpoint import save_checkpoint
 
         save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
                         self.cfg.sigma, self._config_dict(metrics), extra=extra,
@@ -418,7 +420,8 @@ class Trainer:
     def _estimator(self) -> Any:
         """The estimator ``infantpose evaluate --weights model.pt`` would build, around the
         model being trained (its weights are shared, so it always runs the current state)."""
-        from infantpose.models.topdown import LoadedModel, TorchPoseEstimator
+        from infantpose.models.checkpoint import LoadedModel
+        from infantpose.models.topdown import TorchPoseEstimator
 
         if self._val_est is None:
             loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
@@ -707,5 +710,5 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True,
 
         validate(cfg)
         logger = log or (lambda s: print(s, file=sys.stderr))
-        return train_from_config(cfg, logger)
+        return train_from_config(cfg, logger, progress=progress)
     return Trainer(cfg, resume=resume, progress=progress, log=log, on_step=on_step).run()

@@ -38,8 +38,8 @@ boxes and the two-pass no-box protocol, mirror test on) and the best state kept,
 one included, so a run never returns a model worse than it started on its held-out photos.
 Photos are decoded once and cached as square crops (:func:`cache_samples`).
 
-Checkpoints (:func:`save_movenet_checkpoint`, :func:`load_movenet_checkpoint`): a
-``torch.save`` dict in the spirit of :mod:`infantpose.models.checkpoint` with
+Checkpoints (:func:`~infantpose.models.movenet.save_movenet_checkpoint`,
+:func:`~infantpose.models.movenet.load_movenet_checkpoint`, re-exported here): a ``torch.save`` dict in the spirit of :mod:`infantpose.models.checkpoint` with
 ``architecture: "movenet"``, ``arch_config: {"variant": ...}``, the graph's state dict, schema,
 input size and the training config; ``infantpose.models.movenet.create(weights=FILE)`` runs it.
 """
@@ -61,6 +61,7 @@ import torch
 import torch.nn.functional as F
 
 from infantpose.errors import InputError
+from infantpose.models.movenet import STRIDE, load_movenet_checkpoint, save_movenet_checkpoint
 from infantpose.schemas import COCO17
 
 __all__ = ["CENTRE_BIAS", "MoveNetTrainConfig", "Sample", "augment", "cache_samples",
@@ -68,12 +69,9 @@ __all__ = ["CENTRE_BIAS", "MoveNetTrainConfig", "Sample", "augment", "cache_samp
            "make_targets", "movenet_loss", "save_movenet_checkpoint", "targets_to_heads",
            "train_movenet"]
 
-STRIDE = 4
 #: MoveNet's in-graph distance offset (``add_5/y``, 1.8 stored as fp16): weights are
 #: ``1 / (distance in cells + 1.8)`` for the centre pick and for each keypoint's heatmap.
 CENTRE_BIAS = 1.7998046875
-ARCHITECTURE = "movenet"
-CHECKPOINT_FORMAT = "infantpose-checkpoint"
 K = 17
 
 
@@ -414,70 +412,6 @@ def heads_of(graph: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Te
     return movenet_heads(graph, images)
 
 
-# --- checkpoints -------------------------------------------------------------------------------
-
-def save_movenet_checkpoint(path: str | os.PathLike, graph: torch.nn.Module, variant: str,
-                            config: dict[str, Any] | None = None) -> Path:
-    """Write a fine-tuned MoveNet (its TF.js graph's state dict) as an infantpose checkpoint
-    (module docstring), atomically."""
-    from infantpose import _atomic
-
-    n = int(graph.input_shape[1]) if hasattr(graph, "input_shape") else 256
-    ck = {"format": CHECKPOINT_FORMAT, "version": 1, "architecture": ARCHITECTURE,
-          "arch_config": {"variant": str(variant)}, "schema": COCO17.name,
-          "keypoints": list(COCO17.keypoints), "input_size": [n, n], "stride": STRIDE,
-          "state_dict": {k: v.detach().cpu().clone() for k, v in graph.state_dict().items()},
-          "config": json.loads(json.dumps(dict(config or {}), default=str))}
-    with _atomic.atomic_path(path) as tmp:
-        torch.save(ck, tmp)
-    return Path(path)
-
-
-def read_movenet_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The checkpoint dict of a fine-tuned MoveNet; InputError (one line naming the file) when
-    it is missing, unreadable or not a MoveNet checkpoint."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "checkpoint file not found")
-    try:
-        ck = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {first})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(p, "not an infantpose checkpoint")
-    if ck.get("architecture") != ARCHITECTURE:
-        raise InputError(p, f"checkpoint holds a {ck.get('architecture')} model, not movenet")
-    for key in ("arch_config", "state_dict"):
-        if key not in ck:
-            raise InputError(p, f"checkpoint lacks {key!r}")
-    return ck
-
-
-def load_movenet_checkpoint(path: str | os.PathLike, variant: str | None = None,
-                            model_path: str | os.PathLike | None = None
-                            ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """(graph with the fine-tuned weights, checkpoint dict). The graph's structure comes from
-    the model store's ``movenet-<variant>`` (or ``model_path``); ``variant`` given and not the
-    checkpoint's is an InputError."""
-    from infantpose.models.movenet import _model_path, load_movenet
-
-    ck = read_movenet_checkpoint(path)
-    have = str(ck["arch_config"].get("variant", "thunder"))
-    if variant is not None and variant != have:
-        raise InputError(path, f"checkpoint is a MoveNet {have} model, not {variant}")
-    graph = load_movenet(_model_path(have, model_path))
-    own = graph.state_dict()
-    sd = ck["state_dict"]
-    bad = sorted(set(own) ^ set(sd)) + [k for k in sd if k in own
-                                         and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if bad:
-        raise InputError(path, f"weights do not fit the MoveNet {have} graph "
-                               f"({len(bad)} mismatched, e.g. {bad[0]})")
-    graph.load_state_dict(sd)
-    return graph.eval(), ck
-
-
 # --- training ----------------------------------------------------------------------------------
 
 @dataclass
@@ -751,12 +685,14 @@ def config_from_train(cfg: Any) -> MoveNetTrainConfig:
         seed=int(cfg.seed), threads=int(cfg.threads))
 
 
-def train_from_config(cfg: Any, log: Callable[[str], None] = print) -> Path:
+def train_from_config(cfg: Any, log: Callable[[str], None] = print, progress: bool = True
+                      ) -> Path:
     """Run ``infantpose train`` for ``model.arch: movenet``: COCO-17 labels of ``cfg.data``,
     selection on ``cfg.val`` or on a ``val_fraction`` of the data, ``cfg.out/model.pt`` (the
     best state on the held-out photos, or the STARTING model when nothing beat it),
     ``metrics.csv`` and ``config.yaml``. Returns the model path. (No resuming: a run is at most
-    an hour; synthetic renders and domain adaptation are BlazePose/Pose-ResNet only.)"""
+    an hour; synthetic renders and domain adaptation are BlazePose/Pose-ResNet only.)
+    ``progress`` False (``train -q``): no "reading <file>" lines."""
     import yaml
 
     from infantpose import _atomic
@@ -768,11 +704,12 @@ def train_from_config(cfg: Any, log: Callable[[str], None] = print) -> Path:
         raise InputError(None, "movenet training takes labelled photos only (no synthetic: n, "
                                "no domain_adaptation)")
     mcfg = config_from_train(cfg)
-    sets, images = load_sources(cfg, COCO17, "data", log)
+    notes = log if progress else None
+    sets, images = load_sources(cfg, COCO17, "data", notes)
     val_gt = None
     parts = []
     if cfg.val:
-        vs, _ = load_sources(cfg, COCO17, "val", log)
+        vs, _ = load_sources(cfg, COCO17, "val", notes)
         val_gt = _concat(vs)
         parts = [(ds, ims) for ds, ims in zip(sets, images)]
     else:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infantpose.geometry import body_size
 from infantpose.schemas import Schema
 
 __all__ = ["HEAD_PER_FACE_BOX", "MIN_FRAME_FRACTION", "BodyEnds", "FaceRegion", "body_ends", "detector_region",
@@ -143,7 +144,7 @@ def _head_size(p: _Points) -> float:
     est.append(0.6 * p.dist(_SHOULDERS, _HIPS))         # trunk length ~ 1.6 head heights
     body = np.asarray(list(p.xy.values()))
     if len(body) >= 4:                                   # head ~ a quarter of the body
-        est.append(0.3 * float(np.hypot(*np.ptp(body, axis=0))))
+        est.append(0.3 * body_size(body))
     return max(est)
 
 

@@ -31,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from infantpose.gaps import fill_gaps, true_runs
+from infantpose.geometry import body_size
 from infantpose.poses import Poses
 
 __all__ = [
     "METHODS", "mask_low_scores", "interpolate_gaps", "reject_outliers", "median_filter",
-    "savgol", "butterworth", "one_euro", "smooth", "valid_runs", "body_length",
+    "savgol", "butterworth", "one_euro", "smooth", "body_length",
     "mean_abs_acceleration", "high_frequency_power", "jitter_table", "lag_frames",
     "FilterConfig", "filter_array", "filter_poses", "frame_grid", "on_frame_grid",
 ]
@@ -55,13 +57,6 @@ def _flat(data: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
 def _valid(arr: np.ndarray) -> np.ndarray:
     """(T, M) True where the point has finite coordinates."""
     return np.isfinite(arr[..., 0]) & np.isfinite(arr[..., 1])
-
-
-def valid_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open ``(start, stop)`` index ranges of the True runs in a 1-D boolean mask."""
-    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
-    d = np.diff(m.astype(int))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
 def _set_missing(arr: np.ndarray, where: np.ndarray) -> None:
@@ -147,22 +142,14 @@ def interpolate_gaps(data: np.ndarray, max_gap: int, frame_indices: Any = None
         out, filled = interpolate_gaps(grid, max_gap)
         return out[rows], filled[rows]
     arr, shape = _flat(data)
-    filled = np.zeros(arr.shape[:2], dtype=bool)
     valid = _valid(arr)
-    t = np.arange(arr.shape[0])
+    xy = np.where(valid[..., None], arr[..., :2], np.nan).reshape(arr.shape[0], -1)
+    xy, filled = fill_gaps(xy, max_gap, method="linear")
+    filled = filled.reshape(arr.shape[0], -1, 2)[..., 0]
+    arr[..., :2] = np.where(filled[..., None], xy.reshape(arr.shape[0], -1, 2), arr[..., :2])
     for m in range(arr.shape[1]):
-        ok = valid[:, m]
-        if ok.sum() < 2:
-            continue
-        for start, stop in valid_runs(~ok):
-            if start == 0 or stop == arr.shape[0] or stop - start > max_gap:
-                continue
-            a, b = start - 1, stop
-            w = (t[start:stop] - a) / (b - a)
-            for c in (0, 1):
-                arr[start:stop, m, c] = arr[a, m, c] + w * (arr[b, m, c] - arr[a, m, c])
-            arr[start:stop, m, 2] = min(arr[a, m, 2], arr[b, m, 2])
-            filled[start:stop, m] = True
+        for start, stop in true_runs(filled[:, m]):  # a filled point scores as its weaker end
+            arr[start:stop, m, 2] = min(arr[start - 1, m, 2], arr[stop, m, 2])
     return arr.reshape(shape), filled.reshape(shape[:-1])
 
 
@@ -187,14 +174,7 @@ def body_length(data: np.ndarray) -> float:
     ``data`` is (T, K, 3) for one instance. Used to state speed bounds in body lengths per second,
     which do not depend on camera distance or resolution.
     """
-    arr = np.asarray(data, dtype=float)
-    xy = arr[..., :2]
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            span = np.nanmax(xy, axis=-2) - np.nanmin(xy, axis=-2)
-    diag = np.hypot(span[..., 0], span[..., 1]).reshape(-1)
+    diag = np.asarray(body_size(np.asarray(data, dtype=float)[..., :2])).reshape(-1)
     diag = diag[np.isfinite(diag) & (diag > 0)]
     return float(np.median(diag)) if diag.size else float("nan")
 
@@ -248,7 +228,7 @@ def _per_run(data: np.ndarray, fn, min_len: int) -> np.ndarray:
     arr, shape = _flat(data)
     valid = _valid(arr)
     for m in range(arr.shape[1]):
-        for start, stop in valid_runs(valid[:, m]):
+        for start, stop in true_runs(valid[:, m]):
             if stop - start >= min_len:
                 arr[start:stop, m, :2] = fn(arr[start:stop, m, :2])
     return arr.reshape(shape)
@@ -413,7 +393,7 @@ def high_frequency_power(data: np.ndarray, fps: float, cutoff_hz: float = 6.0,
     out = np.full(arr.shape[1], np.nan)
     for m in range(arr.shape[1]):
         total, count = 0.0, 0
-        for start, stop in valid_runs(valid[:, m]):
+        for start, stop in true_runs(valid[:, m]):
             n = stop - start
             if n < min_run:
                 continue

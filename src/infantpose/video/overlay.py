@@ -10,15 +10,12 @@ and frame number are printed in a corner. Optionally the face is hidden first
 
 from __future__ import annotations
 
-import os
-from typing import Any
 
 import numpy as np
 
-from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
-__all__ = ["score_color", "trail_keypoints", "draw_overlay_frame", "render_overlay"]
+__all__ = ["score_color", "trail_keypoints", "draw_overlay_frame"]
 
 
 def score_color(score: float) -> tuple[int, int, int]:
@@ -88,25 +85,3 @@ def draw_overlay_frame(rgb: np.ndarray, keypoints: np.ndarray, schema: Schema,
         cv2.putText(out, text, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, fs, (255, 255, 255), 1,
                     cv2.LINE_AA)
     return out
-
-
-def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLike,
-                   deidentify: str | None = None, trail_seconds: float = 1.0,
-                   min_score: float = 0.0, face_poses: Poses | None = None,
-                   show_progress: bool = False, max_frames: int | None = None,
-                   progress: Any = None) -> dict[str, Any]:
-    """Write an overlay video of ``poses`` (e.g. filtered) drawn on ``video``.
-
-    Frames are matched to poses by frame index; frames without poses are written unannotated.
-    ``deidentify`` ("mosaic" or "blur") hides the face first, placed by the face detector and the
-    head keypoints of ``face_poses`` (default ``poses``), and leaves the facial keypoints
-    undrawn; frames where no face can be placed are blurred whole. Written atomically, without
-    source metadata, by :func:`infantpose.video.pipeline.render_videos` (the one video path).
-    """
-    from infantpose.video.pipeline import render_videos
-
-    res = render_videos(video, draw=poses, face_poses=face_poses, deidentify=deidentify,
-                        overlay=out, max_frames=max_frames, trail_seconds=trail_seconds,
-                        min_score=min_score, progress=progress, show_progress=show_progress)
-    res.pop("report", None)
-    return res

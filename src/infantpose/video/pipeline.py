@@ -30,13 +30,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infantpose.errors import InputError
 from infantpose.poses import Poses
 
-__all__ = ["FORMAT_FILES", "LAYOUT", "VideoOptions", "VideoResult", "planned_files",
-           "render_videos", "run_video"]
+if TYPE_CHECKING:
+    from infantpose.video.privacy import DeidReport
+
+__all__ = ["FORMAT_FILES", "LAYOUT", "VideoOptions", "VideoResult", "deidentify_video",
+           "planned_files", "render_overlay", "render_videos", "run_video"]
 
 #: Pose format (``--format``) -> file name in a video's folder; ``json`` is ``poses.json``, always
 #: written. The other files hold the final keypoints (filtered when a filter ran).
@@ -384,3 +387,46 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
         result["deidentification"] = deid.report.to_dict()
         result["report"] = deid.report
     return result
+
+
+def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLike,
+                   deidentify: str | None = None, trail_seconds: float = 1.0,
+                   min_score: float = 0.0, face_poses: Poses | None = None,
+                   show_progress: bool = False, max_frames: int | None = None,
+                   progress: Any = None) -> dict[str, Any]:
+    """Write an overlay video of ``poses`` (e.g. filtered) drawn on ``video``.
+
+    Frames are matched to poses by frame index; frames without poses are written unannotated.
+    ``deidentify`` ("mosaic" or "blur") hides the face first, placed by the face detector and the
+    head keypoints of ``face_poses`` (default ``poses``), and leaves the facial keypoints
+    undrawn; frames where no face can be placed are blurred whole. Written atomically, without
+    source metadata, by :func:`render_videos` (the one video path).
+    """
+    res = render_videos(video, draw=poses, face_poses=face_poses, deidentify=deidentify,
+                        overlay=out, max_frames=max_frames, trail_seconds=trail_seconds,
+                        min_score=min_score, progress=progress, show_progress=show_progress)
+    res.pop("report", None)
+    return res
+
+
+def deidentify_video(src: str | os.PathLike, dst: str | os.PathLike, mode: str = "mosaic",
+                     margin: float = 0.3, poses: Poses | None = None, use_detector: bool = True,
+                     show_progress: bool = False, max_frames: int | None = None,
+                     progress: Any = None) -> DeidReport:
+    """Write a copy of ``src`` with the face hidden in every frame and no metadata.
+
+    ``poses`` (a video Poses of the same video, e.g. from ``infantpose predict``) adds face boxes
+    from head keypoints, matched by frame index; its ``meta["path"]`` (one entry per frame)
+    marks guessed poses (see :meth:`~infantpose.video.privacy.Deidentifier.face_regions`). The frames go through
+    :func:`render_videos` (the one video path); the output is written atomically (no source
+    tags, no audio). ``progress`` is called with 1 per frame;
+    ``show_progress`` draws a bar instead.
+    """
+    from infantpose.video.privacy import MODES
+
+    if mode not in MODES:
+        raise InputError(None, f"unknown de-identification mode {mode!r}; choose mosaic or blur")
+    res = render_videos(src, face_poses=poses, deidentify=mode, deidentified=dst,
+                        margin=margin, use_detector=use_detector, max_frames=max_frames,
+                        progress=progress, show_progress=show_progress)
+    return res["report"]

@@ -48,7 +48,7 @@ from infantpose.video.face_region import (
 
 __all__ = ["MODES", "CELLS_PER_FACE", "FaceDetector", "FaceRegion", "HeadTrack", "expand_box",
            "head_box", "upright_crop", "end_has_face", "guessed_instances", "GUESS_PATH",
-           "mosaic", "blur", "blur_whole", "anonymize_regions", "Deidentifier", "DeidReport", "deidentify_video",
+           "mosaic", "blur", "blur_whole", "anonymize_regions", "Deidentifier", "DeidReport",
            "drop_facial_keypoints", "container_metadata", "identifying_tags"]
 
 MODES = ("mosaic", "blur")
@@ -626,29 +626,6 @@ class Deidentifier:
             self.detector.close()
         if self._crop_detector is not None:
             self._crop_detector.close()
-
-
-def deidentify_video(src: str | os.PathLike, dst: str | os.PathLike, mode: str = "mosaic",
-                     margin: float = 0.3, poses: Poses | None = None, use_detector: bool = True,
-                     show_progress: bool = False, max_frames: int | None = None,
-                     progress: Any = None) -> DeidReport:
-    """Write a copy of ``src`` with the face hidden in every frame and no metadata.
-
-    ``poses`` (a video Poses of the same video, e.g. from ``infantpose predict``) adds face boxes
-    from head keypoints, matched by frame index; its ``meta["path"]`` (one entry per frame)
-    marks guessed poses (see :meth:`Deidentifier.face_regions`). The frames go through
-    :func:`infantpose.video.pipeline.render_videos` (the one video path); the output is written
-    atomically (no source tags, no audio). ``progress`` is called with 1 per frame;
-    ``show_progress`` draws a bar instead.
-    """
-    from infantpose.video.pipeline import render_videos
-
-    if mode not in MODES:
-        raise InputError(None, f"unknown de-identification mode {mode!r}; choose mosaic or blur")
-    res = render_videos(src, face_poses=poses, deidentify=mode, deidentified=dst,
-                        margin=margin, use_detector=use_detector, max_frames=max_frames,
-                        progress=progress, show_progress=show_progress)
-    return res["report"]
 
 
 def drop_facial_keypoints(poses: Poses) -> Poses:
