@@ -156,7 +156,7 @@ def test_batch_keeps_user_files_and_never_deletes_through_a_link(tmp_path):
     (out / "visit" / B.DONE_MARKER).unlink()
     (out / "visit" / "poses.json").write_text("my own poses")
     rows = B.run_batch(vids, out, B.BatchOptions(model=MARKERS, plot=False), workers=0)
-    assert rows[1]["status"] == "failed" and "not written by infantpose" in rows[1]["error"]
+    assert rows[1]["status"] == "failed" and "has changed since" in rows[1]["error"]
     assert (out / "visit" / "poses.json").read_text() == "my own poses"
     assert (out / "visit" / "notes.txt").read_text() == "mine"
     rows = B.run_batch(vids, out, B.BatchOptions(model=MARKERS, plot=False), workers=0,
@@ -241,5 +241,5 @@ def test_predict_never_replaces_ground_truth_beside_the_video(tmp_path, capsys):
     (pin / "clip_001" / "keypoints.csv").write_text("my table")
     code, _, err = run(["predict", pin / "clip_001.mp4", "--out", pin, "-q", "-m", MARKERS],
                        capsys)
-    assert code == 2 and "not written by infantpose" in err and "keypoints.csv" in err
+    assert code == 2 and "changed since" in err and "keypoints.csv" in err
     assert (pin / "clip_001" / "keypoints.csv").read_text() == "my table"

@@ -31,8 +31,9 @@ PACKAGE = "infantpose"
 #: Lowest first. A name is a top-level module or sub-package of infantpose ("infantpose" itself is
 #: the package's ``__init__``, the public facade).
 LAYERS: list[tuple[str, set[str]]] = [
-    ("core", {"errors", "schemas", "_atomic", "_jsonfile", "_yamlfile", "_native", "_validate",
-              "geometry", "gaps", "poses", "datasets", "progress", "outputs", "draw"}),
+    ("core", {"errors", "schemas", "_atomic", "_jsonfile", "_yamlfile", "_native", "_names",
+              "_validate", "geometry", "gaps", "poses", "datasets", "progress", "outputs",
+              "draw"}),
     ("io", {"io"}),
     ("models", {"models"}),
     ("tasks", {"adapt", "evaluate", "features", "risk", "synth", "video"}),

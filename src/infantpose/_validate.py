@@ -16,9 +16,9 @@ import numpy as np
 
 from infantpose.errors import InputError
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_NAME", "MAX_PATH", "MAX_SIDE", "check_id",
-           "check_name_length", "check_rel_path", "check_size", "is_number", "number",
-           "number_array"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_NAME", "MAX_PATH", "MAX_SIDE", "MAX_SPAN",
+           "check_id", "check_name_length", "check_rel_path", "check_size", "frame_span_limit",
+           "is_number", "number", "number_array"]
 
 #: File name endings of the images infantpose reads (:mod:`infantpose.io.images`) and accepts
 #: as image names in label files (:func:`check_rel_path`).
@@ -28,7 +28,19 @@ MAX_COORD = 1e6
 #: Image / frame sides beyond this are refused as absurd.
 MAX_SIDE = 100_000
 
+#: A frame grid (one row per frame number from the first recorded frame to the last: features'
+#: time axis, DeepLabCut's one row per frame) holds at most this many rows per recorded frame ...
+MAX_SPAN_PER_FRAME = 1000
+#: ... and never more than this many rows (about 46 hours at 30 fps).
+MAX_SPAN = 5_000_000
+
 Path_ = str | os.PathLike | None
+
+
+def frame_span_limit(n_frames: int) -> int:
+    """The most frame numbers a grid over ``n_frames`` recorded frames may span. Checked before
+    such a grid is allocated: 20 frames numbered up to 1e9 must be refused, not exhaust memory."""
+    return min(MAX_SPAN, max(100_000, MAX_SPAN_PER_FRAME * int(n_frames)))
 
 
 def is_number(v: Any) -> bool:

@@ -19,3 +19,7 @@ class InputError(InfantPoseError):
         self.path = None if path is None else str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+class OutputError(InputError):
+    """An output could not be written (the disk is full, ...). ``path`` names the output file."""

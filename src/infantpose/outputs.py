@@ -8,7 +8,10 @@ The rule (issue 11):
 2. **An existing file is replaced only when infantpose wrote it**, or with ``--overwrite``.
    "infantpose wrote it" means the folder's ledger (:data:`LEDGER`, a hidden JSON file kept
    beside the outputs) records the file under its name *with its current size and modification
-   time*; a file the user edited, replaced or put there is not ours any more.
+   time*; a file the user edited, replaced or put there is not ours any more. The ledger lives
+   only in output folders a command owns (``--out DIR``): a single named output file
+   (``filter -o clean.json``) sits in the user's folder, so its record goes to infantpose's own
+   state folder instead (:func:`named_ledger_path`; keyed by a hash of the path, no names).
 3. **Nothing is deleted except what infantpose created**: files recorded in the ledger (checked
    with ``lstat``: a symbolic link is never followed, never deleted through) and infantpose's own
    temporary files (:func:`infantpose._atomic.atomic_path` names). Folders are never removed
@@ -35,11 +38,13 @@ from typing import Any
 
 from infantpose.errors import InputError
 
-__all__ = ["LEDGER", "Outputs", "is_owned", "ledger", "record", "recording", "remove_owned",
-           "same_path"]
+__all__ = ["LEDGER", "LOCK", "Outputs", "is_owned", "ledger", "lock_folder", "record",
+           "named_ledger_path", "record_named", "recording", "recording_batched", "refuse_link", "refuse_links", "remove_owned", "same_path"]
 
 #: Hidden file in every output folder listing the files infantpose wrote there.
 LEDGER = ".infantpose-outputs.json"
+#: Hidden file that marks an output folder a command is writing to (see :func:`lock_folder`).
+LOCK = ".infantpose-lock"
 _FORMAT = "infantpose.outputs"
 # Temporary names made by infantpose._atomic.atomic_path: ".<stem>.<random>.tmp<suffix>".
 _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^/]*)?$")
@@ -54,7 +59,63 @@ def ledger(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
     A missing, unreadable or malformed ledger records nothing (so nothing is treated as ours).
     """
-    p = Path(folder) / LEDGER
+    return ledger_file(Path(folder) / LEDGER)
+
+
+def _write_ledger(folder: Path, files: dict[str, dict[str, Any]]) -> None:
+    from infantpose import _atomic
+
+    text = json.dumps({"format": _FORMAT, "version": 1, "files": files}, indent=1,
+                      sort_keys=True)
+    _atomic.write_text(folder / LEDGER, text)
+
+
+def is_owned(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a regular file (not a link) that its folder's ledger (or, for a
+    single named output file, infantpose's own record of those) records as written by
+    infantpose, with the same size and modification time."""
+    p = Path(path)
+    try:
+        st = p.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    rec = ledger(p.parent).get(p.name) or _named_ledger().get(_named_key(p))
+    return rec is not None and _matches(rec, st)
+
+
+# --- single named output files: recorded in infantpose's own state folder ------------------------
+#: Entries kept in the named-file record (the oldest go first).
+_NAMED_MAX = 20_000
+
+
+def named_ledger_path() -> Path:
+    """Where single named output files are recorded: ``$INFANTPOSE_STATE_DIR``, else
+    ``$XDG_STATE_HOME/infantpose``, else ``~/.local/state/infantpose``; file
+    ``named-outputs.json``."""
+    base = os.environ.get("INFANTPOSE_STATE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                ".local", "state")
+        base = os.path.join(xdg, "infantpose")
+    return Path(base) / "named-outputs.json"
+
+
+def _named_key(p: Path) -> str:
+    """A hash of the file's absolute path (its folder's links resolved): no names stored."""
+    import hashlib
+
+    full = os.path.join(os.path.realpath(p.parent), p.name)
+    return hashlib.sha256(os.fsencode(full)).hexdigest()
+
+
+def _named_ledger() -> dict[str, dict[str, Any]]:
+    return ledger_file(named_ledger_path())
+
+
+def ledger_file(p: Path) -> dict[str, dict[str, Any]]:
+    """The entries of a ledger file ``p`` (nothing when missing or malformed)."""
     try:
         st = p.lstat()
         if not stat.S_ISREG(st.st_mode):
@@ -67,26 +128,56 @@ def ledger(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in d["files"].items() if isinstance(k, str) and isinstance(v, dict)}
 
 
-def _write_ledger(folder: Path, files: dict[str, dict[str, Any]]) -> None:
+def record_named(paths: Iterable[str | os.PathLike], command: str) -> None:
+    """Record single named output files in infantpose's state folder (see
+    :func:`named_ledger_path`), under a lock so that concurrent commands lose no entry. A state
+    folder that cannot be written only costs the record (the next run asks for --overwrite),
+    except a full disk, which is raised."""
+    import tempfile
+    import time
+
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock (a lost entry only costs a later --overwrite)
+        fcntl = None
+
     from infantpose import _atomic
 
-    text = json.dumps({"format": _FORMAT, "version": 1, "files": files}, indent=1,
-                      sort_keys=True)
-    _atomic.write_text(folder / LEDGER, text)
-
-
-def is_owned(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a regular file (not a link) that its folder's ledger records as
-    written by infantpose, with the same size and modification time."""
-    p = Path(path)
+    paths = list(paths)
+    if not paths:
+        return
+    target = named_ledger_path()
     try:
-        st = p.lstat()
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode):
-        return False
-    rec = ledger(p.parent).get(p.name)
-    return rec is not None and _matches(rec, st)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target.parent / "named-outputs.lock", "a") as lk:
+            if fcntl is not None:
+                fcntl.flock(lk.fileno(), fcntl.LOCK_EX)
+            files = ledger_file(target)
+            for raw in paths:
+                p = Path(raw)
+                try:
+                    st = p.lstat()
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    files[_named_key(p)] = {**_stamp(st), "command": command,
+                                            "t": int(time.time())}
+            if len(files) > _NAMED_MAX:
+                keep = sorted(files, key=lambda k: files[k].get("t", 0))[-_NAMED_MAX:]
+                files = {k: files[k] for k in keep}
+            text = json.dumps({"format": _FORMAT, "version": 1, "files": files})
+            fd, tmp = tempfile.mkstemp(prefix=".named-outputs.", dir=target.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+    except OSError as e:
+        if _atomic.is_disk_full(e):
+            raise
 
 
 def _matches(rec: dict[str, Any], st: os.stat_result) -> bool:
@@ -114,6 +205,37 @@ def record(paths: Iterable[str | os.PathLike], command: str) -> None:
         # Forget entries whose files are gone or were changed by someone else.
         files = {n: r for n, r in files.items() if is_owned_rec(folder / n, r)}
         _write_ledger(folder, files)
+
+
+@contextlib.contextmanager
+def recording_batched(command: str, every: int = 256):
+    """Like :func:`recording`, for commands that write thousands of files (``synth``): each
+    atomic write is noted as it is renamed into place and the ledger is written once per
+    ``every`` files and when the block ends, *however* it ends (Ctrl-C included), so an
+    interrupted run leaves no file its rerun would call foreign, without rewriting the ledger
+    for every file."""
+    from infantpose import _atomic
+
+    pending: list[Path] = []
+
+    def flush() -> None:
+        if pending:
+            record(list(pending), command)
+            pending.clear()
+
+    def hook(tmp: Path, target: Path) -> None:
+        if target.name == LEDGER:
+            return
+        if len(pending) >= every:
+            flush()
+        pending.append(target)  # renamed right after this returns
+
+    token = _atomic.BEFORE_RENAME.set(hook)
+    try:
+        yield
+    finally:
+        _atomic.BEFORE_RENAME.reset(token)
+        flush()
 
 
 @contextlib.contextmanager
@@ -233,6 +355,7 @@ class Outputs:
         self.inputs = [Path(p) for p in inputs]
         self.overwrite = bool(overwrite)
         self.written: list[Path] = []
+        self._owned_folders: list[str] = []
 
     # --- checks -----------------------------------------------------------------------------------
     def _index(self) -> tuple[set[tuple[int, int]], set[str]]:
@@ -260,13 +383,24 @@ class Outputs:
             pass
         return os.path.abspath(os.path.realpath(path)) in real
 
-    def folder(self, path: str | os.PathLike, create: bool = True) -> Path:
-        """Check (and create) an output folder: not an input folder, not under a file, writable."""
+    def folder(self, path: str | os.PathLike, create: bool = True, own: bool = True) -> Path:
+        """Check (and create) an output folder: not an input folder, not under a file, writable.
+
+        ``own``: the folder is the command's output folder (``--out DIR``), so the ledger of
+        the files written into it is kept there; False for the folder of a single named output
+        file, which is the user's (its files are recorded in infantpose's state folder)."""
         p = Path(path)
         if self._input_clash(p):
             raise InputError(p, "output folder is the input folder; choose another --out "
                                 "(outputs never go over inputs)")
+        if own:
+            self._owned_folders.append(os.path.abspath(os.path.realpath(p)))
         return _check_dir(p, create)
+
+    def _in_owned_folder(self, p: Path) -> bool:
+        parent = os.path.abspath(os.path.realpath(p.parent))
+        return any(parent == f or parent.startswith(f.rstrip(os.sep) + os.sep)
+                   for f in self._owned_folders)
 
     def file(self, path: str | os.PathLike, create_parent: bool = True) -> Path:
         """Check one output file before anything is written; returns ``path``.
@@ -283,6 +417,10 @@ class Outputs:
             if p.is_dir() and not p.is_symlink():
                 raise InputError(p, "output path is a folder; give a file name")
             if not self.overwrite and not is_owned(p):
+                if p.name in ledger(p.parent) and not p.is_symlink():
+                    raise InputError(p, "was written by infantpose but has changed since "
+                                        "(truncated, damaged or edited); pass --overwrite to "
+                                        "replace it, or choose another output path")
                 raise InputError(p, "file exists and was not written by infantpose; pass "
                                     "--overwrite to replace it, or choose another output path")
         _check_dir(p.parent if str(p.parent) else Path("."), create_parent)
@@ -296,5 +434,131 @@ class Outputs:
     def record(self, *paths: str | os.PathLike) -> None:
         """Mark files this run wrote as infantpose's (so a rerun may replace them)."""
         ps = [Path(p) for p in paths]
-        record(ps, self.command)
+        try:
+            record([p for p in ps if self._in_owned_folder(p)], self.command)
+            record_named([p for p in ps if not self._in_owned_folder(p)], self.command)
+        except Exception as e:
+            from infantpose import _atomic
+            from infantpose.errors import OutputError
+
+            if not _atomic.is_disk_full(e):
+                raise
+            # The ledger could not be written: files it does not record would look foreign to
+            # the next run, so this run's own files go (nothing is left behind).
+            for p in ps:
+                with contextlib.suppress(OSError):
+                    if p.is_file() and not p.is_symlink():
+                        p.unlink()
+            raise OutputError(ps[0] if ps else None, _atomic.NO_SPACE) from None
         self.written.extend(ps)
+
+
+# --- links inside an output folder ---------------------------------------------------------------
+def refuse_link(path: str | os.PathLike) -> None:
+    """InputError when ``path`` is a symbolic link: infantpose neither writes nor deletes
+    through links (a link planted inside ``--out`` would send outputs elsewhere)."""
+    p = Path(path)
+    if p.is_symlink():
+        raise InputError(p, "is a symbolic link; infantpose does not write or delete through "
+                            "links (remove it or choose another --out)")
+
+
+def refuse_links(root: str | os.PathLike, paths: Iterable[str | os.PathLike]) -> None:
+    """:func:`refuse_link` for every folder between ``root`` (not included: a ``--out`` that is
+    a link the user made is theirs to choose) and each of ``paths`` (files under ``root``),
+    before anything is written."""
+    base = Path(root)
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        try:
+            parts = p.relative_to(base).parts
+        except ValueError:
+            continue
+        cur = base
+        for part in parts[:-1]:
+            cur = cur / part
+            if cur not in seen:
+                seen.add(cur)
+                refuse_link(cur)
+
+
+# --- one run at a time per output folder ---------------------------------------------------------
+@contextlib.contextmanager
+def lock_folder(folder: str | os.PathLike, command: str):
+    """Hold ``folder``'s lock (:data:`LOCK`) for the block: a second run into the same folder
+    stops with one error line instead of doing all the work again beside the first.
+
+    The lock is an exclusive ``flock`` on the lock file, which the system releases when its
+    process ends however it ends, so a lock left by a killed run (kill -9) is taken over by the
+    next; where ``flock`` is unavailable, the process id written in the file decides (a dead
+    process's lock is taken over). The file is removed when the block ends.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: the process id in the file decides
+        fcntl = None
+
+    d = Path(folder)
+    refuse_link(d / LOCK)
+    path = d / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as e:
+        raise InputError(path, f"cannot create the lock file ({e.strerror or e})") from None
+    f = os.fdopen(fd, "r+", encoding="utf-8")
+    held = False
+    try:
+        try:
+            if fcntl is None:
+                raise OSError("no flock")
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(d, f"another infantpose run is writing to this folder "
+                                f"({_holder(f)}); wait for it to finish or choose another "
+                                "--out") from None
+        except OSError:  # no flock here (some network file systems): trust a live pid only
+            pid = _pid_in(f)
+            if pid and pid != os.getpid() and _alive(pid):
+                raise InputError(d, f"another infantpose run is writing to this folder "
+                                    f"({_holder(f)}); wait for it to finish or choose another "
+                                    "--out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps({"pid": os.getpid(), "command": command}))
+        f.flush()
+        held = True
+        yield path
+    finally:
+        if held:  # a refused run leaves the holder's lock alone
+            with contextlib.suppress(OSError):
+                path.unlink()
+        f.close()
+
+
+def _pid_in(f) -> int | None:
+    try:
+        f.seek(0)
+        d = json.loads(f.read() or "{}")
+        return int(d["pid"]) if isinstance(d, dict) and "pid" in d else None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _holder(f) -> str:
+    try:
+        f.seek(0)
+        d = json.loads(f.read() or "{}")
+        return f"{d.get('command', 'infantpose')}, process {int(d['pid'])}"
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return "process unknown"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -84,6 +84,18 @@ def run(argv: list[str]) -> int:
     """Run the command line ``argv``; return the exit code. Every failure the user can cause
     prints one line ``error: <file>: <problem>`` and returns 2; no traceback is shown unless
     ``INFANTPOSE_DEBUG`` is set."""
+    from infantpose import _atomic
+
+    _atomic.CREATED_DIRS.clear()
+    code = _run(argv)
+    if code != 0:  # a failed command leaves no empty output folder behind
+        _atomic.remove_created_dirs()
+    _atomic.CREATED_DIRS.clear()
+    return code
+
+
+def _run(argv: list[str]) -> int:
+    """:func:`run` without the clean-up of empty folders."""
     import os
 
     cx = _click_exceptions()
@@ -114,8 +126,11 @@ def run(argv: list[str]) -> int:
     except OSError as e:  # a file system refusal: read-only folder, disk full, name too long
         if os.environ.get("INFANTPOSE_DEBUG"):
             raise
+        from infantpose._atomic import NO_SPACE, is_disk_full
+
         name = e.filename if e.filename is not None else ""
-        _error(f"{os.fsdecode(name)}: {e.strerror or e}" if name else f"{e.strerror or e}")
+        problem = NO_SPACE if is_disk_full(e) else (e.strerror or e)
+        _error(f"{os.fsdecode(name)}: {problem}" if name else f"{problem}")
         return 2
     except MemoryError:
         _error("out of memory (the input is too large for this machine)")
@@ -123,9 +138,23 @@ def run(argv: list[str]) -> int:
     except Exception as e:
         if os.environ.get("INFANTPOSE_DEBUG"):
             raise
+        from infantpose._atomic import NO_SPACE, is_disk_full
+
+        if is_disk_full(e):  # a library's own wording (h5py, FFmpeg): still the user's to fix
+            _error(f"{_named_file(e)}{NO_SPACE}")
+            return 2
         _error(f"internal error ({type(e).__name__}: {e}); please report it, and rerun with "
                "INFANTPOSE_DEBUG=1 for the details")
         return 1
+
+
+def _named_file(exc: BaseException) -> str:
+    """``"<file>: "`` when a library's error text names the file (HDF5: ``filename = '...'``),
+    else ``""``."""
+    import re
+
+    m = re.search(r"filename = '([^']+)'", str(exc))
+    return f"{m.group(1)}: " if m else ""
 
 
 def main(argv: list[str] | None = None) -> int:

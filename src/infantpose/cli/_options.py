@@ -21,7 +21,7 @@ import typer
 __all__ = ["Choice", "SchemaName", "DeidMode", "Preset", "SynthStyle", "OVERWRITE_HELP",
            "QUIET_HELP", "out_option", "schema_option", "model_option", "weights_option",
            "quiet_option", "overwrite_option", "deidentify_option", "drop_facial_option",
-           "mirror_test_option", "value"]
+           "mirror_test_option", "seed_option", "value"]
 
 OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (inputs are "
                   "never replaced).")
@@ -191,3 +191,12 @@ def nwb_metadata(subject_id: str | None, subject_age: str | None, subject_sex: s
         return {}
     info = NwbInfo.from_dict(given)
     return {k: getattr(info, k) for k in given}
+
+
+#: The largest random seed (every random generator infantpose seeds accepts 0..2**32-1).
+MAX_SEED = 2**32 - 1
+
+
+def seed_option(default: int | None = 0, help: str = "Random seed.") -> Any:
+    """``--seed``: a whole number in 0..2**32-1 (a negative seed is refused with one line)."""
+    return typer.Option(default, "--seed", help=help, min=0, max=MAX_SEED)

@@ -45,7 +45,7 @@ def adapt_cmd(
         0.05, "--tolerance", help="Agreement radius as a fraction of the body's box diagonal."),
     min_score: float = typer.Option(0.5, "--min-score", help="Lowest keypoint score a view "
                                                              "may count with."),
-    max_steps: int | None = typer.Option(None, "--max-steps",
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1,
                                          help="Stop training after S steps (default: the preset's)."),
     fresh: bool = typer.Option(False, "--fresh", help="Make new pseudo-labels and restart "
                                                       "training (default: resume)."),
@@ -63,7 +63,7 @@ def adapt_cmd(
     from infantpose.adapt.frames import collect_sources
     from infantpose.adapt.run import FRAMES, REPORT, AdaptOptions
     from infantpose.errors import InputError
-    from infantpose.outputs import Outputs, remove_owned
+    from infantpose.outputs import Outputs, lock_folder, remove_owned
     from infantpose.schemas import get_schema
 
     opts = AdaptOptions(tol=tolerance, min_views=min_views, min_score=min_score,
@@ -102,8 +102,12 @@ def adapt_cmd(
     guard.files([out_dir / n for n in (LABELS, REPORT, *train_names)])
 
     try:
-        _run(out_dir, frames_dir, photos, videos, model, weights, sch, preset, val, max_steps,
-             opts, guard, fresh, quiet)
+        with lock_folder(out_dir, "adapt"):
+            if not fresh:  # a killed run's temporary files (.last.*.tmp.pt) go
+                remove_owned(out_dir, [])
+                remove_owned(frames_dir, [])
+            _run(out_dir, frames_dir, photos, videos, model, weights, sch, preset, val,
+                 max_steps, opts, guard, fresh, quiet)
     except BaseException:
         for p in reversed(made):  # folders this run created and left empty
             if p.is_dir() and not any(p.iterdir()):

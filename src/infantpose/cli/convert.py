@@ -73,7 +73,7 @@ def convert_cmd(
 
     from infantpose.errors import InputError
     from infantpose.io.labels import read_labels
-    from infantpose.outputs import Outputs
+    from infantpose.outputs import Outputs, same_path
 
     if (dst is None) == (out is None):
         raise InputError(None, "give the output once: convert SRC DST or convert SRC --out DST")
@@ -103,6 +103,9 @@ def convert_cmd(
     else:
         if dst.suffix.lower() == ".json":
             raise InputError(dst, "--to labelme writes a folder of .json files, not one file")
+        if src.is_file() and same_path(dst, src.parent):
+            raise InputError(dst, f"output folder holds the source {src.name} (an output "
+                                  "there could overwrite an input); choose another --out")
         guard.folder(dst, create=False)
     ds = read_labels(src, schema=schema, images_root=images, check_images=not no_image_check,
                      mapping=renames or None)

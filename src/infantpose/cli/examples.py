@@ -8,14 +8,14 @@ from typing import Optional
 import typer
 
 from infantpose.cli import app
-from infantpose.cli._options import out_option, overwrite_option, quiet_option
+from infantpose.cli._options import out_option, overwrite_option, quiet_option, seed_option
 
 
 @app.command("examples")
 def examples_cmd(
     out: Optional[Path] = out_option("Folder to write the example data into.", required=False),
     out_dir: Optional[Path] = typer.Argument(None, hidden=True),  # the old spelling: DIR
-    seed: int = typer.Option(0, help="Random seed for the generated backgrounds."),
+    seed: int = seed_option(0, "Random seed for the generated backgrounds."),
     overwrite: bool = overwrite_option(),
     quiet: bool = quiet_option(),
 ) -> None:

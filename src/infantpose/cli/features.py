@@ -79,6 +79,7 @@ def features_cmd(
     from rich.console import Console
 
     from infantpose import _atomic
+    from infantpose.features.qc import MAX_FPS, MIN_FPS
     from infantpose.features.table import FeatureConfig, features_table
     from infantpose.outputs import Outputs
     from infantpose.progress import bar
@@ -90,8 +91,9 @@ def features_cmd(
         raise InputError(None, f"--max-gap must be >= 0 seconds, got {max_gap}")
     if windows is not None and not windows > 0:
         raise InputError(None, f"--windows must be a positive number of seconds, got {windows}")
-    if fps is not None and not fps > 0:
-        raise InputError(None, f"--fps must be positive, got {fps}")
+    if fps is not None and not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(None, f"--fps must be a frame rate between {MIN_FPS:g} and "
+                               f"{MAX_FPS:g}, got {fps}")
     if out.suffix.lower() != ".csv":
         raise InputError(out, "features output must be a .csv file")
     files = expand_inputs(poses)
@@ -101,7 +103,7 @@ def features_cmd(
                         fps=fps)
     with bar(len(files), "features", enabled=not quiet, unit="file", transient=True) as b:
         table = features_table(files, cfg, progress=b.update)
-    guard.folder(out.parent if str(out.parent) else ".")
+    guard.folder(out.parent if str(out.parent) else ".", own=False)
     with _atomic.atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     guard.record(out)

@@ -179,7 +179,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
     :class:`~infantpose.io.nwb.NwbInfo`).
     """
     from infantpose.io.video import probe_video
-    from infantpose.outputs import Outputs
+    from infantpose.outputs import Outputs, refuse_links
     from infantpose.schemas import get_schema
     from infantpose.video.pipeline import VideoOptions
 
@@ -200,6 +200,7 @@ def run_predict(sources: list[Path], schema: str, out: Path, overlay: bool = Fal
                                 *([weights] if weights else [])], overwrite)
     guard.folder(out, create=False)
     image_names, dirs, planned = planned_outputs(src, vopts, overlay, bool(deidentify))
+    refuse_links(out, [out / rel for rel in planned])  # out/<video>, out/overlay: never links
     for rel in planned:
         guard.file(out / rel, create_parent=False)
     for img_path, _ in src.images:
@@ -225,8 +226,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
     ``models``: the model for the photos and the one for the videos (the same unless neither
     --model nor --weights was given)."""
     from infantpose.models import create_estimator
-    from infantpose.progress import bar
-    from infantpose.video.pipeline import run_video
+    from infantpose.outputs import lock_folder
 
     built: dict[str, Any] = {}
     for name, needed in zip(models, (bool(src.images), bool(src.videos))):
@@ -244,6 +244,38 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
                  for i in infos.values()]
     total = len(src.images) + sum(per_video) * (2 if renders else 1)
     summary = Summary()
+    try:
+        with lock_folder(out, "predict"):
+            remove_stale_staging(out)
+            return _run_locked(src, sch, out, guard, vopts, dirs, models, built, model,
+                               weights, progress, image_names, total, summary)
+    finally:
+        for est in built.values():
+            est.close()
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders that a killed run (kill -9) left in ``out``: called while this
+    run holds ``out``'s lock, so no other run is using them. Only real folders named
+    ``.predict-staging-*`` go; a link of that name is left alone."""
+    removed = []
+    for d in out.glob(".predict-staging-*"):
+        if d.is_dir() and not d.is_symlink():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs: list[str],
+                models: tuple[str, str], built: dict[str, Any], model: str,
+                weights: Path | None, progress: bool, image_names: list[str], total: int,
+                summary: Summary) -> Summary:
+    """The predictions and renders, staged in a hidden folder of ``out`` and moved into place
+    at the end (``out``'s lock held)."""
+    from infantpose.errors import OutputError
+    from infantpose.progress import bar
+    from infantpose.video.pipeline import run_video
+
     staging = Path(tempfile.mkdtemp(prefix=".predict-staging-", dir=out))
     meta = {"model": model, **({"weights": str(weights)} if weights else {})}
     pbar = bar(total, "predict", enabled=progress)
@@ -276,17 +308,20 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
         pbar.close()
         summary.written = _commit(staging, out)
         guard.record(*summary.written)
+    except OutputError as e:  # name the output, not its hidden staging copy
+        if e.path and Path(e.path).is_relative_to(staging):
+            raise OutputError(out / Path(e.path).relative_to(staging), e.problem) from None
+        raise
     finally:
         pbar.close()
         shutil.rmtree(staging, ignore_errors=True)
-        for est in built.values():
-            est.close()
     return summary
 
 
 def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
                     image_names: list[str], summary: Summary, tick: Any) -> None:
     """Images -> ``predictions.json`` (COCO results), overlays and face-hidden copies."""
+    from infantpose._names import display_name
     from infantpose.draw import draw_poses
     from infantpose.io.coco_results import coco_results, write_coco_results
     from infantpose.io.images import read_image, write_image
@@ -309,10 +344,10 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
             kp = poses.data[0]
             extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which estimator
                      if len(poses.meta.get(k) or []) == kp.shape[0]} or None  # path found it
-            entries = coco_results(image_id, name, kp, sch.name, (img.shape[1], img.shape[0]),
-                                   extra)
+            entries = coco_results(image_id, display_name(name), kp, sch.name,
+                                   (img.shape[1], img.shape[0]), extra)
             if not entries:
-                summary.images_without_person.append(name)
+                summary.images_without_person.append(display_name(name))
             results.extend(entries)
             if vopts.overlay:
                 write_image(staging / "overlay" / image_names[image_id - 1],
@@ -336,10 +371,13 @@ def _deidentifier(mode: str) -> Any:
 
 def _commit(staging: Path, out: Path) -> list[Path]:
     """Move every staged file into ``out`` (atomic renames on one file system)."""
+    from infantpose.outputs import refuse_links
+
     moved = []
     for f in sorted(staging.rglob("*")):
         if f.is_file():
             dest = out / f.relative_to(staging)
+            refuse_links(out, [dest])  # checked before the run too; a link planted since
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, dest)
             moved.append(dest)

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from infantpose.cli import app
-from infantpose.cli._options import Choice, out_option, overwrite_option, quiet_option
+from infantpose.cli._options import (Choice, out_option, overwrite_option, quiet_option,
+                                     seed_option)
 from infantpose.errors import InputError
 
 __all__ = ["risk_app"]
@@ -47,7 +48,7 @@ def train_cmd(
                                    "videos stay in one fold. Default: one infant per video."),
     permutations: int = typer.Option(0, "--permutations",
                                      help="Permutation test with N retrainings (0: off)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same results)."),
+    seed: int = seed_option(0, "Random seed (same seed, same results)."),
     models: list[str] | None = typer.Option(
         None, "--models", metavar="<" + "|".join(m.value for m in RiskModel) + ">",
         callback=_risk_models,
@@ -118,7 +119,7 @@ def predict_cmd(
     guard = Outputs("risk predict", [model_dir, features], overwrite)
     guard.file(out, create_parent=False)
     scores = predict(model_dir, features)
-    guard.folder(out.parent if str(out.parent) else ".")
+    guard.folder(out.parent if str(out.parent) else ".", own=False)
     with _atomic.atomic_path(out) as tmp:
         scores.to_csv(tmp, index=False, float_format="%.6g")
     guard.record(out)

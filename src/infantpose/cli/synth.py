@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,6 +14,7 @@ from infantpose.cli._options import (
     out_option,
     overwrite_option,
     quiet_option,
+    seed_option,
     value,
 )
 
@@ -38,7 +40,7 @@ def synth_cmd(
     n: int = typer.Option(100, "--n", "-n", help="Number of images (or clips with --clip)."),
     schema: SynthSchema = typer.Option(SynthSchema.infant22, "--schema", "-s",
                                        help="Keypoint schema.", case_sensitive=False),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same bytes)."),
+    seed: int = seed_option(0, "Random seed (same seed, same bytes)."),
     size: str = typer.Option(None, "--size",
                              help="Image size WxH, e.g. 640x480 (default: random phone/NICU "
                                   "framings for images, 640x480 for clips)."),
@@ -63,9 +65,7 @@ def synth_cmd(
     has domain "synthetic", its posture and style). With --clip SECONDS, writes N clips instead.
     """
     from infantpose.errors import InputError
-    from infantpose.outputs import Outputs
-    from infantpose.progress import bar
-    from infantpose.synth import write_clip, write_dataset
+    from infantpose.outputs import Outputs, lock_folder, recording_batched, refuse_links
     from infantpose.synth.generate import check_schema, parse_size
 
     schema, style, movement = value(schema), value(style), value(movement)
@@ -91,9 +91,24 @@ def synth_cmd(
     planned = ([f"clip_{i:03d}{ext}" for i in range(n) for ext in (".mp4", ".json")]
                if clip is not None else
                [f"images/synth_{i:06d}.jpg" for i in range(n)] + ["annotations.json"])
+    refuse_links(out, [Path(out) / rel for rel in planned])  # out/images: never a link
     for rel in planned:
         guard.file(Path(out) / rel, create_parent=False)
     guard.folder(out)
+    # Files are recorded in the ledger as they are written (in batches, and whenever the run
+    # ends), so a run stopped by Ctrl-C leaves only files the rerun knows to be its own.
+    with lock_folder(out, "synth"), recording_batched("synth"):
+        _render(out, n, schema, seed, wh, style, clip, fps, movement, quality, quiet, guard,
+                planned)
+
+
+def _render(out: Path, n: int, schema: str, seed: int, wh: tuple[int, int] | None, style: str,
+            clip: float | None, fps: float, movement: str, quality: int, quiet: bool,
+            guard: Any, planned: list[str]) -> None:
+    """Render the images (or clips) into ``out`` once every check has passed."""
+    from infantpose.progress import bar
+    from infantpose.synth import write_clip, write_dataset
+
     if clip is not None:
         frames_per = max(1, round(clip * fps))
         with bar(n * frames_per, "rendering clips", enabled=not quiet, transient=True) as b:

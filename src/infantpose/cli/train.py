@@ -14,6 +14,7 @@ from infantpose.cli._options import (
     SynthStyle,
     overwrite_option,
     quiet_option,
+    seed_option,
     schema_option,
     value,
 )
@@ -113,7 +114,7 @@ def train_cmd(
     memory_replay: bool | None = typer.Option(
         None, "--memory-replay/--no-memory-replay",
         help="Keep the pretrained BlazePose keypoints as soft targets."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    seed: int | None = seed_option(None, "Random seed."),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads (default 2)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (model.pt, ...)."),
     fresh: bool = typer.Option(
@@ -190,19 +191,20 @@ def train_cmd(
         raise InputError(None, "--resume and --fresh exclude each other")
     if resume and not last.is_file():
         raise InputError(last, "nothing to resume")
-    from infantpose.outputs import Outputs, recording, remove_owned
+    from infantpose.outputs import Outputs, lock_folder, recording, remove_owned
 
     inputs = [Path(d.path) for d in [*cfg.data, *cfg.val]]
     inputs += [Path(p) for p in (config, cfg.model.weights) if p]
     guard = Outputs("train", inputs, overwrite)
-    out_dir = guard.folder(cfg.out)
     names = ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml")
-    if fresh:  # only what infantpose wrote is deleted; a user's own files are refused below
-        remove_owned(out_dir, [n for n in names if n != "config.yaml"])
-    guard.files([out_dir / n for n in names])
-
+    out_dir = guard.folder(cfg.out)
     from infantpose.train.loop import train
 
-    with recording("train"):
-        model = train(cfg, resume=not fresh, progress=not quiet)
+    with lock_folder(out_dir, "train"):
+        # only what infantpose wrote is deleted (a user's own files are refused below); on
+        # resume too, the temporary files (.last.*.tmp.pt) of a killed run go
+        remove_owned(out_dir, [n for n in names if n != "config.yaml"] if fresh else [])
+        guard.files([out_dir / n for n in names])
+        with recording("train"):
+            model = train(cfg, resume=not fresh, progress=not quiet)
     typer.echo(str(model))

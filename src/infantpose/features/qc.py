@@ -16,9 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from infantpose._validate import frame_span_limit
 from infantpose.gaps import fill_gaps
 
-__all__ = ["fill_short_gaps", "rms_jerk", "time_grid"]
+__all__ = ["MAX_FPS", "MIN_FPS", "fill_short_gaps", "rms_jerk", "time_grid"]
+
+#: Frame rates features accept (frames per second). Outside this range a video's clock is not
+#: plausible, and seconds computed from it overflow or vanish.
+MIN_FPS = 1e-3
+MAX_FPS = 1e5
 
 
 def time_grid(frame_indices: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -26,15 +32,23 @@ def time_grid(frame_indices: np.ndarray, fps: float) -> tuple[np.ndarray, np.nda
 
     ``times`` (G,) are seconds of every frame number from the first to the last recorded one;
     ``rows`` (F,) give the grid position of each recorded frame. Raises ValueError for repeated
-    or decreasing frame numbers or a non-positive fps.
+    or decreasing frame numbers, an fps outside :data:`MIN_FPS`..:data:`MAX_FPS`, or frame
+    numbers spread so far apart that the grid would exceed :func:`~infantpose._validate.frame_span_limit` (checked before
+    anything is allocated: a file whose frame numbers reach 1e9 must not exhaust memory).
     """
     idx = np.asarray(frame_indices, dtype=np.int64).reshape(-1)
-    if not (fps and np.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if not (fps and np.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise ValueError(f"fps must be a frame rate between {MIN_FPS:g} and {MAX_FPS:g}, "
+                         f"got {fps!r}")
     if idx.size == 0:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
     if np.any(np.diff(idx) <= 0):
         raise ValueError("frame numbers must be strictly increasing (repeated or unordered frames)")
+    span = int(idx[-1]) - int(idx[0]) + 1
+    if span > frame_span_limit(idx.size):
+        raise ValueError(f"frame numbers run from {int(idx[0])} to {int(idx[-1])} for only "
+                         f"{idx.size} recorded frames (a {span:,}-frame time grid, over the "
+                         f"limit of {frame_span_limit(idx.size):,}); are the frame_indices right?")
     rows = idx - idx[0]
     times = (idx[0] + np.arange(rows[-1] + 1)) / float(fps)
     return times, rows

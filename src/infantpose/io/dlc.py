@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infantpose._validate import frame_span_limit
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.io.coco import image_size, match_schema
@@ -207,6 +208,11 @@ def write_dlc_predictions(poses: Poses, path: str | os.PathLike, scorer: str | N
         raise InputError(path, "negative frame numbers cannot be written as DeepLabCut rows")
     scorer = scorer or f"infantpose_{poses.meta.get('model') or 'model'}"
     n_rows = int(idx[-1]) + 1 if len(idx) else 0
+    if n_rows > frame_span_limit(len(idx)):
+        raise InputError(path, f"poses reach frame {n_rows - 1} with only {len(idx)} recorded "
+                               f"frames: {n_rows:,} DeepLabCut rows (one per frame) is over "
+                               f"the limit of {frame_span_limit(len(idx)):,}; are the "
+                               "frame numbers right?")
     f, n, k, _ = poses.data.shape
     table = np.full((n_rows, n, k, 3), np.nan)
     d = poses.data

@@ -125,6 +125,8 @@ class DecodeStats:
     decoded: int = 0
     corrupt: int = 0
     last_error: str | None = None
+    #: frames of another size than the stream's (its resolution changed mid-stream), resized
+    resized: int = 0
 
 
 def _open(path: str | os.PathLike):
@@ -207,7 +209,10 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
     """Yield ``(frame_index, rgb)`` for each decodable frame (H×W×3 uint8 RGB).
 
     A packet that fails to decode in the middle of the file is skipped and counted in
-    ``stats.corrupt`` (pass a :class:`DecodeStats` to see the count). Frames before ``start``
+    ``stats.corrupt`` (pass a :class:`DecodeStats` to see the count). Every frame comes at the
+    stream's size (as :func:`probe_video` reports it, else the first frame's): a stream whose
+    resolution changes mid-way has its other frames resized (counted in ``stats.resized``), so
+    keypoints, overlays and face-hidden copies share one frame geometry. Frames before ``start``
     are decoded but not yielded; at most ``max_frames`` frames are yielded. Raises InputError
     when the file cannot be opened or when not a single frame can be decoded.
     """
@@ -224,6 +229,7 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
         tb = stream.time_base
         t0 = stream.start_time if stream.start_time is not None else None
         counter = 0
+        size = (int(stream.codec_context.width or 0), int(stream.codec_context.height or 0))
 
         def index_of(frame) -> int:
             nonlocal t0
@@ -266,7 +272,15 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
                 stats.decoded += 1
                 if idx < start:
                     continue
-                yield idx, frame_to_rgb(frame)
+                rgb = frame_to_rgb(frame)
+                if size[0] <= 0 or size[1] <= 0:
+                    size = (rgb.shape[1], rgb.shape[0])
+                if rgb.shape[:2] != (size[1], size[0]):
+                    import cv2
+
+                    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+                    stats.resized += 1
+                yield idx, rgb
                 yielded += 1
                 if max_frames is not None and yielded >= max_frames:
                     return
@@ -388,8 +402,9 @@ class VideoWriter:
             arr = np.pad(arr, ((0, s.height - self.height), (0, s.width - self.width), (0, 0)),
                          mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
-        for pkt in s.encode(frame):
-            self._container.mux(pkt)
+        with _atomic.disk_full_names(self.path):  # FFmpeg's ENOSPC names the temporary file
+            for pkt in s.encode(frame):
+                self._container.mux(pkt)
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -397,9 +412,10 @@ class VideoWriter:
             self._abort(exc_type, exc, tb)
             return
         try:
-            for pkt in self._stream.encode():
-                self._container.mux(pkt)
-            self._container.close()
+            with _atomic.disk_full_names(self.path):
+                for pkt in self._stream.encode():
+                    self._container.mux(pkt)
+                self._container.close()
             from infantpose.io.container_tags import scrub_tags
 
             scrub_tags(self._tmp)  # the muxer's own "Lavf"/"FFMP" stamps

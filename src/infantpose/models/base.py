@@ -130,9 +130,10 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
         module, func = name.split(":", 1)
         try:
             factory = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError) as e:
+        except (ImportError, AttributeError, ValueError) as e:
             raise InputError(None, f"cannot load model factory {name!r} ({e})") from None
-        return _checked(factory(schema=schema, weights=weights, **options), name)
+        return _checked(_call_plugin(name, factory, schema=schema, weights=weights,
+                                     **options), name)
     info = _REGISTRY.get(name)
     if info is None:
         known = ", ".join(i.name for i in list_estimators())
@@ -142,3 +143,16 @@ def create_estimator(name: str, schema: str | Schema | None = None, weights: str
     module, func = info.factory.split(":")
     factory = getattr(importlib.import_module(module), func)
     return _checked(factory(schema=schema, weights=weights, **options), name)
+
+
+def _call_plugin(name: str, factory: Any, **kwargs: Any) -> Any:
+    """Call a plug-in factory ``module:function``: a spec that names no function, or a function
+    that cannot be called as ``factory(schema=..., weights=...)`` (``os:getcwd``), is
+    InputError, not an internal error."""
+    if not callable(factory):
+        raise InputError(None, f"model factory {name!r} is not a function")
+    try:
+        return factory(**kwargs)
+    except TypeError as e:
+        raise InputError(None, f"model factory {name!r} cannot be called as "
+                               f"factory(schema=..., weights=...) ({e})") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from infantpose.errors import InputError
-from infantpose.risk.data import Dataset, load_dataset, read_features
+from infantpose.risk.data import Dataset, feature_columns, load_dataset, read_features
 from infantpose.risk.metrics import permutation_labels, screening_metrics
 from infantpose.risk.nested import MODELS, fit_final, model_name, n_outer_folds, nested_cv
 
@@ -131,6 +131,9 @@ def predict(model_dir: str | os.PathLike, features: str | os.PathLike):
     if missing:
         raise InputError(features, f"lacks {len(missing)} feature column(s) the model needs, "
                                    f"e.g. {missing[0]!r}")
+    text = [c for c in bundle["features"] if c not in feature_columns(df)]
+    if text:
+        raise InputError(features, f"feature column {text[0]!r} holds text, not numbers")
     X = np.array(df[bundle["features"]].to_numpy(float), copy=True)
     X[~np.isfinite(X)] = np.nan
     score = bundle["model"].predict_proba(X)[:, 1]

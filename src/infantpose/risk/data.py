@@ -10,7 +10,7 @@ import numpy as np
 
 from infantpose.errors import InputError
 
-__all__ = ["Dataset", "feature_columns", "load_dataset", "read_csv", "read_features"]
+__all__ = ["Dataset", "check_numbers", "feature_columns", "load_dataset", "read_csv", "read_features"]
 
 # Columns that describe a row rather than the movement: never predictors.
 NON_FEATURES = {"video", "file", "schema", "window", "t_start", "t_end", "qc_flag", "label",
@@ -37,15 +37,53 @@ def read_csv(path: str | os.PathLike):
     return df
 
 
+def _is_numeric(series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype)
+
+
 def feature_columns(df) -> list[str]:
     """Numeric movement-feature columns: everything numeric except identifiers and ``qc_*``."""
     cols = []
     for c in df.columns:
         if c in NON_FEATURES or str(c).startswith("qc_"):
             continue
-        if np.issubdtype(df[c].dtype, np.number):
+        if _is_numeric(df[c]):
             cols.append(str(c))
     return cols
+
+
+def check_numbers(df, path: str | os.PathLike):
+    """``df`` with its feature columns checked: a column of numbers holding some text (``abc``
+    among numbers) or an infinite value is InputError naming the file, column and video
+    (missing values stay allowed: they are imputed). Columns wholly of text are left alone (not
+    features). Returns the frame with such columns converted to numbers."""
+    import pandas as pd
+
+    df = df.copy()
+    for c in df.columns:
+        if c in NON_FEATURES or str(c).startswith("qc_"):
+            continue
+        col = df[c]
+        if not _is_numeric(col):
+            given = col.notna() & (col.astype(str).str.strip() != "")
+            nums = pd.to_numeric(col.where(given), errors="coerce")
+            bad = given & nums.isna()
+            if not nums.notna().any():
+                continue  # a text column (notes, ids): not a feature
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(path, f"column {c!r}, video {df['video'].iloc[row]!r}: "
+                                   f"{str(col.iloc[row])[:40]!r} is not a number")
+        vals = col.to_numpy(float)
+        inf = np.isinf(vals)
+        if inf.any():
+            row = int(np.flatnonzero(inf)[0])
+            raise InputError(path, f"column {c!r}, video {df['video'].iloc[row]!r}: "
+                                   f"{vals[row]} is not a finite number (leave the cell empty "
+                                   "for a missing value)")
+    return df
 
 
 def read_features(path: str | os.PathLike):
@@ -62,6 +100,7 @@ def read_features(path: str | os.PathLike):
     dup = df["video"][df["video"].duplicated()]
     if len(dup):
         raise InputError(p, f"video {dup.iloc[0]!r} appears more than once")
+    df = check_numbers(df, p)
     if not feature_columns(df):
         raise InputError(p, "has no numeric feature columns")
     return df.reset_index(drop=True)

@@ -264,7 +264,10 @@ def read_config_values(path: str | os.PathLike) -> dict[str, Any]:
             continue
         items = items if isinstance(items, list) else [items]
         fixed = []
-        for it in items:
+        for i, it in enumerate(items):
+            if not isinstance(it, (str, dict)):
+                raise InputError(p, f"{key}[{i}] must be a path or a mapping with path:, got "
+                                    f"{it!r}"[:200])
             it = {"path": it} if isinstance(it, str) else dict(it)
             if isinstance(it.get("path"), str) and not os.path.isabs(it["path"]):
                 it["path"] = str(p.parent / it["path"])
@@ -323,6 +326,14 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
             raise InputError(src.path, "training data not found")
     if cfg.model.weights is not None and not Path(cfg.model.weights).is_file():
         raise InputError(cfg.model.weights, "model weights file not found")
+    for key in ("lr", "weight_decay", "clip_grad"):
+        v = getattr(cfg.optim, key)
+        if not (v > 0 if key == "lr" else v >= 0):
+            raise InputError(path, f"optim.{key} (--{key.replace('_', '-')}) must be "
+                                   f"{'positive' if key == 'lr' else '0 or more'}, got {v!r}")
+    if not cfg.adapt.classifier_lr > 0 or cfg.adapt.grl_lambda < 0 or cfg.adapt.replay_weight < 0:
+        raise InputError(path, "adapt.classifier_lr must be positive, adapt.grl_lambda and "
+                               "adapt.replay_weight 0 or more")
     if cfg.optim.batch_size < 1 or cfg.optim.epochs < 1:
         raise InputError(path, "optim.batch_size and optim.epochs must be at least 1")
     if cfg.optim.max_steps is not None and cfg.optim.max_steps < 1:

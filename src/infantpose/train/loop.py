@@ -227,7 +227,10 @@ class Trainer:
         for ds, ims in train_parts:
             items += build_items(ds, ims, size, margin=self.margin, max_scale=cfg.augment.scale[1])
         if not items:
-            raise InputError(None, "no labelled person to train on")
+            named = [str(d.path) for d in cfg.data]
+            raise InputError(named[0] if len(named) == 1 else None,
+                             "no labelled person to train on"
+                             + (f" in {', '.join(named)}" if len(named) > 1 else ""))
         self.data = TrainData(items, self.schema, size, stride, cfg.sigma, cfg.augment,
                               margin=self.margin, crop=cfg.crop, targets=self.targets)
         self.val = [_ValSet(ds, ims) for ds, ims in val_sets

@@ -40,6 +40,7 @@ from typing import Any
 from collections.abc import Callable
 
 from infantpose import _atomic
+from infantpose._names import display_name
 from infantpose import outputs as _outputs
 from infantpose.errors import InputError
 from infantpose.video.pipeline import VideoOptions, planned_files
@@ -190,6 +191,7 @@ def process_video(video: str, out_dir: str, options: BatchOptions, overwrite: bo
                            "frames_per_second": "",
                            "error": "", "output": out.name}
     prepared = False
+    created = not out.exists() and not out.is_symlink()
     rec_ctx = _outputs.recording("batch")
     rec_ctx.__enter__()
     try:
@@ -224,14 +226,11 @@ def process_video(video: str, out_dir: str, options: BatchOptions, overwrite: bo
                 _atomic.write_text(out / "error.txt", traceback.format_exc())
         elif not isinstance(e, InputError):
             row["error"] = f"{type(e).__name__}: {row['error']}"
+        if created:
+            _remove_if_empty(out)  # a failed video leaves no empty folder
     finally:
         rec_ctx.__exit__(None, None, None)
     return row
-
-
-def display_name(name: str) -> str:
-    """A file name as printable UTF-8 text (bytes that are not UTF-8 shown as ``\\xNN``)."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -279,8 +278,10 @@ def check_dashboard(address: str | None) -> str | None:
 @contextlib.contextmanager
 def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = None):
     import logging
+    import tempfile
 
-    from distributed import Client, LocalCluster
+    import dask
+    from distributed import Client
 
     if scheduler:
         try:
@@ -292,9 +293,40 @@ def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = No
         finally:
             client.close()
         return
+    # Workers' scratch and lock files go to a private temporary folder removed at the end,
+    # never to Dask's shared default in the system temp folder.
+    scratch = tempfile.TemporaryDirectory(prefix="infantpose-dask-")
+    with scratch, dask.config.set({"temporary-directory": scratch.name}):
+        with _local_cluster(workers, dashboard, scratch.name) as cluster:
+            client = Client(cluster)
+            try:
+                yield client
+            finally:
+                # Workers' last heartbeats race the shutdown and log harmless "stream closed"
+                # errors.
+                quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+                levels = [q.level for q in quiet]
+                for q in quiet:
+                    q.setLevel(logging.CRITICAL)
+                try:
+                    client.close()
+                finally:
+                    for q, lv in zip(quiet, levels):
+                        q.setLevel(lv)
+
+
+@contextlib.contextmanager
+def _local_cluster(workers: int, dashboard: str | None, scratch: str):
+    """A LocalCluster of ``workers`` processes whose files go to ``scratch``; closed after."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
     if dashboard:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=dashboard, silence_logs=logging.CRITICAL)
+                               dashboard_address=dashboard, silence_logs=logging.CRITICAL,
+                               local_directory=scratch)
     else:
         # distributed's scheduler always starts an HTTP server, by default on port 8787, even
         # without a dashboard. With no dashboard asked for it gets no routes and a random port on
@@ -306,18 +338,15 @@ def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = No
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address="127.0.0.1:0",
                                    scheduler_kwargs={"dashboard": False},
-                                   silence_logs=logging.CRITICAL)
-    client = Client(cluster)
+                                   silence_logs=logging.CRITICAL, local_directory=scratch)
     try:
-        yield client
+        yield cluster
     finally:
-        # Workers' last heartbeats race the shutdown and log harmless "stream closed" errors.
         quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
         levels = [q.level for q in quiet]
         for q in quiet:
             q.setLevel(logging.CRITICAL)
         try:
-            client.close()
             cluster.close()
         finally:
             for q, lv in zip(quiet, levels):
@@ -354,7 +383,20 @@ def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
         scheduler = check_scheduler(scheduler)
     dashboard = check_dashboard(dashboard)
     videos = check_batch_paths(video_dir, out_dir, overwrite)
-    out = _outputs.Outputs("batch", inputs=[video_dir, *videos]).folder(out_dir)
+    parallel = bool(scheduler) or workers > 0
+    # The cluster first: an unreachable --scheduler fails before anything is written.
+    with (_dask_client(workers, scheduler, dashboard) if parallel
+          else contextlib.nullcontext()) as client:
+        out = _outputs.Outputs("batch", inputs=[video_dir, *videos]).folder(out_dir)
+        with _outputs.lock_folder(out, "batch"):
+            return _run_videos(videos, out, opts, client, on_result, overwrite)
+
+
+def _run_videos(videos: list[Path], out: Path, opts: BatchOptions, client: Any,
+                on_result: Callable[[dict[str, Any]], None] | None, overwrite: bool
+                ) -> list[dict[str, Any]]:
+    """The batch itself, in ``out`` (checked, created and locked); ``client`` None: in this
+    process, one video after another."""
     names = output_dir_names(videos)
     rows: dict[Path, dict[str, Any]] = {}
     pending: list[Path] = []
@@ -379,24 +421,31 @@ def run_batch(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
         if rows[v]["status"] == "skipped" and on_result is not None:
             on_result(rows[v])
     if pending:
-        if workers == 0 and not scheduler:
+        if client is None:
             for v in pending:
                 done(v, process_video(str(v), str(out / names[v]), opts, overwrite))
         else:
             from distributed import as_completed
 
-            with _dask_client(workers, scheduler, dashboard) as client:
-                futures = {
-                    client.submit(process_video, str(v), str(out / names[v]), opts, overwrite,
-                                  pure=False,
-                                  key=f"infantpose-{display_name(names[v])}-{time.time_ns()}"): v
-                    for v in pending}
-                for fut in as_completed(futures):
-                    v = futures[fut]
-                    try:
-                        row = fut.result()
-                    except Exception as e:  # a worker died (e.g. out of memory)
-                        row = {"video": v.name, "status": "failed", "output": names[v],
-                               "error": f"worker failed: {type(e).__name__}: {e}"[:500]}
-                    done(v, row)
+            futures = {
+                client.submit(process_video, str(v), str(out / names[v]), opts, overwrite,
+                              pure=False,
+                              key=f"infantpose-{display_name(names[v])}-{time.time_ns()}"): v
+                for v in pending}
+            for fut in as_completed(futures):
+                v = futures[fut]
+                try:
+                    row = fut.result()
+                except Exception as e:  # a worker died (e.g. out of memory)
+                    row = {"video": v.name, "status": "failed", "output": names[v],
+                           "error": f"worker failed: {type(e).__name__}: {e}"[:500]}
+                    _remove_if_empty(out / names[v])
+                done(v, row)
     return [rows[v] for v in videos]
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when it is an empty real folder (a failed video leaves none behind)."""
+    with contextlib.suppress(OSError):
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()

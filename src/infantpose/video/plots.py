@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 
 from infantpose import _atomic
+from infantpose._names import display_name
 from infantpose.poses import Poses
 
 __all__ = ["default_keypoints", "plot_trajectories"]
@@ -57,7 +58,8 @@ def plot_trajectories(poses: Poses, out: str | os.PathLike, raw: Poses | None = 
     axes[1].invert_yaxis()  # image coordinates: up is up
     axes[1].set_xlabel(xlabel)
     axes[0].legend(loc="upper right", fontsize=7, ncol=min(4, max(1, len(names))))
-    label = title or (Path(poses.source).name if poses.source else "trajectories")
+    label = display_name(title or (Path(poses.source).name if poses.source else
+                                   "trajectories"))
     if raw is not None:
         label += "  (thin: raw, thick: filtered)"
     axes[0].set_title(label, fontsize=9)
