@@ -213,7 +213,9 @@ CASES: dict[str, Row] = {
     "features --fps 1e-300": (lambda d: ["features", poses(d), "-o", d / "f.csv", "--fps",
                                          "1e-300", "-q"], "--fps", ()),
     "features poses fps 1e-300": (lambda d: ["features", poses(d, fps=1e-300), "-o",
-                                             d / "f.csv", "-q"], "poses.json: fps", ()),
+                                             d / "f.csv", "-q"], "poses.json: frame rate", ()),
+    "filter poses fps 1e-300": (lambda d: ["filter", poses(d, fps=1e-300), "-o",
+                                           d / "f.json"], "poses.json: frame rate", ()),
     "risk train text in a numeric column": (
         lambda d: ["risk", "train", features_csv(d, "text"), "--labels", labels_csv(d),
                    "--out", d / "r", "-q"], "feat.csv: column 'f1'", ()),

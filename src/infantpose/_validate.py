@@ -16,7 +16,7 @@ import numpy as np
 
 from infantpose.errors import InputError
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_NAME", "MAX_PATH", "MAX_SIDE", "MAX_SPAN",
+__all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_FPS", "MIN_FPS", "MAX_NAME", "MAX_PATH", "MAX_SIDE", "MAX_SPAN",
            "check_id", "check_name_length", "check_rel_path", "check_size", "frame_span_limit",
            "is_number", "number", "number_array"]
 
@@ -25,6 +25,10 @@ __all__ = ["IMAGE_EXTENSIONS", "MAX_COORD", "MAX_NAME", "MAX_PATH", "MAX_SIDE", 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Coordinates beyond this many pixels from the origin are refused as absurd.
 MAX_COORD = 1e6
+#: Frame rates infantpose accepts (frames per second). Outside this range a video's clock is not
+#: plausible, and seconds computed from it overflow or vanish.
+MIN_FPS = 1e-3
+MAX_FPS = 1e5
 #: Image / frame sides beyond this are refused as absurd.
 MAX_SIDE = 100_000
 

@@ -17,14 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from infantpose._validate import frame_span_limit
+from infantpose._validate import MAX_FPS, MIN_FPS
 from infantpose.gaps import fill_gaps
 
 __all__ = ["MAX_FPS", "MIN_FPS", "fill_short_gaps", "rms_jerk", "time_grid"]
 
-#: Frame rates features accept (frames per second). Outside this range a video's clock is not
-#: plausible, and seconds computed from it overflow or vanish.
-MIN_FPS = 1e-3
-MAX_FPS = 1e5
 
 
 def time_grid(frame_indices: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:

@@ -17,9 +17,11 @@ both ways) and one convention for a missing keypoint (NaN position, confidence 0
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
+from infantpose._validate import MAX_FPS, MIN_FPS
 from infantpose.errors import InputError
 from infantpose.io.conventions import PIXEL_CENTRE_SHIFT
 from infantpose.io.netcdf import read_movement, to_movement, write_movement
@@ -96,6 +98,9 @@ def read_pose_file(path: str | os.PathLike, fps: float | None = None) -> Poses:
         poses = read_dlc_predictions(p)
     if fps is not None and not poses.fps:
         poses.fps = float(fps)
+    if poses.fps and not (math.isfinite(poses.fps) and MIN_FPS <= poses.fps <= MAX_FPS):
+        raise InputError(p, f"frame rate {poses.fps:g} is not plausible (expected {MIN_FPS:g} to "
+                            f"{MAX_FPS:g} frames per second)")
     return poses
 
 
