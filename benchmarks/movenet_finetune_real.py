@@ -11,7 +11,7 @@ Data (research use only, never copied into the project):
 
 Each ``--minutes`` value is one run from the off-the-shelf model, ``--steps`` its step budget
 (the minutes then only cap it; the wall-clock covers training and its intermediate held-out
-validations). Default: the quick preset, 80 steps capped at 9 minutes. The recipe is
+validations). Default: the quick preset, 200 steps capped at 9 minutes. The recipe is
 :class:`infantpose.train.movenet.MoveNetTrainConfig`'s defaults (the presets'), the options
 below override them (how the recipe was chosen: ``benchmarks/results/movenet_finetune_real.md``). The fine-tuned
 model is written as a checkpoint (``WORK/<tag>/model.pt``) and scored through
@@ -103,7 +103,8 @@ def main() -> int:  # noqa: C901 - one linear script
     args = ap.parse_args()
     if args.minutes is None:  # the quick preset
         args.minutes = [9.0]
-        args.steps = args.steps or [80]
+        args.steps = args.steps or [200]
+        args.val_every = 2.5 if args.val_every is None else args.val_every  # as the preset
     if args.steps and len(args.steps) != len(args.minutes):
         ap.error("give one --steps value per --minutes value")
 

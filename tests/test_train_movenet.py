@@ -346,7 +346,7 @@ def test_config_presets_and_schema(tmp_path):
                            preset="quick")
     assert cfg.schema == "coco17" and cfg.optim.time_limit == 9.0
     m = mt.config_from_train(cfg)
-    assert m.freeze == 10 and m.minutes == 9.0 and m.loss == "focal" and m.max_steps == 80
+    assert m.freeze == 10 and m.minutes == 9.0 and m.loss == "focal" and m.max_steps == 200
     assert m.replay == 0.5 and m.lr == 3e-5
     fidip = config_from_dict({"data": [str(f)], "model": {"arch": "movenet", "freeze": ["fidip"]},
                               "out": "x"})

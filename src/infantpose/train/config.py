@@ -144,11 +144,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # MoveNet (model.arch movenet; infantpose.train.movenet; chosen on held-out train200 photos in
 # benchmarks/results/movenet_finetune_real.md): AdamW lr 3e-5, batch 8, MobileNetV2 blocks 1-10
-# frozen, memory replay 0.5 on the starting network's heatmaps; quick = 80 steps (about 7 min
-# of training on 2 cores, measured), full = 500 steps, capped at 9 / 55 minutes; held-out
+# frozen, memory replay 0.5 on the starting network's heatmaps; quick = 200 steps (7.6 min with
+# its held-out validations on 2 cores, measured), full = 500 steps, capped at 9 / 55 minutes; held-out
 # validation every quarter of the time limit (at least 2.5 min apart) and at the end.
 MOVENET_PRESETS: dict[str, dict[str, Any]] = {
-    "quick": {"optim": {"epochs": 100000, "max_steps": 80, "batch_size": 8, "lr": 3e-5,
+    "quick": {"optim": {"epochs": 100000, "max_steps": 200, "batch_size": 8, "lr": 3e-5,
                         "time_limit": 9.0}, "model": {"freeze": ["block_10"]},
               "adapt": {"memory_replay": True, "replay_weight": 0.5}},
     "full": {"optim": {"epochs": 100000, "max_steps": 500, "batch_size": 8, "lr": 3e-5,
