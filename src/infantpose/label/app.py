@@ -38,7 +38,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from infantpose.label.store import Store
+from infantpose.io.label_store import Store
 
 __all__ = ["MAX_BODY", "create_app", "static_dir"]
 
