@@ -286,3 +286,24 @@ def test_the_docs_have_command_lines():
 @pytest.mark.parametrize("where, argv", DOCUMENTED, ids=[w for w, _ in DOCUMENTED])
 def test_documented_command_lines_parse(where, argv):
     _parse(argv)  # raises on an unknown option or a choice the command does not take
+
+
+def test_onnx_is_named_a_runtime_and_still_works(capsys, monkeypatch):
+    """``onnx`` names a runtime, not a network: predict --help, list_estimators and
+    docs/models.md say so, and ``--model onnx`` is still a registered name."""
+    from pathlib import Path
+
+    from infantpose.models import list_estimators
+
+    text = _squash(_help(["predict"], capsys, monkeypatch))
+    assert _squash("onnx (a runtime, not a network") in text
+    info = {i.name: i for i in list_estimators()}
+    assert info["onnx"].needs_weights and "runtime, not a network" in info["onnx"].description
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text("utf-8")
+    rows = [line for line in docs.splitlines() if line.startswith("| `infantpose.models.blaze")]
+    for cls, what in (("blazepose.BlazePose`", "runtime estimator"),
+                      ("blazepose_net.BlazePoseNet`", "ported full network"),
+                      ("blazepose_landmarks.BlazePoseLandmarkNet`",
+                       "fine-tunable landmark network")):
+        row = [r for r in rows if r.startswith(f"| `infantpose.models.{cls}")]
+        assert len(row) == 1 and what in row[0], (cls, what)

@@ -1,10 +1,13 @@
 """Skeleton drawing: array in, array out; sides coloured apart; missing keypoints skipped."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from infantpose.draw import (BoxAnnotator, EdgeAnnotator, Palette, SkeletonAnnotator,
-                             VertexAnnotator, draw_poses, draw_skeleton, side_of)
+                             VertexAnnotator, body_side, draw_poses, draw_skeleton,
+                             side_of)
 from infantpose.geometry import keypoint_xywh
 from infantpose.poses import Poses
 from infantpose.schemas import COCO17
@@ -67,3 +70,35 @@ def test_composition_boxes_and_poses():
     assert side_of("nose") == "center"
     with pytest.raises(ValueError):
         draw_skeleton(np.zeros((5, 5), np.uint8), _kp(), COCO17)
+
+
+def test_centre_is_the_spelling_and_center_still_works():
+    assert body_side("nose") == "centre" and body_side("left_palm") == "left"
+    assert body_side("mouth_right") == "right" and side_of("mouth_right") == "right"
+    pal = Palette()
+    assert pal.center == pal.centre == pal.for_side("centre") == pal.for_side("center")
+    assert Palette(center=(1, 2, 3)).centre == (1, 2, 3)  # the old keyword
+    moved = dataclasses.replace(Palette(center=(1, 2, 3)), centre=(4, 5, 6))
+    assert moved.centre == moved.center == (4, 5, 6)
+    assert pal.hex() == {"left": "#ff8c00", "right": "#1e90ff", "centre": "#3cdc3c"}
+
+
+def test_the_labelling_page_draws_sides_in_these_colours():
+    """label.js takes its side colours from the server (Palette.hex) and defines none itself;
+    label.css's fallbacks (before the project loads) are the same colours."""
+    import re
+    from importlib import resources
+
+    from infantpose.label.app import _schema_info
+
+    static = resources.files("infantpose.label") / "static"
+    js = (static / "label.js").read_text(encoding="utf-8")
+    css = (static / "label.css").read_text(encoding="utf-8")
+    assert "COLORS = S.project.schema.colours" in js
+    assert not re.search(r"COLORS\s*=\s*\{[^}]*#", js)  # no hard-coded side colours
+    css_vars = dict(re.findall(r"--(left|right|centre):\s*(#[0-9a-fA-F]{6})", css))
+    assert {k: v.lower() for k, v in css_vars.items()} == Palette().hex()
+    info = _schema_info("blazepose33")
+    assert info["colours"] == Palette().hex()
+    assert info["sides"] == [body_side(k) for k in info["keypoints"]]
+    assert info["sides"][info["keypoints"].index("mouth_left")] == "left"

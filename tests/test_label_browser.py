@@ -231,8 +231,9 @@ def test_screenshot_shows_skeleton_and_help(page, tmp_path):
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot))
     img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-    left = np.array([0x4D, 0xA3, 0xFF])
-    right = np.array([0xFF, 0x9F, 0x40])
+    from infantpose.draw import Palette
+
+    left, right = np.array(Palette().left), np.array(Palette().right)  # as images are drawn
     box = page.evaluate("(() => { const r = canvas.getBoundingClientRect(); "
                         "return [r.left, r.top, r.right, r.bottom]; })()")
     x0, y0, x1, y1 = (int(round(v)) for v in box)

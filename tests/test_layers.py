@@ -43,14 +43,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 ]
 
 #: (importing module, imported module) -> why it is still allowed. Keep it short.
-ALLOWED: dict[tuple[str, str], str] = {
-    # read_labels recognises an `infantpose label` project folder and reads its reviewed frames
-    # with label/'s sqlite store. The fix is to move label/store.py and label/export.py's
-    # reader down into io/ (they need nothing above io); not done while issue 23 is hardening
-    # label/ (a move there now would collide with that work).
-    ("infantpose.io.labels", "infantpose.label.store"): "label project store lives in label/",
-    ("infantpose.io.labels", "infantpose.label.export"): "label project reader lives in label/",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

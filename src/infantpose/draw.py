@@ -27,6 +27,7 @@ __all__ = [
     "Palette",
     "SkeletonAnnotator",
     "VertexAnnotator",
+    "body_side",
     "draw_poses",
     "draw_skeleton",
     "side_of",
@@ -37,24 +38,48 @@ Color = tuple[int, int, int]
 
 @dataclass(frozen=True)
 class Palette:
-    """Colours by body side."""
+    """Colours by body side: left orange, right blue, midline green.
+
+    This is infantpose's one left/right convention: images, overlays and the labelling page
+    (which gets :meth:`hex` from its server) all draw with it. ``center`` is the old spelling of
+    ``centre``, still accepted (``Palette(center=...)``) and always equal to it.
+    """
 
     left: Color = (255, 140, 0)     # orange
     right: Color = (30, 144, 255)   # blue
-    center: Color = (60, 220, 60)   # green
+    centre: Color = (60, 220, 60)   # green
+    center: Color | None = field(default=None, compare=False, repr=False)  # old spelling
+
+    def __post_init__(self) -> None:
+        # ``centre`` wins when both are set (as ``dataclasses.replace(p, centre=...)`` does)
+        if self.center is not None and self.centre == Palette.centre:
+            object.__setattr__(self, "centre", tuple(self.center))
+        object.__setattr__(self, "center", self.centre)
 
     def for_side(self, side: str) -> Color:
-        return {"left": self.left, "right": self.right}.get(side, self.center)
+        """The colour of ``"left"``, ``"right"`` or the midline (anything else)."""
+        return {"left": self.left, "right": self.right}.get(side, self.centre)
+
+    def hex(self) -> dict[str, str]:
+        """``{"left": "#rrggbb", "right": ..., "centre": ...}``, for web pages."""
+        return {side: "#{:02x}{:02x}{:02x}".format(*self.for_side(side))
+                for side in ("left", "right", "centre")}
 
 
-def side_of(name: str) -> str:
-    """"left", "right" or "center" from a keypoint name."""
+def body_side(name: str) -> str:
+    """``"left"``, ``"right"`` or ``"centre"`` (the midline) from a keypoint name."""
     n = name.lower()
     if n.startswith("left") or n.endswith("_left") or n.endswith("_l"):
         return "left"
     if n.startswith("right") or n.endswith("_right") or n.endswith("_r"):
         return "right"
-    return "center"
+    return "centre"
+
+
+def side_of(name: str) -> str:
+    """:func:`body_side` with the old spelling: ``"left"``, ``"right"`` or ``"center"``."""
+    side = body_side(name)
+    return "center" if side == "centre" else side
 
 
 def _as_instances(keypoints: np.ndarray) -> np.ndarray:
@@ -98,7 +123,7 @@ class EdgeAnnotator:
         out = _check_image(image).copy()
         kp = _as_instances(keypoints)
         t = self.thickness or max(1, int(round(2 * _scale(out))))
-        sides = [side_of(k) for k in schema.keypoints]
+        sides = [body_side(k) for k in schema.keypoints]
         for inst in kp:
             for a, b in schema.edge_index:
                 pa, pb = inst[a], inst[b]
@@ -106,7 +131,7 @@ class EdgeAnnotator:
                     continue
                 if min(pa[2], pb[2]) < self.min_score:
                     continue
-                side = sides[a] if sides[a] == sides[b] else "center"
+                side = sides[a] if sides[a] == sides[b] else "centre"
                 # Unsure edges (either end below ``thin_below``) are drawn one pixel thin.
                 th = t if min(pa[2], pb[2]) >= self.thin_below else 1
                 cv2.line(out, _pt(pa), _pt(pb), self.palette.for_side(side), th, cv2.LINE_AA)
@@ -129,7 +154,7 @@ class VertexAnnotator:
         out = _check_image(image).copy()
         kp = _as_instances(keypoints)
         r = self.radius or max(2, int(round(3 * _scale(out))))
-        sides = [side_of(k) for k in schema.keypoints]
+        sides = [body_side(k) for k in schema.keypoints]
         for inst in kp:
             for k, p in enumerate(inst):
                 if np.isnan(p[:2]).any() or p[2] < self.min_score:

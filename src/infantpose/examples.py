@@ -88,16 +88,22 @@ def _feather_mask(h: int, w: int) -> np.ndarray:
     return np.clip((1.0 - d) / 0.25, 0.0, 1.0)
 
 
-def compose(background: np.ndarray, person: np.ndarray, center: tuple[float, float],
-            angle: float = 0.0, scale: float = 1.0) -> np.ndarray:
+def compose(background: np.ndarray, person: np.ndarray,
+            centre: tuple[float, float] | None = None, angle: float = 0.0, scale: float = 1.0,
+            *, center: tuple[float, float] | None = None) -> np.ndarray:
     """Paste ``person`` onto ``background`` rotated by ``angle`` degrees (counter-clockwise),
-    scaled, centred at ``center`` (x, y), with a feathered elliptical edge."""
+    scaled, centred at ``centre`` (x, y), with a feathered elliptical edge. ``center`` is the
+    old spelling of ``centre``, still accepted."""
     import cv2
+
+    if (centre is None) == (center is None):
+        raise TypeError("compose() needs centre (x, y), given once")
+    centre = centre if centre is not None else center
 
     h, w = background.shape[:2]
     ph, pw = person.shape[:2]
     m = cv2.getRotationMatrix2D(((pw - 1) / 2, (ph - 1) / 2), angle, scale)
-    m[:, 2] += np.array(center) - np.array([(pw - 1) / 2, (ph - 1) / 2])
+    m[:, 2] += np.array(centre) - np.array([(pw - 1) / 2, (ph - 1) / 2])
     warped = cv2.warpAffine(person, m, (w, h), flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(_feather_mask(ph, pw), m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
     out = alpha * warped.astype(np.float32) + (1 - alpha) * background.astype(np.float32)
@@ -111,8 +117,8 @@ def hopper_scene(rotation: int = 0, size: tuple[int, int] = FRAME_SIZE, seed: in
     person = hopper_image()
     w, h = size
     scale = 0.72 * min(w, h) / max(person.shape[:2])
-    center = (w / 2 + offset[0], h / 2 + offset[1])
-    return compose(bg, person, center, angle=rotation + angle, scale=scale)
+    centre = (w / 2 + offset[0], h / 2 + offset[1])
+    return compose(bg, person, centre, angle=rotation + angle, scale=scale)
 
 
 def hopper_video_frames(seconds: float = 4.0, fps: float = 15.0, size: tuple[int, int] = FRAME_SIZE,
@@ -126,8 +132,8 @@ def hopper_video_frames(seconds: float = 4.0, fps: float = 15.0, size: tuple[int
     for i in range(n):
         t = i / fps
         phase = 2 * np.pi * t / max(seconds, 1e-6)
-        center = (w / 2 + 40 * np.sin(phase), h / 2 + 15 * np.sin(2 * phase))
-        yield compose(bg, person, center, angle=15 * np.sin(phase), scale=scale)
+        centre = (w / 2 + 40 * np.sin(phase), h / 2 + 15 * np.sin(2 * phase))
+        yield compose(bg, person, centre, angle=15 * np.sin(phase), scale=scale)
 
 
 def write_hopper_video(path: str | os.PathLike, seconds: float = 4.0, fps: float = 15.0,

@@ -28,7 +28,8 @@ OVERWRITE_HELP = ("Replace existing output files that infantpose did not write (
 QUIET_HELP = "No progress bar."
 MODEL_HELP = ("Pose model: movenet (default; MoveNet Thunder), movenet-lightning, "
               "blazepose-heavy (installed by make install / `infantpose models fetch`), "
-              "blazepose (in the mediapipe wheel), blazepose-torch, pose-resnet, onnx, or a "
+              "blazepose (in the mediapipe wheel), blazepose-torch, pose-resnet, onnx (a "
+              "runtime, not a network: runs your own --weights MODEL.onnx on onnxruntime), or a "
               "factory package.module:function; with --weights alone, the model the checkpoint "
               "holds.")
 WEIGHTS_HELP = ("A checkpoint (runs/x/model.pt from `infantpose train`, or model.onnx); it "

@@ -111,7 +111,7 @@ def start_cmd(
     from infantpose.errors import InputError
     from infantpose.label.build import BuildOptions, build_project
     from infantpose.label.server import check_port, serve
-    from infantpose.label.store import Store, is_project
+    from infantpose.io.label_store import Store, is_project
     from infantpose.schemas import get_schema
 
     console = Console(stderr=True, soft_wrap=True)  # paths are never wrapped

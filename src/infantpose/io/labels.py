@@ -37,7 +37,7 @@ def detect_format(path: str | os.PathLike) -> str:
     if not p.exists():
         raise InputError(p, "not found")
     if p.is_dir():
-        from infantpose.label.store import is_project
+        from infantpose.io.label_store import is_project
 
         if is_project(p):
             return "label-project"
@@ -98,7 +98,7 @@ def read_labels(path: str | os.PathLike, schema: str | Schema | None = None,
             target = sorted(q for q in p.glob("*.json") if not q.name.startswith("."))[0]
         ds = read_coco(target, images_root=images_root, check_images=check_images)
     elif fmt == "label-project":
-        from infantpose.label.export import read_project
+        from infantpose.io.label_project import read_project
 
         ds = read_project(p, check_images=check_images)
     elif fmt == "labelme":

@@ -3,7 +3,8 @@
 Routes (all JSON unless noted):
 
 * ``GET /`` the page; ``GET /static/...`` its script and style;
-* ``GET /api/project``: schema (keypoints, edges, sides), frame list, resume cursor;
+* ``GET /api/project``: schema (keypoints, edges, sides, side colours), frame list, resume
+  cursor;
 * ``GET /api/frames/{id}``: one frame with its points; ``GET /api/frames/{id}/rev``: its
   revision (tabs poll it to see each other's edits);
 * ``GET /api/frames/{id}/image`` (JPEG): the frame as shown, face blurred;
@@ -38,7 +39,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from infantpose.label.store import Store
+from infantpose.io.label_store import Store
 
 __all__ = ["MAX_BODY", "create_app", "static_dir"]
 
@@ -75,13 +76,15 @@ def static_dir() -> Path:
 
 
 def _schema_info(name: str) -> dict[str, Any]:
+    """The schema as the page needs it: keypoints, edges, each keypoint's body side and the
+    side colours (``draw.Palette``, so the page draws left and right as images do)."""
+    from infantpose.draw import Palette, body_side
     from infantpose.schemas import get_schema
 
     s = get_schema(name)
-    side = ["left" if n.startswith("left_") else "right" if n.startswith("right_") else "centre"
-            for n in s.keypoints]
     return {"name": s.name, "keypoints": list(s.keypoints),
-            "edges": [[int(a), int(b)] for a, b in s.edge_index], "sides": side,
+            "edges": [[int(a), int(b)] for a, b in s.edge_index],
+            "sides": [body_side(n) for n in s.keypoints], "colours": Palette().hex(),
             "regions": list(s.regions)}
 
 

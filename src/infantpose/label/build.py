@@ -22,7 +22,7 @@ from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.label import queues
 from infantpose.label.sources import Candidate, collect_candidates, iter_images
-from infantpose.label.store import DB_NAME, FrameRow, Store, is_project
+from infantpose.io.label_store import DB_NAME, FrameRow, Store, is_project
 from infantpose.schemas import Schema, get_schema
 
 __all__ = ["BuildOptions", "Proposer", "build_project", "display_image", "proposal_list",

@@ -23,7 +23,7 @@ from infantpose.label import queues
 from infantpose.label.build import (BuildOptions, Proposer, proposal_list, render_frames,
                                     select_frames)
 from infantpose.label.sources import collect_candidates
-from infantpose.label.store import Store
+from infantpose.io.label_store import Store
 from infantpose.schemas import get_schema
 
 __all__ = ["add_to_project"]

@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from infantpose.label.store import ABSENT, ACCEPTED, Store
+from infantpose.io.label_store import ABSENT, ACCEPTED, Store
 
 __all__ = ["LabelStats", "format_stats", "project_stats"]
 

@@ -112,6 +112,11 @@ def register_estimator(name: str, factory: str, description: str, needs_weights:
 
 
 def list_estimators() -> list[EstimatorInfo]:
+    """Every registered estimator (built-in and plug-in), by name, with its description.
+
+    Most names name a network (``movenet``, ``blazepose``, ``pose-resnet``); ``onnx`` names a
+    runtime instead: it runs a model file of one's own (``--weights MODEL.onnx``).
+    """
     return sorted(_REGISTRY.values(), key=lambda i: i.name)
 
 

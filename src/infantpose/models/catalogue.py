@@ -24,8 +24,8 @@ BUILTIN: tuple[tuple[str, str, str, bool], ...] = (
     ("pose-resnet", "infantpose.models.topdown:create_pose_resnet",
      "SimpleBaseline Pose-ResNet (FiDIP backbone) from --weights checkpoint", True),
     ("onnx", "infantpose.models.onnx_model:create",
-     "Top-down heatmap or SimCC model from --weights MODEL.onnx (onnxruntime; "
-     "settings in MODEL.onnx.yaml)", True),
+     "A runtime, not a network: runs your own top-down heatmap or SimCC model from "
+     "--weights MODEL.onnx on onnxruntime (settings in MODEL.onnx.yaml)", True),
     ("movenet", "infantpose.models.movenet:create",
      "MoveNet Thunder (Google, 2021) ported from TF.js to PyTorch; whole image in "
      "two passes, or a square around each box; mirror test", False),

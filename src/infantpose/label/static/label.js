@@ -5,7 +5,9 @@
 const $ = (id) => document.getElementById(id);
 const canvas = $("canvas");
 const ctx = canvas.getContext("2d");
-const COLORS = { left: "#4da3ff", right: "#ff9f40", centre: "#6bd66b" };
+// Side colours come from the server (infantpose.draw.Palette: left orange, right blue, midline
+// green), so the page draws sides as `infantpose predict --draw` does; set in start().
+let COLORS = {};
 const HIT_PX = 12;          // how close (screen pixels) a press must be to grab a point
 const IDLE_MS = 60000;      // no input for this long: time stops counting
 const POLL_MS = 2000;       // how often a tab checks for other tabs' edits
@@ -627,6 +629,10 @@ async function start() {
     return;
   }
   S.frames = S.project.frames;
+  COLORS = S.project.schema.colours;
+  for (const [side, colour] of Object.entries(COLORS)) {
+    document.documentElement.style.setProperty(`--${side}`, colour);
+  }
   $("project").textContent = S.project.name;
   document.title = `${S.project.name} · infantpose label`;
   if (!S.frames.length) {
