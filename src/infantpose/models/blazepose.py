@@ -51,18 +51,19 @@ from typing import Any
 
 import numpy as np
 
+from infantpose._native import quiet_stderr  # noqa: F401  (re-exported, as before the split)
 from infantpose.errors import InputError
 from infantpose.geometry import (Roi, crop_region, quarter_turn_roi, quarter_turns, rotate_image,
                                  unrotate_points)
 # the mediapipe graphs, the region-only landmark graph and the search's candidates live in
 # their own modules (re-exported here: callers and tests reach them through this module, and
 # BlazePose looks them up here, so patching them here still takes effect)
-from infantpose.models.blazepose_roi import (_new_roi_graph, _RoiResult,  # noqa: F401
-                                             _run_roi, roi_from_proto, roi_to_proto)
+from infantpose.models.blazepose_roi import (_ROI_GRAPH, _new_roi_graph,  # noqa: F401
+                                             _RoiResult, _run_roi, roi_from_proto, roi_to_proto)
 from infantpose.models.blazepose_runtime import (LANDMARK_MODELS,  # noqa: F401
                                                  _check_landmark_model, _new_pose,
-                                                 _resource_root, _run, _solution, _Tracker,
-                                                 weights_paths)
+                                                 _resource_root, _run, _SHADOW_ROOTS,
+                                                 _solution, _Tracker, weights_paths)
 from infantpose.models.blazepose_views import (_Candidate, _check_mirror_test,
                                                _check_mirror_tol, _hint, _score, mirror_boxes,
                                                mirror_rotation)
