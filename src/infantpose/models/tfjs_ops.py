@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from infantpose.errors import InputError
-from infantpose.models.tflite_port import _legacy_resize, _same_pad
+from infantpose.models.tflite_ops import _legacy_resize, _same_pad
 from infantpose.models.tfjs_files import GraphNode
 
 __all__ = ["SUPPORTED_OPS", "UnsupportedOpError"]
