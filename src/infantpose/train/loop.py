@@ -50,107 +50,20 @@ from torch import nn
 from infantpose import _atomic
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
-from infantpose.schemas import Schema, get_schema
+from infantpose.schemas import Schema, get_schema  # noqa: F401  (Schema re-exported)
 from infantpose.train.config import TrainConfig, config_to_dict, validate
 from infantpose.train.data import Item, TrainData, build_items, load_sources, split_indices
 from infantpose.train.losses import heatmap_loss
+# the network, checkpoints, validation and outputs of a run live in their own modules
+# (re-exported here: callers and tests import them from this module)
+from infantpose.train.checkpointing import CheckpointMixin
+from infantpose.train.network import (activation_for, architecture_for,  # noqa: F401
+                                      build_training_model, features_and_heatmaps)
+from infantpose.train.run_outputs import _FIELDS, OutputsMixin  # noqa: F401
+from infantpose.train.validation import (FALLBACK_METRIC, METRIC,  # noqa: F401
+                                         ValidationMixin)
 
 __all__ = ["Trainer", "activation_for", "build_training_model", "features_and_heatmaps", "train"]
-
-METRIC = "AP"  # model selection; PCKsh@0.1 where AP is undefined
-FALLBACK_METRIC = "PCKsh@0.1"
-_FIELDS = ["epoch", "step", "lr", "train_loss", "pose_loss", "domain_loss", "replay_loss",
-           "domain_acc", "val_AP", "val_AP50", "val_PCKsh@0.1", "val_PCK@0.1bbox", "seconds"]
-
-
-def activation_for(loss: str, architecture: str) -> str:
-    """How the head output is read: softmax for KCE, sigmoid for BCE (and for MSE on BlazePose,
-    whose head emits logits), none for MSE on Pose-ResNet and for regressed landmarks."""
-    if architecture == "blazepose_landmarks":
-        return "none"
-    if loss == "kce":
-        return "softmax"
-    if loss == "bce" or architecture == "blazepose":
-        return "sigmoid"
-    return "none"
-
-
-def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone features (for the domain classifier) and raw heatmap outputs in one pass."""
-    if hasattr(model, "raw_from_features"):  # BlazePoseLandmarkNet: 2×2×288 → landmarks
-        f = model.forward_features(x)
-        return f, model.raw_from_features(f)
-    if hasattr(model, "forward_features"):  # BlazePoseNet: 48-channel 64×64 features → head
-        f = model.forward_features(x)
-        return f, model.head(f)
-    x = (x - model.mean) / model.std  # PoseResNet: ResNet trunk output → deconvolutions
-    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
-    f = model.layer4(model.layer3(model.layer2(model.layer1(x))))
-    return f, model.final_layer(model.deconv_layers(f))
-
-
-def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
-    """The network to fine-tune, with frozen stages applied."""
-    from infantpose.models.tflite_port import landmark_variant
-    from infantpose.models.checkpoint import build_model, load_checkpoint
-
-    arch = architecture_for(cfg)
-    if cfg.model.weights:
-        loaded = load_checkpoint(cfg.model.weights)
-        if loaded.architecture != arch:
-            raise InputError(cfg.model.weights, f"checkpoint is a {loaded.architecture} model, "
-                                                f"but model.arch is {cfg.model.arch}")
-        model = loaded.model
-        wanted = cfg.model.landmark_model
-        built = getattr(model, "variant", None)
-        if wanted is not None and built is not None and built != landmark_variant(wanted):
-            raise InputError(cfg.model.weights, f"checkpoint was fine-tuned from {built}, but "
-                                                f"model.landmark_model is {wanted}")
-        if loaded.schema.name != schema.name:
-            if arch == "blazepose_landmarks":
-                fresh = build_model(arch, schema, model.config())
-                fresh.trunk.load_state_dict(model.trunk.state_dict())
-                fresh.head.load_state_dict(model.head.state_dict())
-                model = fresh
-            elif arch == "blazepose":
-                model.replace_head(schema, seed=cfg.seed)
-            else:
-                fresh = build_model(arch, schema, model.config())
-                own = {k: v for k, v in model.state_dict().items() if not k.startswith("final_layer")}
-                fresh.load_state_dict(own, strict=False)
-                model = fresh
-    elif arch in ("blazepose", "blazepose_landmarks"):
-        model = build_model(arch, schema,
-                            {"variant": landmark_variant(cfg.model.landmark_model or "full")})
-    else:
-        torch.manual_seed(cfg.seed)
-        model = build_model("pose_resnet", schema, {"depth": cfg.model.depth},
-                            cfg.model.input_size)
-    stages: list[str] = []
-    for name in cfg.model.freeze:
-        if name == "fidip":  # FiDIP froze the first three ResNet stages
-            stages += {"blazepose": ["enc128", "enc64", "enc32"],
-                       "blazepose_landmarks": ["res128", "res64", "res32"]}.get(
-                           arch, ["stem", "layer1", "layer2"])
-        elif arch == "blazepose_landmarks" and name.startswith("enc"):
-            stages.append("res" + name[3:])  # heatmap-net stage names mean the same resolution
-        elif name == "enc128" and arch == "pose_resnet":
-            stages.append("stem")
-        else:
-            stages.append(name)
-    try:
-        model.freeze(stages)
-    except ValueError as e:
-        raise InputError(None, f"model.freeze: {e}") from None
-    model.train()
-    return model
-
-
-def architecture_for(cfg: TrainConfig) -> str:
-    """The checkpoint architecture a config trains."""
-    if cfg.model.arch == "blazepose":
-        return "blazepose_landmarks" if cfg.model.output == "landmarks" else "blazepose"
-    return "pose_resnet"
 
 
 @dataclass
@@ -172,7 +85,7 @@ def _lr_factor(schedule: str, step: int, total: int) -> float:
     return 0.1 ** sum(step >= f * total for f in (0.6, 0.85))
 
 
-class Trainer:
+class Trainer(CheckpointMixin, ValidationMixin, OutputsMixin):
     """One training run (see the module docstring). ``run()`` returns the model checkpoint path.
 
     ``on_step(step)`` is called after every optimiser step (tests use it to interrupt a run).
@@ -281,68 +194,6 @@ class Trainer:
                       "best_step": -1, "bad_epochs": 0, "history": [], "finished": False,
                       "seconds": 0.0, "start_metrics": None, "last_val_step": 0}
 
-    # --- checkpoints -------------------------------------------------------------------------
-    def _config_dict(self, metrics: dict | None = None) -> dict[str, Any]:
-        d = config_to_dict(self.cfg)
-        d["training"] = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "images": len(self.data),
-                         "domains": self.domains, "best_epoch": self.state["best_epoch"],
-                         "best_step": self.state.get("best_step", -1),
-                         "steps": self.state["step"], "seconds": round(self.state["seconds"], 1),
-                         "start_metrics": self.state.get("start_metrics")}
-        if metrics:
-            d["training"]["val_metrics"] = metrics
-        return d
-
-    def _save_model(self, path: Path, metrics: dict | None = None, extra: dict | None = None) -> None:
-        from infantpose.models.checkpoint import save_checkpoint
-
-        save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
-                        self.cfg.sigma, self._config_dict(metrics), extra=extra,
-                        crop=self.cfg.crop, margin=self.margin, refine_roi=self.refine_roi)
-
-    def _save_last(self) -> None:
-        ts = {"state": dict(self.state), "optimizer": self.opt.state_dict(),
-              "ema": self.ema,
-              "scheduler": self.sched.state_dict(), "torch_rng": torch.get_rng_state()}
-        if self.classifier is not None:
-            ts["classifier"] = self.classifier.state_dict()
-            ts["classifier_optimizer"] = self.copt.state_dict()
-        self._save_model(self.out / "last.pt", extra={"training_state": ts})
-
-    def _try_resume(self) -> bool:
-        path = self.out / "last.pt"
-        if not (self.resume and path.is_file()):
-            return False
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001
-            raise InputError(path, f"cannot read resume checkpoint ({type(e).__name__}); "
-                                   "delete it or use --fresh") from None
-        ts = ck.get("training_state")
-        if not isinstance(ts, dict):
-            raise InputError(path, "not a resumable training checkpoint; use --fresh")
-        if ck.get("schema") != self.schema.name or ck.get("architecture") != self.arch:
-            raise InputError(path, f"was trained for {ck.get('architecture')}/{ck.get('schema')}, "
-                                   f"not {self.arch}/{self.schema.name}; use another --out or --fresh")
-        was = (ck.get("arch_config") or {}).get("variant")
-        now = self.model.config().get("variant")
-        if was != now:  # full and heavy share no parameter names: never resume one as the other
-            raise InputError(path, f"was trained from {was}, not {now}; use another --out or "
-                                   "--fresh")
-        self.model.load_state_dict(ck["state_dict"], strict=False)
-        self.opt.load_state_dict(ts["optimizer"])
-        self.sched.load_state_dict(ts["scheduler"])
-        torch.set_rng_state(ts["torch_rng"])
-        if self.classifier is not None and "classifier" in ts:
-            self.classifier.load_state_dict(ts["classifier"])
-            self.copt.load_state_dict(ts["classifier_optimizer"])
-        self.state.update(ts["state"])
-        if self.ema is not None and isinstance(ts.get("ema"), dict):
-            self.ema = ts["ema"]
-        self.log(f"resuming {path}: epoch {self.state['epoch'] + 1}, batch {self.state['batch']}, "
-                 f"step {self.state['step']}")
-        return True
-
     # --- one step ----------------------------------------------------------------------------
     def _losses(self, heat: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
         if self.targets == "points":
@@ -415,139 +266,6 @@ class Trainer:
         self.sched.step()
         logs["train_loss"] = float(loss.detach())
         return logs
-
-    # --- validation --------------------------------------------------------------------------
-    def _estimator(self) -> Any:
-        """The estimator ``infantpose evaluate --weights model.pt`` would build, around the
-        model being trained (its weights are shared, so it always runs the current state)."""
-        from infantpose.models.checkpoint import LoadedModel
-        from infantpose.models.topdown import TorchPoseEstimator
-
-        if self._val_est is None:
-            loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
-                                 int(self.model.stride), self.activation, self.cfg.decoder,
-                                 self.cfg.sigma, crop=self.cfg.crop, margin=self.margin)
-            name = "blazepose-torch" if self.cfg.model.arch == "blazepose" else "pose-resnet"
-            self._val_est = TorchPoseEstimator(loaded, name=name)
-        return self._val_est
-
-    def _update_ema(self) -> None:
-        if self.ema is None:
-            return
-        d = float(self.cfg.optim.ema)
-        with torch.no_grad():
-            for k, v in self.model.state_dict().items():
-                if k in self.ema:
-                    self.ema[k].mul_(d).add_(v.detach(), alpha=1.0 - d)
-
-    def _with_ema(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` with the averaged weights loaded in the model, then restore the raw ones."""
-        if self.ema is None:
-            return fn()
-        raw = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        self.model.load_state_dict({**raw, **self.ema})
-        try:
-            return fn()
-        finally:
-            self.model.load_state_dict(raw)
-
-    def validate(self) -> dict[str, float]:
-        """The held-out images scored exactly as ``infantpose evaluate`` scores them (given
-        person boxes, flip test, the same metrics); several sets are averaged by people.
-
-        Landmark models are scored with and without one pass re-cropped on their own keypoints
-        (:class:`~infantpose.models.topdown.TorchPoseEstimator`'s ``refine_roi``); the better
-        is reported and recorded in the checkpoint (``self.refine_roi``), so ``evaluate`` runs
-        the model as it was validated."""
-        if not self.val:
-            return {}
-        est = self._estimator()
-        options = [0, 1] if self.arch == "blazepose_landmarks" else [0]
-        best: dict[str, float] = {}
-        for r in options:
-            est.refine_roi = r
-            m = self._validate_once(est)
-            if not best or (self._score(m) or -1.0) > (self._score(best) or -1.0):
-                best, self.refine_roi = m, r
-        est.refine_roi = self.refine_roi
-        return best
-
-    def _validate_once(self, est: Any) -> dict[str, float]:
-        from infantpose.evaluate import evaluate_predictions
-        from infantpose.evaluate.run import predict_dataset
-
-        self.model.eval()
-        totals: dict[str, float] = {}
-        weight = 0
-        try:
-            for v in self.val:
-                preds = predict_dataset(est, v.gt, use_gt_boxes=True, images=v.images)
-                res = evaluate_predictions(v.gt, preds, name="validation")
-                n = int((v.gt.visibility > 0).any(-1).sum())
-                for key in ("AP", "AP50", "PCKsh@0.1", "PCK@0.1bbox"):
-                    val = res.metrics.get(key, float("nan"))
-                    val = float(val) if val is not None else float("nan")
-                    totals[key] = totals.get(key, 0.0) + n * (0.0 if not np.isfinite(val) else val)
-                weight += n
-        finally:
-            self.model.train()
-        return {k: t / max(1, weight) for k, t in totals.items()}
-
-    @staticmethod
-    def _score(metrics: dict[str, float]) -> float | None:
-        for key in (METRIC, FALLBACK_METRIC):
-            v = metrics.get(key)
-            if v is not None and np.isfinite(v):
-                return float(v)
-        return None
-
-    # --- outputs -----------------------------------------------------------------------------
-    def _write_metrics(self) -> None:
-        import csv
-        import io
-
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for row in self.state["history"]:
-            w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in _FIELDS})
-        _atomic.write_text(self.out / "metrics.csv", buf.getvalue())
-        try:
-            self._plot()
-        except Exception as e:  # noqa: BLE001 - a plot must never stop training
-            self.log(f"warning: could not draw curves.png ({e})")
-
-    def _plot(self) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        hist = self.state["history"]
-        if not hist:
-            return
-        ep = [r["epoch"] for r in hist]
-        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-        for key in ("train_loss", "pose_loss", "replay_loss", "domain_loss"):
-            ys = [r.get(key) for r in hist]
-            if any(y for y in ys if y is not None):
-                a.plot(ep, [np.nan if y is None else y for y in ys], marker="o", label=key)
-        a.set_xlabel("epoch")
-        a.set_title("training loss")
-        a.legend(fontsize=8)
-        for key in ("val_AP", "val_PCKsh@0.1", "val_PCK@0.1bbox"):
-            ys = [r.get(key) for r in hist]
-            if any(y is not None for y in ys):
-                b.plot(ep, [np.nan if y is None else y for y in ys], marker="o", label=key[4:])
-        b.set_xlabel("epoch")
-        b.set_title("validation")
-        b.set_ylim(0, 1)
-        if b.get_legend_handles_labels()[0]:
-            b.legend(fontsize=8)
-        fig.tight_layout()
-        with _atomic.atomic_path(self.out / "curves.png") as tmp:
-            fig.savefig(tmp, dpi=80)
-        plt.close(fig)
 
     # --- main --------------------------------------------------------------------------------
     def run(self) -> Path:

@@ -34,6 +34,12 @@ import numpy as np
 from infantpose.gaps import fill_gaps, true_runs
 from infantpose.geometry import body_size
 from infantpose.poses import Poses
+# the frame grid and the jitter metrics live in their own modules (re-exported here: callers
+# and tests import them from this module)
+from infantpose.video.frame_grid import (_flat, _set_missing, _valid, frame_grid,  # noqa: F401
+                                         mask_low_scores, on_frame_grid)
+from infantpose.video.jitter import (high_frequency_power, jitter_table,  # noqa: F401
+                                     lag_frames, mean_abs_acceleration)
 
 __all__ = [
     "METHODS", "mask_low_scores", "interpolate_gaps", "reject_outliers", "median_filter",
@@ -43,82 +49,6 @@ __all__ = [
 ]
 
 METHODS = ("none", "median", "savgol", "butterworth", "one_euro")
-
-
-# --- helpers -------------------------------------------------------------------------------------
-def _flat(data: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-    """(T, ..., 3) -> a float copy of shape (T, M, 3) and the original shape."""
-    arr = np.array(data, dtype=float, copy=True)
-    if arr.ndim < 2 or arr.shape[-1] != 3:
-        raise ValueError(f"expected an array of shape (T, ..., 3), got {arr.shape}")
-    return arr.reshape(arr.shape[0], -1, 3), arr.shape
-
-
-def _valid(arr: np.ndarray) -> np.ndarray:
-    """(T, M) True where the point has finite coordinates."""
-    return np.isfinite(arr[..., 0]) & np.isfinite(arr[..., 1])
-
-
-def _set_missing(arr: np.ndarray, where: np.ndarray) -> None:
-    arr[where, 0] = np.nan
-    arr[where, 1] = np.nan
-    arr[where, 2] = 0.0
-
-
-def mask_low_scores(data: np.ndarray, min_score: float) -> np.ndarray:
-    """A copy in which points scoring below ``min_score`` are missing (NaN, score 0)."""
-    arr, shape = _flat(data)
-    _set_missing(arr, _valid(arr) & (arr[..., 2] < min_score))
-    _set_missing(arr, ~_valid(arr))
-    return arr.reshape(shape)
-
-
-# --- the time axis -------------------------------------------------------------------------------
-def frame_grid(frame_indices: Any, n_rows: int, max_step: int | None = None) -> np.ndarray:
-    """Grid position of each row: ``frame_indices - frame_indices[0]``, as int64.
-
-    ``frame_indices`` (None: rows are frames 0..n_rows-1) must hold ``n_rows`` strictly
-    increasing frame numbers; anything else raises ValueError (repeated or unordered frames have
-    no time axis). With ``max_step``, a jump longer than ``max_step`` frames is shortened to
-    ``max_step``: a caller whose computation never reaches across more than ``max_step - 1``
-    missing frames gets the same result with a grid that stays small when a recording has a long
-    hole (hours between two kept frames would otherwise allocate hours of frames).
-    """
-    if frame_indices is None:
-        return np.arange(n_rows, dtype=np.int64)
-    idx = np.asarray(frame_indices).reshape(-1)
-    if len(idx) != n_rows:
-        raise ValueError(f"frame_indices has {len(idx)} entries for {n_rows} frames")
-    if n_rows == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(idx.dtype, np.integer):
-        if not np.all(np.isfinite(idx)) or np.any(idx != np.round(idx)):
-            raise ValueError("frame numbers must be whole numbers")
-    idx = idx.astype(np.int64)
-    steps = np.diff(idx)
-    if np.any(steps <= 0):
-        raise ValueError("frame numbers must be strictly increasing (repeated or unordered "
-                         "frames)")
-    if max_step is not None:
-        steps = np.minimum(steps, max(int(max_step), 1))
-    return np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
-
-
-def on_frame_grid(data: np.ndarray, frame_indices: Any, max_step: int | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``(grid, rows)``: ``data`` (T, ..., 3) placed on its regular frame grid.
-
-    ``grid`` has one row per frame from the first recorded frame to the last (long holes
-    shortened to ``max_step``, see :func:`frame_grid`); frames that were not recorded are missing
-    points (NaN, score 0). ``grid[rows]`` gives back the recorded rows.
-    """
-    arr = np.asarray(data, dtype=float)
-    rows = frame_grid(frame_indices, arr.shape[0], max_step)
-    length = int(rows[-1]) + 1 if len(rows) else 0
-    grid = np.full((length,) + arr.shape[1:], np.nan)
-    grid[..., 2] = 0.0
-    grid[rows] = arr
-    return grid, rows
 
 
 # --- gaps ----------------------------------------------------------------------------------------
@@ -349,110 +279,6 @@ def smooth(data: np.ndarray, method: str, fps: float | None = None, frame_indice
             raise ValueError(f"the {method} filter needs the frame rate (fps)")
         return (butterworth if method == "butterworth" else one_euro)(data, fps, **options)
     raise ValueError(f"unknown filter {method!r}; choose from {', '.join(METHODS)}")
-
-
-# --- jitter metrics ------------------------------------------------------------------------------
-def mean_abs_acceleration(data: np.ndarray, fps: float, frame_indices: Any = None
-                          ) -> np.ndarray:
-    """Mean magnitude of the second difference per trajectory, in pixels / s².
-
-    Jitter shows as frame-to-frame acceleration; a smooth trajectory of real movement has little.
-    Only triples of consecutive valid frames count (consecutive video frames when
-    ``frame_indices`` gives the frame number of each row). Returns shape ``data.shape[1:-1]``
-    (NaN where no triple exists).
-    """
-    if frame_indices is not None:
-        data = on_frame_grid(data, frame_indices, max_step=2)[0]
-    arr, shape = _flat(data)
-    xy = arr[..., :2]
-    acc = np.linalg.norm(xy[2:] - 2 * xy[1:-1] + xy[:-2], axis=-1) * fps ** 2
-    out = np.full(arr.shape[1], np.nan)
-    for m in range(arr.shape[1]):
-        a = acc[:, m][np.isfinite(acc[:, m])]
-        if a.size:
-            out[m] = a.mean()
-    return out.reshape(shape[1:-1])
-
-
-def high_frequency_power(data: np.ndarray, fps: float, cutoff_hz: float = 6.0,
-                         min_run: int = 16, frame_indices: Any = None) -> np.ndarray:
-    """Mean power (pixels²) of the trajectory above ``cutoff_hz``, per trajectory.
-
-    Each valid run of at least ``min_run`` frames gets a Welch power spectrum (Hann window,
-    linear detrend, ``scipy.signal.welch``) of x and y; the spectral density above the cutoff is
-    integrated and pooled over runs, weighted by run length. Infant limb movement lives mostly
-    below ~5 Hz, so power above a few hertz is largely estimation jitter. With ``frame_indices``
-    (frame number of each row) a skipped frame ends a run.
-    """
-    from scipy.signal import welch
-
-    if frame_indices is not None:
-        data = on_frame_grid(data, frame_indices, max_step=2)[0]
-    arr, shape = _flat(data)
-    valid = _valid(arr)
-    out = np.full(arr.shape[1], np.nan)
-    for m in range(arr.shape[1]):
-        total, count = 0.0, 0
-        for start, stop in true_runs(valid[:, m]):
-            n = stop - start
-            if n < min_run:
-                continue
-            freqs, psd = welch(arr[start:stop, m, :2], fs=fps, nperseg=min(n, 64),
-                               detrend="linear", axis=0)
-            hf = freqs > cutoff_hz
-            df = freqs[1] - freqs[0]
-            total += float(psd[hf].sum()) * df * n
-            count += n
-        if count:
-            out[m] = total / count
-    return out.reshape(shape[1:-1])
-
-
-def jitter_table(before: np.ndarray, after: np.ndarray, fps: float, names: list[str] | None = None,
-                 cutoff_hz: float = 6.0, frame_indices: Any = None):
-    """Per-trajectory jitter before and after filtering as a pandas DataFrame.
-
-    ``before`` and ``after`` are (T, K, 3) (one instance); ``frame_indices`` their frame numbers
-    (None: consecutive). Columns: keypoint, acc_before, acc_after (px/s²), hf_before, hf_after
-    (px²), and the ratios after/before.
-    """
-    import pandas as pd
-
-    fi = frame_indices
-    acc_b = mean_abs_acceleration(before, fps, frame_indices=fi)
-    acc_a = mean_abs_acceleration(after, fps, frame_indices=fi)
-    hf_b = high_frequency_power(before, fps, cutoff_hz, frame_indices=fi)
-    hf_a = high_frequency_power(after, fps, cutoff_hz, frame_indices=fi)
-    k = acc_b.reshape(-1).size
-    names = names or [str(i) for i in range(k)]
-    with np.errstate(all="ignore"):
-        return pd.DataFrame({
-            "keypoint": names,
-            "acc_before": acc_b.reshape(-1), "acc_after": acc_a.reshape(-1),
-            "acc_ratio": (acc_a / acc_b).reshape(-1),
-            "hf_before": hf_b.reshape(-1), "hf_after": hf_a.reshape(-1),
-            "hf_ratio": (hf_a / hf_b).reshape(-1),
-        })
-
-
-def lag_frames(reference: np.ndarray, signal: np.ndarray, max_lag: int = 15) -> int:
-    """The shift (frames) that best aligns ``signal`` with ``reference`` (positive: it lags).
-
-    Both are 1-D and NaN-free. Found by maximising the correlation of the mean-removed series over
-    shifts in ``[-max_lag, max_lag]``; used to check that a filter does not delay movement.
-    """
-    r = np.asarray(reference, float) - np.mean(reference)
-    s = np.asarray(signal, float) - np.mean(signal)
-    best, best_c = 0, -np.inf
-    n = len(r)
-    for lag in range(-max_lag, max_lag + 1):
-        if lag >= 0:
-            c = float(np.dot(r[:n - lag], s[lag:])) / max(n - lag, 1)
-        else:
-            c = float(np.dot(r[-lag:], s[:n + lag])) / max(n + lag, 1)
-        if c > best_c:
-            best, best_c = lag, c
-    return best
 
 
 # --- a whole clean-up chain ----------------------------------------------------------------------
