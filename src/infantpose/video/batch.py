@@ -277,7 +277,6 @@ def check_dashboard(address: str | None) -> str | None:
 
 @contextlib.contextmanager
 def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = None):
-    import logging
     import tempfile
 
     import dask
@@ -302,17 +301,7 @@ def _dask_client(workers: int, scheduler: str | None, dashboard: str | None = No
             try:
                 yield client
             finally:
-                # Workers' last heartbeats race the shutdown and log harmless "stream closed"
-                # errors.
-                quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
-                levels = [q.level for q in quiet]
-                for q in quiet:
-                    q.setLevel(logging.CRITICAL)
-                try:
-                    client.close()
-                finally:
-                    for q, lv in zip(quiet, levels):
-                        q.setLevel(lv)
+                _close_quietly(client)
 
 
 @contextlib.contextmanager
@@ -342,15 +331,23 @@ def _local_cluster(workers: int, dashboard: str | None, scratch: str):
     try:
         yield cluster
     finally:
-        quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
-        levels = [q.level for q in quiet]
-        for q in quiet:
-            q.setLevel(logging.CRITICAL)
-        try:
-            cluster.close()
-        finally:
-            for q, lv in zip(quiet, levels):
-                q.setLevel(lv)
+        _close_quietly(cluster)
+
+
+def _close_quietly(closable) -> None:
+    """``closable.close()`` with distributed's loggers silenced: workers' last heartbeats race
+    the shutdown and log harmless "stream closed" errors."""
+    import logging
+
+    quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(logging.CRITICAL)
+    try:
+        closable.close()
+    finally:
+        for q, lv in zip(quiet, levels):
+            q.setLevel(lv)
 
 
 def check_batch_paths(video_dir: str | os.PathLike, out_dir: str | os.PathLike,
