@@ -58,7 +58,7 @@ def test_retry_finds_rotation_and_maps_back(fake_mediapipe, r, c, expected_rot):
     est = bp.BlazePose(schema="coco17", mirror_test=False)  # one view
     p = est.predict(img)
     assert p.meta["found"] == [True]
-    assert p.meta["rotation"] == [expected_rot]
+    assert p.rotation[0].tolist() == [expected_rot]
     np.testing.assert_allclose(p.data[0, 0, :, :2], np.tile([c + 0.5, r + 0.5], (17, 1)),
                                atol=1e-9)
     assert p.meta["attempts"] == [[0, 90, 180, 270].index(expected_rot) + 1]
@@ -76,7 +76,7 @@ def test_box_crop_maps_back_and_whole_frame_fallback(fake_mediapipe):
     p = est.predict(img, boxes=np.array([[10, 10, 40, 40]]))
     assert p.meta["found"] == [True] and p.meta["whole_frame"] == [True]
     np.testing.assert_allclose(p.data[0, 0, 0, :2], [210.5, 120.5])
-    assert p.meta["rotation"] == [180]
+    assert p.rotation[0].tolist() == [180]
     # two boxes -> two instances
     p = est.predict(img, boxes=np.array([[205, 115, 260, 170], [10, 10, 40, 40]]))
     assert p.data.shape == (1, 2, 33, 3)
@@ -129,7 +129,7 @@ def test_real_blazepose_finds_grace_hopper(real, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     img = hopper_image()
     p = real.predict(img)
-    assert p.meta["found"] == [True] and p.meta["rotation"] == [0]
+    assert p.meta["found"] == [True] and p.rotation[0].tolist() == [0]
     nose = p.data[0, 0, BLAZEPOSE33.index("nose")]
     eyes = p.data[0, 0, [BLAZEPOSE33.index("left_eye"), BLAZEPOSE33.index("right_eye")]]
     assert nose[2] > 0.9 and 150 < nose[0] < 350 and 120 < nose[1] < 330

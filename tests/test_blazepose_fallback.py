@@ -73,8 +73,8 @@ def test_detector_miss_falls_back_to_the_most_confident_quarter_turn(fakes):
     img = np.zeros((60, 80, 3), np.uint8)
     est = bp.BlazePose(schema="coco17", mirror_test=False)  # one view
     p = est.predict(img)
-    assert p.meta["found"] == [True] and p.meta["path"] == ["fallback"]
-    assert p.meta["rotation"] == [90] and p.meta["presence"] == [0.99]
+    assert p.meta["found"] == [True] and p.path[0].tolist() == ["fallback"]
+    assert p.rotation[0].tolist() == [90] and p.presence[0].tolist() == [0.99]
     # 4 detector attempts, then 4 turns × (1 + 2 refinement passes) of the landmark model
     assert fakes["det_calls"] == 4 and len(fakes["rois"]) == 12
     assert p.meta["attempts"] == [16] and est.fallback_calls == 12
@@ -87,13 +87,13 @@ def test_detector_miss_falls_back_to_the_most_confident_quarter_turn(fakes):
 def test_no_person_anywhere_gives_no_invented_pose(fakes):
     fakes["turn"] = None  # the landmark model doubts every turn (presence 0.05)
     p = bp.BlazePose().predict(np.zeros((60, 80, 3), np.uint8))
-    assert p.meta["found"] == [False] and p.meta["path"] == [None]
-    assert p.meta["presence"] == [0.05] and np.isnan(p.data[..., :2]).all()
+    assert p.meta["found"] == [False] and p.path[0].tolist() == [None]
+    assert p.presence[0].tolist() == [0.05] and np.isnan(p.data[..., :2]).all()
 
 
 def test_fallback_off_keeps_the_old_behaviour(fakes):
     p = bp.BlazePose(fallback="off").predict(np.zeros((60, 80, 3), np.uint8))
-    assert p.meta["found"] == [False] and p.meta["path"] == [None]
+    assert p.meta["found"] == [False] and p.path[0].tolist() == [None]
     assert np.isnan(p.data[..., :2]).all() and not fakes["rois"]
 
 
@@ -103,12 +103,12 @@ def test_detector_pose_is_kept_without_fallback_cost(fakes):
     fakes["detector"] = det
     est = bp.BlazePose(mirror_test=False)
     p = est.predict(np.zeros((60, 80, 3), np.uint8))
-    assert p.meta["path"] == ["detector"] and p.meta["presence"] == [None]
+    assert p.path[0].tolist() == ["detector"] and np.isnan(p.presence[0, 0])
     assert fakes["det_calls"] == 1 and not fakes["rois"] and est.fallback_calls == 0
     # a low-scoring detector pose triggers the fallback, and the more confident result wins
     det[:, 2] = 0.1
     p = est.predict(np.zeros((60, 80, 3), np.uint8))
-    assert p.meta["path"] == ["fallback"] and fakes["rois"]
+    assert p.path[0].tolist() == ["fallback"] and fakes["rois"]
 
 
 def test_always_skips_the_detector_and_boxes_search_the_box_first(fakes):
@@ -116,7 +116,7 @@ def test_always_skips_the_detector_and_boxes_search_the_box_first(fakes):
     img = np.zeros((200, 300, 3), np.uint8)
     p = est.predict(img, boxes=np.array([[100, 50, 160, 150]]))
     assert fakes["det_calls"] == 0
-    assert p.meta["path"] == ["fallback"] and p.meta["whole_frame"] == [False]
+    assert p.path[0].tolist() == ["fallback"] and p.meta["whole_frame"] == [False]
     first = fakes["rois"][0]
     assert (first.cx, first.cy) == (130, 100) and first.width == pytest.approx(150)  # 100 × 1.5
     assert len(fakes["rois"]) == 12  # confident in the box: the whole frame is not searched
@@ -129,7 +129,7 @@ def test_rotation_hint_is_tried_alone_first(fakes):
 
     est = bp.BlazePose(fallback="always", mirror_test=False)
     p = est.tracker(following=False).view(np.zeros((60, 80, 3), np.uint8), None, Hint(270))
-    assert p.meta["rotation"] == [270] and len(fakes["rois"]) == 3
+    assert p.rotation[0].tolist() == [270] and len(fakes["rois"]) == 3
 
 
 def test_video_mode_carries_the_fallback_region(fakes):
@@ -139,7 +139,7 @@ def test_video_mode_carries_the_fallback_region(fakes):
     assert trk.step(img).meta["attempts"] == [16]
     n = len(fakes["rois"])
     p = trk.step(img)  # the last region still holds a confident pose: one pass, no detector
-    assert p.meta["attempts"] == [1] and p.meta["path"] == ["fallback"]
+    assert p.meta["attempts"] == [1] and p.path == "fallback"
     assert p.outcome == "tracked"
     assert len(fakes["rois"]) == n + 1 and fakes["det_calls"] == 4
     fakes["turn"] = 0  # the carried region loses the infant: full search again
@@ -152,8 +152,8 @@ def test_path_metadata_survives_json(tmp_path, fakes):
     p = bp.BlazePose(schema="coco17").predict(np.zeros((60, 80, 3), np.uint8))
     p.save_json(tmp_path / "p.json")
     back = Poses.load_json(tmp_path / "p.json")
-    assert back.meta["path"] == ["fallback"] and back.meta["presence"] == [0.99]
-    assert json.loads((tmp_path / "p.json").read_text())["meta"]["rotation"] == [90]
+    assert back.path[0].tolist() == ["fallback"] and back.presence[0].tolist() == [0.99]
+    assert json.loads((tmp_path / "p.json").read_text())["fields"]["rotation"] == [[90]]
 
 
 def test_bad_fallback_option():
@@ -192,8 +192,8 @@ def test_real_runtime_gives_a_pose_where_the_detector_finds_nobody(missed_render
     s = missed_render
     with bp.BlazePose(schema="coco17") as est:
         p = est.predict(s.image)
-    assert p.meta["found"] == [True] and p.meta["path"] == ["fallback"]
-    assert 0.0 <= p.meta["presence"][0] <= 1.0 and p.meta["rotation"][0] in (0, 90, 180, 270)
+    assert p.meta["found"] == [True] and p.path[0].tolist() == ["fallback"]
+    assert 0.0 <= p.presence[0, 0] <= 1.0 and p.rotation[0, 0] in (0, 90, 180, 270)
     xy = p.data[0, 0, :, :2]
     assert np.isfinite(xy).all()
     # the pose is on the infant: most keypoints inside its (amodal) box grown by half
@@ -208,7 +208,7 @@ def test_real_fallback_is_accurate_and_finds_the_infant_turned_90_degrees(missed
     with bp.BlazePose(schema="coco17") as est:
         up = est.predict(s.image)
         turned = est.predict(geo.rotate_image(s.image, 90))
-    assert up.meta["path"] == ["fallback"] and _pck(up, s) >= 0.5
+    assert up.path[0].tolist() == ["fallback"] and _pck(up, s) >= 0.5
     assert turned.meta["found"] == [True]
     moved = Poses(turned.data.copy(), turned.schema)
     moved.data[0, 0, :, :2] = geo.unrotate_points(turned.data[0, 0, :, :2], 90, (320, 240))
@@ -218,7 +218,7 @@ def test_real_fallback_is_accurate_and_finds_the_infant_turned_90_degrees(missed
 def test_real_runtime_invents_no_infant_on_a_blank_frame():
     with bp.BlazePose() as est:
         p = est.predict(np.full((120, 160, 3), 90, np.uint8))
-    assert p.meta["found"] == [False] and p.meta["presence"][0] < 0.5
+    assert p.meta["found"] == [False] and p.presence[0, 0] < 0.5
 
 
 def test_predict_writes_which_path_found_each_infant(tmp_path):

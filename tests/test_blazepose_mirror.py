@@ -104,7 +104,7 @@ def test_mirrored_view_maps_back_exactly_and_both_views_are_averaged(fake, boxes
     img = _infant()
     est = bp.BlazePose(mirror_test=True, rotations=())
     p = est.predict(img, boxes)
-    assert p.meta["views"] == ["both"]  # agreeing views: a wrong mapping would disagree
+    assert p.views[0].tolist() == ["both"]  # agreeing views: a wrong mapping would disagree
     np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
     np.testing.assert_allclose(p.data[0, 0, :, 2], 0.9)
     assert p.meta["attempts"] == [2]
@@ -125,8 +125,8 @@ def test_a_pose_found_only_in_the_mirror_image_comes_back_with_left_and_right_sw
     p = est.predict(img)
     one = bp.BlazePose(mirror_test=False, rotations=(), fallback="off").predict(img)
     assert one.meta["found"] == [False]
-    assert p.meta["views"] == ["mirrored"] and p.meta["found"] == [True]
-    assert p.meta["rotation"] == [0]
+    assert p.views[0].tolist() == ["mirrored"] and p.meta["found"] == [True]
+    assert p.rotation[0].tolist() == [0]
     np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
     i, j = NAMES.index("left_wrist"), NAMES.index("right_wrist")
     assert p.data[0, 0, i, 0] > p.data[0, 0, j, 0]  # the person's left is on the image's right
@@ -140,15 +140,15 @@ def test_the_mirror_image_s_rotation_is_reported_in_the_image_s_sense(fake, monk
     monkeypatch.setattr(bp, "_run", lambda pose, image: _fake_run(pose, image) if (
         image.shape == target.shape and np.array_equal(image, target)) else None)
     p = bp.BlazePose(mirror_test=True, fallback="off").predict(img)
-    assert p.meta["views"] == ["mirrored"]
-    assert p.meta["rotation"] == [270]  # a quarter turn of the mirror image is the opposite one
+    assert p.views[0].tolist() == ["mirrored"]
+    assert p.rotation[0].tolist() == [270]  # a quarter turn of the mirror image is the opposite one
     np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
 
 
 def test_no_pose_in_either_view(fake):
     p = bp.BlazePose(mirror_test=True, fallback="off", schema="coco17").predict(
         np.zeros((40, 40, 3), np.uint8))
-    assert p.meta["views"] == [None] and p.meta["found"] == [False]
+    assert p.views[0].tolist() == [None] and p.meta["found"] == [False]
     assert np.isnan(p.data[..., :2]).all()
 
 
@@ -157,7 +157,7 @@ def test_default_mirrors_images_not_video(fake):
     assert est.mirror_test is None and est.mirroring
     trk = est.tracker()  # mediapipe's own video mode: one view per frame
     assert not trk.runner.mirroring
-    assert "views" not in trk.step(_infant()).meta
+    assert trk.runner.predict(_infant()).views is None
     assert est.mirroring  # the estimator itself is unchanged
     assert bp.BlazePose(mirror_test=True).tracker().runner.mirroring
     assert not bp.BlazePose(mirror_test=False).mirroring
@@ -168,9 +168,9 @@ def test_video_mode_mirrors_in_a_twin_and_keeps_its_own_tracking(fake):
     trk = est.tracker()
     img = _infant()
     for _ in range(3):
-        p = trk.step(img)
-        assert p.meta["views"] == ["both"]
-        np.testing.assert_allclose(p.instance[:, :2], _expected(), atol=1e-9)
+        p = trk.runner.predict(img)  # what each trk.step(img) runs
+        assert p.views[0].tolist() == ["both"]
+        np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
     runner = trk.runner
     # the mirrored views are the estimator's own (image mode, no tracking state)
     assert runner._mirror_runner() is est and runner._twin is None
@@ -225,7 +225,7 @@ def test_rotation_hint_is_mirrored_for_the_mirror_image(fake):
     assert len(fake) == 2
     assert np.array_equal(fake[0], rotate_image(img, 90))
     assert np.array_equal(fake[1], rotate_image(np.ascontiguousarray(img[:, ::-1]), 270))
-    assert p.meta["rotation"] == [90] and p.meta["views"] == ["both"]
+    assert p.rotation[0].tolist() == [90] and p.views[0].tolist() == ["both"]
     np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
 
 
@@ -284,10 +284,10 @@ def test_the_runtime_placing_fine_tuned_crops_mirrors_whole_images_only(fake):
     est = _torch_estimator()
     img = _infant()
     p = est._runtime(img, None)
-    assert p.meta["views"] == ["both"] and len(fake) == 2
+    assert p.views[0].tolist() == ["both"] and len(fake) == 2
     fake.clear()
     p = est._runtime(img, np.array([[5.0, 5.0, 60.0, 50.0]]))
-    assert "views" not in p.meta and len(fake) == 1
+    assert p.views is None and len(fake) == 1
     np.testing.assert_allclose(p.data[0, 0, :, :2], _expected(), atol=1e-9)
 
 
@@ -392,9 +392,9 @@ def test_real_runtime_on_a_render_is_mirror_symmetric():
     back = q.data[0, 0].copy()
     back[:, :2] = _points_back(back[:, :2], 0, True, (256, 192))
     back = back[np.asarray(est.schema.flip_index)]
-    if p.meta["views"] == ["both"]:
-        assert q.meta["views"] == ["both"]
+    if p.views[0].tolist() == ["both"]:
+        assert q.views[0].tolist() == ["both"]
         np.testing.assert_allclose(back, p.data[0, 0], atol=1e-4)
     else:  # one view kept: the same view, seen from the other side
-        assert {p.meta["views"][0], q.meta["views"][0]} == {"original", "mirrored"}
+        assert {p.views[0, 0], q.views[0, 0]} == {"original", "mirrored"}
         np.testing.assert_allclose(back, p.data[0, 0], atol=1e-4)

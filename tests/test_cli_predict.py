@@ -129,7 +129,7 @@ def test_predict_video_json_csv_overlay(short_video, tmp_path, capsys):
     assert list(p.frame_indices) == list(range(6)) and p.source == str(good)
     assert p.present.all() and p.meta["corrupt_frames"] == 0
     assert p.meta["model"] == "blazepose" and p.meta["tracking"]["frames"] == 6
-    assert len(p.meta["rotation"]) == 6  # per frame: the image rotation that found the infant
+    assert p.rotation.shape == (6, 1)  # per frame: the image rotation that found the infant
     assert "vertex" in p.meta["missing_keypoints"]  # BlazePose has no vertex: never guessed
     df = pd.read_csv(out / "clip" / "keypoints.csv")
     assert list(df.columns) == ["frame", "time", "instance", "keypoint", "x", "y", "score"]

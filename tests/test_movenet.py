@@ -142,7 +142,7 @@ def test_mirror_swaps_left_right_back_and_agrees(scope):
     est = estimator(mirror_test=True, mirror_scope=scope)
     p = est.predict(marker_image())
     # "crop": the refined crop mirrored (3 passes); "view": the whole two-pass view again (4)
-    assert p.meta["views"] == ["both"] and est.calls == (3 if scope == "crop" else 4)
+    assert p.views[0].tolist() == ["both"] and est.calls == (3 if scope == "crop" else 4)
     # without the swap back, the mirrored view's left keypoints would lie left of the marker
     np.testing.assert_allclose(p.data[0, 0], plain.data[0, 0], atol=0.3)
     mirrored, original = (est.net.crops[2], est.net.crops[1]) if scope == "crop" else (
@@ -186,7 +186,7 @@ def test_mirror_keeps_the_more_confident_view_when_they_disagree():
 
     est = estimator(net=Lopsided(), mirror_test=True, box_margin=1.0)
     p = est.predict(marker_image(w=120, h=120, x0=50, y0=50), np.array([[0, 0, 120, 120.0]]))
-    assert p.meta["views"] == ["mirrored"]
+    assert p.views[0].tolist() == ["mirrored"]
     assert p.data[0, 0, 0, 0] < 55 - 20  # the mirrored view's (shifted) pose was kept
 
 
@@ -196,14 +196,14 @@ def test_quarter_turns_when_unconfident_map_back():
     est = estimator(net=MarkerNet(score=None), mirror_test=False, box_margin=1.0,
                     rotate_below=0.5)
     p = est.predict(img, box)
-    assert p.meta["rotation"] == [180]  # the turn that puts the marker highest
+    assert p.rotation[0].tolist() == [180]  # the turn that puts the marker highest
     assert est.calls == 4
     np.testing.assert_allclose(p.data[0, 0, 0, :2], [60, 160], atol=1.0)
     assert p.data[0, 0, 0, 2] > 0.5
     # confident enough upright: no other turn is tried
     est = estimator(net=MarkerNet(score=None), mirror_test=False, box_margin=1.0,
                     rotate_below=0.1)
-    assert est.predict(img, box).meta["rotation"] == [0] and est.calls == 1
+    assert est.predict(img, box).rotation[0].tolist() == [0] and est.calls == 1
     # the default tries other turns only below a mean score of 0.3
     assert estimator(net=MarkerNet(score=0.25), mirror_test=False).rotate_below == 0.3
     est = estimator(net=MarkerNet(score=0.25), mirror_test=False, refine=0)
@@ -337,19 +337,19 @@ def test_photos_mirror_video_frames_do_not_and_the_last_turn_goes_first():
     assert est.mirroring
     view = est.tracker().view  # frames of one video (the tracker passes boxes)
     p = view(marker_image(), None, Hint(None, following=True))
-    assert "views" not in p.meta and p.meta["passes"] == [2]
+    assert p.views is None and p.meta["passes"] == [2]
     assert est.mirroring  # the estimator itself is unchanged
-    assert "views" in est.predict(marker_image()).meta
+    assert est.predict(marker_image()).views is not None
     # tracking off: every frame a fresh search, mirrored like a photo
-    assert "views" in est.tracker(following=False).view(marker_image(), None,
-                                                        Hint(following=False)).meta
+    assert est.tracker(following=False).view(marker_image(), None,
+                                              Hint(following=False)).views is not None
     assert estimator(mirror_test=False).mirroring is False
     # a rotation hint: that turn is tried first and alone when it is confident
     hinted = estimator(net=MarkerNet(score=0.9), mirror_test=False)
     view = hinted.tracker().view
     q = view(marker_image(), None, Hint(270))
-    assert q.meta["rotation"] == [270] and q.meta["passes"] == [2]
-    assert view(marker_image(), None, Hint(None)).meta["rotation"] == [0]
-    assert hinted.predict(marker_image()).meta["rotation"] == [0]  # no hint kept
+    assert q.rotation[0].tolist() == [270] and q.meta["passes"] == [2]
+    assert view(marker_image(), None, Hint(None)).rotation[0].tolist() == [0]
+    assert hinted.predict(marker_image()).rotation[0].tolist() == [0]  # no hint kept
     with pytest.raises(InputError):
         view(marker_image(), None, Hint(45))

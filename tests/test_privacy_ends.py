@@ -321,10 +321,11 @@ def test_deidentify_video_hides_both_ends_without_a_detector(tmp_path):
 
 
 # --- guessed poses -------------------------------------------------------------------------------
-def test_guessed_instances_reads_meta_paths():
-    assert pv.guessed_instances("fallback") == [True]
-    assert pv.guessed_instances(["detector", "fallback"]) == [False, True]
-    assert pv.guessed_instances(None) == [] and pv.guessed_instances(3) == []
+def test_guessed_instances_reads_one_frames_paths():
+    assert pv.guessed_instances(np.array(["fallback"], dtype=object)) == [True]
+    assert pv.guessed_instances(np.array(["detector", "fallback", None], dtype=object)) == [
+        False, True, False]
+    assert pv.guessed_instances(None) == []
 
 
 def test_an_unconfirmed_guessed_pose_hides_the_whole_frame(green):
@@ -357,7 +358,7 @@ class _GuessingEstimator:
     def predict(self, rgb: np.ndarray, boxes=None):
         from infantpose.poses import Poses
 
-        return Poses(self.inst[None, None], COCO, meta={"path": ["fallback"]})
+        return Poses(self.inst[None, None], COCO, path=[["fallback"]])
 
 
 def test_tracked_video_poses_keep_the_path_and_deidentify_uses_it(tmp_path):
@@ -367,7 +368,7 @@ def test_tracked_video_poses_keep_the_path_and_deidentify_uses_it(tmp_path):
     inst = upright_infant(center=(160, 40), scale=0.4)
     src = write_video(tmp_path / "v.mp4", [scene((320, 240)) for _ in range(3)], fps=10)
     poses = predict_video(_GuessingEstimator(inst), src)
-    assert poses.meta["path"] == ["fallback"] * 3
+    assert poses.path[:, 0].tolist() == ["fallback"] * 3
     rep = deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
     assert rep.guessed_frames == 3 and rep.whole_frame_blurred == 3
 

@@ -133,7 +133,7 @@ def test_rotated_crops_map_back_exactly(rotation):
     est = _estimator()
     view = est.tracker().view  # a tracker's rotation hint: the crop is turned by it
     p = view(img, np.array([[30, 20, 120, 110]]), Hint(rotation))
-    assert p.meta["rotation"] == [rotation]
+    assert p.rotation[0].tolist() == [rotation]
     assert np.abs(p.data[0, 0, :, :2] - [70.3, 60.8]).max() < 0.6
 
 
@@ -205,8 +205,8 @@ def test_upright_checkpoints_try_quarter_turns_and_keep_the_confident_one(tmp_pa
                          crop="upright")
     est = TorchPoseEstimator(loaded, detector="none", flip_test=False)
     p = est.predict(img, np.array([box]))
-    assert p.meta["rotation"] == [expected]
+    assert p.rotation[0].tolist() == [expected]
     assert np.abs(p.data[0, 0, :, :2] - blob).max() < 1.5
     view = est.tracker().view  # a tracker's hint: only that orientation is tried
-    assert view(img, np.array([box]), Hint(0)).meta["rotation"] == [0]
-    assert est.predict(img, np.array([box])).meta["rotation"] == [expected]  # no state kept
+    assert view(img, np.array([box]), Hint(0)).rotation[0].tolist() == [0]
+    assert est.predict(img, np.array([box])).rotation[0].tolist() == [expected]  # no state kept

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -70,6 +72,9 @@ def test_the_estimator_keeps_no_state_between_calls(frames):
         after = est.predict(photo, np.array([[20.0, 10.0, 190.0, 140.0]]))
         np.testing.assert_array_equal(after.data, before.data)
         assert after.meta == before.meta, est.name
+        assert after.fields().keys() == before.fields().keys(), est.name
+        for name, value in before.fields().items():
+            np.testing.assert_array_equal(getattr(after, name), value, err_msg=est.name)
 
 
 def test_the_rotation_hint_is_the_trackers_and_goes_to_a_models_view(frames):
@@ -79,9 +84,7 @@ def test_the_rotation_hint_is_the_trackers_and_goes_to_a_models_view(frames):
         def tracker(self, config, following):
             def view(image, boxes, hint):
                 seen.append(hint)
-                res = self.predict(image, boxes)
-                res.meta["rotation"] = [180]
-                return res
+                return replace(self.predict(image, boxes), rotation=[[180]])
 
             return BoxTracker(self, config, following, view=view)
 
@@ -120,8 +123,8 @@ def test_own_tracker_counts_what_the_runner_says():
             data[..., 2] = 0.0
             if self.found[i]:
                 data[0, 0] = [10.0, 10.0, 0.9]
-            return Poses(data, self.schema, meta={"tracked": [self.followed[i]],
-                                                  "rotation": [90 if self.found[i] else None]})
+            return Poses(data, self.schema, tracked=[[self.followed[i]]],
+                         rotation=[[90 if self.found[i] else None]])
 
         def close(self):
             self.closed = True

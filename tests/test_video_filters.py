@@ -89,7 +89,7 @@ def test_low_scores_are_missing_and_chain_flags_points():
                                                max_speed=3.0, speed_unit="body"))
     f = out.meta["filter"]
     assert f["n_low_score"] == 3 and f["n_rejected"] >= 1 and f["n_interpolated"] >= 4
-    assert [60, 0, 0] in out.meta["interpolated"]
+    assert out.interpolated[60, 0, 0]
     assert np.abs(out.data[60, 0, 0, :2] - gt[60, 0]).max() < 5
     assert np.abs(out.data[21, 0, 1, :2] - gt[21, 1]).max() < 5
     assert not np.isnan(out.data[..., :2]).any()
@@ -168,7 +168,7 @@ def test_filter_poses_uses_frame_indices():
                   frame_indices=GAPPED, fps=FPS)
     out = F.filter_poses(poses, F.FilterConfig(method="none", max_gap=7, max_speed=None))
     assert out.data[3, 0, 0, 0] == pytest.approx(9.0)
-    assert out.meta["interpolated"] == [[3, 0, 0]]
+    assert np.argwhere(out.interpolated).tolist() == [[3, 0, 0]]
     assert np.array_equal(out.frame_indices, GAPPED)
 
 

@@ -3,6 +3,8 @@
 import threading
 import time
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -86,8 +88,8 @@ class RotatingFake:
 
     def _predict(self, image, boxes, rotation):
         res = self.inner.predict(image, boxes)
-        res.meta["rotation"] = 90 if rotation in (None, 90) else 0
-        return res
+        return replace(res, rotation=np.full((1, res.n_instances),
+                                             90 if rotation in (None, 90) else 0))
 
     def tracker(self, config, following):
         def view(image, boxes, hint):
@@ -193,7 +195,7 @@ def test_box_is_held_while_the_infant_stays_inside():
 class SelfTrackingFake:
     """Follows the figure by itself in a video-mode twin, as the mediapipe runtime does: a
     search when it had no pose on the previous frame, else it says it followed
-    (``meta["tracked"]``). Like BlazePose it offers its own tracker, and the box tracker with
+    (the ``tracked`` field). Like BlazePose it offers its own tracker, and the box tracker with
     its rotation hint when own tracking is off."""
 
     name = "selftracking"
@@ -220,9 +222,8 @@ class SelfTrackingFake:
         self.log.append((self.mode, boxes))
         res = self.inner.predict(image, boxes)
         found = bool(np.isfinite(res.data[0, 0, :, :2]).any())
-        res.meta = {"tracked": [self.mode == "video" and self._had and found],
-                    "rotation": [90 if found else None],
-                    "path": ["detector" if found else None]}
+        res = replace(res, tracked=[[self.mode == "video" and self._had and found]],
+                      rotation=[[90 if found else None]], path=[["detector" if found else None]])
         self._had = found
         return res
 
@@ -245,7 +246,7 @@ def test_self_tracking_estimator_runs_in_its_own_video_mode(clip):
     assert (t["detected"], t["redetections"], t["lost"]) == (4, 1, 3)
     assert t["tracked"] == len(keep) - 5
     assert t["rotations"] == {"90": len(keep) - 3}
-    assert poses.meta["path"][9] is None and poses.meta["path"][0] == "detector"
+    assert poses.path[9, 0] is None and poses.path[0, 0] == "detector"
     err = np.linalg.norm(poses.data[:, 0, :, :2] - truth.data[keep, 0, :, :2], axis=-1)
     lost = np.isin(keep, [10, 11, 12])
     assert np.isnan(err[lost]).all() and np.median(err[~lost]) < 3.0
@@ -327,7 +328,7 @@ def test_real_blazepose_own_tracking_recovers_after_losing_the_infant():
         poses = tr.track_frames(est, enumerate(frames), fps=10.0)
     t = poses.meta["tracking"]
     assert t["method"] == "own" and t["lost"] == 2 and t["redetections"] == 1
-    assert poses.meta["path"][5] is None and poses.meta["path"][6] is None
+    assert poses.path[5, 0] is None and poses.path[6, 0] is None
     assert (poses.scores[5:7] == 0).all()
     gt = truth.data[:, 0, :, :2]
     span = np.nanmax(gt, axis=1) - np.nanmin(gt, axis=1)

@@ -112,12 +112,7 @@ class LabeledDataset:
         from dataclasses import replace
 
         idx = np.asarray(indices, dtype=int).reshape(-1)
-        p = self.poses
-        poses = replace(
-            p, data=p.data[idx].copy(),
-            frame_names=[p.frame_names[i] for i in idx] if p.frame_names is not None else None,
-            frame_indices=None,
-            image_sizes=[p.image_sizes[i] for i in idx] if p.image_sizes is not None else None)
+        poses = replace(self.poses.take_frames(idx), frame_indices=None, meta=self.poses.meta)
         meta = dict(self.meta)
         for key in ("coco_image_ids", "areas", "image_fields"):
             vals = meta.get(key)
@@ -148,10 +143,10 @@ class LabeledDataset:
             if d.root.resolve() != base.resolve():
                 names = [os.path.relpath(d.root / n, base) for n in d.image_names]
                 p = Poses(p.data, p.schema, p.source, names, None, p.fps, p.frame_size,
-                          p.image_sizes, dict(p.meta))
+                          p.image_sizes, dict(p.meta), **p.fields())
             sizes = p.image_sizes or ([p.frame_size] * len(d) if p.frame_size else None)
             parts.append(Poses(p.data, p.schema, p.source, p.frame_names, None, None, None,
-                               sizes, dict(p.meta)))
+                               sizes, dict(p.meta), **p.fields()))
         poses = Poses.concat(parts)
         n = poses.n_instances
 

@@ -4,6 +4,12 @@ Every reader produces a ``Poses``, every estimator emits one, and every writer, 
 feature consumes one. The array is ``data[frame, instance, keypoint] = (x, y, score)`` in pixels of
 the original image or video frame. A missing keypoint is ``x = y = NaN, score = 0``; frames with
 fewer instances than the widest frame are padded with missing instances.
+
+Beside the keypoints, typed fields hold the per-frame, per-instance and per-keypoint facts of
+how the poses were found (``path``, ``rotation``, ``presence``, ``tracked``, ``views``,
+``outcome``, ``interpolated``, ``rejected``; :mod:`infantpose.pose_fields` lists their shapes
+and unknown values). Every operation that slices, pads or stacks frames or instances carries
+them along. ``meta`` holds provenance only (model, options, source file, counts).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 
 from infantpose import _atomic
 from infantpose import _validate as V
+from infantpose import pose_fields as PF
 from infantpose._jsonfile import read_json
 from infantpose.errors import InputError
 from infantpose.schemas import Schema, get_mapping, get_schema
@@ -49,7 +56,24 @@ class Poses:
         fps: frames per second for videos, else None.
         frame_size: (width, height) shared by all frames, or None.
         image_sizes: per-frame (width, height) for image collections of mixed sizes, or None.
-        meta: free-form JSON-serialisable metadata (model name, options, counts, ...).
+        meta: free-form JSON-serialisable provenance (model name, options, source file,
+            counts, ...): facts about the whole result, never one value per frame or instance.
+        path: (F, N) str, the estimator route that produced each pose (BlazePose:
+            ``"detector"`` or ``"fallback"``), None where unknown.
+        rotation: (F, N) float, the quarter turn (degrees) of the image that found each pose,
+            NaN where unknown.
+        presence: (F, N) float, the landmark model's pose-presence probability, NaN where
+            unknown.
+        tracked: (F, N) bool, True where a model's own video mode followed the pose from the
+            previous frame.
+        views: (F, N) str, the mirror test's verdict (``"both"``, ``"original"``,
+            ``"mirrored"``), None where unknown.
+        outcome: (F,) str, a video tracker's verdict per frame (``"detected"``,
+            ``"tracked"``, ``"redetected"``), None where unknown.
+        interpolated / rejected: (F, N, K) bool, points a trajectory filter filled in /
+            rejected.
+
+    Each field is None when it was not recorded at all; see :mod:`infantpose.pose_fields`.
     """
 
     data: np.ndarray
@@ -61,6 +85,14 @@ class Poses:
     frame_size: tuple[int, int] | None = None
     image_sizes: list[tuple[int, int]] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    path: np.ndarray | None = None
+    rotation: np.ndarray | None = None
+    presence: np.ndarray | None = None
+    tracked: np.ndarray | None = None
+    views: np.ndarray | None = None
+    outcome: np.ndarray | None = None
+    interpolated: np.ndarray | None = None
+    rejected: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.schema = get_schema(self.schema)
@@ -87,6 +119,16 @@ class Poses:
                 raise ValueError(f"image_sizes has {len(self.image_sizes)} entries for {f} frames")
         if self.frame_size is not None:
             self.frame_size = (int(self.frame_size[0]), int(self.frame_size[1]))
+        for spec in PF.FIELDS:
+            value = getattr(self, spec.name)
+            if value is not None:
+                setattr(self, spec.name, PF.coerce(spec, value, PF.field_shape(spec, data.shape)))
+
+    def fields(self) -> dict[str, np.ndarray]:
+        """The recorded typed fields (name -> array), in :data:`infantpose.pose_fields.FIELDS`
+        order."""
+        return {s.name: getattr(self, s.name) for s in PF.FIELDS
+                if getattr(self, s.name) is not None}
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
@@ -100,7 +142,9 @@ class Poses:
                     **kw: Any) -> Poses:
         """Poses from one ``(instances, keypoints, 3)`` array per frame, where frames hold
         different numbers of instances: the rest of each frame is padded as missing (NaN
-        coordinates, score 0). ``kw`` are the other fields (``frame_indices``, ``fps``, ...)."""
+        coordinates, score 0). ``kw`` are the other fields (``frame_indices``, ``fps``, ...);
+        a per-instance field (``rotation=[[90], [0, 180]]``) may be ragged the same way and is
+        padded with its unknown value."""
         s = get_schema(schema)
         arrays = []
         for i, f in enumerate(frames):
@@ -115,6 +159,22 @@ class Poses:
         data = _missing((len(arrays), n, s.num_keypoints, 3))
         for i, a in enumerate(arrays):
             data[i, :len(a)] = a
+        for spec in PF.FIELDS:
+            rows = kw.get(spec.name)
+            if spec.axes == "frame" or rows is None or isinstance(rows, np.ndarray):
+                continue
+            if len(rows) != len(arrays):
+                raise ValueError(f"Poses.from_ragged: {spec.name} has {len(rows)} frames for "
+                                 f"{len(arrays)}")
+            shape = PF.field_shape(spec, data.shape)
+            full = PF.blank(spec, shape)
+            for i, row in enumerate(rows):
+                part = PF.coerce(spec, row, (len(row),) + shape[2:])
+                if len(part) > shape[1] or len(part) not in (0, len(arrays[i])):
+                    raise ValueError(f"Poses.from_ragged: {spec.name} of frame {i} has "
+                                     f"{len(part)} entries for {len(arrays[i])} instances")
+                full[i, :len(part)] = part
+            kw[spec.name] = full
         return cls(data, s, **kw)
 
     @classmethod
@@ -122,6 +182,8 @@ class Poses:
         """Stack the frames of several Poses of one schema, padding instances as needed.
 
         Metadata (source, fps, frame_size) comes from the first item unless given in ``kw``.
+        A typed field recorded by some items is kept, with its unknown value in the frames of
+        the others.
         """
         if not items:
             raise ValueError("Poses.concat needs at least one Poses")
@@ -143,6 +205,15 @@ class Poses:
         args: dict[str, Any] = dict(source=first.source, frame_names=names, frame_indices=idx,
                                     fps=first.fps, frame_size=first.frame_size,
                                     image_sizes=sizes, meta=dict(first.meta))
+        for spec in PF.FIELDS:
+            if any(getattr(p, spec.name) is not None for p in items):
+                parts = []
+                for p in items:
+                    val = getattr(p, spec.name)
+                    parts.append(PF.pad_instances(spec, val, n) if val is not None else
+                                 PF.blank(spec, PF.field_shape(spec, (p.n_frames, n,
+                                                                      p.n_keypoints))))
+                args[spec.name] = np.concatenate(parts, axis=0)
         if sizes is not None and len({tuple(s) for s in sizes}) == 1:
             args["frame_size"], args["image_sizes"] = tuple(sizes[0]), None
         elif sizes is not None:
@@ -212,7 +283,22 @@ class Poses:
         if n == self.n_instances:
             return self
         pad = _missing((self.n_frames, n - self.n_instances, self.n_keypoints, 3))
-        return replace(self, data=np.concatenate([self.data, pad], axis=1))
+        fields = {name: PF.pad_instances(PF.spec(name), v, n) for name, v in self.fields().items()}
+        return replace(self, data=np.concatenate([self.data, pad], axis=1), **fields)
+
+    def take_frames(self, indices: list[int] | np.ndarray) -> Poses:
+        """A copy holding the frames at ``indices`` (in that order), with their names, numbers,
+        sizes and typed fields."""
+        idx = np.asarray(indices, dtype=int).reshape(-1)
+        fields = {name: v[idx].copy() for name, v in self.fields().items()}
+        return replace(
+            self, data=self.data[idx].copy(),
+            frame_names=[self.frame_names[i] for i in idx] if self.frame_names is not None
+            else None,
+            frame_indices=self.frame_indices[idx] if self.frame_indices is not None else None,
+            image_sizes=[self.image_sizes[i] for i in idx] if self.image_sizes is not None
+            else None,
+            meta=dict(self.meta), **fields)
 
     def convert(self, schema: Schema | str) -> Poses:
         """The same poses in another schema, via the registered mapping (missing never guessed)."""
@@ -220,7 +306,15 @@ class Poses:
         meta = dict(self.meta)
         if mapping.missing:
             meta["missing_keypoints"] = mapping.missing
-        return replace(self, data=mapping.apply(self.data), schema=mapping.target, meta=meta)
+        # a point flagged by a filter flags every target point made from it
+        made_from = np.zeros((self.n_keypoints, mapping.target.num_keypoints), dtype=bool)
+        for t, srcs in enumerate(mapping.sources):
+            for name in srcs:
+                made_from[self.schema.index(name), t] = True
+        flags = {s.name: np.einsum("fns,st->fnt", getattr(self, s.name), made_from) > 0
+                 for s in PF.FIELDS if s.axes == "keypoint" and getattr(self, s.name) is not None}
+        return replace(self, data=mapping.apply(self.data), schema=mapping.target, meta=meta,
+                       **flags)
 
     def drop_keypoints(self, names: list[str] | tuple[str, ...]) -> Poses:
         """A copy with the named keypoints set missing (e.g. facial keypoints for privacy)."""
@@ -252,6 +346,7 @@ class Poses:
             "data": [[[[enc(v) for v in kp] for kp in inst] for inst in frame]
                      for frame in self.data.tolist()],
             "meta": self.meta,
+            "fields": {name: PF.encode(PF.spec(name), v) for name, v in self.fields().items()},
         }
 
     @classmethod
@@ -261,7 +356,9 @@ class Poses:
         Every field is checked for its type and a sane range (:mod:`infantpose._validate`):
         coordinates and scores are JSON numbers or null (never strings or booleans), finite and
         within 1e6 px; ``fps`` is a positive number; sizes are positive whole numbers; frame
-        indices are increasing whole numbers.
+        indices are increasing whole numbers; the typed fields have their shapes and kinds.
+        A file without ``"fields"`` (written before they existed) has its old per-instance /
+        per-frame ``meta`` keys (``path``, ``rotation``, ...) read into the fields.
         """
 
         if not isinstance(d, dict) or d.get("format") != "infantpose.poses":
@@ -318,8 +415,14 @@ class Poses:
             meta = d.get("meta") or {}
             if not isinstance(meta, dict):
                 raise InputError(path, "meta must be an object")
+            fields = d.get("fields")
+            if fields is None:
+                fields, meta = PF.from_legacy_meta(meta, shape)
+            else:
+                fields = _decode_fields(fields, shape, path)
             return cls(arr, schema, source=source, frame_names=fnames, frame_indices=idx,
-                       fps=fps, frame_size=frame_size, image_sizes=sizes or None, meta=meta)
+                       fps=fps, frame_size=frame_size, image_sizes=sizes or None, meta=meta,
+                       **fields)
         except InputError:
             raise
         except (KeyError, TypeError, ValueError) as e:
@@ -408,3 +511,21 @@ class Poses:
         """Same schema, shape and values (NaN equal to NaN)."""
         return (self.schema.name == other.schema.name and self.data.shape == other.data.shape
                 and bool(np.allclose(self.data, other.data, atol=atol, equal_nan=True)))
+
+
+def _decode_fields(raw: Any, shape: tuple[int, ...], path: str | os.PathLike | None
+                   ) -> dict[str, np.ndarray]:
+    """The ``"fields"`` object of a poses JSON as arrays (InputError naming ``path``)."""
+    if not isinstance(raw, dict):
+        raise InputError(path, "fields must be an object")
+    out = {}
+    for name, value in raw.items():
+        try:
+            spec = PF.spec(name)
+        except KeyError:
+            raise InputError(path, f"fields: unknown field {name!r}") from None
+        try:
+            out[name] = PF.decode(spec, value, PF.field_shape(spec, shape))
+        except ValueError as e:
+            raise InputError(path, f"fields.{name}: {e}") from None
+    return out

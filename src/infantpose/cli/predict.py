@@ -323,7 +323,7 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
     """Images -> ``predictions.json`` (COCO results), overlays and face-hidden copies."""
     from infantpose._names import display_name
     from infantpose.draw import draw_poses
-    from infantpose.io.coco_results import coco_results, write_coco_results
+    from infantpose.io.coco_results import coco_results, instance_extras, write_coco_results
     from infantpose.io.images import read_image, write_image
     from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
 
@@ -336,14 +336,14 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
             if deid is not None:  # faces placed from the head keypoints before they are dropped
                 before = deid.report.whole_frame_blurred
                 img = deid(img, poses.data[0], sch,
-                           guessed=guessed_instances(poses.meta.get("path")))
+                           guessed=guessed_instances(None if poses.path is None
+                                                     else poses.path[0]))
                 summary.frames_blurred_whole += deid.report.whole_frame_blurred - before
                 write_image(staging / "deidentified" / image_names[image_id - 1], img)
             if vopts.drops_facial:
                 poses = drop_facial_keypoints(poses)
             kp = poses.data[0]
-            extra = {k: poses.meta[k] for k in ("rotation", "path")  # path: which estimator
-                     if len(poses.meta.get(k) or []) == kp.shape[0]} or None  # path found it
+            extra = instance_extras(poses)  # rotation, path: which estimator path found it
             entries = coco_results(image_id, display_name(name), kp, sch.name,
                                    (img.shape[1], img.shape[0]), extra)
             if not entries:

@@ -9,7 +9,8 @@ A results file is a JSON list with one entry per image and detected instance, as
 A missing keypoint is written ``0, 0, 0`` (COCO has no NaN) and read back as missing. infantpose
 adds ``file_name`` (so results line up with images by name, not only by id) and ``schema`` (so a
 reader knows the keypoint order), and may add per-instance fields such as ``rotation`` or
-``path`` (which estimator path found the pose).
+``path`` (which estimator path found the pose; :func:`instance_extras` takes them from the
+poses' typed fields).
 
 :func:`coco_results` builds the entries of one image, :func:`write_coco_results` writes a file
 (atomically), :func:`read_coco_results` reads one back into :class:`ResultEntry` items, checked
@@ -28,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from infantpose.errors import InputError
+from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
-__all__ = ["ResultEntry", "coco_results", "dumps_coco_results", "instance_score",
-           "read_coco_results", "write_coco_results"]
+__all__ = ["ResultEntry", "coco_results", "dumps_coco_results", "instance_extras",
+           "instance_score", "read_coco_results", "write_coco_results"]
 
 
 def instance_score(keypoints: np.ndarray) -> float:
@@ -39,6 +41,27 @@ def instance_score(keypoints: np.ndarray) -> float:
     kp = np.asarray(keypoints, dtype=float)
     ok = ~np.isnan(kp[:, :2]).any(axis=1)
     return float(np.mean(kp[ok, 2])) if ok.any() else 0.0
+
+
+def instance_extras(poses: Poses, frame: int = 0,
+                    names: tuple[str, ...] = ("rotation", "path")) -> dict[str, list] | None:
+    """The typed per-instance fields ``names`` of one frame as :func:`coco_results`' ``extra``
+    (one JSON value per instance: unknown as null, whole numbers such as a rotation's degrees
+    as integers), or None when the poses record none of them."""
+    out: dict[str, list] = {}
+    for name in names:
+        arr = getattr(poses, name)
+        if arr is None:
+            continue
+        vals = []
+        for v in arr[frame]:
+            if isinstance(v, (float, np.floating)):
+                v = None if math.isnan(v) else int(v) if float(v).is_integer() else float(v)
+            elif isinstance(v, np.bool_):
+                v = bool(v)
+            vals.append(v)
+        out[name] = vals
+    return out or None
 
 
 def coco_results(image_id: int, file_name: str, keypoints: np.ndarray, schema_name: str,

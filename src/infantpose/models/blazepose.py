@@ -10,7 +10,7 @@ Infants lie in every orientation and the adult-trained detector misses many of t
 person is found, or the mean landmark score is below ``min_score``, the image is retried rotated
 by 90, 180 and 270 degrees (and, when ``boxes`` narrowed the search, on the whole frame); the
 result with the highest mean score wins and its coordinates are mapped back exactly into the
-original image. Which rotation won is recorded in ``Poses.meta["rotation"]``.
+original image. Which rotation won is recorded in ``Poses.rotation``.
 
 Test-time mirroring (``mirror_test``, on by default in image mode): the image's left-right
 mirror image is predicted too, its pose mapped back with left and right swapped back, and the
@@ -32,8 +32,8 @@ network, that a person is in the region; the detector path gates on it at 0.5) t
 landmark visibility. A fallback pose is kept when its presence is at least
 ``min_presence`` (0.5, the gate of mediapipe's own landmark stage), so every frame with an
 infant the landmark model recognises gets a pose, while blank frames and an empty crib do not
-get an invented one. ``meta["path"]`` says which path produced a pose (``"detector"`` or
-``"fallback"``) and ``meta["presence"]`` the presence score of fallback poses. In
+get an invented one. ``Poses.path`` says which path produced a pose (``"detector"`` or
+``"fallback"``) and ``Poses.presence`` the presence score of fallback poses. In
 ``"video"`` mode a pose found by the fallback seeds the next frame's region, as MediaPipe's
 tracking does, so a video the detector cannot see costs one landmark pass per frame.
 
@@ -47,6 +47,7 @@ Landmarks predicted outside the image keep their (extrapolated) coordinates and 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -440,13 +441,13 @@ class BlazePose:
         BlazePose-33 (:meth:`predict` mirrors and converts).
 
         With the default ``fallback="auto"`` every instance the landmark model believes holds a
-        person (presence at least ``min_presence``) gets a pose. ``meta`` holds, per instance:
-        ``rotation`` (degrees, None when not found), ``found``, ``path`` (``"detector"``,
-        ``"fallback"``, or None when not found), ``presence`` (the landmark model's pose
-        presence for fallback poses, also for one refused as too low; else None),
-        ``whole_frame`` (a box was given but the whole frame won), ``attempts`` (mediapipe
-        passes) and ``tracked`` (video mode: followed from the previous frame's landmarks
-        without running the person detector).
+        person (presence at least ``min_presence``) gets a pose. Per instance, the fields
+        ``rotation`` (degrees, NaN when not found), ``path`` (``"detector"``, ``"fallback"``,
+        or None when not found), ``presence`` (the landmark model's pose presence for fallback
+        poses, also for one refused as too low; else NaN) and ``tracked`` (video mode: followed
+        from the previous frame's landmarks without running the person detector); and ``meta``
+        lists per instance ``found``, ``whole_frame`` (a box was given but the whole frame won)
+        and ``attempts`` (mediapipe passes).
         """
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
@@ -459,25 +460,27 @@ class BlazePose:
         else:
             bxs = [np.asarray(b, dtype=float).reshape(4) for b in np.asarray(boxes, dtype=float)]
         poses = Poses.empty(BLAZEPOSE33, 1, len(bxs), frame_size=(img.shape[1], img.shape[0]))
-        meta: dict[str, list] = {"rotation": [], "found": [], "path": [], "presence": [],
-                                 "whole_frame": [], "attempts": [], "tracked": []}
+        meta: dict[str, list] = {"found": [], "whole_frame": [], "attempts": []}
+        fields: dict[str, list] = {"rotation": [], "path": [], "presence": [], "tracked": []}
         for n, b in enumerate(bxs):
             best, tries, refused = self._find(img, b, hint)
             meta["attempts"].append(tries)
             if best is None:
-                for key, val in (("rotation", None), ("found", False), ("path", None),
+                meta["found"].append(False)
+                meta["whole_frame"].append(False)
+                for key, val in (("rotation", None), ("path", None),
                                  ("presence", None if refused is None else round(refused, 4)),
-                                 ("whole_frame", False), ("tracked", False)):
-                    meta[key].append(val)
+                                 ("tracked", False)):
+                    fields[key].append(val)
                 continue
             poses.data[0, n] = best.keypoints
-            meta["rotation"].append(best.rotation)
             meta["found"].append(True)
-            meta["path"].append(best.path)
-            meta["presence"].append(None if best.presence is None
-                                    else round(float(best.presence), 4))
             meta["whole_frame"].append(bool(best.whole_frame and b is not None))
-            meta["tracked"].append(best.tracked)
+            fields["rotation"].append(best.rotation)
+            fields["path"].append(best.path)
+            fields["presence"].append(None if best.presence is None
+                                      else round(float(best.presence), 4))
+            fields["tracked"].append(bool(best.tracked))
             if self.mode == "video" and b is None:
                 self._carry = best.next_roi if best.path == "fallback" else None
             self._found_before = True
@@ -487,17 +490,17 @@ class BlazePose:
                 if old is not None:
                     old.close()
                 self._rotation = best.rotation
-        poses.meta = {"model": self.name, **meta}
-        return poses
+        return replace(poses, meta={"model": self.name, **meta},
+                       **{k: [v] for k, v in fields.items()})
 
     # -- test-time mirroring ---------------------------------------------------------------------
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """Poses (one frame; one instance per box, or one without boxes) in ``self.schema``.
 
-        ``meta`` holds, per instance, what :meth:`_predict_view` reports (``rotation``,
-        ``found``, ``path``, ``presence``, ``whole_frame``, ``attempts``, ``tracked``) and,
-        with test-time mirroring, ``views``: ``"both"`` (the two views averaged),
-        ``"original"`` or ``"mirrored"`` (one view kept), or None when neither found a pose.
+        The fields and ``meta`` hold, per instance, what :meth:`_predict_view` reports and,
+        with test-time mirroring, the field ``views``: ``"both"`` (the two views averaged),
+        ``"original"`` or ``"mirrored"`` (one view kept), or None when neither found a pose;
+        a pose kept from the mirrored view has that view's facts (its rotation mirrored back).
         """
         return self._predict(image, boxes, None, self.mirroring)
 
@@ -544,6 +547,7 @@ class BlazePose:
             self.calls += runner.calls - before
         mirrored = mirror_back(view.data[0], w, BLAZEPOSE33.flip_index)
         meta = {k: list(v) if isinstance(v, list) else v for k, v in poses.meta.items()}
+        fields = {k: v.copy() for k, v in poses.fields().items()}
         used = []
         for n in range(poses.n_instances):
             poses.data[0, n], which = combine_views(poses.data[0, n], mirrored[n],
@@ -556,10 +560,15 @@ class BlazePose:
                 if key == "attempts":
                     vals[n] = vals[n] + other[n]
                 elif which == "mirrored":
-                    vals[n] = mirror_rotation(other[n]) if key == "rotation" else other[n]
-        meta["views"] = used
-        poses.meta = meta
-        return poses
+                    vals[n] = other[n]
+            if which == "mirrored":  # the mirrored view's facts, its turn mirrored back
+                for key, vals in fields.items():
+                    other = getattr(view, key)
+                    if other is not None and n < other.shape[1]:
+                        vals[0, n] = other[0, n]
+                if np.isfinite(fields["rotation"][0, n]):
+                    fields["rotation"][0, n] = mirror_rotation(int(fields["rotation"][0, n]))
+        return replace(poses, meta=meta, views=[used], **fields)
 
 
 def create(schema: str | Schema | None = None, weights: str | None = None,

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -284,9 +285,10 @@ class MoveNet:
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """Poses (one frame; one instance per box, or one without boxes) in ``self.schema``.
 
-        ``meta`` per instance: ``rotation`` (the quarter turn that won, original view),
-        ``passes`` (network passes) and, with ``mirror_test``, ``views`` (``"both"``,
-        ``"original"`` or ``"mirrored"``, see :func:`~infantpose.models.tta.combine_views`).
+        Per instance: the field ``rotation`` (the quarter turn that won, original view),
+        ``meta["passes"]`` (network passes) and, with ``mirror_test``, the field ``views``
+        (``"both"``, ``"original"`` or ``"mirrored"``, see
+        :func:`~infantpose.models.tta.combine_views`).
         """
         return self._predict(image, boxes, None, self.mirroring)
 
@@ -301,9 +303,9 @@ class MoveNet:
                                    f"{img.shape} {img.dtype}")
         bxs = _boxes(boxes)
         poses = Poses.empty(COCO17, 1, len(bxs), frame_size=(img.shape[1], img.shape[0]))
-        meta: dict[str, list] = {"rotation": [], "passes": []}
-        if mirroring:
-            meta["views"] = []
+        rotations: list[int | None] = []
+        passes_of: list[int] = []
+        views: list[str | None] = []
         for i, b in enumerate(bxs):
             kps, rot, passes, crop = self._view(img, b, False, first)
             if mirroring:
@@ -313,14 +315,15 @@ class MoveNet:
                     mk, _, mp, _ = self._view(img, b, True, first)
                 kps, which = combine_views(kps, mk, self.mirror_tol)
                 passes += mp
-                meta["views"].append(which)
+                views.append(which)
             if kps[:, 2].mean() < self.min_pose_score:
                 kps = np.full((17, 3), np.nan)  # nobody there: no invented infant
                 kps[:, 2] = 0.0
             poses.data[0, i] = kps
-            meta["rotation"].append(rot)
-            meta["passes"].append(passes)
-        poses.meta = {"model": self.name, **meta}
+            rotations.append(rot)
+            passes_of.append(passes)
+        poses = replace(poses, meta={"model": self.name, "passes": passes_of},
+                        rotation=[rotations], views=[views] if mirroring else None)
         return poses if self.schema.name == COCO17.name else poses.convert(self.schema)
 
 

@@ -286,8 +286,9 @@ class OnnxPoseEstimator:
                                   self.model_schema, source=None,
                                   frame_size=(int(img.shape[1]), int(img.shape[0])),
                                   meta={"model": self.name, "weights": str(self.path),
-                                        "output": self.config.output, "rotation": rotations,
-                                        "flip_test": self.config.flip_test})
+                                        "output": self.config.output,
+                                        "flip_test": self.config.flip_test},
+                                  rotation=[rotations])
         return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
 
 

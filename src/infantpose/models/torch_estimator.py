@@ -183,8 +183,8 @@ class TorchPoseEstimator:
         p = self._runtime(image, None)
         if p.n_instances == 0 or not np.isfinite(p.data[0, 0, :, :2]).any():
             return whole, 0
-        rots = p.meta.get("rotation") or [0]
-        rot = int(rots[0] or 0) if isinstance(rots, list) else int(rots or 0)
+        rot = p.rotation[0, 0] if p.rotation is not None else 0.0
+        rot = int(rot) if np.isfinite(rot) else 0
         roi = self._runtime_roi(p, 0)
         if roi is None:
             return whole, rot
@@ -391,13 +391,17 @@ class TorchPoseEstimator:
         sizes = [(int(im.shape[1]), int(im.shape[0])) for im in images]
         same = len(set(sizes)) == 1
         meta = {"model": self.name, "decoder": self.decoder if self.mode == "heatmap" else self.mode,
-                "flip_test": self.flip_test, "weights": self.loaded.source, "rotation": rotations,
+                "flip_test": self.flip_test, "weights": self.loaded.source,
                 "roi_refined": refined, "runtime_mirror": self.runtime_mirror,
                 "ensemble": self.ensemble}
+        turns: list[list[int]] = [[] for _ in images]  # each instance's crop turn, per image
+        for i, rot in zip(owner, rotations):
+            turns[i].append(rot)
         poses = Poses.from_ragged([np.asarray(f, dtype=float).reshape(-1, k, 3) for f in found],
                                   self.model_schema, source=None,
                                   frame_size=sizes[0] if same and sizes else None,
-                                  image_sizes=None if same else sizes, meta=meta)
+                                  image_sizes=None if same else sizes, meta=meta,
+                                  rotation=turns)
         one = poses.data[0, 0].copy() if len(images) == 1 and poses.n_instances == 1 else None
         if self.schema.name != self.model_schema.name:
             poses = poses.convert(self.schema)

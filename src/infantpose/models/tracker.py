@@ -30,7 +30,7 @@ import numpy as np
 from infantpose.poses import Poses
 
 __all__ = ["BoxTracker", "Hint", "OwnTracker", "Step", "Tracker", "TrackingConfig", "box_is_valid",
-           "first_meta",
+           "first_instance",
            "make_tracker", "next_box", "pick_instance", "pose_confidence", "search_box"]
 
 
@@ -91,7 +91,8 @@ class Step:
     Attributes:
         instance: the followed infant's (K, 3) keypoints in the estimator's schema, or None.
         confidence: its mean keypoint score (0 without an instance).
-        rotation / path: the quarter turn and the estimator path that found it (``meta``).
+        rotation / path: the quarter turn and the estimator path that found it (the
+            prediction's ``rotation`` / ``path`` fields).
         outcome: ``"detected"`` (a search, with no infant found the frame before),
             ``"tracked"`` (followed from the previous frame) or ``"redetected"`` (a new search
             after the infant had been found).
@@ -208,21 +209,23 @@ def pick_instance(result: Poses, box: np.ndarray | None) -> tuple[np.ndarray | N
     return best, best_conf
 
 
-def first_meta(result: Poses, key: str) -> Any:
-    """``result.meta[key]`` of the first instance (a per-instance list or one value), or None."""
-    val = result.meta.get(key)
-    if isinstance(val, (list, tuple)):
-        val = val[0] if val else None
-    return val
+def first_instance(result: Poses, field: str) -> Any:
+    """Typed field ``field`` (``"path"``, ``"rotation"``, ``"tracked"``, ...) of the first
+    instance of a one-frame prediction, or None when not recorded or unknown (NaN)."""
+    val = getattr(result, field)
+    if val is None or val.ndim < 2 or val.shape[1] == 0:
+        return None
+    v = val[0, 0]
+    return None if isinstance(v, float) and np.isnan(v) else v
 
 
 def _rotation_of(result: Poses) -> int | None:
-    rot = first_meta(result, "rotation")
+    rot = first_instance(result, "rotation")
     return None if rot is None else int(rot)
 
 
 def _path_of(result: Poses) -> str | None:
-    path = first_meta(result, "path")
+    path = first_instance(result, "path")
     return None if path is None else str(path)
 
 
@@ -296,7 +299,7 @@ class OwnTracker:
     Args:
         runner: an estimator-like object in its own video mode, made for this tracker alone
             (it holds the video's state; e.g. the mediapipe runtime's video-mode twin), whose
-            ``meta["tracked"]`` says per frame whether it followed the previous pose (True) or
+            ``tracked`` field says per frame whether it followed the previous pose (True) or
             searched afresh (False); without it a pose after a pose counts as followed.
         at_time: called with each frame's time (seconds, or None) before the frame, for models
             that smooth over time.
@@ -318,7 +321,7 @@ class OwnTracker:
             self.at_time(time)
         res = self.runner.predict(frame)
         inst, conf = pick_instance(res, None)
-        followed = first_meta(res, "tracked")
+        followed = first_instance(res, "tracked")
         if inst is not None and (self.had_pose if followed is None else bool(followed)):
             outcome = "tracked"
         elif self.had_pose:

@@ -359,9 +359,8 @@ def filter_poses(poses: Poses, config: FilterConfig | None = None, **kw: Any) ->
 
     Time comes from ``poses.frame_indices`` (frames the reader skipped are gaps of the length
     they lasted), not from the row number. The result's ``meta["filter"]`` records the
-    configuration and counts, and ``meta["interpolated"]`` / ``meta["rejected"]`` list
-    ``[frame_row, instance, keypoint]`` of each filled / rejected point, so downstream analysis
-    can exclude synthetic points. ValueError for frame numbers that are not strictly increasing.
+    configuration and counts, and its fields ``interpolated`` / ``rejected`` ((F, N, K) bool)
+    mark each filled / rejected point, so downstream analysis can exclude synthetic points. ValueError for frame numbers that are not strictly increasing.
     """
     cfg = config or FilterConfig(**kw)
     fps = poses.fps
@@ -381,6 +380,4 @@ def filter_poses(poses: Poses, config: FilterConfig | None = None, **kw: Any) ->
     meta = dict(poses.meta)
     meta["filter"] = {**cfg.to_dict(), "n_interpolated": int(interp.sum()),
                       "n_rejected": int(rej.sum()), "n_low_score": int(low.sum())}
-    meta["interpolated"] = np.argwhere(interp).tolist()
-    meta["rejected"] = np.argwhere(rej).tolist()
-    return replace(poses, data=out, meta=meta)
+    return replace(poses, data=out, meta=meta, interpolated=interp, rejected=rej)

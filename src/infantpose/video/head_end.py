@@ -8,6 +8,7 @@ Split out of ``video/privacy.py`` (which re-exports these names); behaviour unch
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,19 +98,17 @@ def end_has_face(detector: Any, rgb: np.ndarray, centre: np.ndarray, down: np.nd
     return False
 
 
-#: ``Poses.meta["path"]`` value of a pose no person detector found (BlazePose's landmark-only
+#: ``Poses.path`` value of a pose no person detector found (BlazePose's landmark-only
 #: fallback, :mod:`infantpose.models.blazepose`).
 GUESS_PATH = "fallback"
 
 
-def guessed_instances(path: Any) -> list[bool]:
-    """Per instance, whether its pose is a guess, from a ``meta["path"]`` entry: one path
-    (a video frame's) or a list of them (an image's instances); anything else is no guess."""
-    if isinstance(path, str):
-        return [path == GUESS_PATH]
-    if isinstance(path, (list, tuple)):
-        return [p == GUESS_PATH for p in path]
-    return []
+def guessed_instances(paths: Sequence[str | None] | np.ndarray | None) -> list[bool]:
+    """Per instance, whether its pose is a guess, from one frame's row of ``Poses.path``
+    (None: the poses record no path, so nothing is a guess)."""
+    if paths is None:
+        return []
+    return [p == GUESS_PATH for p in paths]
 
 
 def _inside(xy: np.ndarray, box: np.ndarray) -> bool:

@@ -289,7 +289,7 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
         draw: poses drawn on the overlay (matched by frame index; frames without poses are
             written undrawn). With ``deidentify`` their facial keypoints are not drawn.
         face_poses: poses whose head keypoints place the face (default ``draw``), with their
-            per-frame ``meta["path"]`` marking guessed poses (:mod:`infantpose.video.privacy`).
+            ``path`` field marking guessed poses (:mod:`infantpose.video.privacy`).
         deidentify: ``"mosaic"`` or ``"blur"``: hide the face in every frame written; frames
             with no placeable face are blurred whole. Required for ``deidentified``.
         deidentified, overlay: output paths (.mp4/.mov/.mkv/.avi); at least one.
@@ -319,9 +319,7 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
     fp = face_poses if face_poses is not None else draw
     face_rows = {int(f): i for i, f in enumerate(fp.frame_index_array())} if fp is not None \
         else {}
-    fp_paths = fp.meta.get("path") if fp is not None else None
-    if not (isinstance(fp_paths, list) and fp is not None and len(fp_paths) == fp.n_frames):
-        fp_paths = None
+    fp_paths = fp.path if fp is not None else None
     shown = draw
     if draw is not None and deidentify and draw.schema.facial:
         from infantpose.video.privacy import drop_facial_keypoints
@@ -416,8 +414,8 @@ def deidentify_video(src: str | os.PathLike, dst: str | os.PathLike, mode: str =
     """Write a copy of ``src`` with the face hidden in every frame and no metadata.
 
     ``poses`` (a video Poses of the same video, e.g. from ``infantpose predict``) adds face boxes
-    from head keypoints, matched by frame index; its ``meta["path"]`` (one entry per frame)
-    marks guessed poses (see :meth:`~infantpose.video.privacy.Deidentifier.face_regions`). The frames go through
+    from head keypoints, matched by frame index; its ``path`` field marks guessed poses
+    (see :meth:`~infantpose.video.privacy.Deidentifier.face_regions`). The frames go through
     :func:`render_videos` (the one video path); the output is written atomically (no source
     tags, no audio). ``progress`` is called with 1 per frame;
     ``show_progress`` draws a bar instead.

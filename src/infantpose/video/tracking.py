@@ -62,7 +62,10 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
 
     Returns:
         A video ``Poses`` with one instance (all-missing in frames where no infant was found),
-        ``fps``, ``frame_size`` and ``frame_indices`` set, and ``meta["tracking"]`` counting
+        ``fps``, ``frame_size`` and ``frame_indices`` set, the field ``outcome`` (per frame:
+        ``"detected"``, ``"tracked"`` or ``"redetected"``), the fields ``path`` and
+        ``rotation`` (per frame and instance: the estimator route and the quarter turn that
+        found the pose, when the estimator reports them), and ``meta["tracking"]`` counting
         tracked frames, re-detections, lost frames and the rotations used.
 
     How the infant is followed (``meta["tracking"]["method"]``): ``"own"`` for estimators
@@ -79,6 +82,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     indices: list[int] = []
     paths: list[str | None] = []  # which estimator path found each frame's pose
     frame_rotations: list[int | None] = []  # the image rotation that found each frame's pose
+    outcomes: list[str] = []  # detected / tracked / redetected, per frame
     missing: list[str] | None = None  # keypoints the model's schema lacks (from its output)
     counts = {"detected": 0, "tracked": 0, "redetected": 0}
     n_lost = 0
@@ -94,6 +98,7 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
             if missing is None and "missing_keypoints" in step.meta:
                 missing = list(step.meta["missing_keypoints"])
             counts[step.outcome] += 1
+            outcomes.append(step.outcome)
             inst = step.instance
             if inst is None:
                 n_lost += 1
@@ -122,14 +127,13 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
                          "rotation_kept": tracker.keeps_rotation,
                          "seconds": round(elapsed, 3),
                          "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
-    if any(p is not None for p in paths):
-        meta["path"] = paths
-    if any(r is not None for r in frame_rotations):
-        meta["rotation"] = frame_rotations
     if missing:
         meta["missing_keypoints"] = missing
     return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
-                 fps=fps, frame_size=frame_size, meta=meta)
+                 fps=fps, frame_size=frame_size, meta=meta, outcome=outcomes,
+                 path=[[p] for p in paths] if any(p is not None for p in paths) else None,
+                 rotation=[[r] for r in frame_rotations]
+                 if any(r is not None for r in frame_rotations) else None)
 
 
 def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = True,
