@@ -32,7 +32,8 @@ PACKAGE = "infantpose"
 #: the package's ``__init__``, the public facade).
 LAYERS: list[tuple[str, set[str]]] = [
     ("core", {"errors", "schemas", "_atomic", "_jsonfile", "_yamlfile", "_native", "_names",
-              "_validate", "geometry", "gaps", "poses", "pose_fields", "datasets", "progress", "outputs",
+              "_validate", "geometry", "gaps", "poses", "pose_fields", "datasets", "progress",
+              "outputs",
               "_output_guards", "draw"}),
     ("io", {"io"}),
     ("models", {"models"}),

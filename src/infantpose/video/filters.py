@@ -360,7 +360,8 @@ def filter_poses(poses: Poses, config: FilterConfig | None = None, **kw: Any) ->
     Time comes from ``poses.frame_indices`` (frames the reader skipped are gaps of the length
     they lasted), not from the row number. The result's ``meta["filter"]`` records the
     configuration and counts, and its fields ``interpolated`` / ``rejected`` ((F, N, K) bool)
-    mark each filled / rejected point, so downstream analysis can exclude synthetic points. ValueError for frame numbers that are not strictly increasing.
+    mark each filled / rejected point, so downstream analysis can exclude synthetic points.
+    ValueError for frame numbers that are not strictly increasing.
     """
     cfg = config or FilterConfig(**kw)
     fps = poses.fps
