@@ -65,7 +65,7 @@ def run(mode: str, use_boxes: bool, gt_path: Path) -> str:
         p = est.predict(image, boxes)
         seconds.append(time.perf_counter() - t)
         frames.append(p)
-        paths += p.meta["path"]
+        paths += p.path[0].tolist()
     est.close()
     poses = Poses.concat(frames, frame_names=gt.image_names, source="blazepose")
     res = evaluate_predictions(gt, predictions_from_poses(poses, gt, source="model:blazepose"))
@@ -90,7 +90,7 @@ def overhead(gt_path: Path, n: int, repeats: int) -> str:
     images = []
     for path in gt.image_paths:
         img = read_image(path)
-        if auto.predict(img).meta["path"] == ["detector"]:
+        if auto.predict(img).path[0].tolist() == ["detector"]:
             images.append(img)
         if len(images) == n:
             break

@@ -322,7 +322,7 @@ def photos(folder: Path) -> Iterator[Case]:
 # --- the run -------------------------------------------------------------------------------------
 def evaluate(cases: Iterator[Case], est, deids: dict, attacker: Attacker) -> Tally:
     """Every case through ``deidentify``'s path (as ``predict --overlay --deidentify`` does:
-    the pose's ``meta["path"]`` marks guessed poses), then the attackers."""
+    the pose's ``path`` field marks guessed poses), then the attackers."""
     from infantpose.video.privacy import guessed_instances
 
     t = Tally()
@@ -334,7 +334,8 @@ def evaluate(cases: Iterator[Case], est, deids: dict, attacker: Attacker) -> Tal
         t.pointed += int(c.points is not None)
         for mode, deid in deids.items():
             out = deid(c.image, poses.data[0], poses.schema, stream=c.stream,
-                       guessed=guessed_instances(poses.meta.get("path")))
+                       guessed=guessed_instances(None if poses.path is None
+                                                 else poses.path[0]))
             t.unhidden[mode] += int(unhidden_point(c.image, out, c.points))
             if mode == "mosaic":
                 t.both_ends += int("both ends" in deid.last_verdicts)
@@ -374,7 +375,8 @@ def fallback_on_examples(est) -> list[tuple[str, dict]]:
                     img = read_image(p)
                     res = est.predict(img)
                     deid(img, res.data[0], est.schema,
-                         guessed=guessed_instances(res.meta.get("path")))
+                         guessed=guessed_instances(None if res.path is None
+                                                   else res.path[0]))
             finally:
                 deid.close()
             n = sum(q.parent == group for q in images)

@@ -73,7 +73,7 @@ class Counting:
         calls, landmark_only = est.calls, est.fallback_calls
         res = est.predict(image, boxes)
         passes = (est.calls - calls) - (est.fallback_calls - landmark_only)
-        followed = bool(res.meta["tracked"][0]) and res.meta["path"][0] == "detector"
+        followed = bool(res.tracked[0, 0]) and res.path[0, 0] == "detector"
         self.detector += passes - int(followed)
         return res
 

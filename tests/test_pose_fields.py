@@ -224,3 +224,10 @@ def test_filter_marks_points_in_the_fields_and_they_reach_the_file(tmp_path):
     assert out.meta["filter"]["n_interpolated"] == int(out.interpolated.sum())
     back = Poses.load_json(out.save_json(tmp_path / "f.json"))
     np.testing.assert_array_equal(back.interpolated, out.interpolated)
+
+
+def test_empty_poses_round_trip_with_fields(tmp_path):
+    p = Poses.empty("coco17", 0, 2, path=np.empty((0, 2), object), outcome=[],
+                    rotation=np.empty((0, 2)))
+    q = Poses.load_json(p.save_json(tmp_path / "e.json"))
+    assert q.path.shape == (0, 2) and q.rotation.shape == (0, 2) and q.outcome.shape == (0,)

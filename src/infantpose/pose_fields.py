@@ -118,6 +118,8 @@ def coerce(s: FieldSpec, value: Any, shape: tuple[int, ...]) -> np.ndarray:
             src = np.asarray(value, dtype=object)
         except ValueError as e:  # ragged nesting
             raise ValueError(f"{where} must have shape {shape} {_axes_words(s)}: {e}") from None
+        if src.size == 0 and math.prod(shape) == 0:
+            src = src.reshape(shape)  # JSON's [] for no frames or no instances
         if src.shape != shape:
             raise ValueError(f"{where} must have shape {shape} {_axes_words(s)}, "
                              f"got {src.shape}")
@@ -127,6 +129,8 @@ def coerce(s: FieldSpec, value: Any, shape: tuple[int, ...]) -> np.ndarray:
             arr[i] = None if v is None else str(v)
         return arr
     raw = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    if raw.size == 0 and math.prod(shape) == 0:
+        raw = raw.reshape(shape)
     if raw.shape != shape:
         raise ValueError(f"{where} must have shape {shape} {_axes_words(s)}, got {raw.shape}")
     if s.kind == "bool":
