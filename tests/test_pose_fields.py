@@ -35,7 +35,7 @@ def _all_fields(frames=3, inst=2):
         interpolated=flags, rejected=rejected)
 
 
-# --- checks ----------------------------------------------------------------------------------------
+# --- checks ---------------------------------------------------------------------------------------
 
 def test_fields_default_to_not_recorded_and_take_their_types():
     p = _poses()
@@ -67,7 +67,7 @@ def test_bad_fields_are_refused_naming_the_field(kw, message):
         _poses(**kw)
 
 
-# --- operations ------------------------------------------------------------------------------------
+# --- operations -----------------------------------------------------------------------------------
 
 def test_fields_survive_take_frames_pad_and_drop_keypoints():
     p = _poses(**_all_fields())
@@ -129,7 +129,7 @@ def test_labeled_dataset_subset_slices_the_fields():
     assert ds.subset([2, 1]).poses.path.tolist() == [["c"], ["b"]]
 
 
-# --- JSON ------------------------------------------------------------------------------------------
+# --- JSON -----------------------------------------------------------------------------------------
 
 def test_json_round_trip_keeps_every_field(tmp_path):
     p = _poses(**_all_fields())
@@ -198,7 +198,7 @@ def test_bad_fields_in_a_file_name_the_file(tmp_path, fields, message):
     assert "bad.json" in str(e.value)
 
 
-# --- producers -------------------------------------------------------------------------------------
+# --- producers ------------------------------------------------------------------------------------
 
 def test_track_frames_records_the_outcome_of_every_frame():
     import testclips as tc
