@@ -113,20 +113,19 @@ def coerce(s: FieldSpec, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """
     where = f"Poses.{s.name}"
     if s.kind == "str":
-        arr = np.empty(shape, dtype=object)
         try:
-            src = np.asarray(value, dtype=object)
+            arr = value if isinstance(value, np.ndarray) and value.dtype == object \
+                else np.asarray(value, dtype=object)
         except ValueError as e:  # ragged nesting
             raise ValueError(f"{where} must have shape {shape} {_axes_words(s)}: {e}") from None
-        if src.size == 0 and math.prod(shape) == 0:
-            src = src.reshape(shape)  # JSON's [] for no frames or no instances
-        if src.shape != shape:
+        if arr.size == 0 and math.prod(shape) == 0:
+            arr = arr.reshape(shape)  # JSON's [] for no frames or no instances
+        if arr.shape != shape:
             raise ValueError(f"{where} must have shape {shape} {_axes_words(s)}, "
-                             f"got {src.shape}")
-        for i, v in np.ndenumerate(src):
+                             f"got {arr.shape}")
+        for v in arr.flat:
             if v is not None and not isinstance(v, str):
-                raise ValueError(f"{where} must hold strings or None, got {v!r} at {list(i)}")
-            arr[i] = None if v is None else str(v)
+                raise ValueError(f"{where} must hold strings or None, got {v!r}")
         return arr
     raw = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
     if raw.size == 0 and math.prod(shape) == 0:
