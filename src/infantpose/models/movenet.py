@@ -57,7 +57,8 @@ import torch
 
 from infantpose import _atomic
 from infantpose.errors import InputError
-from infantpose.geometry import apply_affine, box_transform, crop_image, invert_affine, tight_box
+from infantpose.geometry import (apply_affine, box_transform, crop_image, invert_affine,
+                                 lean_degrees, tight_box, upright_crop_transform)
 from infantpose.poses import Poses
 from infantpose.models.checkpoint import CHECKPOINT_FORMAT
 from infantpose.schemas import COCO17, Schema, get_mapping, get_schema
@@ -75,6 +76,8 @@ HEAD_NODES = {
     "offsets": "StatefulPartitionedCall/kpt_offset_0/conv2d_7/BiasAdd",  # 34: (dy, dx) × 17
 }
 VARIANTS = ("thunder", "lightning")
+#: degrees of torso lean above which a refined crop is tried once more turned upright
+ALIGN_LEAN = 30.0
 #: the heads' stride: an N×N input gives (N / 4)×(N / 4) cells
 STRIDE = 4
 #: ``architecture`` of a fine-tuned MoveNet checkpoint (:func:`save_movenet_checkpoint`)
@@ -125,7 +128,8 @@ class MoveNet:
                  rotate_below: float | None = 0.3, antialias: bool = True,
                  refine_boxes: bool = False, mirror_tol: float | None = None,
                  min_pose_score: float = 0.15, finder: torch.nn.Module | None = None,
-                 finder_size: int | None = None, mirror_scope: str = "crop"):
+                 finder_size: int | None = None, mirror_scope: str = "crop",
+                 align_lean: float | None = ALIGN_LEAN):
         from infantpose.models.tta import MIRROR_TOL
 
         self.net = net
@@ -157,6 +161,8 @@ class MoveNet:
             raise InputError(None, f"movenet mirror_scope must be 'crop' or 'view', got "
                                    f"{mirror_scope!r}")
         self.mirror_scope = mirror_scope
+        self.align_lean = (None if align_lean is None
+                           else _number(align_lean, "align_lean", 0.0, 180.0))
         self.calls = 0  # network passes, for benchmarks and tests
 
     # -- one network pass ------------------------------------------------------------------------
@@ -206,7 +212,27 @@ class MoveNet:
             m = box_transform(box, (self.input_size,) * 2, self.refine_margin, rotation)
             kps = self._pass(image, m, mirror)
             passes += 1
-        return kps, passes, m
+        return self._upright(image, kps, passes, m, mirror)
+
+    def _upright(self, image: np.ndarray, kps: np.ndarray, passes: int, m: np.ndarray | None,
+                 mirror: bool) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """``kps`` (from the crop ``m`` after ``passes`` passes), or the pose of a crop turned
+        so that its torso stands upright when its torso leans more than ``align_lean`` degrees
+        and the turned crop's answer is the more confident (module docstring)."""
+        if self.align_lean is None:
+            return kps, passes, m
+        ok = kps[:, 2] >= self.min_score
+        up = _torso_up(kps, ok)
+        if up is None or ok.sum() < 3 or lean_degrees(up) <= self.align_lean:
+            return kps, passes, m
+        turned = upright_crop_transform(kps[ok, :2], up, (self.input_size,) * 2,
+                                        self.refine_margin)
+        if turned is None:
+            return kps, passes, m
+        other = self._pass(image, turned, mirror)
+        if other[:, 2].mean() > kps[:, 2].mean():
+            return other, passes + 1, turned
+        return kps, passes + 1, m
 
     def _view_at(self, image: np.ndarray, box: np.ndarray | None, rotation: int, mirror: bool
                  ) -> tuple[np.ndarray, int, np.ndarray | None]:
@@ -228,8 +254,9 @@ class MoveNet:
                                   (self.input_size,) * 2,
                                   1.0 if box is None else self.box_margin, rotation)
                 kps, last, more = self._pass(image, m, mirror), m, 1
+                kps, more, last = self._upright(image, kps, more, last, mirror)
             return kps, 1 + more, last
-        return kps, 1, m
+        return self._upright(image, kps, 1, m, mirror)
 
     def _view(self, image: np.ndarray, box: np.ndarray | None, mirror: bool,
               first: int | None = None) -> tuple[np.ndarray, int, int, np.ndarray | None]:
@@ -322,6 +349,17 @@ class MoveNet:
             meta["passes"].append(passes)
         poses.meta = {"model": self.name, **meta}
         return poses if self.schema.name == COCO17.name else poses.convert(self.schema)
+
+
+def _torso_up(kps: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+    """The image direction mid-hip → mid-shoulder of a COCO-17 pose from its confident (``ok``)
+    shoulders and hips (one of each side at least), or None."""
+    shoulders = [i for i in (5, 6) if ok[i]]
+    hips = [i for i in (11, 12) if ok[i]]
+    if not shoulders or not hips:
+        return None
+    up = kps[shoulders, :2].mean(axis=0) - kps[hips, :2].mean(axis=0)
+    return up if np.isfinite(up).all() and np.hypot(*up) >= 1.0 else None
 
 
 def _turn(rotation: Any) -> int | None:
