@@ -56,6 +56,7 @@ from infantpose.models.blazepose_views import (_Candidate, _check_mirror_test,  
 # the mirror test's rule and tolerance live in models.tta (re-exported here for their importers)
 from infantpose.models.tta import (MIRROR_TOL, QUARTER_TURNS, combine_views,  # noqa: F401
                                    mirror_back, search_turns)
+from infantpose.models.tracker import BoxTracker, OwnTracker, TrackingConfig
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -199,8 +200,6 @@ class BlazePose(FallbackSearch, MirrorTest):
         (:class:`~infantpose.models.tracker.OwnTracker` around a runner of its own, whole frames
         in) when ``following`` and ``config.own_tracking``; else the box tracker, which passes
         the last frame's box and rotation (tried first) to this estimator."""
-        from infantpose.models.tracker import BoxTracker, OwnTracker, TrackingConfig
-
         cfg = config or TrackingConfig()
         if following and cfg.own_tracking:
             runner = self._video_runner()

@@ -16,6 +16,7 @@ import hashlib
 
 import numpy as np
 
+from infantpose.models.blazepose import BlazePose
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33
 
@@ -44,8 +45,6 @@ class PersonFinder:
     def start(self) -> None:
         """Start the runtime now (raises ImportError where mediapipe is missing)."""
         if self.runtime is None:
-            from infantpose.models.blazepose import BlazePose
-
             self.runtime = BlazePose(schema=BLAZEPOSE33, mirror_test=False,  # set per call
                                      landmark_model=self.landmark_model)
 
