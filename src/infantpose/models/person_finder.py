@@ -1,9 +1,8 @@
 """The person finder of the top-down models: the mediapipe BlazePose runtime placing crops.
 
 A top-down network needs to be told where the person is. Without boxes, infantpose's top-down
-models (:class:`~infantpose.models.topdown.TorchPoseEstimator`,
-:class:`~infantpose.models.onnx_model.OnnxPoseEstimator`) ask the mediapipe ``blazepose``
-estimator, which finds infants in any orientation (its rotation retries and landmark-only
+estimator (:class:`~infantpose.models.topdown_estimator.TopDownEstimator`: torch checkpoints
+and ONNX files) asks the mediapipe ``blazepose`` estimator, which finds infants in any orientation (its rotation retries and landmark-only
 fallback), and crop on its pose: MediaPipe's rotated body region, or the box around it. This
 module is that finder, written once: a BlazePose-33 runtime started on first use, optionally
 mirror-tested, with its answers cached per image and boxes (validating a model while it trains
