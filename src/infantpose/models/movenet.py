@@ -52,15 +52,21 @@ import os
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
 from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, box_transform, crop_image, invert_affine,
-                                 lean_degrees, tight_box, upright_crop_transform)
+                                 lean_degrees, quarter_turns, tight_box,
+                                 upright_crop_transform)
 from infantpose.poses import Poses
 from infantpose.models.checkpoint import CHECKPOINT_FORMAT
+from infantpose.models.ort_runner import onnx_or_torch
+from infantpose.models.tfjs_graph import load_tfjs_graph
+from infantpose.models.tracker import BoxTracker
+from infantpose.models.tta import MIRROR_TOL, combine_views, search_turns, turn_order
 from infantpose.schemas import COCO17, Schema, get_mapping, get_schema
 
 __all__ = ["CHECKPOINT_ARCHITECTURE", "HEAD_NODES", "STRIDE", "MoveNet", "create",
@@ -87,8 +93,6 @@ CHECKPOINT_ARCHITECTURE = "movenet"
 def load_movenet(model_path: str | os.PathLike):
     """The MoveNet TF.js graph (``movenet-*.json`` with its ``.bin`` beside it) as a torch
     module (:class:`~infantpose.models.tfjs_graph.TFJSGraph`) in eval mode."""
-    from infantpose.models.tfjs_graph import load_tfjs_graph
-
     graph = load_tfjs_graph(model_path)
     shape = graph.input_shape
     if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or shape[1] <= 0:
@@ -130,8 +134,6 @@ class MoveNet:
                  min_pose_score: float = 0.15, finder: torch.nn.Module | None = None,
                  finder_size: int | None = None, mirror_scope: str = "crop",
                  align_lean: float | None = ALIGN_LEAN):
-        from infantpose.models.tta import MIRROR_TOL
-
         self.net = net
         self.input_size = int(input_size)
         self.name = name
@@ -168,8 +170,6 @@ class MoveNet:
     # -- one network pass ------------------------------------------------------------------------
     def _crop(self, image: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
         """The ``n``-pixel network input for the affine ``m`` (image → crop coordinates)."""
-        import cv2
-
         scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
         if self.antialias and scale < 0.5:
             h, w = image.shape[:2]
@@ -263,8 +263,6 @@ class MoveNet:
         """(keypoints, rotation, passes, the crop they came from) of one view; other quarter
         turns are tried when the first one's (``first``, a tracker's hint, else upright) mean
         score is below ``rotate_below``."""
-        from infantpose.models.tta import search_turns, turn_order
-
         # (the mirrored crop is the upright crop flipped: the same turn serves both views)
         passes: list[int] = []
         crops: dict[int, np.ndarray | None] = {}
@@ -291,8 +289,6 @@ class MoveNet:
         """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous frame's
         box, and its quarter turn tried first (infants keep their orientation from frame to
         frame); frames it follows are one view each (``mirror_test`` None)."""
-        from infantpose.models.tracker import BoxTracker
-
         def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
             mirror = not hint.following if self.mirror_test is None else self.mirror_test
             return self._predict(image, boxes, _turn(hint.rotation), mirror)
@@ -320,8 +316,6 @@ class MoveNet:
     def _predict(self, image: np.ndarray, boxes: np.ndarray | None, first: int | None,
                  mirroring: bool) -> Poses:
         """:meth:`predict` with the quarter turn to try first and whether to mirror given."""
-        from infantpose.models.tta import combine_views
-
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8 or min(img.shape[:2]) < 1:
             raise InputError(None, f"movenet expects an H×W×3 uint8 RGB image, got "
@@ -364,8 +358,6 @@ def _torso_up(kps: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
 
 def _turn(rotation: Any) -> int | None:
     """A tracker's rotation hint as a quarter turn (0/90/180/270), or None."""
-    from infantpose.geometry import quarter_turns
-
     try:
         return None if rotation is None else quarter_turns(rotation) * 90
     except (TypeError, ValueError) as e:
@@ -398,7 +390,7 @@ def _number(value: Any, name: str, lo: float, hi: float, kind: type = float) -> 
 def _model_path(variant: str, model_path: str | os.PathLike | None) -> Path:
     if model_path is not None:
         return Path(model_path)
-    try:
+    try:  # looked up per call: tests and experiments swap the store module
         from infantpose.models.store import model_file
     except ImportError:
         raise InputError(None, f"MoveNet {variant}: no model store in this installation; pass "
@@ -516,8 +508,6 @@ def _runner(graph: torch.nn.Module, runtime: str) -> Any:
     :mod:`infantpose.models.ort_runner`), or the torch module itself."""
     if runtime != "onnx":
         return graph
-    from infantpose.models.ort_runner import onnx_or_torch
-
     n = graph.input_shape[1]
     return onnx_or_torch(graph, torch.full((1, n, n, 3), 127.0))
 
