@@ -17,6 +17,7 @@ from infantpose.io.labels import read_labels
 from infantpose.io.video import probe_video
 from infantpose.models.topdown import checkpoint_model
 from infantpose.outputs import Outputs, is_owned, lock_folder, recording, remove_owned
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.pipelines.train import RUN_FILES
 from infantpose.progress import bar
 from infantpose.schemas import Schema, get_schema
@@ -47,6 +48,9 @@ class AdaptRunOptions:
     fresh: bool = False
     overwrite: bool = False
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from infantpose.io.nwb import NwbInfo
 from infantpose.io.posefiles import (POSE_FORMATS, READABLE_SUFFIXES, read_pose_file,
                                      write_pose_file)
 from infantpose.outputs import Outputs, same_path
+from infantpose.pipelines._paths import coerce_paths
 
 __all__ = ["LABEL_FORMATS", "ConvertOptions", "ConvertResult", "parse_mapping", "run_convert"]
 
@@ -40,6 +41,9 @@ class ConvertOptions:
     check_images: bool = True
     nwb: dict[str, Any] = field(default_factory=dict)
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from infantpose.evaluate.run import predict_dataset
 from infantpose.io.coco import check_coco_results
 from infantpose.io.labels import read_labels
 from infantpose.outputs import Outputs
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.progress import bar
 
 __all__ = ["REPORT_FILES", "EvaluateOptions", "EvaluateResult", "ModelRun", "run_evaluate"]
@@ -52,6 +53,9 @@ class EvaluateOptions:
     mks_lambda: float = 0.01
     overwrite: bool = False
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

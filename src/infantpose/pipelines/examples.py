@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infantpose.examples import make_examples
 from infantpose.outputs import Outputs
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.progress import bar
 
 __all__ = ["EXAMPLE_FILES", "ExamplesOptions", "run_examples"]
@@ -27,6 +28,9 @@ class ExamplesOptions:
     seed: int = 0
     overwrite: bool = False
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 def run_examples(opts: ExamplesOptions) -> list[Path]:

@@ -13,6 +13,7 @@ from infantpose.errors import InputError
 from infantpose.features.qc import MAX_FPS, MIN_FPS
 from infantpose.features.table import FeatureConfig, features_table
 from infantpose.outputs import Outputs
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.progress import bar
 
 __all__ = ["NOT_POSES", "FeaturesOptions", "FeaturesResult", "expand_inputs", "run_features"]
@@ -35,6 +36,9 @@ class FeaturesOptions:
     fps: float | None = None
     overwrite: bool = False
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

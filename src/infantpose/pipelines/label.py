@@ -15,6 +15,7 @@ from infantpose.label.extend import add_to_project
 from infantpose.label.server import check_port, serve
 from infantpose.label.stats import LabelStats, project_stats
 from infantpose.models.resolve import resolve_model
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.schemas import get_schema
 
 __all__ = ["ExportOptions", "ExportResult", "LabelOptions", "LabelProject", "export_labels",
@@ -41,6 +42,9 @@ class LabelOptions:
     port: int = 8765
     serve: bool = True
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass
@@ -109,6 +113,9 @@ class ExportOptions:
     to: str = "coco"
     out: Path | None = None
     only_reviewed: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from infantpose.errors import InputError
 from infantpose.models.store import CATALOG, Pretrained, fetch, installed, models_dir
+from infantpose.pipelines._paths import coerce_paths
 
 __all__ = ["FetchOptions", "ModelsListing", "fetch_models", "list_models"]
 
@@ -42,6 +43,9 @@ class FetchOptions:
     from_file: Path | None = None
     folder: Path | None = None
     force: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 def fetch_models(opts: FetchOptions,

@@ -12,6 +12,7 @@ import pandas as pd
 from infantpose import _atomic, risk
 from infantpose.errors import InputError
 from infantpose.outputs import Outputs
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.progress import bar
 
 __all__ = ["RiskPredictOptions", "RiskPredictResult", "RiskTrainOptions", "run_risk_predict",
@@ -33,6 +34,9 @@ class RiskTrainOptions:
     include_flagged: bool = False
     overwrite: bool = False
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 def run_risk_train(opts: RiskTrainOptions) -> dict[str, Any]:
@@ -70,6 +74,9 @@ class RiskPredictOptions:
     features: Path
     out: Path
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

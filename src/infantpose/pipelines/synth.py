@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infantpose.errors import InputError
 from infantpose.outputs import Outputs, lock_folder, recording_batched, refuse_links
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.progress import bar
 from infantpose.synth import write_clip, write_dataset
 from infantpose.synth.generate import check_schema, parse_size
@@ -32,6 +33,9 @@ class SynthOptions:
     quality: int = 95
     overwrite: bool = False
     quiet: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 
 from infantpose.errors import InputError
 from infantpose.outputs import Outputs, lock_folder, recording, remove_owned
+from infantpose.pipelines._paths import coerce_paths
 from infantpose.train import loop
 from infantpose.train.config import TrainConfig, config_from_dict, read_config_values
 
@@ -51,6 +52,9 @@ class TrainOptions:
     resume: bool = False
     quiet: bool = False
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        coerce_paths(self)
 
 
 @dataclass
