@@ -89,6 +89,8 @@ def main() -> int:  # noqa: C901 - one linear script
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--replay", type=float, default=None)
     ap.add_argument("--rotate-p", type=float, default=None)
+    ap.add_argument("--upright-p", type=float, default=None,
+                    help="probability of a training crop turned torso-upright")
     ap.add_argument("--shift", type=float, default=None, help="centre jitter, × box side")
     ap.add_argument("--scale-max", type=float, default=None,
                     help="loosest crop, × the 1.25 × box margin")
@@ -96,6 +98,8 @@ def main() -> int:  # noqa: C901 - one linear script
     ap.add_argument("--centre-sigma", type=float, default=None)
     ap.add_argument("--val-every", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--own-finder", action="store_true",
+                    help="also score fine-tuned models taking their own whole-image first look")
     ap.add_argument("--tag", default="")
     ap.add_argument("--threads", type=int, default=2,
                     help="torch threads (1 on a machine other jobs share: OpenMP threads that "
@@ -155,6 +159,9 @@ def main() -> int:  # noqa: C901 - one linear script
     if args.rotate_p is not None:
         base.augment.rotate_p = args.rotate_p
         recipe["rotate_p"] = args.rotate_p
+    if args.upright_p is not None:
+        base.augment.upright_p = args.upright_p
+        recipe["upright_p"] = args.upright_p
     if args.shift is not None:
         base.augment.shift = args.shift
         recipe["shift"] = args.shift
@@ -234,13 +241,18 @@ def main() -> int:  # noqa: C901 - one linear script
     for name, ck, run in models:
         run.mkdir(parents=True, exist_ok=True)
         protocols = [(True, "labelled boxes", "none"), (False, "no boxes (two-pass)", "none")]
-        if ck is not None:  # a fine-tuned model's whole-image first look: its own, or the
-            # off-the-shelf network's (create's default for a checkpoint)
-            protocols.append((False, "no boxes, off-the-shelf first look", "thunder"))
+        if ck is not None:  # a fine-tuned model's whole-image first look: the off-the-shelf
+            # network's (create's default for a checkpoint), or (--own-finder) its own
+            protocols = [(True, "labelled boxes", "none"),
+                         (False, "no boxes, off-the-shelf first look", "thunder")]
+            if args.own_finder:
+                protocols.append((False, "no boxes (two-pass)", "none"))
         for boxes, proto, finder in protocols:
             est = (create(weights=str(ck), finder=finder) if ck is not None
                    else create(model_path=model_path))
             key = f"{'boxes' if boxes else 'nobox'}_{est.mirror_scope}_{finder}"
+            if est.align_lean is not None:  # the upright retry (since the crops were placed
+                key += f"_lean{est.align_lean:g}"  # without it, cached files lack the suffix)
             preds, rate = score(est, vgt, vims, boxes, run / f"val240_{key}.pkl")
             emit(_val240.row(name, proto, vgt, preds, vpost, vgroups, rate, args.boot))
     emit()

@@ -94,3 +94,20 @@ def test_body_size_is_the_diagonal_of_the_present_points_box():
     assert sizes[:2].tolist() == [5.0, 10.0] and np.isnan(sizes[2])
     video = np.stack([many, many])  # (2 frames, 3 instances, K, 2)
     assert body_size(video).shape == (2, 3)
+
+
+@pytest.mark.parametrize("angle", [0.0, 35.0, 90.0, 160.0, -120.0])
+def test_upright_crop_turns_up_to_up_and_fits_the_points(angle):
+    th = np.radians(angle)
+    up = np.array([np.sin(th), -np.cos(th)])  # "up" leaning `angle` degrees clockwise
+    assert geo.lean_degrees(up) == pytest.approx(abs(angle))
+    pts = np.array([[100, 100], [100, 100]]) + np.outer([0, 40], up)  # hip, shoulder
+    pts = np.vstack([pts, [np.nan, np.nan]])  # ignored
+    m = geo.upright_crop_transform(pts, up, (64, 64), margin=2.0)
+    q = geo.apply_affine(m, pts[:2])
+    np.testing.assert_allclose(q[1, 0], q[0, 0], atol=1e-9)  # shoulder straight above hip
+    assert q[1, 1] < q[0, 1]
+    np.testing.assert_allclose(q.mean(0), [32, 32], atol=1e-9)  # centred
+    np.testing.assert_allclose(q[0, 1] - q[1, 1], 32, atol=1e-9)  # 40 px × 2 = the crop side
+    assert geo.upright_crop_transform(pts[:1], up, (64, 64)) is None
+    assert geo.upright_crop_transform(pts, [0, 0], (64, 64)) is None

@@ -38,8 +38,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("io", {"io"}),
     ("models", {"models"}),
     ("tasks", {"adapt", "evaluate", "features", "risk", "synth", "video"}),
-    ("workflows", {"train", "label"}),
-    ("api", {"api", "examples"}),
+    ("workflows", {"train", "label", "examples", "pipelines"}),
+    ("api", {"api"}),
     ("cli", {"cli", "__main__", "infantpose"}),
 ]
 

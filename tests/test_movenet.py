@@ -353,3 +353,71 @@ def test_photos_mirror_video_frames_do_not_and_the_last_turn_goes_first():
     assert hinted.predict(marker_image()).rotation[0].tolist() == [0]  # no hint kept
     with pytest.raises(InputError):
         view(marker_image(), None, Hint(45))
+
+
+class BarNet(torch.nn.Module):
+    """(B, N, N, 3) → (B, 1, 17, 3): a bright bar read as a torso: shoulders at its upper end
+    (its right end when it lies), hips at the other, the rest at its centre; score 0.9 when the
+    bar stands upright in the crop, 0.5 when it lies (an adult-trained network on a lying
+    infant)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(x.shape[0], 1, 17, 3)
+        for b in range(x.shape[0]):
+            img = x[b].numpy().mean(-1)
+            ys, xs = np.nonzero(img > 128)
+            c = np.array([xs.mean(), ys.mean()]) + 0.5
+            upright = np.ptp(ys) > np.ptp(xs)
+            half = (np.ptp(ys) if upright else np.ptp(xs)) / 2
+            axis = np.array([0.0, -1.0]) if upright else np.array([1.0, 0.0])
+            xy = np.tile(c, (17, 1))
+            xy[[5, 6]] = c + half * axis
+            xy[[11, 12]] = c - half * axis
+            out[b, 0, :, 0] = torch.from_numpy(xy[:, 1] / N)
+            out[b, 0, :, 1] = torch.from_numpy(xy[:, 0] / N)
+            out[b, 0, :, 2] = 0.9 if upright else 0.5
+        return out
+
+
+def bar_image(lying: bool) -> np.ndarray:
+    img = np.zeros((200, 200, 3), np.uint8)
+    if lying:
+        img[95:105, 50:150] = 255
+    else:
+        img[50:150, 95:105] = 255
+    return img
+
+
+def test_a_leaning_torso_is_tried_again_upright_and_kept_when_more_confident():
+    est = estimator(net=BarNet(), mirror_test=False)
+    assert est.align_lean == 30.0
+    p = est.predict(bar_image(lying=True))
+    assert p.meta["passes"] == [3]  # whole image, refined crop, the same turned upright
+    kps = p.data[0, 0]
+    assert np.allclose(kps[:, 2], 0.9)  # the upright crop's answer won
+    # mapped back to the image: shoulders at the bar's right end, hips at its left end
+    np.testing.assert_allclose(kps[5, :2], [150, 100], atol=2.5)
+    np.testing.assert_allclose(kps[11, :2], [50, 100], atol=2.5)
+    # a torso standing upright is not tried again; align_lean=None never tries
+    est = estimator(net=BarNet(), mirror_test=False)
+    assert est.predict(bar_image(lying=False)).meta["passes"] == [2]
+    est = estimator(net=BarNet(), mirror_test=False, align_lean=None)
+    p = est.predict(bar_image(lying=True))
+    assert p.meta["passes"] == [2] and np.allclose(p.data[0, 0, :, 2], 0.5)
+
+
+def test_the_upright_retry_is_dropped_when_less_confident_and_runs_with_boxes():
+    class Contrary(BarNet):  # more confident lying down: the retry loses
+        def forward(self, x):
+            out = super().forward(x)
+            out[..., 2] = 1.4 - out[..., 2]
+            return out
+
+    est = estimator(net=Contrary(), mirror_test=False)
+    p = est.predict(bar_image(lying=True))
+    assert p.meta["passes"] == [3] and np.allclose(p.data[0, 0, :, 2], 0.9)
+    est = estimator(net=BarNet(), mirror_test=False)
+    p = est.predict(bar_image(lying=True), np.array([[40.0, 80.0, 160.0, 120.0]]))
+    assert p.meta["passes"] == [2] and np.allclose(p.data[0, 0, :, 2], 0.9)
+    with pytest.raises(InputError, match="align_lean"):
+        estimator(align_lean=-1)

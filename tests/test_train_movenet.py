@@ -382,3 +382,23 @@ def test_train_cli_writes_a_movenet_checkpoint(tmp_path, store):
     assert ck["config"]["training"]["held_out"] == 1
     est = create(weights=str(out / "model.pt"))
     assert est.input_size == N
+
+
+def test_upright_augmentation_stands_the_labelled_torso_up():
+    xy = np.full((17, 2), np.nan)
+    lab = np.zeros(17, bool)
+    xy[[5, 6]] = [[300, 240], [300, 270]]  # lying: shoulders right of the hips
+    xy[[11, 12]] = [[200, 240], [200, 270]]
+    lab[[5, 6, 11, 12]] = True
+    sample = mt.Sample(np.zeros((512, 512, 3), np.uint8), xy, lab, 200.0)
+    rng = np.random.default_rng(0)
+    a = mt.AugmentSettings(upright_p=1.0, flip_p=0.0, small_rotation=5.0)
+    for _ in range(5):
+        _, q, _ = mt.augment(sample, rng, 256, a)
+        up = q[[5, 6]].mean(0) - q[[11, 12]].mean(0)
+        assert np.degrees(np.arctan2(abs(up[0]), -up[1])) <= 5.0 + 1e-6
+    # without a labelled hip there is no torso to stand up: the usual rotations
+    sample.labelled[[11, 12]] = False
+    a = mt.AugmentSettings(upright_p=1.0, flip_p=0.0, rotate_p=0.0, small_rotation=0.0)
+    _, q, _ = mt.augment(sample, rng, 256, a)
+    assert abs(q[5, 0] - q[6, 0]) < 1e-6 and q[6, 1] > q[5, 1]  # not turned

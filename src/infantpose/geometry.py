@@ -29,6 +29,7 @@ __all__ = [
     "grow_box",
     "invert_affine",
     "keypoint_xywh",
+    "lean_degrees",
     "pad_box",
     "padded_keypoint_box",
     "quarter_turn_roi",
@@ -39,6 +40,7 @@ __all__ = [
     "tight_box",
     "to_3x3",
     "unrotate_points",
+    "upright_crop_transform",
     "upright_turn",
     "xywh_to_xyxy",
     "xyxy_to_xywh",
@@ -329,6 +331,34 @@ def roi_transform(centre: Sequence[float], side: float, up: Sequence[float],
     a = (min(input_size) / float(side)) * rot
     t = np.array([input_size[0] / 2, input_size[1] / 2]) - a @ np.asarray(centre, dtype=float)
     return np.hstack([a, t[:, None]])
+
+
+def upright_crop_transform(xy: np.ndarray, up: Sequence[float], input_size: tuple[int, int],
+                           margin: float = 1.5) -> np.ndarray | None:
+    """2×3 affine for a square crop around the points ``xy`` (N, 2; non-finite ones ignored),
+    turned so that the image direction ``up`` points up in the crop (any angle, not only quarter
+    turns), its side ``margin`` × the points' longer extent as seen in the turned crop. None
+    without two finite points or a usable ``up``."""
+    u = np.asarray(up, dtype=float)
+    norm = float(np.hypot(*u)) if u.shape == (2,) and np.isfinite(u).all() else 0.0
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if norm < 1e-9 or len(pts) < 2:
+        return None
+    u = u / norm
+    rot = np.array([[-u[1], u[0]], [-u[0], -u[1]]])  # maps u to (0, -1), as roi_transform
+    q = pts @ rot.T
+    lo, hi = q.min(axis=0), q.max(axis=0)
+    side = max(float((hi - lo).max()) * float(margin), 1.0)
+    s = min(input_size) / side
+    t = np.array([input_size[0] / 2, input_size[1] / 2]) - s * (lo + hi) / 2
+    return np.hstack([s * rot, t[:, None]])
+
+
+def lean_degrees(up: Sequence[float]) -> float:
+    """How far (0-180 degrees) the image direction ``up`` leans from pointing straight up."""
+    u = np.asarray(up, dtype=float)
+    return float(np.degrees(np.arctan2(abs(u[0]), -u[1])))
 
 
 def crop_image(image: np.ndarray, m: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:

@@ -1,17 +1,25 @@
 """The ``infantpose`` command: one Typer app, sub-commands in modules of this package.
 
-Each sub-command module defines its commands on :data:`app` and imports heavy dependencies
-inside the command functions, so ``infantpose --help`` stays fast. Errors that are the user's
+Each sub-command module defines its commands on :data:`app`: it parses the options into the
+options dataclass of its workflow in :mod:`infantpose.pipelines`, calls it and prints the
+result. The pipeline (and rich, for printing) is imported inside the command function, so
+``infantpose --help`` stays fast. Errors that are the user's
 to fix (:class:`~infantpose.errors.InfantPoseError`) print one line and exit with code 2.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
+import warnings
 
 import typer
 
+from infantpose import _atomic
+from infantpose._atomic import NO_SPACE, is_disk_full
+from infantpose.cli._stderr_filter import filtered_stderr
 from infantpose.errors import InfantPoseError
 
 app = typer.Typer(
@@ -39,9 +47,6 @@ for _mod in COMMAND_MODULES:
 def _quiet_libraries() -> None:
     """Keep library chatter (Python warnings, mediapipe/TensorFlow C++ logs) off the terminal, so
     that an error is the one line the user sees. ``INFANTPOSE_DEBUG=1`` shows everything."""
-    import os
-    import warnings
-
     if os.environ.get("INFANTPOSE_DEBUG"):
         return
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -84,8 +89,6 @@ def run(argv: list[str]) -> int:
     """Run the command line ``argv``; return the exit code. Every failure the user can cause
     prints one line ``error: <file>: <problem>`` and returns 2; no traceback is shown unless
     ``INFANTPOSE_DEBUG`` is set."""
-    from infantpose import _atomic
-
     _atomic.CREATED_DIRS.clear()
     code = _run(argv)
     if code != 0:  # a failed command leaves no empty output folder behind
@@ -96,8 +99,6 @@ def run(argv: list[str]) -> int:
 
 def _run(argv: list[str]) -> int:
     """:func:`run` without the clean-up of empty folders."""
-    import os
-
     cx = _click_exceptions()
     try:
         rv = app(args=[str(a) for a in argv], standalone_mode=False, prog_name="infantpose")
@@ -126,8 +127,6 @@ def _run(argv: list[str]) -> int:
     except OSError as e:  # a file system refusal: read-only folder, disk full, name too long
         if os.environ.get("INFANTPOSE_DEBUG"):
             raise
-        from infantpose._atomic import NO_SPACE, is_disk_full
-
         name = e.filename if e.filename is not None else ""
         problem = NO_SPACE if is_disk_full(e) else (e.strerror or e)
         _error(f"{os.fsdecode(name)}: {problem}" if name else f"{problem}")
@@ -138,8 +137,6 @@ def _run(argv: list[str]) -> int:
     except Exception as e:
         if os.environ.get("INFANTPOSE_DEBUG"):
             raise
-        from infantpose._atomic import NO_SPACE, is_disk_full
-
         if is_disk_full(e):  # a library's own wording (h5py, FFmpeg): still the user's to fix
             _error(f"{_named_file(e)}{NO_SPACE}")
             return 2
@@ -151,23 +148,17 @@ def _run(argv: list[str]) -> int:
 def _named_file(exc: BaseException) -> str:
     """``"<file>: "`` when a library's error text names the file (HDF5: ``filename = '...'``),
     else ``""``."""
-    import re
-
     m = re.search(r"filename = '([^']+)'", str(exc))
     return f"{m.group(1)}: " if m else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; with ``argv`` None (the console script) exit with the code."""
-    import os
-
     _quiet_libraries()
     if argv is not None:
         return run(list(argv))
     if os.environ.get("INFANTPOSE_DEBUG"):
         sys.exit(run(sys.argv[1:]))
-    from infantpose.cli._stderr_filter import filtered_stderr
-
     with filtered_stderr():  # native log lines never reach the terminal
         code = run(sys.argv[1:])
     sys.exit(code)

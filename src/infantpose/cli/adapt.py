@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from infantpose.adapt.run import LABELS
 from infantpose.cli import app
 from infantpose.cli._options import (
     Preset,
@@ -60,102 +59,13 @@ def adapt_cmd(
     `predict --weights OUT/model.pt` uses. OUT/adapt_report.json says how many keypoints were
     kept. Re-running the same command resumes.
     """
-    from infantpose.adapt.frames import collect_sources
-    from infantpose.adapt.run import FRAMES, REPORT, AdaptOptions
-    from infantpose.errors import InputError
-    from infantpose.outputs import Outputs, lock_folder, remove_owned
-    from infantpose.schemas import get_schema
+    # imported here, not at the top: `infantpose --help` stays fast without torch
+    from infantpose.pipelines.adapt import AdaptRunOptions, run_adapt
 
-    opts = AdaptOptions(tol=tolerance, min_views=min_views, min_score=min_score,
-                        per_video=frames_per_video)
-    opts.check()
-    preset = value(preset)
-    sch = get_schema(value(schema))
-    photos, videos = collect_sources(sources)
-    if weights is not None and not weights.is_file():
-        raise InputError(weights, "no such checkpoint file")
-    from infantpose.io.images import check_image_header
-    from infantpose.io.video import probe_video
-
-    for p in photos:  # every source checked before anything is written
-        check_image_header(p)
-    for v in videos:
-        probe_video(v)
-    if val:
-        from infantpose.io.labels import read_labels
-
-        for v in val:
-            read_labels(v)
-    if weights is not None:
-        from infantpose.models.topdown import checkpoint_model
-
-        checkpoint_model(weights)  # a file that is not an infantpose checkpoint fails here
-    guard = Outputs("adapt", [*sources, *photos, *videos, *(val or []),
-                              *([weights] if weights else [])], overwrite)
-    made = [p for p in (out, out / FRAMES) if not p.exists()]
-    out_dir = guard.folder(out)
-    frames_dir = guard.folder(out_dir / FRAMES)
-    train_names = ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml")
-    if fresh:
-        remove_owned(out_dir, [LABELS, REPORT, *[n for n in train_names if n != "config.yaml"]])
-        remove_owned(frames_dir)
-    guard.files([out_dir / n for n in (LABELS, REPORT, *train_names)])
-
-    try:
-        with lock_folder(out_dir, "adapt"):
-            if not fresh:  # a killed run's temporary files (.last.*.tmp.pt) go
-                remove_owned(out_dir, [])
-                remove_owned(frames_dir, [])
-            _run(out_dir, frames_dir, photos, videos, model, weights, sch, preset, val,
-                 max_steps, opts, guard, fresh, quiet)
-    except BaseException:
-        for p in reversed(made):  # folders this run created and left empty
-            if p.is_dir() and not any(p.iterdir()):
-                p.rmdir()
-        raise
-
-
-def _run(out_dir: Path, frames_dir: Path, photos: list[Path], videos: list[Path], model: str,
-         weights: Path | None, sch, preset: str, val: list[Path] | None, max_steps: int | None,
-         opts, guard, fresh: bool, quiet: bool) -> None:
-    """Pseudo-label (unless this folder already holds infantpose's pseudo-labels), then train."""
-    from infantpose.adapt.frames import iter_frames
-    from infantpose.adapt.run import REPORT, pseudo_label, training_values
-    from infantpose.errors import InputError
-    from infantpose.models import create_estimator
-    from infantpose.outputs import is_owned, recording
-    from infantpose.train.config import config_from_dict
-
-    frames_per_video = opts.per_video
-    labels = out_dir / LABELS
-    # (the 8 views already include the mirror images: no test-time mirroring inside each)
-    options = ({"rotations": (), "min_score": 0.0, "mirror_test": False}
-               if model == "blazepose" else {})
-    with recording("adapt"):
-        if labels.is_file() and is_owned(labels):
-            typer.echo(f"reusing pseudo-labels in {labels} (--fresh makes new ones)", err=True)
-        else:
-            est = create_estimator(model, schema=sch, weights=str(weights) if weights else None,
-                                   **options)
-            if est.schema.name != sch.name:
-                raise InputError(None, f"model {model!r} emits {est.schema.name}, not {sch.name}")
-            from infantpose.progress import bar
-
-            total = len(photos) + len(videos) * frames_per_video
-            with bar(total, "pseudo-labelling (8 views per frame)", enabled=not quiet,
-                     transient=True) as b:
-                labels, report = pseudo_label(
-                    est, iter_frames(photos, videos, frames_per_video, opts.radius), sch, out_dir,
-                    opts, claim=guard.file, progress=lambda f: b.update(1))
-            est.close()
-            typer.echo(f"pseudo-labels: {report.frames_used} of {report.frames} frames used, "
-                       f"{report.kept_fraction:.0%} of keypoints kept ({out_dir / REPORT})",
-                       err=True)
-        values = training_values(labels, sch, out_dir, weights, val or [])
-        if max_steps is not None:
-            values["optim"] = {"max_steps": max_steps}
-        cfg = config_from_dict(values, None, preset)
-        from infantpose.train.loop import train
-
-        model_path = train(cfg, resume=not fresh, progress=not quiet)
-    typer.echo(str(model_path))
+    opts = AdaptRunOptions(
+        sources=list(sources), out=out, model=model, weights=weights, schema=value(schema),
+        preset=value(preset), val=list(val or []), frames_per_video=frames_per_video,
+        min_views=min_views, tolerance=tolerance, min_score=min_score, max_steps=max_steps,
+        fresh=fresh, overwrite=overwrite, quiet=quiet)
+    result = run_adapt(opts, log=lambda message: typer.echo(message, err=True))
+    typer.echo(str(result.model))

@@ -19,6 +19,7 @@ from infantpose.cli._options import (Choice, PoseFormat, SchemaName, experimente
                                      schema_option, session_description_option,
                                      subject_age_option, subject_id_option, subject_sex_option,
                                      value)
+from infantpose.errors import InputError
 
 
 #: Output formats of ``convert --to``: labels (coco, labelme), then the pose files of PoseFormat.
@@ -71,94 +72,32 @@ def convert_cmd(
     and an existing file that infantpose did not write is replaced only with --overwrite."""
     from rich.console import Console
 
-    from infantpose.errors import InputError
-    from infantpose.io.labels import read_labels
-    from infantpose.outputs import Outputs, same_path
+    # imported here, not at the top: `infantpose --help` stays fast
+    from infantpose.pipelines.convert import ConvertOptions, run_convert
 
     if (dst is None) == (out is None):
         raise InputError(None, "give the output once: convert SRC DST or convert SRC --out DST")
     dst = dst if dst is not None else out
     assert dst is not None
-    fmt, schema = value(to), value(schema)
+    fmt = value(to)
     nwb = nwb_metadata(subject_id, subject_age, subject_sex, session_description, experimenter,
                        institution)
     if nwb and fmt != "nwb":
         raise InputError(None, "--subject-*, --session-description, --experimenter and "
                                "--institution describe an NWB file: use --to nwb")
-    if fmt in {f.value for f in PoseFormat}:
-        _convert_poses(src, dst, fmt, schema, overwrite, fps, nwb)
-        return
-    renames: dict[str, str] = {}
-    for item in mapping or []:
-        if "=" not in item:
-            raise InputError(None, f"--map expects LABEL=keypoint, got {item!r}")
-        k, v = item.split("=", 1)
-        renames[k.strip()] = v.strip()
-    inputs = [src] + (sorted(q for q in src.iterdir() if q.is_file()) if src.is_dir() else [])
-    guard = Outputs("convert", inputs, overwrite)
-    if fmt == "coco":
-        if dst.suffix.lower() != ".json":
-            raise InputError(dst, "--to coco writes a .json file")
-        guard.file(dst, create_parent=False)
-    else:
-        if dst.suffix.lower() == ".json":
-            raise InputError(dst, "--to labelme writes a folder of .json files, not one file")
-        if src.is_file() and same_path(dst, src.parent):
-            raise InputError(dst, f"output folder holds the source {src.name} (an output "
-                                  "there could overwrite an input); choose another --out")
-        guard.folder(dst, create=False)
-    ds = read_labels(src, schema=schema, images_root=images, check_images=not no_image_check,
-                     mapping=renames or None)
-    guard.inputs += list(ds.image_paths)
+    done = run_convert(ConvertOptions(src=src, dst=dst, to=fmt, schema=value(schema),
+                                      mapping=list(mapping or []), images=images, fps=fps,
+                                      check_images=not no_image_check, nwb=nwb,
+                                      overwrite=overwrite))
     console = Console()
+    if fmt in {f.value for f in PoseFormat}:
+        console.print(f"wrote {dst} ({done.frames} frames, {done.instances} instance slots, "
+                      f"schema {done.schema})")
+        return
     if fmt == "coco":
-        from infantpose.io.coco import write_coco
-
-        write_coco(ds, guard.file(dst))
-        guard.record(dst)
-        console.print(f"wrote {dst} ({len(ds)} images, schema {ds.schema.name})")
+        console.print(f"wrote {dst} ({done.images} images, schema {done.schema})")
     else:
-        from infantpose.io.labelme import labelme_output_names, write_labelme
-
-        for name in labelme_output_names(ds):
-            guard.file(dst / name, create_parent=False)
-        files = write_labelme(ds, guard.folder(dst))
-        guard.record(*files)
-        console.print(f"wrote {len(files)} LabelMe files to {dst} (schema {ds.schema.name})")
-    missing = ds.meta.get("missing_keypoints")
-    if missing:
-        console.print(f"keypoints the source schema lacks (left unlabelled): {', '.join(missing)}")
-
-
-def _convert_poses(src: Path, dst: Path, fmt: str, schema: str | None, overwrite: bool,
-                   fps: float | None = None, nwb: dict | None = None) -> None:
-    """Predicted poses (any file :func:`~infantpose.io.posefiles.read_pose_file` reads) to
-    ``fmt`` (see :mod:`infantpose.io.posefiles`)."""
-    import math
-
-    from rich.console import Console
-
-    from infantpose.errors import InputError
-    from infantpose.io.nwb import NwbInfo
-    from infantpose.io.posefiles import (POSE_FORMATS, READABLE_SUFFIXES, read_pose_file,
-                                         write_pose_file)
-    from infantpose.outputs import Outputs
-
-    ext = POSE_FORMATS[fmt]
-    if dst.suffix.lower() != ext:
-        raise InputError(dst, f"--to {fmt} writes a {ext} file")
-    if src.suffix.lower() not in READABLE_SUFFIXES:
-        raise InputError(src, "poses convert from an infantpose poses .json, a SLEAP .slp or "
-                              "analysis .h5, an NWB .nwb, a movement .nc or a DeepLabCut "
-                              "predictions .csv/.h5 file")
-    if fps is not None and not (math.isfinite(fps) and fps > 0):
-        raise InputError(None, f"--fps must be a positive number, got {fps}")
-    guard = Outputs("convert", [src], overwrite)
-    guard.file(dst, create_parent=False)
-    poses = read_pose_file(src, fps=fps)
-    if schema is not None:
-        poses = poses.convert(schema)
-    write_pose_file(poses, guard.file(dst), fmt, nwb=NwbInfo.from_dict(nwb))
-    guard.record(dst)
-    Console().print(f"wrote {dst} ({poses.n_frames} frames, {poses.n_instances} instance "
-                    f"slots, schema {poses.schema.name})")
+        console.print(f"wrote {len(done.files)} LabelMe files to {dst} (schema {done.schema})")
+    if done.missing_keypoints:
+        console.print("keypoints the source schema lacks (left unlabelled): "
+                      f"{', '.join(done.missing_keypoints)}")

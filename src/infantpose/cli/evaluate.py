@@ -16,6 +16,8 @@ from infantpose.cli._options import (
     schema_option,
     value,
 )
+from infantpose.cli.predict import MIRRORING_MODELS, model_options, resolve_model
+from infantpose.errors import InputError
 
 
 @app.command("evaluate")
@@ -57,16 +59,13 @@ def evaluate_cmd(
     """
     from rich.console import Console
 
-    from infantpose.errors import InputError
-    from infantpose.evaluate import evaluate_predictions, load_predictions
-    from infantpose.evaluate.report import summary_table, write_report
-    from infantpose.io.labels import read_labels
+    # imported here, not at the top: `infantpose --help` stays fast
+    from infantpose.evaluate.report import summary_table
+    from infantpose.pipelines.evaluate import EvaluateOptions, ModelRun, run_evaluate
 
     console = Console()
     if not console.is_terminal and console.width < 140:
         console = Console(width=140)  # logs and pipes: keep the table readable
-    from infantpose.cli.predict import MIRRORING_MODELS, model_options, resolve_model
-
     preds_in = list(pred or [])
     models = list(model or [])
     if weights is not None and not Path(weights).is_file():
@@ -86,61 +85,16 @@ def evaluate_cmd(
     if mirror_test is not None and not set(MIRRORING_MODELS) & set(models):
         raise InputError(None, f"--{'' if mirror_test else 'no-'}mirror-test applies to "
                                f"the pretrained models only ({', '.join(MIRRORING_MODELS)})")
-    names = list(name or [])
-    if len(names) > len(preds_in) + len(models):
-        raise InputError(None, f"{len(names)} --name values for "
-                               f"{len(preds_in) + len(models)} models")
-    import math
-
-    from infantpose.outputs import Outputs
-
-    if not (math.isfinite(mks_lambda) and mks_lambda > 0):
-        raise InputError(None, "--mks-lambda must be a positive number")
-    schema, pred_schema = value(schema), value(pred_schema)  # checked by their choices
-    guard = Outputs("evaluate", [gt, *preds_in] + ([Path(weights)] if weights else [])
-                    + ([images] if images is not None else []), overwrite)
-    guard.folder(out, create=False)
-    for rel in REPORT_FILES:
-        guard.file(out / rel, create_parent=False)
-    check_images = bool(models)
-    if images is not None and not images.is_dir():
-        raise InputError(images, "--images must be a folder")
-    labels = read_labels(gt, schema=schema, images_root=images, check_images=check_images)
-    if len(labels) == 0:
-        raise InputError(gt, "no labelled images")
-    results = []
-    sources = [(p, None) for p in preds_in] + [(None, m) for m in models]
-    for i, (p, m) in enumerate(sources):
-        label = names[i] if i < len(names) else (p.stem if p is not None else m)
-        if p is not None:
-            from infantpose.io.coco import check_coco_results
-
-            check_coco_results(p)
-            preds = load_predictions(p, labels, schema=pred_schema)
-            if preds.unmatched:
-                console.print(f"[yellow]{p}: {len(preds.unmatched)} predicted images are not in "
-                              f"the labels (ignored)[/yellow]")
-        else:
-            from infantpose.evaluate.run import predict_dataset
-            from infantpose.models import create_estimator
-            from infantpose.progress import bar
-
-            est = create_estimator(m, weights=model_weights[m],
-                                   **(model_options(m, mirror_test)
-                                      if m in MIRRORING_MODELS else {}))
-            with bar(len(labels), f"running {m}", enabled=not quiet, unit="image",
-                     transient=True) as b:
-                preds = predict_dataset(est, labels, use_gt_boxes=gt_boxes,
-                                        progress=lambda _i: b.update(1))
-        results.append(evaluate_predictions(labels, preds, name=label, lam=mks_lambda))
-    paths = write_report(results, out, gt_source=str(gt))
-    guard.record(*paths.values())
-    console.print(summary_table(results))
-    for r in results:
+    runs = [ModelRun(m, model_weights[m],
+                     model_options(m, mirror_test) if m in MIRRORING_MODELS else {})
+            for m in models]
+    opts = EvaluateOptions(gt=gt, preds=preds_in, models=runs, names=list(name or []),
+                           weights=weights, images=images, out=out, schema=value(schema),
+                           pred_schema=value(pred_schema), gt_boxes=gt_boxes,
+                           mks_lambda=mks_lambda, overwrite=overwrite, quiet=quiet)
+    done = run_evaluate(opts, warn=lambda message: console.print(f"[yellow]{message}[/yellow]"))
+    console.print(summary_table(done.results))
+    for r in done.results:
         skipped = ", ".join(r.not_scored) if r.not_scored else "none"
         console.print(f"{r.name}: scored {len(r.scored)} keypoints; not scored: {skipped}")
-    console.print(f"report written to {paths['metrics'].parent}")
-
-
-#: The files ``write_report`` writes into --out.
-REPORT_FILES = ("metrics.json", "per_keypoint.csv", "per_region.csv", "pcksh_per_keypoint.png")
+    console.print(f"report written to {done.paths['metrics'].parent}")

@@ -9,6 +9,7 @@ import typer
 
 from infantpose.cli import app
 from infantpose.cli._options import out_option, overwrite_option, quiet_option, seed_option
+from infantpose.errors import InputError
 
 
 @app.command("examples")
@@ -22,31 +23,14 @@ def examples_cmd(
     """Write example images and videos for the quickstart (generated: no photos of real infants)."""
     from rich.console import Console
 
-    from infantpose.errors import InputError
-    from infantpose.examples import make_examples
-    from infantpose.outputs import Outputs
-    from infantpose.progress import bar
+    # imported here, not at the top: `infantpose --help` stays fast
+    from infantpose.pipelines.examples import ExamplesOptions, run_examples
 
     if out is not None and out_dir is not None and out != out_dir:
         raise InputError(out_dir, f"two output folders (--out {out}); give one")
     out_dir = out if out is not None else out_dir
     if out_dir is None:
         raise InputError(None, "give --out DIR, the folder to write the examples into")
-    guard = Outputs("examples", overwrite=overwrite)
-    guard.folder(out_dir, create=False)
-    for rel in EXAMPLE_FILES:
-        guard.file(out_dir / rel, create_parent=False)
     console = Console()
-    with bar(None, "generating examples", enabled=not quiet, unit="set", transient=True):
-        make_examples(out_dir, seed=seed)
-    written = [out_dir / rel for rel in EXAMPLE_FILES if (out_dir / rel).is_file()]
-    guard.record(*written)
-    for f in written:
+    for f in run_examples(ExamplesOptions(out_dir, seed, overwrite, quiet)):
         console.print(f"wrote {f}")
-
-
-#: Every file ``make_examples`` writes (checked before, recorded after).
-EXAMPLE_FILES = ([f"images/hopper_rot{r:03d}.jpg" for r in (0, 90, 180)]
-                 + ["hopper.mp4", "infants/annotations.json", "infant_clip.mp4",
-                    "infant_clip.json", "examples.json"]
-                 + [f"infants/images/synth_{i:06d}.jpg" for i in range(12)])

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -108,56 +110,25 @@ def start_cmd(
     """Create a label project from SOURCE (or reopen PROJECT) and serve the labelling page."""
     from rich.console import Console
 
-    from infantpose.errors import InputError
-    from infantpose.label.build import BuildOptions, build_project
-    from infantpose.label.server import check_port, serve
-    from infantpose.io.label_store import Store, is_project
-    from infantpose.schemas import get_schema
+    # imported here, not at the top: `infantpose --help` stays fast
+    from infantpose.pipelines.label import LabelOptions, open_project, serve_project
 
     console = Console(stderr=True, soft_wrap=True)  # paths are never wrapped
-    if not no_serve:
-        check_port(host, port)  # before any work: a busy port is known at once
-    schema, queue, uncertainty = value(schema), value(queue), value(uncertainty)
-    if model is not None and model.lower() == "none":
-        if weights is not None:
-            raise InputError(weights, "--weights needs a model (not --model none)")
-        model = None
-    else:
-        from infantpose.cli.predict import resolve_model
-
-        if weights is not None and not Path(weights).is_file():
-            raise InputError(weights, "weights file not found")
-        # --weights alone: the checkpoint's own model; neither: the mediapipe runtime, whose
-        # visibility scores the uncertainty queues were built and measured on
-        model = resolve_model(model if (model or weights) else "blazepose", weights)
-    opts = BuildOptions(schema=schema or "infant22", queue=queue, n=n, uncertainty=uncertainty,
-                        max_candidates=candidates, blur=not no_blur, model=model,
-                        weights=weights)
-    if is_project(out):
-        store = Store.open(out)
-        if sources:
-            from infantpose.label.extend import add_to_project
-
-            have = store.meta()["schema"]
-            if schema is not None and get_schema(schema).name != have:
-                raise InputError(out, f"this project labels {have}, not {schema}")
-            added = add_to_project(sources, out, opts, show_progress=not quiet)
-            console.print(f"added {len(added)} frames to {out} (queue {queue}); "
-                          f"{len(store.frame_ids())} in all")
-    else:
-        if not sources:
-            if out.exists():
-                raise InputError(out, "not a label project; name SOURCE images or videos to "
-                                      "create one here")
-            raise InputError(out, "no such project; name SOURCE images or videos to create it")
-        store = build_project(sources, out, opts, show_progress=not quiet)
-        console.print(f"created {out}: {len(store.frame_ids())} frames to label "
-                      f"(queue {queue})")
+    opts = LabelOptions(out=out, sources=list(sources or []), model=model, weights=weights,
+                        schema=value(schema), queue=value(queue), n=n,
+                        uncertainty=value(uncertainty), candidates=candidates, blur=not no_blur,
+                        host=host, port=port, serve=not no_serve, quiet=quiet)
+    project = open_project(opts)
+    if project.created:
+        console.print(f"created {out}: {project.frames} frames to label (queue {opts.queue})")
+    elif project.added is not None:
+        console.print(f"added {project.added} frames to {out} (queue {opts.queue}); "
+                      f"{project.frames} in all")
     if no_serve:
         return
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     console.print(f"labelling page: {url}  (Ctrl+C to stop; every edit is already saved)")
-    serve(store.dir, host, port)
+    serve_project(project, host, port)
 
 
 @label_app.command("export")
@@ -174,15 +145,12 @@ def export_cmd(
     """Write the project's labels as COCO keypoint JSON or LabelMe files."""
     from rich.console import Console
 
-    from infantpose.label.export import export_project
+    from infantpose.pipelines.label import ExportOptions, export_labels
 
-    to = value(to)
-    dst = out or (project / "export" / ("labels.json" if to == "coco" else "labelme"))
-    files, ds = export_project(project, dst, to, only_reviewed)
-    reviewed = sum(bool(f.get("label_reviewed")) for f in ds.meta["image_fields"])
-    where = files[0] if to == "coco" else dst
-    Console(soft_wrap=True).print(f"wrote {where}: {len(ds)} frames ({reviewed} reviewed), schema "
-                    f"{ds.schema.name}")
+    done = export_labels(ExportOptions(project, value(to), out, only_reviewed))
+    ds = done.dataset
+    Console(soft_wrap=True).print(f"wrote {done.where}: {len(ds)} frames ({done.reviewed} "
+                                  f"reviewed), schema {ds.schema.name}")
 
 
 @label_app.command("stats")
@@ -191,12 +159,10 @@ def stats_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Frames reviewed, share of points accepted unchanged, mean correction, seconds per frame."""
-    import json
-    import math
+    from infantpose.label.stats import format_stats
+    from infantpose.pipelines.label import label_stats
 
-    from infantpose.label.stats import format_stats, project_stats
-
-    s = project_stats(project)
+    s = label_stats(project)
     if as_json:
         d = {k: (None if isinstance(v, float) and math.isnan(v) else v)
              for k, v in s.to_dict().items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -38,20 +39,20 @@ def models_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from infantpose.models.store import installed, models_dir as resolve_dir
+    from infantpose.pipelines.models import list_models
 
-    present = installed(models_dir)
-    table = Table(title=f"Pretrained networks (models folder: {resolve_dir(models_dir)})")
+    listing = list_models(models_dir)
+    table = Table(title=f"Pretrained networks (models folder: {listing.folder})")
     for col in ("model", "installed", "size", "licence", "comes from"):
         table.add_column(col, overflow="fold")
-    for name, m in CATALOG.items():
+    for m, ok in listing.models:
         where = "the mediapipe wheel" if m.bundled else f"npm {m.spec}"
-        table.add_row(name, "yes" if present[name] else "[red]no[/red]", _size(m.size),
+        table.add_row(m.name, "yes" if ok else "[red]no[/red]", _size(m.size),
                       m.license.split(" (")[0], where)
     Console().print(table)
-    missing = [n for n, ok in present.items() if not ok]
-    if missing:
-        Console(stderr=True).print(f"install one with: infantpose models fetch {missing[0]}")
+    if listing.missing:
+        Console(stderr=True).print(f"install one with: infantpose models fetch "
+                                   f"{listing.missing[0]}")
 
 
 @models_app.command("fetch")
@@ -68,17 +69,10 @@ def fetch_cmd(
 ) -> None:
     """Install pretrained networks with `npm pack` at a pinned version, verified, into the
     models folder (nothing is written inside site-packages; nothing is fetched at run time)."""
-    import sys
+    from infantpose.pipelines.models import FetchOptions, fetch_models
 
-    from infantpose.errors import InputError
-    from infantpose.models.store import fetch
-
-    wanted = [value(n) for n in names]
-    if from_file is not None and len(wanted) > 1:
-        raise InputError(from_file, "--from takes one model at a time")
-    for name in wanted:
-        path = fetch(name, models_dir, from_file=from_file, force=force,
-                     log=None if quiet else (lambda msg: print(msg, file=sys.stderr)))
+    opts = FetchOptions([value(n) for n in names], from_file, models_dir, force)
+    for path in fetch_models(opts, log=None if quiet else (lambda msg: print(msg,
+                                                                           file=sys.stderr))):
         if not quiet:
             print(path)
-

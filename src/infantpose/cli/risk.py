@@ -9,7 +9,6 @@ import typer
 from infantpose.cli import app
 from infantpose.cli._options import (Choice, out_option, overwrite_option, quiet_option,
                                      seed_option)
-from infantpose.errors import InputError
 
 __all__ = ["risk_app"]
 
@@ -65,30 +64,14 @@ def train_cmd(
     trust."""
     from rich.console import Console
 
-    from infantpose.outputs import Outputs
-    from infantpose.progress import bar
-    from infantpose.risk import OUTPUT_FILES, train
+    # imported here, not at the top: `infantpose --help` stays fast
+    from infantpose.pipelines.risk import RiskTrainOptions, run_risk_train
 
     console = Console(stderr=True)
-    chosen = tuple(models) if models else tuple(m.value for m in RiskModel)
-    if permutations < 0:
-        raise InputError(None, f"--permutations must be >= 0, got {permutations}")
-    guard = Outputs("risk train", [features, labels], overwrite)
-    guard.folder(out, create=False)
-    targets = [guard.file(out / name, create_parent=False) for name in OUTPUT_FILES]
-    with bar(None, "risk train", enabled=not quiet, unit="step", transient=True) as b:
-        stages: list[str] = []
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if not stages or stages[-1] != stage:  # a new stage: the bar starts again
-                stages.append(stage)
-                b.reset(total, stage)
-            b.set_total(total)
-            b.update(done - b.n)
-
-        m = train(features, labels, out, group=group, permutations=permutations, seed=seed,
-                  models=chosen, include_flagged=include_flagged, progress=progress)
-    guard.record(*targets)
+    m = run_risk_train(RiskTrainOptions(
+        features=features, labels=labels, out=out, group=group, permutations=permutations,
+        seed=seed, models=tuple(models or ()), include_flagged=include_flagged,
+        overwrite=overwrite, quiet=quiet))
     lo, hi = m["roc_auc_ci"]
     console.print(f"ROC AUC {m['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}], PR AUC {m['pr_auc']:.3f}, "
                   f"balanced accuracy {m['balanced_accuracy']:.3f} (n={m['n']}, "
@@ -110,18 +93,9 @@ def predict_cmd(
     """Score new videos with a trained model (a pickle: only load models you trust)."""
     from rich.console import Console
 
-    from infantpose import _atomic
-    from infantpose.outputs import Outputs
-    from infantpose.risk import predict
+    from infantpose.pipelines.risk import RiskPredictOptions, run_risk_predict
 
-    if out.suffix.lower() != ".csv":
-        raise InputError(out, "scores output must be a .csv file")
-    guard = Outputs("risk predict", [model_dir, features], overwrite)
-    guard.file(out, create_parent=False)
-    scores = predict(model_dir, features)
-    guard.folder(out.parent if str(out.parent) else ".", own=False)
-    with _atomic.atomic_path(out) as tmp:
-        scores.to_csv(tmp, index=False, float_format="%.6g")
-    guard.record(out)
+    done = run_risk_predict(RiskPredictOptions(model_dir, features, out, overwrite))
+    scores = done.scores
     Console(stderr=True).print(f"wrote {out}: {len(scores)} video(s), "
                                f"{int(scores['predicted'].sum())} above the threshold")

@@ -19,8 +19,7 @@ def schemas_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from infantpose.schemas import SCHEMAS, get_mapping, get_schema
-    from infantpose.errors import InfantPoseError
+    from infantpose.pipelines.schemas import list_schemas, schema_detail
 
     console = Console()
     if name is None:
@@ -28,29 +27,24 @@ def schemas_cmd(
         table.add_column("schema")
         table.add_column("K", justify="right")
         table.add_column("keypoints")
-        for s in SCHEMAS.values():
+        for s in list_schemas():
             table.add_row(s.name, str(s.num_keypoints), ", ".join(s.keypoints))
         console.print(table)
         return
-    s = get_schema(value(name))
+    detail = schema_detail(value(name))
+    s = detail.schema
     console.print(f"[bold]{s.name}[/bold]: {s.description}")
     table = Table()
     table.add_column("#", justify="right")
     table.add_column("keypoint")
     table.add_column("region")
     table.add_column("sigma", justify="right")
-    others = [o for o in SCHEMAS.values() if o.name != s.name]
-    maps = {}
-    for o in others:
-        try:
-            maps[o.name] = get_mapping(o, s)
-        except InfantPoseError:
-            continue
-        table.add_column(f"from {o.name}")
+    for other in detail.sources:
+        table.add_column(f"from {other}")
     for i, k in enumerate(s.keypoints):
         row = [str(i), k, s.regions[i], f"{s.sigmas[i]:.3f}"]
-        for m in maps.values():
-            src = m.sources[i]
+        for sources in detail.sources.values():
+            src = sources[i]
             row.append("+".join(src) if src else "[dim]missing[/dim]")
         table.add_row(*row)
     console.print(table)

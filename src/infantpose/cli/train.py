@@ -18,6 +18,7 @@ from infantpose.cli._options import (
     schema_option,
     value,
 )
+from infantpose.errors import InputError
 
 
 class Loss(Choice):
@@ -131,80 +132,21 @@ def train_cmd(
     selects its model), OUT/last.pt (resume point), OUT/metrics.csv, OUT/curves.png and
     OUT/config.yaml. Re-running the same command after an interruption resumes.
     """
-    from infantpose.errors import InputError
-    from infantpose.train.config import config_from_dict
+    # imported here, not at the top: `infantpose --help` stays fast without torch
+    from infantpose.pipelines.train import TrainOptions, run_train
 
     if head is not None and head_alias is not None and head != head_alias:
         raise InputError(None, "--head and --output (its old name) disagree; give --head")
-    head = head if head is not None else head_alias
-    if progress is False:  # the old spelling of --quiet
-        quiet = True
-    values: dict = {}
-    path = None
-    if config is not None:
-        from infantpose.train.config import read_config_values
-
-        values = read_config_values(config)
-        path = config
-    if images is not None and not data:
-        raise InputError(images, "--images names the image folder of --data labels; give --data")
-    sources = [{"path": str(p), "domain": "real",
-                **({"images": str(images)} if images is not None else {})} for p in data or []]
-    sources += [{"path": str(p), "domain": "synthetic"} for p in synthetic_data or []]
-    if sources:
-        values["data"] = list(values.get("data", [])) + sources
-    if val:
-        values["val"] = [{"path": str(p)} for p in val]
-
-    def put(section: str | None, key: str, value) -> None:
-        if value is None:
-            return
-        target = values if section is None else values.setdefault(section, {})
-        target[key] = value
-
-    put("synthetic", "n", synthetic)
-    put("synthetic", "style", value(synthetic_style))
-    put(None, "schema", value(schema))
-    put("optim", "epochs", epochs)
-    put("optim", "max_steps", max_steps)
-    if epochs is not None and max_steps is None:  # --epochs wins over a preset's step budget
-        values.setdefault("optim", {})["max_steps"] = None
-    put("optim", "batch_size", batch_size)
-    put("optim", "lr", lr)
-    put(None, "loss", value(loss))
-    put(None, "crop", value(crop))
-    put("model", "weights", str(weights) if weights else None)
-    put("model", "arch", value(arch))
-    put("model", "output", value(head))
-    put("model", "landmark_model", value(landmark_model))
-    put("optim", "val_every", val_every)
-    put("adapt", "domain_adaptation", domain_adaptation)
-    put("adapt", "memory_replay", memory_replay)
-    put(None, "seed", seed)
-    put(None, "threads", threads)
-    put(None, "out", str(out) if out else None)
-    if config is None and "out" not in values:
-        raise InputError(None, "give --out DIR (or a config file with out:)")
-    cfg = config_from_dict(values, path, value(preset))
-    last = Path(cfg.out) / "last.pt"
-    if resume and fresh:
-        raise InputError(None, "--resume and --fresh exclude each other")
-    if resume and not last.is_file():
-        raise InputError(last, "nothing to resume")
-    from infantpose.outputs import Outputs, lock_folder, recording, remove_owned
-
-    inputs = [Path(d.path) for d in [*cfg.data, *cfg.val]]
-    inputs += [Path(p) for p in (config, cfg.model.weights) if p]
-    guard = Outputs("train", inputs, overwrite)
-    names = ("model.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml")
-    out_dir = guard.folder(cfg.out)
-    from infantpose.train.loop import train
-
-    with lock_folder(out_dir, "train"):
-        # only what infantpose wrote is deleted (a user's own files are refused below); on
-        # resume too, the temporary files (.last.*.tmp.pt) of a killed run go
-        remove_owned(out_dir, [n for n in names if n != "config.yaml"] if fresh else [])
-        guard.files([out_dir / n for n in names])
-        with recording("train"):
-            model = train(cfg, resume=not fresh, progress=not quiet)
-    typer.echo(str(model))
+    opts = TrainOptions(
+        config=config, data=list(data or []), images=images,
+        synthetic_data=list(synthetic_data or []), val=list(val or []), synthetic=synthetic,
+        synthetic_style=value(synthetic_style), schema=value(schema), preset=value(preset),
+        epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr, loss=value(loss),
+        crop=value(crop), weights=weights, arch=value(arch),
+        head=value(head if head is not None else head_alias),
+        landmark_model=value(landmark_model), val_every=val_every,
+        domain_adaptation=domain_adaptation, memory_replay=memory_replay, seed=seed,
+        threads=threads, out=out, fresh=fresh, resume=resume,
+        quiet=quiet or progress is False,  # --no-progress: the old spelling of --quiet
+        overwrite=overwrite)
+    typer.echo(str(run_train(opts).model))

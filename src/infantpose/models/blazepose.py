@@ -17,25 +17,9 @@ mirror image is predicted too, its pose mapped back with left and right swapped 
 two are averaged when they agree (else the more confident is kept): COCO AP +0.03 on real infant
 photos for twice the time (``benchmarks/tta_real.py``, docs/models.md).
 
-Never missing an infant (issue 13): the person detector is the weak stage. BlazePose's detector
-keys on a face and the line from hips to shoulders, which a newborn among blankets, a covered
-face or a body filling the frame often do not show, while the landmark network, given a region,
-still places the body. So when every detector attempt finds nobody, or only poses scoring
-below ``min_score``, the *landmark model alone* is run through mediapipe's runtime on a given
-region: the box (when one was given) and the whole frame, each at its four quarter turns, as
-the torch path searches a box's quarter turns. The region is a square around it, letterboxed,
-rotated by MediaPipe's own rotated-rectangle input (no image copy is rotated). Each turn is
-re-run (``refine`` times, 2) on the region MediaPipe derives from its own previous landmarks
-(what its tracker does from frame to frame), and the most confident turn is kept. Confidence
-here is the landmark model's *pose presence* flag (the probability, learned by the landmark
-network, that a person is in the region; the detector path gates on it at 0.5) times the mean
-landmark visibility. A fallback pose is kept when its presence is at least
-``min_presence`` (0.5, the gate of mediapipe's own landmark stage), so every frame with an
-infant the landmark model recognises gets a pose, while blank frames and an empty crib do not
-get an invented one. ``Poses.path`` says which path produced a pose (``"detector"`` or
-``"fallback"``) and ``Poses.presence`` the presence score of fallback poses. In
-``"video"`` mode a pose found by the fallback seeds the next frame's region, as MediaPipe's
-tracking does, so a video the detector cannot see costs one landmark pass per frame.
+The landmark-only fallback (issue 13: never missing an infant whom the landmark network can
+see where the person detector cannot) is described in :mod:`infantpose.models.blazepose_fallback`;
+the test-time mirror's methods live in :mod:`infantpose.models.blazepose_mirror`.
 
 Scores, honestly: the per-keypoint score is mediapipe's landmark *visibility*, the network's
 estimate of the probability that the landmark is visible in the image (not occluded and inside
@@ -54,8 +38,10 @@ import numpy as np
 
 from infantpose._native import quiet_stderr  # noqa: F401  (re-exported, as before the split)
 from infantpose.errors import InputError
-from infantpose.geometry import (Roi, crop_region, quarter_turn_roi, quarter_turns, rotate_image,
-                                 unrotate_points)
+from infantpose.geometry import Roi, crop_region, quarter_turns, rotate_image, unrotate_points
+# the landmark-only fallback's search and the test-time mirror are the class's two mixins
+from infantpose.models.blazepose_fallback import FallbackSearch
+from infantpose.models.blazepose_mirror import MirrorTest
 # the mediapipe graphs, the region-only landmark graph and the search's candidates live in
 # their own modules (re-exported here: callers and tests reach them through this module, and
 # BlazePose looks them up here, so patching them here still takes effect)
@@ -65,12 +51,13 @@ from infantpose.models.blazepose_runtime import (LANDMARK_MODELS,  # noqa: F401
                                                  _check_landmark_model, _new_pose,
                                                  _resource_root, _run, _SHADOW_ROOTS,
                                                  _solution, _Tracker, weights_paths)
-from infantpose.models.blazepose_views import (_Candidate, _check_mirror_test,
+from infantpose.models.blazepose_views import (_Candidate, _check_mirror_test,  # noqa: F401
                                                _check_mirror_tol, _hint, _score, mirror_boxes,
                                                mirror_rotation)
 # the mirror test's rule and tolerance live in models.tta (re-exported here for their importers)
-from infantpose.models.tta import (MIRROR_TOL, QUARTER_TURNS, combine_views, mirror_back,
-                                  search_turns)
+from infantpose.models.tta import (MIRROR_TOL, QUARTER_TURNS, combine_views,  # noqa: F401
+                                   mirror_back, search_turns)
+from infantpose.models.tracker import BoxTracker, OwnTracker, TrackingConfig
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema
 
@@ -93,7 +80,7 @@ ROTATIONS = QUARTER_TURNS
 FALLBACK_MODES = ("auto", "off", "always")
 
 
-class BlazePose:
+class BlazePose(FallbackSearch, MirrorTest):
     """BlazePose-33 estimator (mediapipe, full model) emitting poses in ``schema``.
 
     :meth:`predict` treats every call independently (mediapipe's static-image mode). Videos:
@@ -214,8 +201,6 @@ class BlazePose:
         (:class:`~infantpose.models.tracker.OwnTracker` around a runner of its own, whole frames
         in) when ``following`` and ``config.own_tracking``; else the box tracker, which passes
         the last frame's box and rotation (tried first) to this estimator."""
-        from infantpose.models.tracker import BoxTracker, OwnTracker, TrackingConfig
-
         cfg = config or TrackingConfig()
         if following and cfg.own_tracking:
             runner = self._video_runner()
@@ -328,7 +313,7 @@ class BlazePose:
                 return best, tries
         return best, tries
 
-    # -- the landmark-only fallback --------------------------------------------------------------
+    # -- the landmark-only fallback (the search: blazepose_fallback.FallbackSearch) ---------------
     def _landmarks_at(self, image: np.ndarray, roi: Roi, whole: bool) -> _Candidate | None:
         """One landmark-only pass on ``roi``, as a candidate scored presence × mean visibility."""
         self.calls += 1
@@ -343,72 +328,11 @@ class BlazePose:
         return _Candidate(kp, out.presence * vis, turn, whole, "fallback", out.presence,
                           out.next_roi)
 
-    def _refined(self, image: np.ndarray, roi: Roi, whole: bool) -> _Candidate | None:
-        """The landmark model on ``roi``, then re-run ``refine`` times on the region MediaPipe
-        derives from its own previous landmarks (as its tracker does from frame to frame); the
-        last pass. (The last pass, not the most confident one: a first pass on a whole frame is
-        often confidently wrong; on the real photos keeping the chain's most confident pass
-        scored AP 0.39 against 0.45 for the last.)"""
-        c = self._landmarks_at(image, roi, whole)
-        for _ in range(self.refine):
-            if c is None or c.next_roi is None:
-                break
-            nxt = self._landmarks_at(image, c.next_roi, whole)
-            if nxt is None:
-                break
-            c = nxt
-        return c
-
     def _known_turn(self, hint: int | None) -> int | None:
         """The orientation the caller (``hint``) or the previous frame vouches for, if any."""
         if self.mode == "video":
             return self._rotation if self._found_before else None
         return hint
-
-    def _fallback_search(self, image: np.ndarray, box: np.ndarray | None, hint: int | None
-                         ) -> tuple[_Candidate | None, int]:
-        """The landmark model without the detector: the box's square (when a box is given),
-        then the whole frame, each at its quarter turns, each turn refined (:meth:`_refined`);
-        the most confident result. A known orientation (rotation hint, previous frame) is tried
-        alone first and kept when confident; the whole frame is skipped when the box already
-        gave a confident pose (score at least ``min_score``, presence at least
-        ``min_presence``)."""
-        w, h = image.shape[1], image.shape[0]
-        regions: list[tuple[tuple[float, float, float, float], float, bool]] = []
-        if box is not None and np.isfinite(box).all() and box[2] > box[0] and box[3] > box[1]:
-            regions.append((tuple(float(v) for v in box), 1 + 2 * self.box_margin, False))
-        regions.append(((0.0, 0.0, float(w), float(h)), 1.0, True))
-        order = self._order(hint) if self.rotations else self._order(hint)[:1]
-        known = self._known_turn(hint)
-        before = self.calls
-        best: _Candidate | None = None
-        turns = order if known is None else [known] + [r for r in order if r != known]
-        for region, scale, whole in regions:
-            # a known orientation is tried alone first and kept when confident
-            found = search_turns(
-                lambda rot: self._refined(image, quarter_turn_roi(region, rot, scale),
-                                          whole),
-                turns, _score, good=None if known is None else self._confident, greedy=False)
-            if found.best is not None and (best is None or found.best.score > best.score):
-                best = found.best
-            if found.stopped or self._confident(best):
-                break
-        return best, self.calls - before
-
-    def _confident(self, c: _Candidate | None) -> bool:
-        return c is not None and c.score >= self.min_score and (c.presence or 0.0) >= \
-            self.min_presence
-
-    def _carried(self, image: np.ndarray) -> _Candidate | None:
-        """Video mode: the last fallback pose's region on this frame, if it still holds a pose."""
-        if self._carry is None:
-            return None
-        c = self._landmarks_at(image, self._carry, True)
-        if not self._confident(c):
-            self._carry = None
-            return None
-        c.tracked = True
-        return c
 
     def _find(self, image: np.ndarray, box: np.ndarray | None, hint: int | None
               ) -> tuple[_Candidate | None, int, float | None]:
@@ -493,7 +417,7 @@ class BlazePose:
         return replace(poses, meta={"model": self.name, **meta},
                        **{k: [v] for k, v in fields.items()})
 
-    # -- test-time mirroring ---------------------------------------------------------------------
+    # -- prediction (test-time mirroring: blazepose_mirror.MirrorTest) -----------------------------
     def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
         """Poses (one frame; one instance per box, or one without boxes) in ``self.schema``.
 
@@ -512,63 +436,6 @@ class BlazePose:
         if mirroring:
             poses = self._with_mirror(poses, np.ascontiguousarray(image), boxes, hint)
         return poses if self.schema.name == BLAZEPOSE33.name else poses.convert(self.schema)
-
-    @property
-    def mirroring(self) -> bool:
-        """Whether :meth:`predict` averages the image with its mirror image (``mirror_test``
-        None: photos, not the frames a video runner follows)."""
-        return self.mode == "image" if self.mirror_test is None else bool(self.mirror_test)
-
-    def _mirror_runner(self) -> BlazePose:
-        """Who predicts the mirrored view: this estimator in image mode (no state to disturb);
-        in video mode the estimator it was made from, or a twin in image mode (this one's
-        trackers follow the original frames)."""
-        if self.mode == "image":
-            return self
-        if self._lender is not None:
-            return self._lender
-        if self._twin is None:
-            self._twin = BlazePose(schema=BLAZEPOSE33, mirror_test=False,
-                                   **self._twin_options)
-        return self._twin
-
-    def _with_mirror(self, poses: Poses, image: np.ndarray, boxes: np.ndarray | None,
-                     hint: int | None = None) -> Poses:
-        """``poses`` (BlazePose-33, the original view) combined with the mirrored view's
-        (:func:`combine_views`), instance by instance (instance n of both views is box n)."""
-        h, w = image.shape[:2]
-        runner = self._mirror_runner()
-        before = runner.calls
-        view = runner._predict_view(np.ascontiguousarray(image[:, ::-1]),
-                                    None if boxes is None or len(boxes) == 0
-                                    else mirror_boxes(boxes, w),
-                                    mirror_rotation(self._known_turn(hint)))
-        if runner is not self:
-            self.calls += runner.calls - before
-        mirrored = mirror_back(view.data[0], w, BLAZEPOSE33.flip_index)
-        meta = {k: list(v) if isinstance(v, list) else v for k, v in poses.meta.items()}
-        fields = {k: v.copy() for k, v in poses.fields().items()}
-        used = []
-        for n in range(poses.n_instances):
-            poses.data[0, n], which = combine_views(poses.data[0, n], mirrored[n],
-                                                    self.mirror_tol)
-            used.append(which)
-            for key, vals in meta.items():
-                other = view.meta.get(key)
-                if not isinstance(vals, list) or not isinstance(other, list) or n >= len(other):
-                    continue
-                if key == "attempts":
-                    vals[n] = vals[n] + other[n]
-                elif which == "mirrored":
-                    vals[n] = other[n]
-            if which == "mirrored":  # the mirrored view's facts, its turn mirrored back
-                for key, vals in fields.items():
-                    other = getattr(view, key)
-                    if other is not None and n < other.shape[1]:
-                        vals[0, n] = other[0, n]
-                if np.isfinite(fields["rotation"][0, n]):
-                    fields["rotation"][0, n] = mirror_rotation(int(fields["rotation"][0, n]))
-        return replace(poses, meta=meta, views=[used], **fields)
 
 
 def create(schema: str | Schema | None = None, weights: str | None = None,

@@ -90,6 +90,7 @@ def _new_roi_graph(landmark_model: str = "full"):
     """A mediapipe graph running the landmark network on a caller-given :class:`Roi`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # mediapipe (and its protobuf) load only when a graph is built: ~3 s to import
         from google.protobuf import text_format
         from mediapipe.framework import calculator_pb2
 
@@ -101,7 +102,7 @@ def _new_roi_graph(landmark_model: str = "full"):
 
 def roi_to_proto(roi: Roi, size: tuple[int, int]) -> Any:
     """The ``mediapipe.NormalizedRect`` of ``roi`` in an image of ``size`` (w, h)."""
-    from mediapipe.framework.formats import rect_pb2
+    from mediapipe.framework.formats import rect_pb2  # mediapipe loads on first use (~3 s)
 
     w, h = size
     return rect_pb2.NormalizedRect(x_center=roi.cx / w, y_center=roi.cy / h,

@@ -7,7 +7,11 @@ Split out of ``models/blazepose.py`` (which re-exports these names); behaviour u
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ import numpy as np
 
 from infantpose._native import quiet_stderr
 from infantpose.errors import InputError
+from infantpose.models.store import model_file
 
 __all__ = ["LANDMARK_MODELS", "weights_paths"]
 
@@ -28,8 +33,6 @@ def weights_paths(landmark_model: str = "full") -> dict[str, Path]:
     """The BlazePose model files: the detector inside the installed mediapipe wheel, and the
     landmark network (``full`` ships in the wheel; ``heavy`` is installed by ``infantpose models
     fetch blazepose-heavy`` into the models folder)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(None, "mediapipe is not installed (pip install mediapipe==0.10.14)")
@@ -39,8 +42,6 @@ def weights_paths(landmark_model: str = "full") -> dict[str, Path]:
         "detector": root / "modules" / "pose_detection" / "pose_detection.tflite",
     }
     if _check_landmark_model(landmark_model) == "heavy":
-        from infantpose.models.store import model_file
-
         paths["landmark"] = model_file("blazepose-heavy")
     return paths
 
@@ -70,10 +71,6 @@ def _resource_root(landmark: Path) -> Path | None:
         return None
     if landmark in _SHADOW_ROOTS and _SHADOW_ROOTS[landmark].is_dir():
         return _SHADOW_ROOTS[landmark]
-    import atexit
-    import shutil
-    import tempfile
-
     wheel = weights_paths()["detector"].parents[2]  # .../site-packages/mediapipe
     root = Path(tempfile.mkdtemp(prefix="infantpose-mediapipe-"))
     atexit.register(shutil.rmtree, root, True)
@@ -104,6 +101,7 @@ def _solution(landmark_model: str, **kwargs: Any):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # mediapipe loads when the first graph is built (~3 s), not when infantpose starts
         from mediapipe.python import solution_base
 
         shadow = _resource_root(paths["landmark"])
@@ -132,7 +130,7 @@ def _new_pose(static: bool, min_detection_confidence: float, min_tracking_confid
     if not static:
         return _Tracker(min_detection_confidence, min_tracking_confidence, smooth,
                         landmark_model)
-    from mediapipe.python.solutions import pose as mp_pose
+    from mediapipe.python.solutions import pose as mp_pose  # mediapipe loads on first use
 
     return _solution(
         landmark_model, binary_graph_path=mp_pose._BINARYPB_FILE_PATH,
@@ -156,7 +154,7 @@ class _Tracker:
 
     def __init__(self, min_detection_confidence: float, min_tracking_confidence: float,
                  smooth: bool, landmark_model: str = "full"):
-        from mediapipe.python.solutions import pose as mp_pose
+        from mediapipe.python.solutions import pose as mp_pose  # mediapipe loads on first use
 
         self.graph = _solution(
             landmark_model, binary_graph_path=mp_pose._BINARYPB_FILE_PATH,

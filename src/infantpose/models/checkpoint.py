@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,10 @@ from torch import nn
 
 from infantpose import _atomic
 from infantpose.errors import InputError
+from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
+from infantpose.models.blazepose_net import BlazePoseNet
+from infantpose.models.pose_resnet import (PoseResNet, build_pose_resnet,
+                                           pose_resnet_from_state_dict)
 from infantpose.schemas import COCO17, Schema, get_schema
 
 __all__ = [
@@ -101,16 +106,10 @@ def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, 
     s = get_schema(schema)
     cfg = dict(arch_config or {})
     if architecture == "blazepose":
-        from infantpose.models.blazepose_net import BlazePoseNet
-
         return BlazePoseNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
     if architecture == "blazepose_landmarks":
-        from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
-
         return BlazePoseLandmarkNet(schema=s, variant=cfg.get("variant", "pose_landmark_full"))
     if architecture == "pose_resnet":
-        from infantpose.models.pose_resnet import PoseResNet, build_pose_resnet
-
         cfg.pop("num_keypoints", None)
         if input_size is not None:
             cfg["input_size"] = tuple(int(v) for v in input_size)
@@ -122,10 +121,6 @@ def build_model(architecture: str, schema: Schema | str, arch_config: dict[str, 
 
 
 def _architecture_of(model: nn.Module) -> str:
-    from infantpose.models.blazepose_landmarks import BlazePoseLandmarkNet
-    from infantpose.models.blazepose_net import BlazePoseNet
-    from infantpose.models.pose_resnet import PoseResNet
-
     if isinstance(model, BlazePoseNet):
         return "blazepose"
     if isinstance(model, BlazePoseLandmarkNet):
@@ -191,11 +186,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu",
         raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {e})") from None
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
         return _from_infantpose(obj, p)
-    from infantpose.models.pose_resnet import pose_resnet_from_state_dict
-
     if input_size is None:
-        import re
-
         m = re.search(r"(\d{2,4})x(\d{2,4})", p.stem)
         input_size = (int(m.group(2)), int(m.group(1))) if m else (192, 256)
     model = pose_resnet_from_state_dict(obj, p, tuple(int(v) for v in input_size))

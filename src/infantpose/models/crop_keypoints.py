@@ -11,9 +11,9 @@ and whatever the outputs are (heatmaps, SimCC vectors, regressed landmarks: the 
    maps, :func:`~infantpose.models.tta.mirror_back` for coordinates) and averaged in;
 2. decoding: the codec turns the outputs into keypoints in crop pixels and scores.
 
-:class:`~infantpose.models.topdown.TorchPoseEstimator` and
-:class:`~infantpose.models.onnx_model.OnnxPoseEstimator` call :func:`crop_keypoints` with their
-runner; where they look (the crops) is theirs.
+The one top-down estimator (:class:`~infantpose.models.topdown_estimator.TopDownEstimator`, for
+torch and ONNX models alike) calls :func:`crop_keypoints` with its runner; where it looks (the
+crops) is its :class:`~infantpose.models.topdown_estimator.Placement`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 
 __all__ = [
@@ -167,8 +168,6 @@ def decode_dark(heatmaps: Any, sigma: float = 2.0, blur: bool = True) -> tuple[n
     ``sigma`` should match the training target's sigma (it sets the blur kernel). Peaks on the
     border or with a non-concave neighbourhood fall back to the quarter-offset argmax.
     """
-    import cv2
-
     hm = _np(heatmaps)
     lead, (h, w) = hm.shape[:-2], hm.shape[-2:]
     flat = hm.reshape(-1, h, w).copy()

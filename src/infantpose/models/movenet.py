@@ -53,14 +53,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
 from infantpose import _atomic
 from infantpose.errors import InputError
-from infantpose.geometry import apply_affine, box_transform, crop_image, invert_affine, tight_box
+from infantpose.geometry import (apply_affine, box_transform, crop_image, invert_affine,
+                                 lean_degrees, quarter_turns, tight_box,
+                                 upright_crop_transform)
 from infantpose.poses import Poses
 from infantpose.models.checkpoint import CHECKPOINT_FORMAT
+from infantpose.models.ort_runner import onnx_or_torch
+from infantpose.models.tfjs_graph import load_tfjs_graph
+from infantpose.models.tracker import BoxTracker
+from infantpose.models.tta import MIRROR_TOL, combine_views, search_turns, turn_order
 from infantpose.schemas import COCO17, Schema, get_mapping, get_schema
 
 __all__ = ["CHECKPOINT_ARCHITECTURE", "HEAD_NODES", "STRIDE", "MoveNet", "create",
@@ -76,6 +83,8 @@ HEAD_NODES = {
     "offsets": "StatefulPartitionedCall/kpt_offset_0/conv2d_7/BiasAdd",  # 34: (dy, dx) × 17
 }
 VARIANTS = ("thunder", "lightning")
+#: degrees of torso lean above which a refined crop is tried once more turned upright
+ALIGN_LEAN = 30.0
 #: the heads' stride: an N×N input gives (N / 4)×(N / 4) cells
 STRIDE = 4
 #: ``architecture`` of a fine-tuned MoveNet checkpoint (:func:`save_movenet_checkpoint`)
@@ -85,8 +94,6 @@ CHECKPOINT_ARCHITECTURE = "movenet"
 def load_movenet(model_path: str | os.PathLike):
     """The MoveNet TF.js graph (``movenet-*.json`` with its ``.bin`` beside it) as a torch
     module (:class:`~infantpose.models.tfjs_graph.TFJSGraph`) in eval mode."""
-    from infantpose.models.tfjs_graph import load_tfjs_graph
-
     graph = load_tfjs_graph(model_path)
     shape = graph.input_shape
     if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or shape[1] <= 0:
@@ -126,9 +133,8 @@ class MoveNet:
                  rotate_below: float | None = 0.3, antialias: bool = True,
                  refine_boxes: bool = False, mirror_tol: float | None = None,
                  min_pose_score: float = 0.15, finder: torch.nn.Module | None = None,
-                 finder_size: int | None = None, mirror_scope: str = "crop"):
-        from infantpose.models.tta import MIRROR_TOL
-
+                 finder_size: int | None = None, mirror_scope: str = "crop",
+                 align_lean: float | None = ALIGN_LEAN):
         self.net = net
         self.input_size = int(input_size)
         self.name = name
@@ -158,13 +164,13 @@ class MoveNet:
             raise InputError(None, f"movenet mirror_scope must be 'crop' or 'view', got "
                                    f"{mirror_scope!r}")
         self.mirror_scope = mirror_scope
+        self.align_lean = (None if align_lean is None
+                           else _number(align_lean, "align_lean", 0.0, 180.0))
         self.calls = 0  # network passes, for benchmarks and tests
 
     # -- one network pass ------------------------------------------------------------------------
     def _crop(self, image: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
         """The ``n``-pixel network input for the affine ``m`` (image → crop coordinates)."""
-        import cv2
-
         scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
         if self.antialias and scale < 0.5:
             h, w = image.shape[:2]
@@ -207,7 +213,27 @@ class MoveNet:
             m = box_transform(box, (self.input_size,) * 2, self.refine_margin, rotation)
             kps = self._pass(image, m, mirror)
             passes += 1
-        return kps, passes, m
+        return self._upright(image, kps, passes, m, mirror)
+
+    def _upright(self, image: np.ndarray, kps: np.ndarray, passes: int, m: np.ndarray | None,
+                 mirror: bool) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """``kps`` (from the crop ``m`` after ``passes`` passes), or the pose of a crop turned
+        so that its torso stands upright when its torso leans more than ``align_lean`` degrees
+        and the turned crop's answer is the more confident (module docstring)."""
+        if self.align_lean is None:
+            return kps, passes, m
+        ok = kps[:, 2] >= self.min_score
+        up = _torso_up(kps, ok)
+        if up is None or ok.sum() < 3 or lean_degrees(up) <= self.align_lean:
+            return kps, passes, m
+        turned = upright_crop_transform(kps[ok, :2], up, (self.input_size,) * 2,
+                                        self.refine_margin)
+        if turned is None:
+            return kps, passes, m
+        other = self._pass(image, turned, mirror)
+        if other[:, 2].mean() > kps[:, 2].mean():
+            return other, passes + 1, turned
+        return kps, passes + 1, m
 
     def _view_at(self, image: np.ndarray, box: np.ndarray | None, rotation: int, mirror: bool
                  ) -> tuple[np.ndarray, int, np.ndarray | None]:
@@ -229,16 +255,15 @@ class MoveNet:
                                   (self.input_size,) * 2,
                                   1.0 if box is None else self.box_margin, rotation)
                 kps, last, more = self._pass(image, m, mirror), m, 1
+                kps, more, last = self._upright(image, kps, more, last, mirror)
             return kps, 1 + more, last
-        return kps, 1, m
+        return self._upright(image, kps, 1, m, mirror)
 
     def _view(self, image: np.ndarray, box: np.ndarray | None, mirror: bool,
               first: int | None = None) -> tuple[np.ndarray, int, int, np.ndarray | None]:
         """(keypoints, rotation, passes, the crop they came from) of one view; other quarter
         turns are tried when the first one's (``first``, a tracker's hint, else upright) mean
         score is below ``rotate_below``."""
-        from infantpose.models.tta import search_turns, turn_order
-
         # (the mirrored crop is the upright crop flipped: the same turn serves both views)
         passes: list[int] = []
         crops: dict[int, np.ndarray | None] = {}
@@ -265,8 +290,6 @@ class MoveNet:
         """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous frame's
         box, and its quarter turn tried first (infants keep their orientation from frame to
         frame); frames it follows are one view each (``mirror_test`` None)."""
-        from infantpose.models.tracker import BoxTracker
-
         def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
             mirror = not hint.following if self.mirror_test is None else self.mirror_test
             return self._predict(image, boxes, _turn(hint.rotation), mirror)
@@ -295,8 +318,6 @@ class MoveNet:
     def _predict(self, image: np.ndarray, boxes: np.ndarray | None, first: int | None,
                  mirroring: bool) -> Poses:
         """:meth:`predict` with the quarter turn to try first and whether to mirror given."""
-        from infantpose.models.tta import combine_views
-
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8 or min(img.shape[:2]) < 1:
             raise InputError(None, f"movenet expects an H×W×3 uint8 RGB image, got "
@@ -327,10 +348,19 @@ class MoveNet:
         return poses if self.schema.name == COCO17.name else poses.convert(self.schema)
 
 
+def _torso_up(kps: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+    """The image direction mid-hip → mid-shoulder of a COCO-17 pose from its confident (``ok``)
+    shoulders and hips (one of each side at least), or None."""
+    shoulders = [i for i in (5, 6) if ok[i]]
+    hips = [i for i in (11, 12) if ok[i]]
+    if not shoulders or not hips:
+        return None
+    up = kps[shoulders, :2].mean(axis=0) - kps[hips, :2].mean(axis=0)
+    return up if np.isfinite(up).all() and np.hypot(*up) >= 1.0 else None
+
+
 def _turn(rotation: Any) -> int | None:
     """A tracker's rotation hint as a quarter turn (0/90/180/270), or None."""
-    from infantpose.geometry import quarter_turns
-
     try:
         return None if rotation is None else quarter_turns(rotation) * 90
     except (TypeError, ValueError) as e:
@@ -363,7 +393,7 @@ def _number(value: Any, name: str, lo: float, hi: float, kind: type = float) -> 
 def _model_path(variant: str, model_path: str | os.PathLike | None) -> Path:
     if model_path is not None:
         return Path(model_path)
-    try:
+    try:  # looked up per call: tests and experiments swap the store module
         from infantpose.models.store import model_file
     except ImportError:
         raise InputError(None, f"MoveNet {variant}: no model store in this installation; pass "
@@ -481,8 +511,6 @@ def _runner(graph: torch.nn.Module, runtime: str) -> Any:
     :mod:`infantpose.models.ort_runner`), or the torch module itself."""
     if runtime != "onnx":
         return graph
-    from infantpose.models.ort_runner import onnx_or_torch
-
     n = graph.input_shape[1]
     return onnx_or_torch(graph, torch.full((1, n, n, 3), 127.0))
 

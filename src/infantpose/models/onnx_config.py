@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from infantpose.errors import InputError
 from infantpose.schemas import COCO17, Schema, get_schema
 
@@ -90,8 +92,6 @@ def read_config(model: str | os.PathLike, sidecar: str | os.PathLike | None = No
 
     Raises InputError naming the YAML file for unreadable YAML, unknown keys and bad values.
     """
-    import yaml
-
     path = Path(sidecar) if sidecar is not None else find_sidecar(model)
     if path is None:
         return OnnxConfig()

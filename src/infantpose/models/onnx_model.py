@@ -57,32 +57,29 @@ dependency.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from infantpose.errors import InputError
-from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image, invert_affine,
-                                 tight_box, upright_turn)
 from infantpose.models.codecs import HeatmapCodec, SimCCCodec
-from infantpose.models.crop_keypoints import crop_keypoints
-from infantpose.models.person_finder import PersonFinder
-from infantpose.models.tta import most_confident
-from infantpose.poses import Poses
-from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_schema  # noqa: F401
 # the sidecar config and the onnxruntime session live in their own modules (re-exported here:
 # callers and tests import them from this module)
 from infantpose.models.onnx_config import (_ACTIVATIONS, _DECODERS, IMAGENET_MEAN,  # noqa: F401
                                            IMAGENET_STD, OUTPUT_KINDS, OnnxConfig, _choice,
                                            _number_list, _positive, find_sidecar, read_config)
 from infantpose.models.onnx_session import _dim, _ort, _Session  # noqa: F401
+from infantpose.models.person_finder import PersonFinder
+from infantpose.models.topdown_estimator import Placement, TopDownEstimator
+from infantpose.schemas import BLAZEPOSE33, COCO17, Schema, get_mapping, get_schema  # noqa: F401
 
-__all__ = ["OUTPUT_KINDS", "OnnxConfig", "OnnxPoseEstimator", "create", "find_sidecar",
-           "read_config"]
+__all__ = ["OUTPUT_KINDS", "OnnxConfig", "OnnxPoseEstimator", "OnnxRunner", "create",
+           "find_sidecar", "read_config"]
 
 
-# --- estimator ------------------------------------------------------------------------------------
+# --- runner ---------------------------------------------------------------------------------------
 
 def _activate(a: np.ndarray, how: str, axes: tuple[int, ...]) -> np.ndarray:
     if how == "sigmoid":
@@ -94,8 +91,69 @@ def _activate(a: np.ndarray, how: str, axes: tuple[int, ...]) -> np.ndarray:
     return a
 
 
-class OnnxPoseEstimator:
-    """Top-down estimator around an ONNX model (Estimator protocol; module docstring).
+@dataclass
+class OnnxRunner:
+    """Crops through an onnxruntime session (the :class:`~infantpose.models.topdown_estimator.
+    CropRunner` of ONNX files): (M, h, w, 3) uint8 RGB crops, normalised as the sidecar says
+    (``mean``, ``std``, ``channel_order``) → the outputs, checked against the schema's keypoint
+    count and activated (float64): ``[heatmaps]`` or ``[SimCC x, SimCC y]``. The mirrored crops
+    of the flip test run as a second call (``one_pass`` False: a model's batch may be fixed)."""
+
+    session: _Session
+    config: OnnxConfig
+    model_schema: Schema
+    input_size: tuple[int, int]
+    one_pass = False
+
+    def __post_init__(self) -> None:
+        scale = np.asarray(self.config.std, dtype=np.float32)
+        shift = np.asarray(self.config.mean, dtype=np.float32)
+        if self.config.channel_order == "bgr":
+            scale, shift = scale[::-1].copy(), shift[::-1].copy()
+        self._std, self._mean = scale, shift
+
+    def tensor(self, crops: np.ndarray) -> np.ndarray:
+        """(M, h, w, 3) uint8 RGB crops → (M, 3, h, w) float32 network input."""
+        x = crops.astype(np.float32)
+        if self.config.channel_order == "bgr":
+            x = x[..., ::-1]
+        x = (x - self._mean) / self._std
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def __call__(self, crops: np.ndarray) -> list[np.ndarray]:
+        cfg = self.config
+        outs = self.session.run(self.tensor(crops))
+        if cfg.output == "heatmap":
+            self._check(outs[0], 4, "heatmap")
+            return [_activate(outs[0].astype(np.float64), cfg.activation, (2, 3))]
+        sx, sy = outs
+        self._check(sx, 3, "SimCC x")
+        self._check(sy, 3, "SimCC y")
+        win, hin = self.input_size
+        ratio = cfg.split_ratio or sx.shape[2] / win
+        if abs(sy.shape[2] - ratio * hin) > 1 or abs(sx.shape[2] - ratio * win) > 1:
+            raise InputError(self.session.path,
+                             f"SimCC outputs have {sx.shape[2]} x and {sy.shape[2]} y bins, "
+                             f"which do not fit input {win}×{hin} at split_ratio {ratio:g}")
+        return [_activate(sx.astype(np.float64), cfg.activation, (2,)),
+                _activate(sy.astype(np.float64), cfg.activation, (2,))]
+
+    def _check(self, a: np.ndarray, rank: int, what: str) -> None:
+        k = self.model_schema.num_keypoints
+        if a.ndim != rank or a.shape[1] != k:
+            want = "(N, K, H, W)" if rank == 4 else "(N, K, bins)"
+            raise InputError(self.session.path, f"{what} output has shape {list(a.shape)}; "
+                                                f"expected {want} with K = {k} "
+                                                f"({self.model_schema.name})")
+
+
+# --- estimator ------------------------------------------------------------------------------------
+
+class OnnxPoseEstimator(TopDownEstimator):
+    """The top-down estimator (:class:`~infantpose.models.topdown_estimator.TopDownEstimator`)
+    around an ONNX model (module docstring): this class only builds its parts from the file and
+    its sidecar (runner, codec, crop placement, person finder) and keeps ``path`` and
+    ``config``.
 
     Args:
         path: the ``.onnx`` file.
@@ -122,174 +180,30 @@ class OnnxPoseEstimator:
             if key not in OnnxConfig.__dataclass_fields__ or key in ("source", "extra"):
                 raise InputError(None, f"unknown onnx model option {key!r}")
             setattr(self.config, key, val)
-        self._session = _Session(p, self.config, threads)
+        session = _Session(p, self.config, threads)
         cfg = self.config
-        self.model_schema = cfg.schema
-        self.schema = get_schema(schema) if schema is not None else cfg.schema
-        if self.schema.name != self.model_schema.name:
-            from infantpose.schemas import get_mapping
-
-            get_mapping(self.model_schema, self.schema)  # fail early when no mapping exists
-        if detector not in ("blazepose", "none"):
-            raise InputError(None, f"detector must be 'blazepose' or 'none', not {detector!r}")
-        self.detector = detector
+        out_schema = get_schema(schema) if schema is not None else cfg.schema
+        if out_schema.name != cfg.schema.name:
+            get_mapping(cfg.schema, out_schema)  # fail early when no mapping exists
         self.quarter_turns = bool(quarter_turns)
-        self.input_size: tuple[int, int] = tuple(cfg.input_size)  # type: ignore[assignment]
-        self.name = "onnx"
-        # the mediapipe runtime that finds the infant without boxes (one view, uncached)
-        self._finder = PersonFinder("full", mirror=False, cache_size=0)
-        scale = np.asarray(cfg.std, dtype=np.float32)
-        shift = np.asarray(cfg.mean, dtype=np.float32)
-        if cfg.channel_order == "bgr":
-            scale, shift = scale[::-1].copy(), shift[::-1].copy()
-        self._std, self._mean = scale, shift
-
-    def tracker(self, config: Any = None, following: bool = True) -> Any:
-        """A :class:`~infantpose.models.tracker.BoxTracker` for one video: the previous frame's
-        box, cropped at the quarter turn that found the infant last (the other turns are not
-        tried while one is known)."""
-        from infantpose.models.tracker import BoxTracker
-
-        def view(image: np.ndarray, boxes: np.ndarray | None, hint: Any) -> Poses:
-            rot = None if hint.rotation is None else int(hint.rotation) % 360
-            return self._predict(image, boxes, rot)
-
-        return BoxTracker(self, config, following, view=view)
-
-    def close(self) -> None:
-        self._finder.close()
-
-    def __enter__(self) -> OnnxPoseEstimator:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    # -- network -----------------------------------------------------------------------------------
-    def _tensor(self, crops: np.ndarray) -> np.ndarray:
-        """(M, h, w, 3) uint8 RGB crops → (M, 3, h, w) float32 network input."""
-        x = crops.astype(np.float32)
-        if self.config.channel_order == "bgr":
-            x = x[..., ::-1]
-        x = (x - self._mean) / self._std
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-    def _keypoints(self, crops: np.ndarray) -> np.ndarray:
-        """(M, h, w, 3) crops → (M, K, 3) keypoints (x, y, score) in crop coordinates (the
-        shared runner → flip test → codec steps, :func:`~infantpose.models.crop_keypoints.
-        crop_keypoints`; the mirrored crops run as a second call)."""
-        return crop_keypoints(self._outputs, crops, self.codec, self.model_schema.flip_index,
-                              self.config.flip_test, one_pass=False)
-
-    def _outputs(self, crops: np.ndarray) -> list[np.ndarray]:
-        """The runner: crops → the model's outputs, checked and activated (float64)."""
-        cfg = self.config
-        outs = self._session.run(self._tensor(crops))
-        if cfg.output == "heatmap":
-            self._check(outs[0], 4, "heatmap")
-            return [_activate(outs[0].astype(np.float64), cfg.activation, (2, 3))]
-        sx, sy = outs
-        self._check(sx, 3, "SimCC x")
-        self._check(sy, 3, "SimCC y")
-        win, hin = self.input_size
-        ratio = cfg.split_ratio or sx.shape[2] / win
-        if abs(sy.shape[2] - ratio * hin) > 1 or abs(sx.shape[2] - ratio * win) > 1:
-            raise InputError(self._session.path,
-                             f"SimCC outputs have {sx.shape[2]} x and {sy.shape[2]} y bins, "
-                             f"which do not fit input {win}×{hin} at split_ratio {ratio:g}")
-        return [_activate(sx.astype(np.float64), cfg.activation, (2,)),
-                _activate(sy.astype(np.float64), cfg.activation, (2,))]
-
-    def _check(self, a: np.ndarray, rank: int, what: str) -> None:
-        k = self.model_schema.num_keypoints
-        if a.ndim != rank or a.shape[1] != k:
-            want = "(N, K, H, W)" if rank == 4 else "(N, K, bins)"
-            raise InputError(self._session.path, f"{what} output has shape {list(a.shape)}; "
-                                                 f"expected {want} with K = {k} "
-                                                 f"({self.model_schema.name})")
-
-    @property
-    def codec(self) -> HeatmapCodec | SimCCCodec:
-        """How the model's outputs become keypoints (the sidecar's output kind and settings)."""
-        cfg = self.config
+        input_size: tuple[int, int] = tuple(cfg.input_size)  # type: ignore[assignment]
         if cfg.output == "simcc":
-            return SimCCCodec(self.input_size, cfg.split_ratio, pixel_centers=cfg.pixel_centers)
-        return HeatmapCodec(self.input_size, None, cfg.sigma, cfg.decoder, cfg.activation,
-                            pixel_centers=cfg.pixel_centers)
-
-    # -- where to look -----------------------------------------------------------------------------
-    def _runtime_pose(self, image: np.ndarray, hint: int | None
-                      ) -> tuple[np.ndarray | None, int]:
-        """(box from the mediapipe estimator's landmarks or None, quarter turn making it
-        upright)."""
-        p = self._finder.poses(image)
-        xy = p.data[0, 0, :, :2]
-        box = tight_box(xy, min_points=2)
-        if box is None:
-            return None, hint or 0
-        roi = body_roi(xy, BLAZEPOSE33, 1.0)
-        rot = upright_turn(roi[2]) if roi is not None else (hint or 0)
-        return box, rot
-
-    def _crops_for(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None
-                   ) -> list[list[tuple[np.ndarray, int]]]:
-        """Per instance, the candidate crops (affine, rotation) to run."""
-        h, w = image.shape[:2]
-        margin = self.config.margin
-        if boxes is None:
-            if self.detector == "blazepose":
-                box, rot = self._runtime_pose(image, hint)
-                if box is not None:
-                    return [[(box_transform(box, self.input_size, margin, rot), rot)]]
-            rot = hint or 0
-            return [[(box_transform([0.0, 0.0, w, h], self.input_size, 1.0, rot), rot)]]
-        b = np.asarray(boxes, dtype=float).reshape(-1, 4)
-        b = b[np.isfinite(b).all(axis=1)]
-        if hint is not None or not self.quarter_turns:
-            rots = [hint or 0]
+            codec: HeatmapCodec | SimCCCodec = SimCCCodec(input_size, cfg.split_ratio,
+                                                          pixel_centers=cfg.pixel_centers)
         else:
-            rots = [0, 90, 180, 270]
-        return [[(box_transform(x, self.input_size, margin, r), r) for r in rots] for x in b]
-
-    # -- prediction --------------------------------------------------------------------------------
-    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None) -> Poses:
-        """One frame of poses in ``self.schema``: one instance per box (or the infant found)."""
-        return self._predict(image, boxes, None)
-
-    def _predict(self, image: np.ndarray, boxes: np.ndarray | None, hint: int | None) -> Poses:
-        """:meth:`predict` with a tracker's quarter turn (``hint``) to crop at."""
-        img = np.asarray(image)
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        if img.ndim != 3 or img.shape[2] not in (3, 4):
-            raise InputError(None, f"expected an H×W×3 RGB image, got shape {img.shape}")
-        img = np.ascontiguousarray(img[..., :3] if img.dtype == np.uint8
-                                   else np.clip(img[..., :3], 0, 255).astype(np.uint8))
-        cands = self._crops_for(img, boxes, hint)
-        flat = [c for inst in cands for c in inst]
-        k = self.model_schema.num_keypoints
-        found: list[np.ndarray] = []  # (K, 3) per instance, its most confident crop's keypoints
-        rotations: list[int | None] = []
-        if flat:
-            crops = np.stack([crop_image(img, m, self.input_size) for m, _ in flat])
-            kps = self._keypoints(crops)
-            j = 0
-            for inst in cands:
-                part = kps[j:j + len(inst)]
-                best = most_confident(part)
-                m, rot = inst[best]
-                xy = apply_affine(invert_affine(m), part[best, :, :2])
-                found.append(np.concatenate([xy, part[best, :, 2:3]], axis=1))
-                rotations.append(rot)
-                j += len(inst)
-        poses = Poses.from_ragged([np.asarray(found, dtype=float).reshape(-1, k, 3)],
-                                  self.model_schema, source=None,
-                                  frame_size=(int(img.shape[1]), int(img.shape[0])),
-                                  meta={"model": self.name, "weights": str(self.path),
-                                        "output": self.config.output,
-                                        "flip_test": self.config.flip_test},
-                                  rotation=[rotations])
-        return poses if self.schema.name == self.model_schema.name else poses.convert(self.schema)
+            codec = HeatmapCodec(input_size, None, cfg.sigma, cfg.decoder, cfg.activation,
+                                 pixel_centers=cfg.pixel_centers)
+        super().__init__(
+            name="onnx", model_schema=cfg.schema, schema=out_schema,
+            runner=OnnxRunner(session, cfg, cfg.schema, input_size), codec=codec,
+            input_size=input_size, margin=cfg.margin,
+            # the mediapipe runtime that finds the infant without boxes (one view, uncached)
+            finder=PersonFinder("full", mirror=False, cache_size=0),
+            placement=Placement(found="box", boxes="turns" if self.quarter_turns else "box",
+                                pose_rotation=False),
+            flip_test=cfg.flip_test, detector=detector,
+            meta_keys={"model": None, "weights": str(p), "output": cfg.output,
+                       "flip_test": None})
 
 
 def create(schema: Schema | str | None = None, weights: str | None = None,

@@ -20,7 +20,7 @@ __all__: list[str] = []  # private helpers of onnx_model
 # --- the session ----------------------------------------------------------------------------------
 
 def _ort():
-    try:
+    try:  # imported here: a missing onnxruntime is a one-line error only for --model onnx
         import onnxruntime
     except ImportError:
         raise InputError(None, "the onnx model needs onnxruntime, which is not installed "

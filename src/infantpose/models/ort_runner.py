@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from infantpose.models.store import models_dir
+
 __all__ = ["OrtNet", "onnx_or_torch"]
 
 
@@ -35,8 +37,6 @@ def _weights_hash(net: torch.nn.Module) -> str:
 
 
 def _cache_dir() -> Path:
-    from infantpose.models.store import models_dir
-
     d = models_dir() / ".onnx-cache"
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ def onnx_or_torch(net: torch.nn.Module, example: torch.Tensor, threads: int | No
                   ) -> Any:
     """``net`` as an onnxruntime session when it exports and runs (checked against the torch
     output on ``example``), else ``net`` itself."""
-    try:
+    try:  # optional here: without onnxruntime the torch module runs
         import onnxruntime as ort
     except ImportError:
         return net

@@ -1,9 +1,8 @@
 """The person finder of the top-down models: the mediapipe BlazePose runtime placing crops.
 
 A top-down network needs to be told where the person is. Without boxes, infantpose's top-down
-models (:class:`~infantpose.models.topdown.TorchPoseEstimator`,
-:class:`~infantpose.models.onnx_model.OnnxPoseEstimator`) ask the mediapipe ``blazepose``
-estimator, which finds infants in any orientation (its rotation retries and landmark-only
+estimator (:class:`~infantpose.models.topdown_estimator.TopDownEstimator`: torch checkpoints
+and ONNX files) asks the mediapipe ``blazepose`` estimator, which finds infants in any orientation (its rotation retries and landmark-only
 fallback), and crop on its pose: MediaPipe's rotated body region, or the box around it. This
 module is that finder, written once: a BlazePose-33 runtime started on first use, optionally
 mirror-tested, with its answers cached per image and boxes (validating a model while it trains
@@ -16,6 +15,7 @@ import hashlib
 
 import numpy as np
 
+from infantpose.models.blazepose import BlazePose
 from infantpose.poses import Poses
 from infantpose.schemas import BLAZEPOSE33
 
@@ -44,8 +44,6 @@ class PersonFinder:
     def start(self) -> None:
         """Start the runtime now (raises ImportError where mediapipe is missing)."""
         if self.runtime is None:
-            from infantpose.models.blazepose import BlazePose
-
             self.runtime = BlazePose(schema=BLAZEPOSE33, mirror_test=False,  # set per call
                                      landmark_model=self.landmark_model)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 
 from infantpose.errors import InputError
+from infantpose.schemas import get_mapping, get_schema
 
 __all__ = [
     "RESNET_SPECS",
@@ -302,10 +304,6 @@ def build_pose_resnet(schema: Any, depth: int = 50, input_size: tuple[int, int] 
     network trains from scratch, and a warning says so: FiDIP (seed ``001_``) reports that
     from-scratch training on small infant data reaches only ~10 AP.
     """
-    import warnings
-
-    from infantpose.schemas import get_mapping, get_schema
-
     s, src = get_schema(schema), get_schema(weights_schema)
     model = PoseResNet(s.num_keypoints, depth, input_size, **kw)
     if weights is None:

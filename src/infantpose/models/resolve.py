@@ -49,6 +49,7 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None,
         return model or "onnx"
     if Path(weights).suffix.lower() == ".json" and model is not None:
         return model  # a TF.js graph (MoveNet's own format): the named model reads it
+    # (imported here: checkpoint imports torch, seconds the CLI should not pay at start-up)
     from infantpose.models.checkpoint import MODEL_OF_ARCHITECTURE, checkpoint_model
 
     if model is not None and model not in {DEFAULT_MODEL, "blazepose",

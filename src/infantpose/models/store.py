@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -130,8 +131,6 @@ def models_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 def _bundled_path(model: Pretrained) -> Path:
-    import importlib.util
-
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         raise InputError(None, "mediapipe is not installed (pip install mediapipe==0.10.14)")

@@ -23,6 +23,7 @@ a pruned graph (e.g. only the heatmap branch) shares names with the full one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def stored_model_file(name: str) -> Path:
     function so that tests and experiments can monkeypatch it. InputError (one line) when the
     store is absent or cannot give the file.
     """
-    try:
+    try:  # looked up per call: tests and experiments swap the store module
         from infantpose.models.store import model_file
     except ModuleNotFoundError as e:
         if e.name not in ("infantpose.models.store", "infantpose.models"):
@@ -123,8 +124,6 @@ def mediapipe_model_path(name: str = "pose_landmark_full") -> Path:
     ``name``: ``pose_landmark_full``, ``pose_landmark_lite`` (if present),
     ``pose_landmark_heavy`` or ``pose_detection``.
     """
-    import importlib.util
-
     spec = importlib.util.find_spec("mediapipe")
     root = (Path(next(iter(spec.submodule_search_locations))) / "modules"
             if spec is not None and spec.submodule_search_locations else None)
@@ -223,7 +222,7 @@ def load_tflite(path: str | os.PathLike, subgraph: int = 0) -> TFLiteGraph:
     Raises :class:`InputError` for a missing or unparsable file and
     :class:`UnsupportedOperatorError` (naming the operators) for operators the port lacks.
     """
-    import tflite
+    import tflite  # the flatbuffer reader costs ~0.6 s to import: only when a file is read
 
     p = Path(path)
     try:

@@ -1,13 +1,16 @@
-"""Top-down inference for PyTorch heatmap models (the estimator, in
-:mod:`infantpose.models.torch_estimator`, and its registered factories).
+"""Top-down inference for PyTorch heatmap and landmark models: the registered factories
+(``blazepose-torch``, ``pose-resnet``) and, re-exported for their older importers, the
+estimator and checkpoint API.
 
-Pipeline per person box (or the whole frame): an aspect-preserving affine crop at the model's
-input size with a context margin → forward pass → optional flip test (the mirrored crop's
-heatmaps are flipped back, left/right channels swapped with the schema's ``flip_index``, and
-averaged) → heatmap decoding (``argmax``, ``wa`` or ``dark``, see
-:mod:`infantpose.models.heatmaps`) → coordinates mapped back through the inverse affine into the
-original image. ``TorchPoseEstimator`` wraps this behind the :class:`~infantpose.models.base.Estimator`
-protocol, with a batched ``predict_batch``.
+Pipeline per person box (or the person found, or the whole frame): an aspect-preserving affine
+crop at the model's input size with a context margin → forward pass → optional flip test (the
+mirrored crop's heatmaps are flipped back, left/right channels swapped with the schema's
+``flip_index``, and averaged) → decoding by the codec (heatmaps: ``argmax``, ``wa`` or ``dark``,
+see :mod:`infantpose.models.heatmaps`; or regressed landmarks) → coordinates mapped back through
+the inverse affine into the original image. That pipeline is the one top-down estimator,
+:class:`~infantpose.models.topdown_estimator.TopDownEstimator`, shared with ONNX files;
+:class:`~infantpose.models.torch_estimator.TorchPoseEstimator` builds it from a checkpoint
+(a :class:`~infantpose.models.torch_estimator.TorchRunner` runs the torch module).
 
 Coordinates are continuous pixels (an image spans [0, W] × [0, H]; pixel i covers [i, i+1)), as in
 the rest of infantpose; heatmap pixels map to crop coordinates through
@@ -26,26 +29,31 @@ from typing import Any
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform,  # noqa: F401
                                  crop_image, invert_affine, roi_transform, upright_turn)
+from infantpose.models.blazepose_net import (BlazePoseNet, normalised_variant,
+                                             pretrained_landmark_graph)
 # the checkpoint API is re-exported here for its older importers (cli, train.loop, docs)
 from infantpose.models.checkpoint import (CHECKPOINT_FORMAT, MODEL_OF_ARCHITECTURE, LoadedModel,
                                           build_model, checkpoint_model, load_checkpoint,
                                           save_checkpoint)
 from infantpose.models.codecs import HeatmapCodec, RegressionCodec  # noqa: F401
-from infantpose.models.heatmaps import input_to_heatmap
 from infantpose.models.crop_keypoints import crop_keypoints  # noqa: F401
+from infantpose.models.heatmaps import input_to_heatmap
 from infantpose.models.person_finder import PersonFinder  # noqa: F401
+from infantpose.models.tflite_port import landmark_variant
 from infantpose.models.tta import most_confident  # noqa: F401
 from infantpose.poses import Poses  # noqa: F401
 from infantpose.schemas import BLAZEPOSE33, Schema, get_schema  # noqa: F401
-# the estimator class lives in torch_estimator (re-exported here: callers and tests import it
-# from this module)
-from infantpose.models.torch_estimator import (TorchPoseEstimator, _check_weight,  # noqa: F401
-                                               _finite_boxes, _FollowingView)
+# the estimator lives in topdown_estimator (the pipeline) and torch_estimator (built from a
+# checkpoint); re-exported here: callers and tests import it from this module
+from infantpose.models.topdown_estimator import TopDownEstimator  # noqa: F401
+from infantpose.models.torch_estimator import (TorchPoseEstimator, TorchRunner,  # noqa: F401
+                                               _check_weight, _finite_boxes, _FollowingView)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "MODEL_OF_ARCHITECTURE",
     "LoadedModel",
+    "TopDownEstimator",
     "TorchPoseEstimator",
     "build_model",
     "checkpoint_model",
@@ -71,9 +79,6 @@ def create_blazepose_torch(schema: Schema | str | None = None, weights: str | No
     the heatmap head), which rebuilds the network it was fine-tuned from; ``landmark_model``,
     if given, must name that network.
     """
-    from infantpose.models.blazepose_net import normalised_variant
-    from infantpose.models.tflite_port import landmark_variant
-
     wanted = None if landmark_model is None else landmark_variant(landmark_model)
     if weights:
         loaded = load_checkpoint(weights)
@@ -88,13 +93,9 @@ def create_blazepose_torch(schema: Schema | str | None = None, weights: str | No
         variant = wanted or "pose_landmark_full"
         mode = options.pop("mode", "regression")
         if mode == "regression":
-            from infantpose.models.blazepose_net import pretrained_landmark_graph
-
             full = pretrained_landmark_graph(variant)
             model = full.pruned([full.tensor_id("Identity")])  # landmarks only: skip seg/heatmap
         else:
-            from infantpose.models.blazepose_net import BlazePoseNet
-
             model = BlazePoseNet(schema=BLAZEPOSE33, variant=variant)
         loaded = LoadedModel(model, "blazepose", BLAZEPOSE33, (256, 256), 4, "sigmoid", "wa", 2.0,
                              {"variant": variant}, f"mediapipe {variant}.tflite")

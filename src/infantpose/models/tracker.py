@@ -27,6 +27,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from infantpose.geometry import clip_box, grow_box, tight_box
 from infantpose.poses import Poses
 
 __all__ = ["BoxTracker", "Hint", "OwnTracker", "Step", "Tracker", "TrackingConfig", "box_is_valid",
@@ -149,8 +150,6 @@ def search_box(instance: np.ndarray, frame_size: tuple[int, int], config: Tracki
     the frame. None when fewer than ``config.min_keypoints`` keypoints are confident or the box
     degenerates (too small, or entirely outside the frame).
     """
-    from infantpose.geometry import clip_box, grow_box, tight_box
-
     inst = np.asarray(instance, float)
     tight = tight_box(inst[:, :2], inst[:, 2] >= config.min_score, max(config.min_keypoints, 1))
     if tight is None:
