@@ -211,3 +211,30 @@ def test_face_annotator_hides_what_the_deidentifier_hides(monkeypatch):
     assert np.array_equal(ann.annotate(img, p), direct(img, p.data[0], COCO17, guessed=[]))
     assert np.array_equal(ann.annotate(img, None), direct(img))  # no poses: blurred whole
     assert ann.report.frames == 2 and ann.report.whole_frame_blurred == 1
+
+
+def test_label_previews_hide_the_face_through_the_same_annotator(monkeypatch):
+    """The labelling tool's previews: the face annotator with the label's rules (blur; the
+    frame blurred whole, and reported, when no face can be placed)."""
+    import infantpose.video.privacy as pv
+    from infantpose.label.build import display_image
+
+    class NoFaces:
+        def detect(self, rgb):
+            return np.zeros((0, 5))
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(pv, "FaceDetector", lambda *a, **k: NoFaces())
+    img = np.random.default_rng(2).integers(0, 255, (120, 120, 3), dtype=np.uint8)
+    kp = _frame_poses().data[0, 0]
+    kp[:, 2] = 0.9
+    for by_person in (False, True):
+        shown, found = display_image(img, kp, COCO17, pv.Deidentifier("blur"), by_person)
+        regs, _, _ = pv.Deidentifier("blur").regions(img, kp[None], COCO17,
+                                                     confirmed=by_person)
+        assert found and regs
+        assert np.array_equal(shown, pv.anonymize_regions(img, regs, "blur"))
+    shown, found = display_image(img, np.full((17, 3), np.nan), COCO17, pv.Deidentifier("blur"))
+    assert not found and np.array_equal(shown, pv.blur_whole(img))

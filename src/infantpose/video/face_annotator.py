@@ -5,7 +5,8 @@ detector, the face regions placed from head keypoints, mosaic or blur, the repor
 face is hidden by the same kind of object that draws the skeleton
 (:func:`infantpose.draw.overlay_annotators`). It is given the frame's *raw* poses (head keypoints
 included: they place the face) or None (the detector alone). One per stream: a video's frames
-share its head track (``stream``); photos have none.
+share its head track (``stream``); photos have none. The labelling tool's previews use it too
+(``confirmed``: head keypoints a person placed, so only their head end is hidden).
 """
 
 from __future__ import annotations
@@ -25,16 +26,22 @@ class FaceAnnotator:
     """The face hidden (``mode`` ``"mosaic"`` or ``"blur"``) in every image it is given; images
     with no placeable face region are blurred whole (counted in :attr:`report`).
 
-    ``margin`` and ``use_detector`` are the Deidentifier's; ``stream`` names the video whose
-    frames it sees in order (None for photos). :meth:`close` frees the face detector."""
+    ``margin`` and ``use_detector`` are the Deidentifier's (or give a ``deidentifier``);
+    ``stream`` names the video whose frames it sees in order (None for photos); ``confirmed``:
+    the head keypoints were placed by a person, not guessed by a model (no both-ends hiding).
+    :attr:`found` says whether the last image had a face region (else it was blurred whole).
+    :meth:`close` frees the face detector."""
 
     def __init__(self, mode: str, margin: float = 0.3, use_detector: bool = True,
-                 stream: Hashable | None = None, deidentifier: Any | None = None):
+                 stream: Hashable | None = None, deidentifier: Any | None = None,
+                 confirmed: bool = False):
         from infantpose.video.privacy import Deidentifier
 
         self.deid = deidentifier if deidentifier is not None \
             else Deidentifier(mode, margin, use_detector)
         self.stream = stream
+        self.confirmed = confirmed
+        self.found = True
 
     @property
     def report(self) -> Any:
@@ -48,14 +55,18 @@ class FaceAnnotator:
         array with its ``schema``)."""
         from infantpose.video.privacy import guessed_instances
 
-        if poses is None:
-            return self.deid(image, None, None, stream=self.stream)
+        guess = None
         if isinstance(poses, Poses):
             path = poses.meta.get("path")
             guess = guessed_instances(path) if path is not None else None
-            return self.deid(image, poses.data[0], poses.schema, stream=self.stream,
-                             guessed=guess)
-        return self.deid(image, poses, schema, stream=self.stream)
+            poses, schema = poses.data[0], poses.schema
+        elif poses is None:
+            schema = None
+        before = self.deid.report.whole_frame_blurred
+        out = self.deid(image, poses, schema, stream=self.stream, guessed=guess,
+                        confirmed=self.confirmed or None)
+        self.found = self.deid.report.whole_frame_blurred == before
+        return out
 
     def close(self) -> None:
         self.deid.close()
