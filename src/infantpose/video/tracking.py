@@ -49,7 +49,7 @@ __all__ = ["Follower", "TrackingConfig", "search_box", "box_is_valid", "pose_con
 class Follower:
     """The frame loop's step for a video: a tracker following one infant, one frame at a time.
 
-    Each call steps the tracker on one :class:`~infantpose.io.frames.Frame` and returns that
+    Each call steps the tracker on one :class:`~infantpose.frames.Frame` and returns that
     frame's one-frame ``Poses`` (one instance, all-missing when no infant was found; ``meta``
     ``path`` and ``rotation`` as one-entry lists when found); :meth:`video_poses` stacks the
     per-frame results into the video's ``Poses`` with its tracking summary. One per video;
@@ -144,7 +144,7 @@ def track_frames(estimator: Any, frames: Iterable[Any], *, fps: float | None,
 
     Args:
         estimator: an :class:`~infantpose.models.base.Estimator`.
-        frames: :class:`~infantpose.io.frames.Frame`s, or (original frame index, H×W×3 uint8
+        frames: :class:`~infantpose.frames.Frame`s, or (original frame index, H×W×3 uint8
             RGB) pairs.
         fps: the video's frame rate (stored in the result; frame times are index / fps).
         frame_size: (width, height); taken from the first frame if None.
