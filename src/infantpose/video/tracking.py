@@ -66,6 +66,7 @@ class Follower:
         self.n_lost = 0
         self.rotations: dict[int, int] = {}
         self.t0 = time.perf_counter()
+        self.elsewhere = 0.0  # seconds spent on the frames' other work (drawing, writing)
 
     def __call__(self, frame: Frame) -> Poses:
         k = self.estimator.schema.num_keypoints
@@ -94,7 +95,7 @@ class Follower:
                     frame_size: tuple[int, int] | None = None) -> Poses:
         """The per-frame results of one video as its ``Poses`` (see :func:`track_frames`)."""
         cfg, k = self.config, self.estimator.schema.num_keypoints
-        elapsed = time.perf_counter() - self.t0
+        elapsed = time.perf_counter() - self.t0 - self.elsewhere
         data = np.concatenate([r.data for r in results]) if results else np.zeros((0, 1, k, 3))
         indices = [int(r.frame_indices[0]) for r in results]
         paths = [r.meta["path"][0] for r in results]
@@ -171,8 +172,15 @@ def track_frames(estimator: Any, frames: Iterable[Any], *, fps: float | None,
     from infantpose.frames import run_frames
 
     follower = Follower(estimator, config, tracking, fps)
+
+    def hand_on(frame: Frame, poses: Poses) -> None:  # its time is not the tracking's
+        t = time.perf_counter()
+        on_frame(frame, poses)  # type: ignore[misc]
+        follower.elsewhere += time.perf_counter() - t
+
     try:
-        results = run_frames(_as_frames(frames, source), follower, on_frame=on_frame,
+        results = run_frames(_as_frames(frames, source), follower,
+                             on_frame=hand_on if on_frame is not None else None,
                              progress=progress)
     finally:
         follower.close()
