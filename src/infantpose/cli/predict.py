@@ -323,10 +323,10 @@ def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
     the one frame loop (:mod:`infantpose.frames`) and the shared annotators
     (:class:`~infantpose.video.render.FrameRenderer`: the overlay looks as a video's does)."""
     from infantpose._names import display_name
+    from infantpose.frames import per_image, run_frames
     from infantpose.io.coco_results import coco_results, write_coco_results
     from infantpose.io.frames import image_frames
     from infantpose.io.images import write_image
-    from infantpose.frames import per_image, run_frames
     from infantpose.video.privacy import drop_facial_keypoints
     from infantpose.video.render import FrameRenderer
 
