@@ -68,11 +68,20 @@ def test_batch_and_deidentify_decode_each_video_once(clip, tmp_path, capsys, dec
 
 
 def test_an_overlay_of_filtered_poses_needs_its_second_pass(clip, tmp_path, capsys, decodes):
-    """The filter looks ahead, so its overlay is drawn after it: the one case with two."""
-    assert main(["batch", str(clip.parent), "-o", str(tmp_path / "b"), "-j", "0", "-m", MARKERS,
-                 "--overlay", "--filter", "savgol", "--no-plot", "-q"]) == 0, \
-        capsys.readouterr().err
+    """The filter looks ahead, so its overlay is drawn after it: the one case with two. The
+    face-hidden copy of a filtered run is still drawn in the first pass."""
+    base = ["batch", str(clip.parent), "-j", "0", "-m", MARKERS, "--filter", "savgol",
+            "--deidentify", "mosaic", "--no-plot", "-q"]
+    assert main([*base, "-o", str(tmp_path / "b1")]) == 0, capsys.readouterr().err
+    assert decodes == [str(clip)]
+    decodes.clear()
+    assert main([*base, "-o", str(tmp_path / "b2"), "--overlay"]) == 0, capsys.readouterr().err
     assert decodes == [str(clip)] * 2
+    for name in ("overlay.mp4", "deidentified.mp4"):
+        assert iv.probe_video(tmp_path / "b2" / "visit" / name).n_frames == 6
+    a, _ = iv.read_frames(tmp_path / "b1" / "visit" / "deidentified.mp4")
+    b, _ = iv.read_frames(tmp_path / "b2" / "visit" / "deidentified.mp4")
+    assert np.array_equal(a, b)
 
 
 def test_one_pass_gives_the_videos_the_two_pass_path_gave(clip, tmp_path):
