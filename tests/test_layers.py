@@ -33,8 +33,7 @@ PACKAGE = "infantpose"
 LAYERS: list[tuple[str, set[str]]] = [
     ("core", {"errors", "schemas", "_atomic", "_jsonfile", "_yamlfile", "_native", "_names",
               "_validate", "geometry", "gaps", "poses", "pose_fields", "datasets", "progress",
-              "outputs",
-              "_output_guards", "draw"}),
+              "outputs", "_output_guards", "draw", "frames"}),
     ("io", {"io"}),
     ("models", {"models"}),
     ("tasks", {"adapt", "evaluate", "features", "risk", "synth", "video"}),

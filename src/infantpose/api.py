@@ -55,15 +55,20 @@ class PoseModel:
 
     def __call__(self, images: Any, boxes: np.ndarray | None = None) -> Poses:
         if isinstance(images, (list, tuple)):
-            frames = [self._one(im, boxes) for im in images]
-            if not frames:
-                raise InputError(None, "no images given")
+            from infantpose.frames import Frame, per_image, run_frames, stack_images
+
             names = [os.fspath(im) if isinstance(im, (str, os.PathLike)) else f"image{i}"
                      for i, im in enumerate(images)]
-            return Poses.concat(frames, frame_names=names)
-        return self._one(images, boxes)
+            frames = (Frame(i, names[i], self._array(im)) for i, im in enumerate(images))
+            results = run_frames(frames, per_image(self.estimator, lambda _f: boxes))
+            if not results:
+                raise InputError(None, "no images given")
+            return stack_images(results, names)
+        return self.estimator.predict(self._array(images), boxes)
 
-    def _one(self, image: Any, boxes: np.ndarray | None) -> Poses:
+    @staticmethod
+    def _array(image: Any) -> np.ndarray:
+        """An image path read upright, or an H×W×3 uint8 RGB array checked."""
         from infantpose.io.images import read_image
 
         if isinstance(image, (str, os.PathLike)):
@@ -76,7 +81,7 @@ class PoseModel:
         if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
             raise InputError(None, f"an image array must be H×W×3 uint8 RGB, got shape "
                                    f"{array.shape} and dtype {array.dtype}")
-        return self.estimator.predict(np.ascontiguousarray(array), boxes)
+        return np.ascontiguousarray(array)
 
     def close(self) -> None:
         self.estimator.close()

@@ -1,8 +1,14 @@
 """Draw skeletons onto RGB images: composable annotators, array in, array out.
 
-In the spirit of supervision's annotators, each annotator draws one thing (edges, points) and
-returns a new image; :class:`SkeletonAnnotator` composes them and :func:`draw_skeleton` is the
-one-call form. Left-side keypoints and edges, right-side ones and midline ones get different
+In the spirit of supervision's annotators, each annotator draws one thing (edges, points, score
+dots, trails, a time label) and returns a new image: ``annotate(image, poses)`` with the poses
+of this frame, either a one-frame :class:`~infantpose.poses.Poses` or a (K, 3) / (N, K, 3)
+keypoint array with its schema (``annotate(image, keypoints, schema)``). :class:`SkeletonAnnotator`
+composes them and :func:`draw_skeleton` is the one-call form. :func:`overlay_annotators` is
+the one look of every overlay infantpose writes, photo or video (``predict --overlay``,
+``batch --overlay``, ``overlay``): side-coloured edges and score-coloured dots, plus for videos
+a trail of the wrists and ankles and the time. The face-hiding annotator lives with the face
+detector (:class:`infantpose.video.face_annotator.FaceAnnotator`). Left-side keypoints and edges, right-side ones and midline ones get different
 colours (left/right swaps are the commonest pose error, so they must be visible at a glance); a
 point's opacity follows its score; missing keypoints (NaN) and their edges are skipped.
 
@@ -24,6 +30,14 @@ from infantpose.schemas import Schema
 __all__ = [
     "BoxAnnotator",
     "EdgeAnnotator",
+    "FrameLabelAnnotator",
+    "ScoreVertexAnnotator",
+    "TrailAnnotator",
+    "draw_frame_label",
+    "draw_trail",
+    "overlay_annotators",
+    "score_color",
+    "trail_keypoints",
     "Palette",
     "SkeletonAnnotator",
     "VertexAnnotator",
@@ -103,8 +117,21 @@ def _scale(image: np.ndarray) -> float:
     return max(1.0, min(image.shape[:2]) / 240.0)
 
 
+def _unpack(keypoints: np.ndarray | Poses, schema: Schema | None) -> tuple[np.ndarray, Schema]:
+    """(keypoints of this frame, schema) from a one-frame Poses, or an array and its schema."""
+    if isinstance(keypoints, Poses):
+        return keypoints.data[0], keypoints.schema
+    if schema is None:
+        raise TypeError("annotate(image, keypoints, schema): give the schema of a keypoint array")
+    return keypoints, schema
+
+
 class Annotator(Protocol):
-    def annotate(self, image: np.ndarray, keypoints: np.ndarray, schema: Schema) -> np.ndarray:
+    """Anything that draws the poses of one frame: ``annotate(image, poses)`` (a one-frame
+    Poses) or ``annotate(image, keypoints, schema)``, returning a new image."""
+
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
         ...
 
 
@@ -117,9 +144,11 @@ class EdgeAnnotator:
     min_score: float = 0.0
     thin_below: float = 0.5
 
-    def annotate(self, image: np.ndarray, keypoints: np.ndarray, schema: Schema) -> np.ndarray:
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
         import cv2
 
+        keypoints, schema = _unpack(keypoints, schema)
         out = _check_image(image).copy()
         kp = _as_instances(keypoints)
         t = self.thickness or max(1, int(round(2 * _scale(out))))
@@ -148,9 +177,11 @@ class VertexAnnotator:
     min_alpha: float = 0.25
     outline: Color | None = (255, 255, 255)
 
-    def annotate(self, image: np.ndarray, keypoints: np.ndarray, schema: Schema) -> np.ndarray:
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
         import cv2
 
+        keypoints, schema = _unpack(keypoints, schema)
         out = _check_image(image).copy()
         kp = _as_instances(keypoints)
         r = self.radius or max(2, int(round(3 * _scale(out))))
@@ -182,9 +213,11 @@ class BoxAnnotator:
     color: Color = (255, 255, 0)
     thickness: int = 1
 
-    def annotate(self, image: np.ndarray, keypoints: np.ndarray, schema: Schema) -> np.ndarray:
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
         import cv2
 
+        keypoints, schema = _unpack(keypoints, schema)
         out = _check_image(image).copy()
         for inst in _as_instances(keypoints):
             box = keypoint_xywh(inst)
@@ -203,8 +236,11 @@ class SkeletonAnnotator:
     annotators: Sequence[Annotator] = field(
         default_factory=lambda: (EdgeAnnotator(), VertexAnnotator()))
 
-    def annotate(self, image: np.ndarray, keypoints: np.ndarray, schema: Schema) -> np.ndarray:
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
         out = _check_image(image)
+        if not isinstance(keypoints, Poses) and schema is None:
+            raise TypeError("annotate(image, keypoints, schema): give the schema")
         for a in self.annotators:
             out = a.annotate(out, keypoints, schema)
         return out
@@ -229,3 +265,141 @@ def draw_poses(image: np.ndarray, poses: Poses, frame: int = 0, min_score: float
     ann = annotator or SkeletonAnnotator((EdgeAnnotator(min_score=min_score),
                                           VertexAnnotator(min_score=min_score)))
     return ann.annotate(image, poses.data[frame], poses.schema)
+
+
+# --- the overlay's look: score dots, trails, the time ------------------------------------------
+
+def _overlay_scale(image: np.ndarray) -> float:
+    """Dot and text size of overlays (videos are often small: 360 px is the unit)."""
+    return max(1.0, min(image.shape[:2]) / 360.0)
+
+
+def score_color(score: float) -> Color:
+    """RGB from red (score 0) through yellow (0.5) to green (1): unsure keypoints stand out."""
+    s = float(np.clip(np.nan_to_num(score), 0.0, 1.0))
+    if s < 0.5:
+        return (230, int(round(460 * s)), 40)
+    return (int(round(230 * (1 - s) * 2)), 230, 40)
+
+
+def trail_keypoints(schema: Schema) -> list[int]:
+    """Indices of the extremities whose trails are drawn (wrists and ankles, else all)."""
+    idx = [i for i, n in enumerate(schema.keypoints)
+           if any(p in n for p in ("wrist", "ankle"))]
+    return idx or list(range(schema.num_keypoints))
+
+
+@dataclass
+class ScoreVertexAnnotator:
+    """Keypoint dots coloured by score (:func:`score_color`) with a dark rim, so dropouts show;
+    keypoints below ``min_score`` are not drawn."""
+
+    min_score: float = 0.0
+
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
+        import cv2
+
+        keypoints, schema = _unpack(keypoints, schema)
+        out = _check_image(image).copy()
+        kp = np.asarray(keypoints, float).reshape(-1, schema.num_keypoints, 3)
+        r = max(2, int(round(3 * _overlay_scale(out))))
+        for inst in kp:
+            for p in inst:
+                if not np.isfinite(p[:2]).all() or p[2] < self.min_score:
+                    continue
+                c = _pt(p)
+                cv2.circle(out, c, r, score_color(p[2]), -1, cv2.LINE_AA)
+                cv2.circle(out, c, r, (20, 20, 20), 1, cv2.LINE_AA)
+        return out
+
+
+def draw_trail(image: np.ndarray, trail: np.ndarray, schema: Schema) -> np.ndarray:
+    """A copy of ``image`` with fading lines through ``trail`` ((L, K, 2) past positions,
+    oldest first; NaN skipped) of the :func:`trail_keypoints`."""
+    import cv2
+
+    out = _check_image(image).copy()
+    if trail is None or len(trail) < 2:
+        return out
+    for k in trail_keypoints(schema):
+        pts = trail[:, k]
+        for j in range(1, len(pts)):
+            a, b = pts[j - 1], pts[j]
+            if np.isfinite(a).all() and np.isfinite(b).all():
+                fade = j / len(pts)
+                c = tuple(int(v * fade + 255 * (1 - fade) * 0.3) for v in (255, 255, 255))
+                cv2.line(out, _pt(a), _pt(b), c, 1, cv2.LINE_AA)
+    return out
+
+
+@dataclass
+class TrailAnnotator:
+    """The last ``length`` frames of the wrists' and ankles' path (first instance), fading.
+
+    It remembers the frames it has drawn, so one is made per video and shown its frames in
+    order."""
+
+    length: int = 30
+    _past: list = field(default_factory=list, repr=False)
+
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
+        keypoints, schema = _unpack(keypoints, schema)
+        kp = np.asarray(keypoints, float).reshape(-1, schema.num_keypoints, 3)
+        if len(kp) == 0:
+            return _check_image(image).copy()
+        self._past.append(kp[0, :, :2])
+        del self._past[:-max(1, self.length)]
+        return draw_trail(image, np.stack(self._past), schema)
+
+
+def draw_frame_label(image: np.ndarray, time_s: float | None = None,
+                     frame_index: int | None = None) -> np.ndarray:
+    """A copy of ``image`` with ``mm:ss.sss  #frame`` on black in the top-left corner."""
+    import cv2
+
+    out = _check_image(image).copy()
+    parts = []
+    if time_s is not None and np.isfinite(time_s):
+        m, s = divmod(float(time_s), 60.0)
+        parts.append(f"{int(m):02d}:{s:06.3f}")
+    if frame_index is not None:
+        parts.append(f"#{int(frame_index)}")
+    if not parts:
+        return out
+    text = "  ".join(parts)
+    fs = 0.4 * _overlay_scale(out)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, fs, 1)
+    cv2.rectangle(out, (0, 0), (tw + 8, th + base + 8), (0, 0, 0), -1)
+    cv2.putText(out, text, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, fs, (255, 255, 255), 1,
+                cv2.LINE_AA)
+    return out
+
+
+@dataclass
+class FrameLabelAnnotator:
+    """The frame's time (frame number / ``fps``) and number, from a one-frame Poses'
+    ``frame_indices``."""
+
+    fps: float = 30.0
+
+    def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
+                 schema: Schema | None = None) -> np.ndarray:
+        if not isinstance(keypoints, Poses) or keypoints.frame_indices is None:
+            return _check_image(image).copy()
+        idx = int(keypoints.frame_indices[0])
+        return draw_frame_label(image, idx / self.fps if self.fps else None, idx)
+
+
+def overlay_annotators(min_score: float = 0.0, fps: float | None = None,
+                       trail_frames: int | None = None) -> SkeletonAnnotator:
+    """The one overlay look, photos and videos alike: edges by body side (:class:`Palette`),
+    dots by score. A video's overlay (``fps`` given) adds a trail of ``trail_frames`` frames
+    (drawn under the dots) and the time label; make one per video (the trail remembers)."""
+    if fps is None:
+        return SkeletonAnnotator((EdgeAnnotator(min_score=min_score),
+                                  ScoreVertexAnnotator(min_score)))
+    return SkeletonAnnotator((EdgeAnnotator(min_score=min_score),
+                              TrailAnnotator(max(2, int(trail_frames or round(fps)))),
+                              ScoreVertexAnnotator(min_score), FrameLabelAnnotator(fps)))

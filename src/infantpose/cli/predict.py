@@ -239,10 +239,9 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
                                        f"not {sch.name}")
     model = models[1] if src.videos else models[0]
     out = guard.folder(out)
-    renders = vopts.overlay or bool(vopts.deidentify)
     per_video = [min(i.n_frames, vopts.max_frames) if vopts.max_frames else i.n_frames
                  for i in infos.values()]
-    total = len(src.images) + sum(per_video) * (2 if renders else 1)
+    total = len(src.images) + sum(per_video)  # one pass per video, renders drawn in it
     summary = Summary()
     try:
         with lock_folder(out, "predict"):
@@ -281,7 +280,7 @@ def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs:
     pbar = bar(total, "predict", enabled=progress)
     t_start = time.perf_counter()
 
-    def tick(n: int = 1) -> None:  # frames predicted and frames rendered
+    def tick(n: int = 1) -> None:  # frames predicted (and rendered in the same pass)
         pbar.update(n)
         el = time.perf_counter() - t_start
         if el > 0:
@@ -320,44 +319,45 @@ def _run_locked(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, dirs:
 
 def _predict_images(est: Any, src: Sources, sch: Any, staging: Path, vopts: Any,
                     image_names: list[str], summary: Summary, tick: Any) -> None:
-    """Images -> ``predictions.json`` (COCO results), overlays and face-hidden copies."""
+    """Images -> ``predictions.json`` (COCO results), overlays and face-hidden copies, through
+    the one frame loop (:mod:`infantpose.frames`) and the shared annotators
+    (:class:`~infantpose.video.render.FrameRenderer`: the overlay looks as a video's does)."""
     from infantpose._names import display_name
-    from infantpose.draw import draw_poses
+    from infantpose.frames import per_image, run_frames
     from infantpose.io.coco_results import coco_results, instance_extras, write_coco_results
-    from infantpose.io.images import read_image, write_image
-    from infantpose.video.privacy import drop_facial_keypoints, guessed_instances
+    from infantpose.io.frames import image_frames
+    from infantpose.io.images import write_image
+    from infantpose.video.privacy import drop_facial_keypoints
+    from infantpose.video.render import FrameRenderer
 
     deid = _deidentifier(vopts.deidentify) if vopts.deidentify else None
+    renderer = FrameRenderer(vopts.deidentify, vopts.overlay, deidentifier=deid)
     results: list[dict[str, Any]] = []
+
+    def on_frame(frame: Any, poses: Any) -> None:
+        # faces placed from the head keypoints before they are dropped
+        shown = drop_facial_keypoints(poses) if vopts.drops_facial else poses
+        before = deid.report.whole_frame_blurred if deid is not None else 0
+        out = renderer.render(frame.image, poses, shown)
+        if out.hidden is not None and deid is not None:
+            summary.frames_blurred_whole += deid.report.whole_frame_blurred - before
+            write_image(staging / "deidentified" / image_names[frame.index], out.hidden)
+        kp = shown.data[0]
+        extra = instance_extras(shown)  # rotation, path: which estimator path found it
+        name = display_name(frame.name)
+        entries = coco_results(frame.index + 1, name, kp, sch.name, frame.size, extra)
+        if not entries:
+            summary.images_without_person.append(name)
+        results.extend(entries)
+        if out.overlay is not None:
+            write_image(staging / "overlay" / image_names[frame.index], out.overlay)
+        summary.images += 1
+        summary.frames += 1
+
     try:
-        for image_id, (path, name) in enumerate(src.images, start=1):
-            img = read_image(path)
-            poses = est.predict(img)
-            if deid is not None:  # faces placed from the head keypoints before they are dropped
-                before = deid.report.whole_frame_blurred
-                img = deid(img, poses.data[0], sch,
-                           guessed=guessed_instances(None if poses.path is None
-                                                     else poses.path[0]))
-                summary.frames_blurred_whole += deid.report.whole_frame_blurred - before
-                write_image(staging / "deidentified" / image_names[image_id - 1], img)
-            if vopts.drops_facial:
-                poses = drop_facial_keypoints(poses)
-            kp = poses.data[0]
-            extra = instance_extras(poses)  # rotation, path: which estimator path found it
-            entries = coco_results(image_id, display_name(name), kp, sch.name,
-                                   (img.shape[1], img.shape[0]), extra)
-            if not entries:
-                summary.images_without_person.append(display_name(name))
-            results.extend(entries)
-            if vopts.overlay:
-                write_image(staging / "overlay" / image_names[image_id - 1],
-                            draw_poses(img, poses))
-            summary.images += 1
-            summary.frames += 1
-            tick(1)
+        run_frames(image_frames(src.images), per_image(est), on_frame=on_frame, progress=tick)
     finally:
-        if deid is not None:
-            deid.close()
+        renderer.close()
     write_coco_results(staging / "predictions.json", results)
 
 

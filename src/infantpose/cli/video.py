@@ -141,22 +141,23 @@ def deidentify_cmd(
         p = read_pose_file(poses)
         check_poses_match_video(p, poses, video)
     run_model = poses is None and model != "none"
-    with bar(n * (2 if run_model else 1), video.name, enabled=not quiet) as pbar:
-        if run_model:
+    with bar(n, video.name, enabled=not quiet) as pbar:
+        pbar.set_description(f"{video.name}: {mode_s}")
+        if run_model:  # poses predicted and the face hidden in one pass over the video
             from infantpose.cli.predict import resolve_model
             from infantpose.models import create_estimator
-            from infantpose.video.tracking import predict_video
+            from infantpose.video.pipeline import predict_and_deidentify
 
             est = create_estimator(resolve_model(model, weights, video=True),
                                    weights=str(weights) if weights else None)
             try:
-                pbar.set_description(f"{video.name}: poses")
-                p = predict_video(est, video, progress=pbar.update)
+                _, res = predict_and_deidentify(est, video, out, mode_s, margin, detector,
+                                                progress=pbar.update)
             finally:
                 est.close()
-        pbar.set_description(f"{video.name}: {mode_s}")
-        res = render_videos(video, face_poses=p, deidentify=mode_s, deidentified=out,
-                            margin=margin, use_detector=detector, progress=pbar.update)
+        else:
+            res = render_videos(video, face_poses=p, deidentify=mode_s, deidentified=out,
+                                margin=margin, use_detector=detector, progress=pbar.update)
     guard.record(out)
     rep = res["report"]
     console.print(f"{rep.frames} frames written to {out} ({mode_s}); face placed by detector in "

@@ -1,4 +1,7 @@
-"""Run an estimator on labelled images, producing :class:`Predictions` aligned to the labels."""
+"""Run an estimator on labelled images, producing :class:`Predictions` aligned to the labels.
+
+The images go through the one frame loop (:func:`infantpose.frames.run_frames`), each on its
+own (:func:`~infantpose.frames.per_image`), with the labelled person boxes when asked."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import numpy as np
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.evaluate.predictions import Predictions, predictions_from_poses
-from infantpose.io.images import read_image
-from infantpose.poses import Poses
+from infantpose.frames import Frame, per_image, run_frames, stack_images
+from infantpose.io.frames import image_frames
 
 __all__ = ["predict_dataset"]
 
@@ -26,24 +29,15 @@ def predict_dataset(estimator: Any, gt: LabeledDataset, use_gt_boxes: bool = Tru
     estimator finds people itself. ``progress(i)`` is called after each image. ``images``
     gives the decoded images (e.g. in-memory renders) instead of reading ``gt.image_paths``.
     """
-    frames = []
-    for i, path in enumerate(gt.image_paths):
-        image = images[i] if images is not None else read_image(path)
-        boxes = None
-        if use_gt_boxes:
-            b = gt.boxes[i]
-            b = b[~np.isnan(b).any(-1)]
-            if len(b):
-                boxes = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
-        out = estimator.predict(image, boxes)
-        if not isinstance(out, Poses) or out.n_frames != 1:
-            raise InputError(None, f"estimator {getattr(estimator, 'name', estimator)!r} must "
-                                   "return a one-frame Poses")
-        frames.append(out)
-        if progress is not None:
-            progress(i)
-    if not frames:
+    def boxes(frame: Frame) -> np.ndarray | None:  # the labelled boxes as x1, y1, x2, y2
+        b = gt.boxes[frame.index]
+        b = b[~np.isnan(b).any(-1)]
+        return np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1) if len(b) else None
+
+    frames = image_frames(list(gt.image_paths), pixels=images)
+    results = run_frames(frames, per_image(estimator, boxes if use_gt_boxes else None),
+                         on_frame=(lambda f, _p: progress(f.index)) if progress else None)
+    if not results:
         raise InputError(gt.meta.get("source_file"), "no labelled images to predict")
-    poses = Poses.concat(frames, frame_names=gt.image_names,
-                         source=getattr(estimator, "name", None))
+    poses = stack_images(results, gt.image_names, source=getattr(estimator, "name", None))
     return predictions_from_poses(poses, gt, source=f"model:{getattr(estimator, 'name', '?')}")

@@ -99,15 +99,16 @@ def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: A
     proposal's head keypoints); when no face can be placed the whole frame is blurred (the
     person can reveal it on the page). A model's skeleton whose head end the face detector
     does not confirm has both its ends blurred; ``head_by_person`` (the head keypoints come from
-    a person) blurs the head end only. Returns (image, face_found)."""
-    from infantpose.video.privacy import anonymize_regions, blur_whole
+    a person) blurs the head end only. Returns (image, face_found). The face is hidden by the
+    face annotator every command uses (:class:`~infantpose.video.face_annotator.FaceAnnotator`,
+    blurring)."""
+    from infantpose.video.face_annotator import FaceAnnotator
 
     if deid is None:
         return rgb, True
-    boxes, _, _ = deid.regions(rgb, proposal[None], schema, confirmed=head_by_person)
-    if not boxes:
-        return blur_whole(rgb), False
-    return anonymize_regions(rgb, boxes, "blur"), True
+    face = FaceAnnotator("blur", deidentifier=deid, confirmed=head_by_person)
+    shown = face.annotate(rgb, proposal[None], schema)
+    return shown, face.found
 
 
 def _write_jpeg(path: Path, rgb: np.ndarray, max_side: int | None = None) -> None:

@@ -11,9 +11,12 @@ same video gives the same keypoints and the same files whichever command ran it:
    (raw tracked keypoints), ``poses_filtered.json`` (with a filter), the final keypoints in every
    asked format (``keypoints.csv``, ``keypoints.slp``, ...), ``trajectories.png``, and the videos
    ``overlay.mp4`` / ``deidentified.mp4``.
-3. :func:`render_videos` writes the videos in one decoding pass: the face hidden first (one
-   :class:`~infantpose.video.privacy.Deidentifier`, so the overlay and the de-identified copy
-   hide the same regions), then the skeleton drawn for the overlay.
+3. the videos are drawn in the same frame loop that predicts the poses
+   (:mod:`infantpose.frames`, :class:`~infantpose.video.render.VideoRenders`), so a
+   video is decoded once: the face hidden first (one face annotator, so the overlay and the
+   de-identified copy hide the same regions), then the skeleton drawn for the overlay. Only an
+   overlay of filtered poses (``batch --filter --overlay``) needs a second pass
+   (:func:`render_videos`), since the filter looks ahead.
 
 ``deidentify`` has one meaning everywhere: hide the infant's face in every image and video
 written (frames with no placeable face are blurred whole) and drop the facial keypoints from
@@ -34,12 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 from infantpose.errors import InputError
 from infantpose.poses import Poses
+from infantpose.video.render import render_videos
 
 if TYPE_CHECKING:
     from infantpose.video.privacy import DeidReport
 
 __all__ = ["FORMAT_FILES", "LAYOUT", "VideoOptions", "VideoResult", "deidentify_video",
-           "planned_files", "render_overlay", "render_videos", "run_video"]
+           "planned_files", "predict_and_deidentify", "render_overlay", "render_videos",
+           "run_video"]
 
 #: Pose format (``--format``) -> file name in a video's folder; ``json`` is ``poses.json``, always
 #: written. The other files hold the final keypoints (filtered when a filter ran).
@@ -155,17 +160,61 @@ def run_video(estimator: Any, video: str | os.PathLike, out_dir: str | os.PathLi
     """Turn one video into its poses and write its files into ``out_dir`` (which must exist).
 
     ``meta`` is added to the poses' ``meta`` (e.g. ``model`` and ``weights`` as the user named
-    them; ``model`` defaults to the estimator's name); ``progress`` is called with 1 per frame predicted and per frame rendered. Raises InputError
+    them; ``model`` defaults to the estimator's name); ``progress`` is called with 1 per frame
+    predicted (and per frame of the second pass an overlay of filtered poses needs). The
+    video is decoded once: the face-hidden copy and the overlay are drawn in the frame loop
+    while the poses are predicted, except an overlay of *filtered* poses (the filter looks
+    ahead), which is drawn in a second pass after filtering. Raises InputError
     for a video that cannot be read or yields no frame; a file that fails halfway is never left
     (each is written atomically), but files written before the failure stay: callers clean up.
     ``final_dir``: where the files will end up when ``out_dir`` is a staging folder (SLEAP and
     NWB files name the video relative to it).
     """
+    vid, out = Path(video), Path(out_dir)
+    # the face-hidden copy and an overlay of the raw poses are drawn while the poses are
+    # predicted (one decoding pass); an overlay of filtered poses waits for the filter
+    now = None
+    if options.deidentify or (options.overlay and not options.filter):
+        now = _renders(vid, out, options, overlay=options.overlay and not options.filter)
+    try:
+        return _run_video(estimator, vid, out, options, meta, progress, final_dir, now)
+    except BaseException as e:
+        if now is not None:
+            now.abort(e)
+        raise
+
+
+def _renders(vid: Path, out: Path, options: VideoOptions, overlay: bool) -> Any:
+    """The :class:`~infantpose.video.render.VideoRenders` drawn during prediction."""
+    from infantpose.io.video import probe_video
+    from infantpose.video.render import VideoRenders
+
+    info = probe_video(vid)
+    return VideoRenders(vid, info.fps, deidentify=options.deidentify,
+                        deidentified=out / "deidentified.mp4" if options.deidentify else None,
+                        overlay=out / "overlay.mp4" if overlay else None,
+                        draw_fps=info.fps or None)
+
+
+def _run_video(estimator: Any, vid: Path, out: Path, options: VideoOptions,
+               meta: dict[str, Any] | None, progress: Callable[[int], None] | None,
+               final_dir: str | os.PathLike | None, now: Any) -> VideoResult:
+    """:func:`run_video` with ``now``, the renders drawn in the prediction pass (or None)."""
     from infantpose.video.tracking import predict_video
 
-    vid, out = Path(video), Path(out_dir)
+    def export(p: Poses) -> Poses:
+        if options.drops_facial:
+            from infantpose.video.privacy import drop_facial_keypoints
+            return drop_facial_keypoints(p)
+        return p
+
+    on_frame = None
+    if now is not None:
+        def on_frame(frame: Any, raw: Poses) -> None:  # faces placed from the raw poses
+            now(frame, raw, export(raw) if now.w_over is not None else None)
+
     poses = predict_video(estimator, vid, tracking=options.tracking,
-                          max_frames=options.max_frames, progress=progress)
+                          max_frames=options.max_frames, progress=progress, on_frame=on_frame)
     if poses.n_frames == 0:
         raise InputError(vid, "no frames could be decoded")
     poses.meta.update(meta or {})
@@ -182,12 +231,6 @@ def run_video(estimator: Any, video: str | os.PathLike, out_dir: str | os.PathLi
         result.final = filtered
         if poses.fps:
             result.info["jitter"] = jitter_summary(poses, filtered, cfg.min_score)
-
-    def export(p: Poses) -> Poses:
-        if options.drops_facial:
-            from infantpose.video.privacy import drop_facial_keypoints
-            return drop_facial_keypoints(p)
-        return p
 
     def wrote(name: str) -> None:
         result.written.append(name)
@@ -213,20 +256,21 @@ def run_video(estimator: Any, video: str | os.PathLike, out_dir: str | os.PathLi
         plot_trajectories(final, out / "trajectories.png",
                           raw=export(poses) if filtered is not None else None, title=vid.name)
         wrote("trajectories.png")
-    if options.deidentify or options.overlay:
-        rendered = render_videos(
-            vid, draw=final if options.overlay else None, face_poses=poses,
-            deidentify=options.deidentify,
-            deidentified=out / "deidentified.mp4" if options.deidentify else None,
-            overlay=out / "overlay.mp4" if options.overlay else None,
-            max_frames=options.max_frames, progress=progress)
-        if options.deidentify:
-            result.info["deidentification"] = rendered["deidentification"]
-            wrote("deidentified.mp4")
-        if options.overlay:
-            result.info["overlay"] = {"frames": rendered["frames"],
-                                      "annotated": rendered["annotated"]}
-            wrote("overlay.mp4")
+    rendered: dict[str, Any] = {}
+    if now is not None:
+        rendered = now.finish(int(poses.meta.get("corrupt_frames", 0)))
+    if options.overlay and options.filter:  # the smoothed poses drawn: a second pass
+        later = render_videos(
+            vid, draw=final, face_poses=poses, deidentify=options.deidentify,
+            overlay=out / "overlay.mp4", max_frames=options.max_frames, progress=progress)
+        rendered = {**later, **rendered}
+    if options.deidentify:
+        result.info["deidentification"] = rendered["deidentification"]
+        wrote("deidentified.mp4")
+    if options.overlay:
+        result.info["overlay"] = {"frames": rendered["frames"],
+                                  "annotated": rendered["annotated"]}
+        wrote("overlay.mp4")
     return result
 
 
@@ -247,144 +291,6 @@ def jitter_summary(raw: Poses, filtered: Poses, min_score: float) -> dict[str, f
             v = v[np.isfinite(v)]
             out[f"{key}_{tag}"] = round(float(v.mean()), 3) if v.size else None
     return out
-
-
-class _LazyWriter:
-    """A :class:`~infantpose.io.video.VideoWriter` opened on the first frame, so its size is the
-    decoded frame size (container headers can disagree with the frames)."""
-
-    def __init__(self, path: Path, fps: float):
-        self.path, self.fps, self._w = path, fps, None
-        self.frames_written = 0
-
-    def write(self, rgb: Any) -> None:
-        from infantpose.io.video import VideoWriter
-
-        if self._w is None:
-            self._w = VideoWriter(self.path, self.fps, (rgb.shape[1], rgb.shape[0])).__enter__()
-        self._w.write(rgb)
-        self.frames_written += 1
-
-    def close(self, exc: BaseException | None = None) -> None:
-        """Finish the file (or, after ``exc``, delete its temporary file: no output appears)."""
-        if self._w is not None:
-            w, self._w = self._w, None
-            if exc is None:
-                w.__exit__(None, None, None)
-            else:
-                w.__exit__(type(exc), exc, exc.__traceback__)
-
-
-def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
-                  face_poses: Poses | None = None, deidentify: str | None = None,
-                  deidentified: str | os.PathLike | None = None,
-                  overlay: str | os.PathLike | None = None, margin: float = 0.3,
-                  use_detector: bool = True, max_frames: int | None = None,
-                  trail_seconds: float = 1.0, min_score: float = 0.0,
-                  progress: Callable[[int], None] | None = None,
-                  show_progress: bool = False) -> dict[str, Any]:
-    """Write the face-hidden copy and/or the overlay of ``video`` in one decoding pass.
-
-    Args:
-        draw: poses drawn on the overlay (matched by frame index; frames without poses are
-            written undrawn). With ``deidentify`` their facial keypoints are not drawn.
-        face_poses: poses whose head keypoints place the face (default ``draw``), with their
-            ``path`` field marking guessed poses (:mod:`infantpose.video.privacy`).
-        deidentify: ``"mosaic"`` or ``"blur"``: hide the face in every frame written; frames
-            with no placeable face are blurred whole. Required for ``deidentified``.
-        deidentified, overlay: output paths (.mp4/.mov/.mkv/.avi); at least one.
-        margin, use_detector: of the :class:`~infantpose.video.privacy.Deidentifier`.
-        max_frames: stop after this many decoded frames (the frames the poses cover).
-        trail_seconds, min_score: of the overlay (:func:`~infantpose.video.overlay
-            .draw_overlay_frame`).
-        progress: called with 1 per frame; ``show_progress`` draws a bar of its own instead.
-
-    Returns:
-        ``{"frames": n written, "annotated": n drawn, "corrupt_frames": n skipped}`` and, with
-        ``deidentify``, ``"deidentification"`` (:meth:`DeidReport.to_dict`) and ``"report"``
-        (the :class:`~infantpose.video.privacy.DeidReport`).
-
-    Each file is written atomically without the source's metadata; on an error none appears.
-    """
-    from infantpose.io.video import DecodeStats, iter_frames, probe_video
-    from infantpose.progress import ticker
-    from infantpose.video.overlay import draw_overlay_frame
-    from infantpose.video.prefetch import Prefetcher
-
-    if deidentified is None and overlay is None:
-        raise ValueError("render_videos: give deidentified and/or overlay")
-    if deidentified is not None and not deidentify:
-        raise ValueError("render_videos: a de-identified copy needs a deidentify mode")
-    info = probe_video(video)
-    fp = face_poses if face_poses is not None else draw
-    face_rows = {int(f): i for i, f in enumerate(fp.frame_index_array())} if fp is not None \
-        else {}
-    fp_paths = fp.path if fp is not None else None
-    shown = draw
-    if draw is not None and deidentify and draw.schema.facial:
-        from infantpose.video.privacy import drop_facial_keypoints
-        shown = drop_facial_keypoints(draw)
-    rows = {int(f): i for i, f in enumerate(shown.frame_index_array())} if shown is not None \
-        else {}
-    fps = (shown.fps if shown is not None and shown.fps else None) or info.fps or 30.0
-    trail_len = max(2, int(round(trail_seconds * fps)))
-    deid = None
-    if deidentify:
-        from infantpose.video.privacy import Deidentifier, guessed_instances
-        deid = Deidentifier(deidentify, margin, use_detector)
-    writers = [_LazyWriter(Path(p), info.fps) for p in (deidentified, overlay) if p is not None]
-    w_deid = writers[0] if deidentified is not None else None
-    w_over = writers[-1] if overlay is not None else None
-    stats = DecodeStats()
-    drawn = 0
-    error: BaseException | None = None
-    try:
-        total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
-        with ticker(total, Path(video).name, show=show_progress, progress=progress) as tick, \
-                Prefetcher(iter_frames(video, stats=stats, max_frames=max_frames)) as frames:
-            for idx, rgb in frames:
-                if deid is not None:
-                    r = face_rows.get(idx)
-                    kp = fp.data[r] if r is not None and fp is not None else None
-                    guess = guessed_instances(fp_paths[r]) \
-                        if fp_paths is not None and r is not None else None
-                    rgb = deid(rgb, kp, fp.schema if fp is not None else None,
-                               stream=str(video), guessed=guess)
-                if w_deid is not None:
-                    w_deid.write(rgb)
-                if w_over is not None:
-                    row = rows.get(idx)
-                    if row is not None and shown is not None:
-                        lo = max(0, row - trail_len + 1)
-                        trail = shown.data[lo:row + 1, 0, :, :2] if shown.n_instances else None
-                        rgb = draw_overlay_frame(rgb, shown.data[row], shown.schema, idx / fps,
-                                                 idx, trail, min_score)
-                        drawn += 1
-                    w_over.write(rgb)
-                tick(1)
-        if writers[0].frames_written == 0:
-            raise InputError(video, "no frames could be decoded")
-    except BaseException as e:
-        error = e
-        raise
-    finally:
-        failed: BaseException | None = None
-        for w in writers:  # every writer is closed, even when one fails
-            try:
-                w.close(error)
-            except Exception as e:  # noqa: BLE001 - re-raised below when nothing else was
-                failed = failed or e
-        if deid is not None:
-            deid.close()
-        if failed is not None and error is None:
-            raise failed
-    result: dict[str, Any] = {"frames": writers[0].frames_written, "annotated": drawn,
-                              "corrupt_frames": int(stats.corrupt)}
-    if deid is not None:
-        deid.report.corrupt_frames = int(stats.corrupt)
-        result["deidentification"] = deid.report.to_dict()
-        result["report"] = deid.report
-    return result
 
 
 def render_overlay(video: str | os.PathLike, poses: Poses, out: str | os.PathLike,
@@ -428,3 +334,26 @@ def deidentify_video(src: str | os.PathLike, dst: str | os.PathLike, mode: str =
                         margin=margin, use_detector=use_detector, max_frames=max_frames,
                         progress=progress, show_progress=show_progress)
     return res["report"]
+
+
+def predict_and_deidentify(estimator: Any, video: str | os.PathLike, dst: str | os.PathLike,
+                           mode: str = "mosaic", margin: float = 0.3, use_detector: bool = True,
+                           progress: Callable[[int], None] | None = None
+                           ) -> tuple[Poses, dict[str, Any]]:
+    """Run ``estimator`` on ``video`` (tracking on) and write its face-hidden copy ``dst`` in
+    the same pass (the video is decoded once): each frame's face is placed by the detector
+    and by that frame's head keypoints as they are predicted. Returns the poses and what
+    :func:`render_videos` returns; on an error ``dst`` does not appear."""
+    from infantpose.io.video import probe_video
+    from infantpose.video.render import VideoRenders
+    from infantpose.video.tracking import predict_video
+
+    sink = VideoRenders(video, probe_video(video).fps, deidentify=mode, deidentified=dst,
+                        margin=margin, use_detector=use_detector)
+    try:
+        poses = predict_video(estimator, video, progress=progress,
+                              on_frame=lambda frame, raw: sink(frame, raw, None))
+    except BaseException as e:
+        sink.abort(e)
+        raise
+    return poses, sink.finish(int(poses.meta.get("corrupt_frames", 0)))

@@ -254,11 +254,12 @@ class Deidentifier:
 
     def __call__(self, rgb: np.ndarray, keypoints: np.ndarray | None = None,
                  schema: Schema | None = None, stream: Hashable | None = None,
-                 guessed: Sequence[bool] | bool | None = None) -> np.ndarray:
+                 guessed: Sequence[bool] | bool | None = None,
+                 confirmed: Sequence[bool] | bool | None = None) -> np.ndarray:
         """The de-identified frame; frames with no placeable face region, or with a guessed
-        pose whose head end is not confirmed, are blurred whole. ``stream`` and ``guessed`` as
-        in :meth:`face_regions`."""
-        regs, by_det, by_kp = self.regions(rgb, keypoints, schema, stream, guessed)
+        pose whose head end is not confirmed, are blurred whole. ``stream``, ``guessed`` and
+        ``confirmed`` as in :meth:`face_regions`."""
+        regs, by_det, by_kp = self.regions(rgb, keypoints, schema, stream, guessed, confirmed)
         r = self.report
         r.frames += 1
         v = self.last_verdicts

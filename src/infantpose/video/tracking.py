@@ -31,41 +31,135 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from infantpose.frames import Frame
+from infantpose.io.frames import video_frame_name
 from infantpose.models.tracker import (TrackingConfig, box_is_valid, make_tracker,
                                        pose_confidence, search_box)
 from infantpose.models.tracker import next_box as _next_box  # noqa: F401 (its older name)
 from infantpose.poses import Poses
 
-__all__ = ["TrackingConfig", "search_box", "box_is_valid", "pose_confidence", "track_frames",
-           "predict_video"]
+__all__ = ["Follower", "TrackingConfig", "search_box", "box_is_valid", "pose_confidence",
+           "track_frames", "predict_video"]
 
 
-def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fps: float | None,
+class Follower:
+    """The frame loop's step for a video: a tracker following one infant, one frame at a time.
+
+    Each call steps the tracker on one :class:`~infantpose.frames.Frame` and returns that
+    frame's one-frame ``Poses`` (one instance, all-missing when no infant was found; the
+    fields ``path`` and ``rotation`` of the pose found, ``outcome`` of the frame);
+    :meth:`video_poses` stacks the
+    per-frame results into the video's ``Poses`` with its tracking summary. One per video;
+    :meth:`close` closes the tracker (not the estimator).
+    """
+
+    def __init__(self, estimator: Any, config: TrackingConfig | None = None,
+                 tracking: bool = True, fps: float | None = None):
+        self.estimator, self.config, self.tracking = estimator, config or TrackingConfig(), tracking
+        self.fps = fps
+        self.tracker = make_tracker(estimator, self.config, following=tracking)
+        self.missing: list[str] | None = None  # keypoints the model's schema lacks
+        self.counts = {"detected": 0, "tracked": 0, "redetected": 0}
+        self.n_lost = 0
+        self.rotations: dict[int, int] = {}
+        self.t0 = time.perf_counter()
+        self.elsewhere = 0.0  # seconds spent on the frames' other work (drawing, writing)
+
+    def __call__(self, frame: Frame) -> Poses:
+        k = self.estimator.schema.num_keypoints
+        idx, rgb = int(frame.index), frame.image
+        # models that smooth over time use the real frame times (gaps included)
+        step = self.tracker.step(rgb, idx / float(self.fps) if self.fps else None)
+        if self.missing is None and "missing_keypoints" in step.meta:
+            self.missing = list(step.meta["missing_keypoints"])
+        self.counts[step.outcome] += 1
+        inst = step.instance
+        if inst is None:
+            self.n_lost += 1
+        elif step.confidence >= self.config.redetect_score and step.rotation is not None:
+            self.rotations[step.rotation] = self.rotations.get(step.rotation, 0) + 1
+        row = np.full((k, 3), np.nan)
+        row[:, 2] = 0.0
+        if inst is not None:
+            row = inst
+        return Poses(np.asarray(row, float)[None, None], self.estimator.schema,
+                     frame_indices=np.asarray([idx], int), fps=self.fps,
+                     frame_size=frame.size, outcome=[step.outcome],
+                     path=[[step.path if inst is not None else None]],
+                     rotation=[[step.rotation if inst is not None else None]])
+
+    def video_poses(self, results: list[Poses], source: str | None = None,
+                    frame_size: tuple[int, int] | None = None) -> Poses:
+        """The per-frame results of one video as its ``Poses`` (see :func:`track_frames`)."""
+        cfg, k = self.config, self.estimator.schema.num_keypoints
+        elapsed = time.perf_counter() - self.t0 - self.elsewhere
+        data = np.concatenate([r.data for r in results]) if results else np.zeros((0, 1, k, 3))
+        indices = [int(r.frame_indices[0]) for r in results]
+        paths = [r.path[0, 0] for r in results]
+        frame_rotations = [r.rotation[0, 0] for r in results]  # NaN: none found
+        if frame_size is None and results:
+            frame_size = results[0].frame_size
+        meta = {"model": self.estimator.name,
+                "tracking": {"enabled": bool(self.tracking), "method": self.tracker.method,
+                             "frames": len(results), "detected": self.counts["detected"],
+                             "tracked": self.counts["tracked"],
+                             "redetections": self.counts["redetected"],
+                             "lost": self.n_lost,
+                             "rotations": {str(r): c for r, c in sorted(self.rotations.items())},
+                             "rotation_kept": self.tracker.keeps_rotation,
+                             "seconds": round(elapsed, 3),
+                             "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
+        if self.missing:
+            meta["missing_keypoints"] = self.missing
+        return Poses(data, self.estimator.schema, source=source,
+                     frame_indices=np.asarray(indices, int), fps=self.fps,
+                     frame_size=frame_size, meta=meta,
+                     outcome=[r.outcome[0] for r in results],
+                     path=[[p] for p in paths] if any(p is not None for p in paths) else None,
+                     rotation=[[r] for r in frame_rotations]
+                     if np.isfinite(frame_rotations).any() else None)
+
+    def close(self) -> None:
+        self.tracker.close()
+
+
+def _as_frames(frames: Iterable[Any], source: str | None) -> Iterator[Frame]:
+    """``Frame``s as they are; ``(frame_index, rgb)`` pairs made into ``Frame``s."""
+    for f in frames:
+        if isinstance(f, Frame):
+            yield f
+        else:
+            idx, rgb = f
+            yield Frame(int(idx), video_frame_name(source or "video", int(idx)), rgb)
+
+
+def track_frames(estimator: Any, frames: Iterable[Any], *, fps: float | None,
                  frame_size: tuple[int, int] | None = None, tracking: bool = True,
                  config: TrackingConfig | None = None, source: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> Poses:
-    """Run ``estimator`` over ``(frame_index, rgb)`` pairs, following one infant.
+                 progress: Callable[[int], None] | None = None,
+                 on_frame: Callable[[Frame, Poses], None] | None = None) -> Poses:
+    """Run ``estimator`` over a video's frames, following one infant.
 
     Args:
         estimator: an :class:`~infantpose.models.base.Estimator`.
-        frames: iterable of (original frame index, H×W×3 uint8 RGB).
+        frames: :class:`~infantpose.frames.Frame`s, or (original frame index, H×W×3 uint8
+            RGB) pairs.
         fps: the video's frame rate (stored in the result; frame times are index / fps).
         frame_size: (width, height); taken from the first frame if None.
         tracking: False runs detection on every frame (``boxes=None``), for comparison.
         config: thresholds, see :class:`TrackingConfig`.
         source: the video path, stored in the result.
         progress: called with 1 after every frame (e.g. a progress bar's ``update``).
+        on_frame: called with each frame and its one-frame poses, in the frame loop
+            (:func:`~infantpose.frames.run_frames`): where annotated copies are drawn.
 
     Returns:
         A video ``Poses`` with one instance (all-missing in frames where no infant was found),
-        ``fps``, ``frame_size`` and ``frame_indices`` set, the field ``outcome`` (per frame:
-        ``"detected"``, ``"tracked"`` or ``"redetected"``), the fields ``path`` and
-        ``rotation`` (per frame and instance: the estimator route and the quarter turn that
-        found the pose, when the estimator reports them), and ``meta["tracking"]`` counting
+        ``fps``, ``frame_size`` and ``frame_indices`` set, and ``meta["tracking"]`` counting
         tracked frames, re-detections, lost frames and the rotations used.
 
     How the infant is followed (``meta["tracking"]["method"]``): ``"own"`` for estimators
@@ -76,70 +170,29 @@ def track_frames(estimator: Any, frames: Iterable[tuple[int, np.ndarray]], *, fp
     with no infant found before it), ``tracked`` or ``redetections`` (a new search after the
     infant had been found); ``lost`` counts the frames without a pose.
     """
-    cfg = config or TrackingConfig()
-    tracker = make_tracker(estimator, cfg, following=tracking)
-    rows: list[np.ndarray] = []
-    indices: list[int] = []
-    paths: list[str | None] = []  # which estimator path found each frame's pose
-    frame_rotations: list[int | None] = []  # the image rotation that found each frame's pose
-    outcomes: list[str] = []  # detected / tracked / redetected, per frame
-    missing: list[str] | None = None  # keypoints the model's schema lacks (from its output)
-    counts = {"detected": 0, "tracked": 0, "redetected": 0}
-    n_lost = 0
-    rotations: dict[int, int] = {}
-    k = estimator.schema.num_keypoints
-    t0 = time.perf_counter()
+    from infantpose.frames import run_frames
+
+    follower = Follower(estimator, config, tracking, fps)
+
+    def hand_on(frame: Frame, poses: Poses) -> None:  # its time is not the tracking's
+        t = time.perf_counter()
+        on_frame(frame, poses)  # type: ignore[misc]
+        follower.elsewhere += time.perf_counter() - t
+
     try:
-        for idx, rgb in frames:
-            if frame_size is None:
-                frame_size = (int(rgb.shape[1]), int(rgb.shape[0]))
-            # models that smooth over time use the real frame times (gaps included)
-            step = tracker.step(rgb, int(idx) / float(fps) if fps else None)
-            if missing is None and "missing_keypoints" in step.meta:
-                missing = list(step.meta["missing_keypoints"])
-            counts[step.outcome] += 1
-            outcomes.append(step.outcome)
-            inst = step.instance
-            if inst is None:
-                n_lost += 1
-            elif step.confidence >= cfg.redetect_score and step.rotation is not None:
-                rotations[step.rotation] = rotations.get(step.rotation, 0) + 1
-            row = np.full((k, 3), np.nan)
-            row[:, 2] = 0.0
-            if inst is not None:
-                row = inst
-            rows.append(row)
-            paths.append(step.path if inst is not None else None)
-            frame_rotations.append(step.rotation if inst is not None else None)
-            indices.append(int(idx))
-            if progress is not None:
-                progress(1)
+        results = run_frames(_as_frames(frames, source), follower,
+                             on_frame=hand_on if on_frame is not None else None,
+                             progress=progress)
     finally:
-        tracker.close()
-    elapsed = time.perf_counter() - t0
-    data = np.stack(rows)[:, None] if rows else np.zeros((0, 1, k, 3))
-    meta = {"model": estimator.name,
-            "tracking": {"enabled": bool(tracking), "method": tracker.method,
-                         "frames": len(rows), "detected": counts["detected"],
-                         "tracked": counts["tracked"], "redetections": counts["redetected"],
-                         "lost": n_lost,
-                         "rotations": {str(r): c for r, c in sorted(rotations.items())},
-                         "rotation_kept": tracker.keeps_rotation,
-                         "seconds": round(elapsed, 3),
-                         "margin": cfg.margin, "redetect_score": cfg.redetect_score}}
-    if missing:
-        meta["missing_keypoints"] = missing
-    return Poses(data, estimator.schema, source=source, frame_indices=np.asarray(indices, int),
-                 fps=fps, frame_size=frame_size, meta=meta, outcome=outcomes,
-                 path=[[p] for p in paths] if any(p is not None for p in paths) else None,
-                 rotation=[[r] for r in frame_rotations]
-                 if any(r is not None for r in frame_rotations) else None)
+        follower.close()
+    return follower.video_poses(results, source=source, frame_size=frame_size)
 
 
 def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = True,
                   config: TrackingConfig | None = None, max_frames: int | None = None,
                   prefetch_size: int = 8, show_progress: bool = False,
-                  progress: Callable[[int], None] | None = None) -> Poses:
+                  progress: Callable[[int], None] | None = None,
+                  on_frame: Callable[[Frame, Poses], None] | None = None) -> Poses:
     """Run ``estimator`` on every decodable frame of a video, with tracking and prefetching.
 
     The one way infantpose turns a video into poses (``predict``, ``batch`` and ``deidentify``
@@ -147,10 +200,13 @@ def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = T
     indices are absent from ``frame_indices``) and counted in ``meta["corrupt_frames"]``;
     ``meta["expected_frames"]`` is the video's frame count, ``meta["frames_without_person"]``
     the frames where nobody was found. ``progress`` is called with 1 per frame (a progress
-    bar's ``update``); ``show_progress`` draws a bar of its own instead. Raises InputError for
-    a missing or undecodable video.
+    bar's ``update``); ``show_progress`` draws a bar of its own instead. ``on_frame(frame,
+    poses)`` sees each decoded frame with its poses as it is predicted (the overlay and the
+    face-hidden copy are drawn there: the video is decoded once). Raises InputError for a
+    missing or undecodable video.
     """
-    from infantpose.io.video import DecodeStats, iter_frames, probe_video
+    from infantpose.io.frames import video_frames
+    from infantpose.io.video import DecodeStats, probe_video
     from infantpose.progress import ticker
     from infantpose.video.prefetch import Prefetcher
 
@@ -159,11 +215,11 @@ def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = T
     total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
     with ticker(total, os.path.basename(str(path)), show=show_progress,
                 progress=progress) as tick, \
-            Prefetcher(iter_frames(path, stats=stats, max_frames=max_frames),
+            Prefetcher(video_frames(path, stats=stats, max_frames=max_frames),
                        maxsize=prefetch_size) as frames:
         poses = track_frames(estimator, frames, fps=info.fps or None,
                              frame_size=info.frame_size, tracking=tracking, config=config,
-                             source=str(path), progress=tick)
+                             source=str(path), progress=tick, on_frame=on_frame)
     poses.meta["corrupt_frames"] = int(stats.corrupt)
     poses.meta["expected_frames"] = int(info.n_frames)
     poses.meta["frames_without_person"] = int((~poses.present.any(axis=1)).sum()) \
