@@ -371,6 +371,17 @@ def test_tracked_video_poses_keep_the_path_and_deidentify_uses_it(tmp_path):
     assert poses.path[:, 0].tolist() == ["fallback"] * 3
     rep = deidentify_video(src, tmp_path / "out.mp4", poses=poses, use_detector=False)
     assert rep.guessed_frames == 3 and rep.whole_frame_blurred == 3
+    # a poses file of the previous version (the path a per-frame list in meta) still marks them
+    import json
+
+    from infantpose.poses import Poses
+
+    old = poses.to_dict()
+    old["meta"]["path"] = [row[0] for row in old.pop("fields")["path"]]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    back = Poses.load_json(tmp_path / "old.json")
+    rep = deidentify_video(src, tmp_path / "out2.mp4", poses=back, use_detector=False)
+    assert rep.guessed_frames == 3 and rep.whole_frame_blurred == 3
 
 
 def test_head_placed_by_a_person_hides_the_head_end_only():
