@@ -104,7 +104,7 @@ def test_from_ragged_pads_ragged_instance_fields():
                           rotation=[[90, 0], [], [180]], path=[["a", "b"], [], ["c"]])
     assert p.rotation.shape == (3, 2) and p.rotation[2, 0] == 180 and np.isnan(p.rotation[1]).all()
     assert p.path.tolist() == [["a", "b"], [None, None], ["c", None]]
-    with pytest.raises(ValueError, match="rotation of frame 0 has 3 entries for 2 instances"):
+    with pytest.raises(ValueError, match="Poses.rotation of frame 0 has 3 entries for 2 instances"):
         Poses.from_ragged([np.stack([k, k])], "coco17", rotation=[[0, 0, 0]])
 
 

@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FIELDS", "FieldSpec", "LEGACY_META_KEYS", "blank", "coerce", "decode", "encode",
-           "field_shape", "from_legacy_meta", "pad_instances", "spec"]
+__all__ = ["FIELDS", "FieldSpec", "LEGACY_META_KEYS", "blank", "coerce", "decode", "decode_all",
+           "encode", "field_shape", "from_legacy_meta", "pad_instances", "ragged", "spec", "stack"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,30 @@ def pad_instances(s: FieldSpec, arr: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([arr, blank(s, shape)], axis=1)
 
 
+def ragged(s: FieldSpec, rows: Any, counts: list[int], shape: tuple[int, ...]) -> np.ndarray:
+    """A per-instance (or per-keypoint) field given as one list per frame, frame ``i`` holding
+    ``counts[i]`` instances (or none: unknown), padded to ``shape`` with the unknown value."""
+    if len(rows) != len(counts):
+        raise ValueError(f"Poses.{s.name} has {len(rows)} frames for {len(counts)}")
+    full = blank(s, shape)
+    for i, row in enumerate(rows):
+        part = coerce(s, row, (len(row),) + tuple(shape[2:]))
+        if len(part) not in (0, counts[i]):
+            raise ValueError(f"Poses.{s.name} of frame {i} has {len(part)} entries for "
+                             f"{counts[i]} instances")
+        full[i, :len(part)] = part
+    return full
+
+
+def stack(s: FieldSpec, parts: list[np.ndarray | None], frames: list[int], n: int, k: int
+          ) -> np.ndarray:
+    """Field ``s`` of several Poses stacked along the frames, each widened to ``n`` instances;
+    a part that is None (not recorded there) is its ``frames`` of unknown values."""
+    return np.concatenate([pad_instances(s, a, n) if a is not None
+                           else blank(s, field_shape(s, (f, n, k)))
+                           for a, f in zip(parts, frames)], axis=0)
+
+
 # --- JSON -----------------------------------------------------------------------------------------
 
 def encode(s: FieldSpec, arr: np.ndarray) -> list:
@@ -186,6 +210,22 @@ def decode(s: FieldSpec, value: Any, shape: tuple[int, ...]) -> np.ndarray:
                              f"within shape {list(shape)}")
         arr[tuple(item)] = True
     return arr
+
+
+def decode_all(raw: Any, data_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """A poses JSON's ``"fields"`` object as arrays (ValueError naming the field)."""
+    if not isinstance(raw, dict):
+        raise ValueError("fields must be an object")
+    out = {}
+    for name, value in raw.items():
+        if name not in _BY_NAME:
+            raise ValueError(f"fields: unknown field {name!r}")
+        s = _BY_NAME[name]
+        try:
+            out[name] = decode(s, value, field_shape(s, data_shape))
+        except ValueError as e:
+            raise ValueError(f"fields.{name}: {e}") from None
+    return out
 
 
 def from_legacy_meta(meta: dict[str, Any], data_shape: tuple[int, ...]

@@ -161,20 +161,9 @@ class Poses:
             data[i, :len(a)] = a
         for spec in PF.FIELDS:
             rows = kw.get(spec.name)
-            if spec.axes == "frame" or rows is None or isinstance(rows, np.ndarray):
-                continue
-            if len(rows) != len(arrays):
-                raise ValueError(f"Poses.from_ragged: {spec.name} has {len(rows)} frames for "
-                                 f"{len(arrays)}")
-            shape = PF.field_shape(spec, data.shape)
-            full = PF.blank(spec, shape)
-            for i, row in enumerate(rows):
-                part = PF.coerce(spec, row, (len(row),) + shape[2:])
-                if len(part) > shape[1] or len(part) not in (0, len(arrays[i])):
-                    raise ValueError(f"Poses.from_ragged: {spec.name} of frame {i} has "
-                                     f"{len(part)} entries for {len(arrays[i])} instances")
-                full[i, :len(part)] = part
-            kw[spec.name] = full
+            if spec.axes != "frame" and rows is not None and not isinstance(rows, np.ndarray):
+                kw[spec.name] = PF.ragged(spec, rows, [len(a) for a in arrays],
+                                          PF.field_shape(spec, data.shape))
         return cls(data, s, **kw)
 
     @classmethod
@@ -207,13 +196,8 @@ class Poses:
                                     image_sizes=sizes, meta=dict(first.meta))
         for spec in PF.FIELDS:
             if any(getattr(p, spec.name) is not None for p in items):
-                parts = []
-                for p in items:
-                    val = getattr(p, spec.name)
-                    parts.append(PF.pad_instances(spec, val, n) if val is not None else
-                                 PF.blank(spec, PF.field_shape(spec, (p.n_frames, n,
-                                                                      p.n_keypoints))))
-                args[spec.name] = np.concatenate(parts, axis=0)
+                args[spec.name] = PF.stack(spec, [getattr(p, spec.name) for p in items],
+                                           [p.n_frames for p in items], n, schema.num_keypoints)
         if sizes is not None and len({tuple(s) for s in sizes}) == 1:
             args["frame_size"], args["image_sizes"] = tuple(sizes[0]), None
         elif sizes is not None:
@@ -419,7 +403,10 @@ class Poses:
             if fields is None:
                 fields, meta = PF.from_legacy_meta(meta, shape)
             else:
-                fields = _decode_fields(fields, shape, path)
+                try:
+                    fields = PF.decode_all(fields, shape)
+                except ValueError as e:
+                    raise InputError(path, str(e)) from None
             return cls(arr, schema, source=source, frame_names=fnames, frame_indices=idx,
                        fps=fps, frame_size=frame_size, image_sizes=sizes or None, meta=meta,
                        **fields)
@@ -512,20 +499,3 @@ class Poses:
         return (self.schema.name == other.schema.name and self.data.shape == other.data.shape
                 and bool(np.allclose(self.data, other.data, atol=atol, equal_nan=True)))
 
-
-def _decode_fields(raw: Any, shape: tuple[int, ...], path: str | os.PathLike | None
-                   ) -> dict[str, np.ndarray]:
-    """The ``"fields"`` object of a poses JSON as arrays (InputError naming ``path``)."""
-    if not isinstance(raw, dict):
-        raise InputError(path, "fields must be an object")
-    out = {}
-    for name, value in raw.items():
-        try:
-            spec = PF.spec(name)
-        except KeyError:
-            raise InputError(path, f"fields: unknown field {name!r}") from None
-        try:
-            out[name] = PF.decode(spec, value, PF.field_shape(spec, shape))
-        except ValueError as e:
-            raise InputError(path, f"fields.{name}: {e}") from None
-    return out
