@@ -55,7 +55,6 @@ down-scaling resize should. The raw heads for a fine-tuner: :func:`movenet_heads
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -65,57 +64,25 @@ import cv2
 import numpy as np
 import torch
 
-from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, box_transform, crop_image, invert_affine,
                                  lean_degrees, quarter_turns, tight_box,
                                  upright_crop_transform)
 from infantpose.poses import Poses
-from infantpose.models.checkpoint import CHECKPOINT_FORMAT
 from infantpose.models.ort_runner import onnx_or_torch
-from infantpose.models.tfjs_graph import load_tfjs_graph
 from infantpose.models.tracker import BoxTracker
 from infantpose.models.tta import MIRROR_TOL, combine_views, search_turns, turn_order
+from infantpose.models.movenet_graph import (  # noqa: F401 - re-exported (old import paths)
+    CHECKPOINT_ARCHITECTURE, HEAD_NODES, STRIDE, VARIANTS, _model_path, load_movenet,
+    load_movenet_checkpoint, movenet_heads, read_movenet_checkpoint, save_movenet_checkpoint)
 from infantpose.schemas import COCO17, Schema, get_mapping, get_schema
+
+#: degrees of torso lean above which a refined crop is tried once more turned upright
+ALIGN_LEAN = 30.0
 
 __all__ = ["CHECKPOINT_ARCHITECTURE", "HEAD_NODES", "STRIDE", "MoveNet", "create",
            "create_lightning", "load_movenet", "load_movenet_checkpoint", "movenet_heads",
            "read_movenet_checkpoint", "save_movenet_checkpoint"]
-
-#: The raw outputs of MoveNet's four heads (before the in-graph decoding), by graph node name:
-#: logits at stride 4 (64×64 for Thunder, 48×48 for Lightning), channels last in TF.
-HEAD_NODES = {
-    "centre": "StatefulPartitionedCall/center_0/conv2d_4/BiasAdd",  # 1 channel, sigmoid -> heat
-    "heatmaps": "StatefulPartitionedCall/kpt_heatmap_0/conv2d_5/BiasAdd",  # 17, sigmoid
-    "regression": "StatefulPartitionedCall/kpt_regress_0/conv2d_6/BiasAdd",  # 34: (dy, dx) × 17
-    "offsets": "StatefulPartitionedCall/kpt_offset_0/conv2d_7/BiasAdd",  # 34: (dy, dx) × 17
-}
-VARIANTS = ("thunder", "lightning")
-#: degrees of torso lean above which a refined crop is tried once more turned upright
-ALIGN_LEAN = 30.0
-#: the heads' stride: an N×N input gives (N / 4)×(N / 4) cells
-STRIDE = 4
-#: ``architecture`` of a fine-tuned MoveNet checkpoint (:func:`save_movenet_checkpoint`)
-CHECKPOINT_ARCHITECTURE = "movenet"
-
-
-def load_movenet(model_path: str | os.PathLike):
-    """The MoveNet TF.js graph (``movenet-*.json`` with its ``.bin`` beside it) as a torch
-    module (:class:`~infantpose.models.tfjs_graph.TFJSGraph`) in eval mode."""
-    graph = load_tfjs_graph(model_path)
-    shape = graph.input_shape
-    if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or shape[1] <= 0:
-        raise InputError(model_path, f"not a MoveNet model: input shape {shape}, expected "
-                                     "[1, N, N, 3]")
-    return graph.eval()
-
-
-def movenet_heads(graph, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The four raw head outputs (logits, NCHW: (B, C, S, S)) for a batch of (B, N, N, 3) RGB
-    images with pixel values 0-255 (float): what a fine-tuner puts its losses on."""
-    out = graph.run_nodes(images, list(HEAD_NODES.values()), layout="nchw")
-    return {k: out[v] for k, v in HEAD_NODES.items()}
-
 
 def _flip_x(n: int) -> np.ndarray:
     """Affine mirroring an n-pixel-wide crop left-right (continuous coordinates)."""
@@ -396,77 +363,6 @@ def _number(value: Any, name: str, lo: float, hi: float, kind: type = float) -> 
         raise InputError(None, f"movenet {name} must be a number in [{lo:g}, {hi:g}], got "
                                f"{value!r}")
     return v
-
-
-def _model_path(variant: str, model_path: str | os.PathLike | None) -> Path:
-    if model_path is not None:
-        return Path(model_path)
-    try:  # looked up per call: tests and experiments swap the store module
-        from infantpose.models.store import model_file
-    except ImportError:
-        raise InputError(None, f"MoveNet {variant}: no model store in this installation; pass "
-                               "model_path=PATH/movenet-{variant}.json") from None
-    return Path(model_file(f"movenet-{variant}"))
-
-
-# --- fine-tuned checkpoints (written by infantpose.train.movenet) --------------------------
-
-def save_movenet_checkpoint(path: str | os.PathLike, graph: torch.nn.Module, variant: str,
-                            config: dict[str, Any] | None = None) -> Path:
-    """Write a fine-tuned MoveNet (its TF.js graph's state dict) as an infantpose checkpoint
-    (module docstring), atomically."""
-    n = int(graph.input_shape[1]) if hasattr(graph, "input_shape") else 256
-    ck = {"format": CHECKPOINT_FORMAT, "version": 1, "architecture": CHECKPOINT_ARCHITECTURE,
-          "arch_config": {"variant": str(variant)}, "schema": COCO17.name,
-          "keypoints": list(COCO17.keypoints), "input_size": [n, n], "stride": STRIDE,
-          "state_dict": {k: v.detach().cpu().clone() for k, v in graph.state_dict().items()},
-          "config": json.loads(json.dumps(dict(config or {}), default=str))}
-    with _atomic.atomic_path(path) as tmp:
-        torch.save(ck, tmp)
-    return Path(path)
-
-
-def read_movenet_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The checkpoint dict of a fine-tuned MoveNet; InputError (one line naming the file) when
-    it is missing, unreadable or not a MoveNet checkpoint."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "checkpoint file not found")
-    try:
-        ck = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - pickle/zip errors of many kinds
-        first = (str(e).strip().splitlines() or [""])[0]
-        raise InputError(p, f"cannot read checkpoint ({type(e).__name__}: {first})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(p, "not an infantpose checkpoint")
-    if ck.get("architecture") != CHECKPOINT_ARCHITECTURE:
-        raise InputError(p, f"checkpoint holds a {ck.get('architecture')} model, not movenet")
-    for key in ("arch_config", "state_dict"):
-        if key not in ck:
-            raise InputError(p, f"checkpoint lacks {key!r}")
-    return ck
-
-
-def load_movenet_checkpoint(path: str | os.PathLike, variant: str | None = None,
-                            model_path: str | os.PathLike | None = None
-                            ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """(graph with the fine-tuned weights, checkpoint dict). The graph's structure comes from
-    the model store's ``movenet-<variant>`` (or ``model_path``); ``variant`` given and not the
-    checkpoint's is an InputError."""
-    ck = read_movenet_checkpoint(path)
-    have = str(ck["arch_config"].get("variant", "thunder"))
-    if variant is not None and variant != have:
-        raise InputError(path, f"checkpoint is a MoveNet {have} model, not {variant}")
-    graph = load_movenet(_model_path(have, model_path))
-    own = graph.state_dict()
-    sd = ck["state_dict"]
-    bad = sorted(set(own) ^ set(sd)) + [k for k in sd if k in own
-                                         and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if bad:
-        raise InputError(path, f"weights do not fit the MoveNet {have} graph "
-                               f"({len(bad)} mismatched, e.g. {bad[0]})")
-    graph.load_state_dict(sd)
-    return graph.eval(), ck
 
 
 def create(schema: str | Schema | None = None, weights: str | None = None,
