@@ -243,3 +243,16 @@ def test_frame_numbers_must_increase_and_long_holes_stay_cheap():
                   frame_indices=np.array([0, 1, 1, 2, 3, 4]), fps=FPS)
     with pytest.raises(ValueError, match="strictly increasing"):
         F.filter_poses(poses)
+
+
+def test_filters_carry_movement_names_and_the_old_ones_still_work():
+    assert F.filter_by_confidence is F.mask_low_scores
+    assert F.interpolate_gaps is F.interpolate_over_time
+    assert F.reject_outliers is F.filter_by_speed
+    assert (F.savgol, F.butterworth, F.one_euro) == (F.savgol_filter, F.butterworth_filter,
+                                                     F.one_euro_filter)
+    rng = np.random.default_rng(1)
+    data = np.zeros((40, 1, 3))
+    data[:, 0, :2] = np.cumsum(rng.normal(size=(40, 2)), axis=0)
+    data[:, 0, 2] = 1.0
+    np.testing.assert_array_equal(F.smooth(data, "savgol"), F.savgol_filter(data))

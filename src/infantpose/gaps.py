@@ -1,7 +1,7 @@
 """Gaps in trajectories: where samples are missing, and filling the short ones.
 
 The one gap-filling function of the package, shared by the trajectory filters
-(:func:`infantpose.video.filters.interpolate_gaps`, linear, gaps counted in frames) and the
+(:func:`infantpose.video.filters.interpolate_over_time`, linear, gaps counted in frames) and the
 movement features (:func:`infantpose.features.qc.fill_short_gaps`, cubic spline, gaps counted in
 seconds). Both follow the same rule: only *interior* gaps of at most ``max_len`` samples are
 filled; a gap touching either end is never extrapolated and a longer gap stays missing (a long

@@ -10,7 +10,7 @@ whole chain to a :class:`~infantpose.poses.Poses`.
 
 Scores are respected: points scoring below ``min_score`` are treated as missing before any
 filter runs. Filters never bridge gaps on their own: the smoothing filters run on each contiguous
-run of valid frames separately; only :func:`interpolate_gaps` fills gaps (up to ``max_gap``
+run of valid frames separately; only :func:`interpolate_over_time` fills gaps (up to ``max_gap``
 frames, and it flags each point it filled).
 
 Time is the video's own frame numbers, never the row number. Video ``Poses`` skip frames the
@@ -42,17 +42,23 @@ from infantpose.video.jitter import (high_frequency_power, jitter_table,  # noqa
                                      lag_frames, mean_abs_acceleration)
 
 __all__ = [
-    "METHODS", "mask_low_scores", "interpolate_gaps", "reject_outliers", "median_filter",
-    "savgol", "butterworth", "one_euro", "smooth", "body_length",
+    "METHODS", "filter_by_confidence", "interpolate_over_time", "filter_by_speed",
+    "median_filter", "savgol_filter", "butterworth_filter", "one_euro_filter", "smooth",
+    "body_length", "mask_low_scores", "interpolate_gaps", "reject_outliers", "savgol",
+    "butterworth", "one_euro",
     "mean_abs_acceleration", "high_frequency_power", "jitter_table", "lag_frames",
     "FilterConfig", "filter_array", "filter_poses", "frame_grid", "on_frame_grid",
 ]
 
 METHODS = ("none", "median", "savgol", "butterworth", "one_euro")
 
+#: ``movement``'s name for dropping points that score below a threshold (what
+#: :func:`mask_low_scores` does, under its older name)
+filter_by_confidence = mask_low_scores
+
 
 # --- gaps ----------------------------------------------------------------------------------------
-def interpolate_gaps(data: np.ndarray, max_gap: int, frame_indices: Any = None
+def interpolate_over_time(data: np.ndarray, max_gap: int, frame_indices: Any = None
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Fill interior gaps of at most ``max_gap`` frames by linear interpolation in time.
 
@@ -69,7 +75,7 @@ def interpolate_gaps(data: np.ndarray, max_gap: int, frame_indices: Any = None
     if frame_indices is not None:
         # a hole of more than max_gap frames stays longer than max_gap when shortened to max_gap + 1
         grid, rows = on_frame_grid(data, frame_indices, max_step=max_gap + 2)
-        out, filled = interpolate_gaps(grid, max_gap)
+        out, filled = interpolate_over_time(grid, max_gap)
         return out[rows], filled[rows]
     arr, shape = _flat(data)
     valid = _valid(arr)
@@ -109,7 +115,7 @@ def body_length(data: np.ndarray) -> float:
     return float(np.median(diag)) if diag.size else float("nan")
 
 
-def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int = 5,
+def filter_by_speed(data: np.ndarray, fps: float, max_speed: float, window: int = 5,
                     frame_indices: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Drop points that jump further than a physical speed bound allows.
 
@@ -138,7 +144,7 @@ def reject_outliers(data: np.ndarray, fps: float, max_speed: float, window: int 
         raise ValueError("fps and max_speed must be positive")
     if frame_indices is not None:
         grid, rows = on_frame_grid(data, frame_indices, max_step=window)
-        out, rejected = reject_outliers(grid, fps, max_speed, window)
+        out, rejected = filter_by_speed(grid, fps, max_speed, window)
         return out[rows], rejected[rows]
     arr, shape = _flat(data)
     bound = max_speed * (window // 2) / fps
@@ -175,13 +181,13 @@ def median_filter(data: np.ndarray, window: int = 5) -> np.ndarray:
     return _per_run(data, fn, 1)
 
 
-def savgol(data: np.ndarray, window: int = 9, polyorder: int = 2) -> np.ndarray:
+def savgol_filter(data: np.ndarray, window: int = 9, polyorder: int = 2) -> np.ndarray:
     """Savitzky–Golay smoothing (local polynomial fit, ``scipy.signal.savgol_filter``).
 
     Runs shorter than ``window`` use the longest odd window that fits (above ``polyorder``);
     shorter still are left as they are. Zero lag: the fit is centered.
     """
-    from scipy.signal import savgol_filter
+    from scipy.signal import savgol_filter as scipy_savgol  # scipy.signal: seconds at start-up
 
     if window % 2 == 0 or window <= polyorder:
         raise ValueError("window must be odd and larger than polyorder")
@@ -191,12 +197,12 @@ def savgol(data: np.ndarray, window: int = 9, polyorder: int = 2) -> np.ndarray:
         w = min(window, n if n % 2 else n - 1)
         if w <= polyorder:
             return xy
-        return savgol_filter(xy, w, polyorder, axis=0, mode="interp")
+        return scipy_savgol(xy, w, polyorder, axis=0, mode="interp")
 
     return _per_run(data, fn, polyorder + 2)
 
 
-def butterworth(data: np.ndarray, fps: float, cutoff_hz: float | None = None, order: int = 2
+def butterworth_filter(data: np.ndarray, fps: float, cutoff_hz: float | None = None, order: int = 2
                 ) -> np.ndarray:
     """Zero-phase Butterworth low-pass (forward-backward, ``scipy.signal.filtfilt``).
 
@@ -227,7 +233,7 @@ def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
     return 1.0 / (1.0 + tau / dt)
 
 
-def one_euro(data: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.05,
+def one_euro_filter(data: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.05,
              d_cutoff: float = 1.0) -> np.ndarray:
     """The One-Euro filter (Casiez, Roussel & Vogel, CHI 2012): a speed-adaptive low-pass.
 
@@ -273,11 +279,12 @@ def smooth(data: np.ndarray, method: str, fps: float | None = None, frame_indice
     if method == "median":
         return median_filter(data, **options)
     if method == "savgol":
-        return savgol(data, **options)
+        return savgol_filter(data, **options)
     if method in ("butterworth", "one_euro"):
         if not fps:
             raise ValueError(f"the {method} filter needs the frame rate (fps)")
-        return (butterworth if method == "butterworth" else one_euro)(data, fps, **options)
+        return (butterworth_filter if method == "butterworth" else one_euro_filter)(
+            data, fps, **options)
     raise ValueError(f"unknown filter {method!r}; choose from {', '.join(METHODS)}")
 
 
@@ -346,10 +353,10 @@ def filter_array(data: np.ndarray, fps: float | None, config: FilterConfig,
             size = body_length(arr)
             speed = speed * size if math.isfinite(size) else None
         if speed:
-            arr, rejected = reject_outliers(arr, fps, speed, config.outlier_window)
+            arr, rejected = filter_by_speed(arr, fps, speed, config.outlier_window)
     interpolated = np.zeros_like(rejected)
     if config.max_gap > 0:
-        arr, interpolated = interpolate_gaps(arr, config.max_gap)
+        arr, interpolated = interpolate_over_time(arr, config.max_gap)
     arr = smooth(arr, config.method, fps, **config.options)
     return arr, {"low_score": low, "rejected": rejected, "interpolated": interpolated}
 
@@ -382,3 +389,13 @@ def filter_poses(poses: Poses, config: FilterConfig | None = None, **kw: Any) ->
     meta["filter"] = {**cfg.to_dict(), "n_interpolated": int(interp.sum()),
                       "n_rejected": int(rej.sum()), "n_low_score": int(low.sum())}
     return replace(poses, data=out, meta=meta, interpolated=interp, rejected=rej)
+
+
+# the names these functions had before they were named for what they do, as ``movement`` names
+# its filters (``filter_by_confidence``, ``interpolate_over_time``, ``savgol_filter``); kept for
+# code written against them
+interpolate_gaps = interpolate_over_time
+reject_outliers = filter_by_speed
+savgol = savgol_filter
+butterworth = butterworth_filter
+one_euro = one_euro_filter
