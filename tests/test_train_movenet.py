@@ -46,6 +46,20 @@ def test_targets_decode_back_to_the_labels():
         assert (out[lab, 2] >= np.exp(-1 / 1.5 ** 2) - 1e-6).all()
 
 
+def test_the_movenet_codec_encodes_what_it_decodes():
+    from infantpose.models.movenet_codec import MoveNetCodec
+
+    codec = MoveNetCodec(input_size=192, sigma=1.5, centre_sigma=2.0)
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        xy, lab = random_pose(rng)
+        xy = xy * 192 / 256
+        t = codec.encode(xy, lab)
+        assert t["heatmaps"].shape == (17, 48, 48)
+        out = codec.decode(mt.targets_to_heads(t), probabilities=True)[0].numpy()
+        np.testing.assert_allclose(out[lab][:, [1, 0]] * 192, xy[lab], atol=1e-3)
+
+
 def test_target_conventions():
     xy = np.full((17, 2), np.nan)
     lab = np.zeros(17, bool)

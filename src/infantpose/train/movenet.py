@@ -65,7 +65,7 @@ from infantpose.models.movenet import (STRIDE, load_movenet_checkpoint,  # noqa:
 from infantpose.schemas import COCO17
 # the heads' codec, the losses and the training photos live in their own modules (re-exported
 # here: callers and tests import them from this module)
-from infantpose.train.movenet_codec import (CENTRE_BIAS, K, _gaussian, _grid,  # noqa: F401
+from infantpose.models.movenet_codec import (CENTRE_BIAS, K, _gaussian, _grid,  # noqa: F401
                                             _window, collate, decode_heads, make_targets,
                                             person_centre, targets_to_heads)
 from infantpose.train.movenet_data import (AugmentSettings, Sample, _warp,  # noqa: F401

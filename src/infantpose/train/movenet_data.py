@@ -16,7 +16,7 @@ import torch
 
 from infantpose.errors import InputError
 from infantpose.schemas import COCO17
-from infantpose.train.movenet_codec import collate, make_targets
+from infantpose.models.movenet_codec import collate, make_targets
 
 __all__ = ["AugmentSettings", "Sample", "augment", "cache_samples", "make_batch"]
 
