@@ -18,9 +18,9 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "infantpose"
 
-#: The command modules whose workflow is a pipeline (``predict`` and ``video`` are not yet).
-COMMANDS = ["adapt", "convert", "evaluate", "examples", "features", "label", "models", "risk",
-            "schemas", "synth", "train"]
+#: The command modules, each with its pipeline (``video``: deidentify, batch, filter, overlay).
+COMMANDS = ["adapt", "convert", "evaluate", "examples", "features", "label", "models", "predict",
+            "risk", "schemas", "synth", "train", "video"]
 
 #: (module, name) a command module may import besides cli, pipelines and errors -> why.
 PRINTING = {
