@@ -2,8 +2,8 @@
 
 The command parses its options and prints the summary; the workflow (inputs checked, outputs
 staged and moved into place) is :mod:`infantpose.pipelines.predict`. The model-resolution names
-that once lived here (``resolve_model``, ``DEFAULT_MODEL``, ...) are :mod:`infantpose.models.resolve`'s;
-they still import from here.
+that once lived here (``resolve_model``, ``DEFAULT_MODEL``, ...) belong to
+:mod:`infantpose.models.resolve`; they still import from here.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from infantpose.cli._options import (experimenter_option, institution_option, nw
                                      session_description_option, subject_age_option,
                                      subject_id_option, subject_sex_option)
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "MIRRORING_MODELS", "collect_sources",
-           "model_options", "predict_cmd", "resolve_model", "run_predict"]
+__all__ = ["predict_cmd"]
 
 #: Names that moved to :mod:`infantpose.pipelines.predict` (which takes the model names from
-#: :mod:`infantpose.models.resolve`), importable from here as before.
+#: :mod:`infantpose.models.resolve`), importable from here as before. (``run_predict`` is not
+#: among them: it now takes a :class:`~infantpose.pipelines.predict.PredictOptions`.)
 _MOVED = {"DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "MIRRORING_MODELS", "collect_sources",
-          "model_options", "resolve_model", "run_predict", "Sources", "RESERVED", "video_dirs",
+          "model_options", "resolve_model", "Sources", "RESERVED", "video_dirs",
           "planned_outputs", "remove_stale_staging"}
 
 

@@ -179,8 +179,8 @@ def planned_outputs(src: Sources, video_options: Any, overlay: bool, deidentify:
 
 
 def run_predict(opts: PredictOptions) -> PredictResult:
-    """The whole ``predict`` command (used by the CLI and the benchmark): check every input and
-    output, then predict, render and write (see the module's docstring)."""
+    """The whole ``predict`` command, callable from Python: check every input and output, then
+    predict, render and write (see the module's docstring)."""
     sources, out, weights = opts.sources, opts.out, opts.weights
     sch = get_schema(opts.schema)
     vopts = VideoOptions(tracking=opts.tracking, max_frames=opts.max_frames,
