@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infantpose._names import display_name
 from infantpose.errors import InputError
 from infantpose.io.posefiles import read_pose_file
 from infantpose.io.video import probe_video
@@ -25,7 +26,7 @@ from infantpose.pipelines._paths import coerce_paths
 from infantpose.poses import Poses
 from infantpose.progress import bar
 from infantpose.video.batch import (BatchOptions, check_batch_paths, check_dashboard,
-                                    check_scheduler, display_name, run_batch)
+                                    check_scheduler, run_batch)
 from infantpose.video.filters import (METHODS, FilterConfig, filter_poses, high_frequency_power,
                                       mask_low_scores, mean_abs_acceleration)
 from infantpose.video.pipeline import predict_and_deidentify, render_videos
