@@ -8,7 +8,7 @@ import torch
 
 import helpers_labels as H
 from infantpose.cli import main
-from infantpose.cli.predict import resolve_model
+from infantpose.models.resolve import resolve_model
 from infantpose.errors import InputError
 from infantpose.io.coco import write_coco
 from infantpose.models.checkpoint import checkpoint_model, save_checkpoint

@@ -18,9 +18,9 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "infantpose"
 
-#: The command modules whose workflow is a pipeline (``predict`` and ``video`` are not yet).
-COMMANDS = ["adapt", "convert", "evaluate", "examples", "features", "label", "models", "risk",
-            "schemas", "synth", "train"]
+#: The command modules, each with its pipeline (``video``: deidentify, batch, filter, overlay).
+COMMANDS = ["adapt", "convert", "evaluate", "examples", "features", "label", "models", "predict",
+            "risk", "schemas", "synth", "train", "video"]
 
 #: (module, name) a command module may import besides cli, pipelines and errors -> why.
 PRINTING = {
@@ -29,9 +29,9 @@ PRINTING = {
     ("infantpose.models.store", "CATALOG"): "the choices of `models fetch NAME`",
 }
 
-#: The most statements a command function may hold (evaluate's, with its model flags, and
-#: schemas', which prints a table, are the longest); a workflow moved back into a command
-#: exceeds it (train's held 68).
+#: The most statements a command function may hold (schemas', which prints a table, is the
+#: longest); a workflow moved back into a command exceeds it (train's held 68, filter's 50,
+#: deidentify's 38).
 MAX_STATEMENTS = 30
 
 

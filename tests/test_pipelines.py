@@ -10,9 +10,16 @@ import pytest
 
 from infantpose.errors import InputError
 from infantpose.pipelines.convert import ConvertOptions, run_convert
-from infantpose.pipelines.evaluate import EvaluateOptions, run_evaluate
+from infantpose.pipelines.evaluate import EvaluateOptions, model_runs, run_evaluate
+from infantpose.pipelines.predict import PredictOptions, run_predict
 from infantpose.pipelines.synth import SynthOptions, run_synth
 from infantpose.pipelines.train import TrainOptions, train_config
+from infantpose.pipelines.video import (BatchRunOptions, DeidentifyOptions, FilterOptions,
+                                        OverlayOptions, run_batch_videos, run_deidentify,
+                                        run_filter, run_overlay)
+import testclips as tc
+
+MARKERS = "testclips:create_marker_estimator"
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +83,78 @@ def test_train_options_become_the_config(tmp_path):
         train_config(TrainOptions(data=[labels]))
     with pytest.raises(InputError, match="give --data"):
         train_config(TrainOptions(images=tmp_path, out=tmp_path / "run"))
+
+
+@pytest.fixture(scope="module")
+def predicted(tmp_path_factory) -> tuple[Path, Path]:
+    """A 10-frame clip and the poses ``run_predict`` wrote for it (the clip's marker model)."""
+    d = tmp_path_factory.mktemp("predict")
+    video = d / "baby.mp4"
+    tc.make_clip(video, n_frames=10)
+    done = run_predict(PredictOptions(sources=[str(video)], out=str(d / "out"), model=MARKERS,
+                                      plot=False, quiet=True))
+    assert (done.videos, done.images, done.frames) == (1, 0, 10)
+    assert done.corrupt_frames == {str(video): 0}
+    poses = d / "out" / "baby" / "poses.json"
+    assert poses in done.written and (d / "out" / "baby" / "keypoints.csv") in done.written
+    return video, poses
+
+
+def test_filter_overlay_and_deidentify_from_python(predicted, tmp_path):
+    video, poses = predicted
+    f = run_filter(FilterOptions(poses=str(poses), out=str(tmp_path / "f.json"), method="savgol",
+                                 window=5, csv=str(tmp_path / "f.csv")))
+    assert f.written == [tmp_path / "f.json", tmp_path / "f.csv"] and f.config.method == "savgol"
+    assert f.jitter is not None and [r[0] for r in f.jitter] == list(f.poses.schema.keypoints)
+    assert {"n_rejected", "n_interpolated", "n_low_score"} <= set(f.counts)
+    o = run_overlay(OverlayOptions(video=str(video), poses=str(tmp_path / "f.json"),
+                                   out=str(tmp_path / "o.mp4"), plot=str(tmp_path / "t.png"),
+                                   quiet=True))
+    assert o.written == [tmp_path / "o.mp4", tmp_path / "t.png"] and o.frames == 10
+    assert o.whole_frame_blurred is None  # the face was not hidden
+    d = run_deidentify(DeidentifyOptions(video=str(video), out=str(tmp_path / "d.mp4"),
+                                         poses=str(poses), detector=False, quiet=True))
+    assert d.out == tmp_path / "d.mp4" and d.report.frames == 10
+
+
+def test_video_pipelines_refuse_bad_options_before_writing(predicted, tmp_path):
+    video, poses = predicted
+    with pytest.raises(InputError, match="--out must be a .json file"):
+        run_filter(FilterOptions(poses=poses, out=tmp_path / "f.txt"))
+    with pytest.raises(InputError, match="--min-score must be between 0 and 1"):
+        run_filter(FilterOptions(poses=poses, out=tmp_path / "f.json", min_score=2))
+    with pytest.raises(InputError, match="output video must end in"):
+        run_overlay(OverlayOptions(video=video, poses=poses, out=tmp_path / "o.txt"))
+    with pytest.raises(InputError, match="--margin must be between 0 and 5"):
+        run_deidentify(DeidentifyOptions(video=video, out=tmp_path / "d.mp4", margin=9))
+    with pytest.raises(InputError, match="--workers must be >= 0"):
+        run_batch_videos(BatchRunOptions(video_dir=video.parent, out=tmp_path / "b", workers=-1))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_runs_resolve_evaluate_model_flags(tmp_path):
+    runs = model_runs(["blazepose", "pose-resnet"], mirror_test=False)
+    assert [(r.name, r.weights, r.options) for r in runs] == [
+        ("blazepose", None, {"mirror_test": False}), ("pose-resnet", None, {})]
+    with pytest.raises(InputError, match="--mirror-test applies to the pretrained models only"):
+        model_runs(["pose-resnet"], mirror_test=True)
+    with pytest.raises(InputError, match="give at least one --pred FILE"):
+        model_runs([], preds=[])
+    assert model_runs([], preds=[tmp_path / "p.json"]) == []
+    with pytest.raises(InputError, match="weights file not found"):
+        model_runs(["movenet"], weights=str(tmp_path / "nope.pt"))
+
+
+def test_moved_names_still_import_from_the_cli_modules():
+    """Model resolution and the video checks moved out of ``cli/``; old imports still work."""
+    from infantpose.cli import predict as cli_predict
+    from infantpose.cli import video as cli_video
+    from infantpose.cli.predict import DEFAULT_MODEL, MIRRORING_MODELS, resolve_model
+    from infantpose.models import resolve
+    from infantpose.pipelines import video
+
+    assert (resolve_model, DEFAULT_MODEL, MIRRORING_MODELS) == (
+        resolve.resolve_model, resolve.DEFAULT_MODEL, resolve.MIRRORING_MODELS)
+    assert cli_video.check_poses_match_video is video.check_poses_match_video
+    with pytest.raises(AttributeError):
+        cli_predict.no_such_name  # noqa: B018

@@ -137,7 +137,7 @@ def test_predict_and_deidentify_build_the_same_deidentifier(monkeypatch):
 
     monkeypatch.setattr(pv.Deidentifier, "__init__", spy)
     monkeypatch.setattr(pv, "FaceDetector", lambda *a, **k: _NoFaces())
-    from infantpose.cli.predict import _deidentifier
+    from infantpose.pipelines.predict import _deidentifier
 
     _deidentifier("mosaic")  # predict on images
     pv.Deidentifier("mosaic")  # what the video path (render_videos) builds with its defaults

@@ -309,7 +309,7 @@ def test_checkpoint_round_trip(tmp_path, store):
     for (k, a), (_, b) in zip(graph.state_dict().items(), est.net.state_dict().items()):
         assert torch.equal(a, b), k
     assert checkpoint_model(ck) == ("movenet", "movenet")
-    from infantpose.cli.predict import resolve_model
+    from infantpose.models.resolve import resolve_model
 
     assert resolve_model(None, ck) == "movenet"
     assert resolve_model("movenet", store) == "movenet"  # a TF.js file stays the named model's

@@ -16,8 +16,6 @@ from infantpose.cli._options import (
     schema_option,
     value,
 )
-from infantpose.cli.predict import MIRRORING_MODELS, model_options, resolve_model
-from infantpose.errors import InputError
 
 
 @app.command("evaluate")
@@ -61,33 +59,13 @@ def evaluate_cmd(
 
     # imported here, not at the top: `infantpose --help` stays fast
     from infantpose.evaluate.report import summary_table
-    from infantpose.pipelines.evaluate import EvaluateOptions, ModelRun, run_evaluate
+    from infantpose.pipelines.evaluate import EvaluateOptions, model_runs, run_evaluate
 
     console = Console()
     if not console.is_terminal and console.width < 140:
         console = Console(width=140)  # logs and pipes: keep the table readable
     preds_in = list(pred or [])
-    models = list(model or [])
-    if weights is not None and not Path(weights).is_file():
-        raise InputError(weights, "weights file not found")
-    if weights is not None and not models:
-        models = [resolve_model(None, weights)]  # the checkpoint names its own model
-    if not preds_in and not models:
-        raise InputError(None, "give at least one --pred FILE, --model NAME or --weights FILE")
-    # the mediapipe runtime reads its installed networks; the others get --weights
-    model_weights: dict[str, str | None] = {}
-    for m in models:
-        if m in ("blazepose", "blazepose-heavy") or weights is None:
-            model_weights[m] = None
-        else:
-            resolve_model(m, weights)  # refuses a model that cannot run the checkpoint
-            model_weights[m] = weights
-    if mirror_test is not None and not set(MIRRORING_MODELS) & set(models):
-        raise InputError(None, f"--{'' if mirror_test else 'no-'}mirror-test applies to "
-                               f"the pretrained models only ({', '.join(MIRRORING_MODELS)})")
-    runs = [ModelRun(m, model_weights[m],
-                     model_options(m, mirror_test) if m in MIRRORING_MODELS else {})
-            for m in models]
+    runs = model_runs(list(model or []), weights, mirror_test, preds_in)
     opts = EvaluateOptions(gt=gt, preds=preds_in, models=runs, names=list(name or []),
                            weights=weights, images=images, out=out, schema=value(schema),
                            pred_schema=value(pred_schema), gt_boxes=gt_boxes,

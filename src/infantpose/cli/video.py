@@ -1,13 +1,15 @@
 """Video commands: ``deidentify``, ``batch``, ``filter`` and ``overlay``.
 
-They share the one video path of :mod:`infantpose.video.pipeline` with ``predict``, and its
-options: ``--deidentify mosaic|blur`` hides the face in every video written and drops facial
-keypoints from every pose output, ``--drop-facial-keypoints`` drops them alone.
-Heavy libraries (mediapipe, OpenCV, Dask) are imported inside the commands.
+They parse their options and print; the workflows are :mod:`infantpose.pipelines.video`. They
+share the one video path of :mod:`infantpose.video.pipeline` with ``predict``, and its options:
+``--deidentify mosaic|blur`` hides the face in every video written and drops facial keypoints
+from every pose output, ``--drop-facial-keypoints`` drops them alone. The pipeline (and with it
+mediapipe, OpenCV, Dask) is imported inside the commands.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,14 +23,22 @@ from infantpose.cli._options import (Choice, DeidMode, PoseFormat, SchemaName, d
 from infantpose.cli._options import (experimenter_option, institution_option, nwb_metadata,
                                      session_description_option, subject_age_option,
                                      subject_id_option, subject_sex_option)
-from infantpose.errors import InputError
-from infantpose.io.posefiles import read_pose_file
-from infantpose.outputs import Outputs
 
 __all__ = ["deidentify_cmd", "batch_cmd", "filter_cmd", "overlay_cmd", "filter_config",
            "FilterMethod", "SpeedUnit"]
 
-VIDEO_OUT = (".mp4", ".mov", ".mkv", ".avi")
+#: Names that moved to :mod:`infantpose.pipelines.video`, importable from here as before.
+_MOVED = {"VIDEO_OUT", "check_video_out", "check_margin", "check_poses_match_video"}
+
+
+def __getattr__(name: str) -> Any:
+    """The moved names, imported on first use: ``infantpose --help`` does not load the
+    pipeline."""
+    if name in _MOVED:
+        from infantpose.pipelines import video as pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class FilterMethod(Choice):
@@ -48,55 +58,15 @@ class SpeedUnit(Choice):
     px = "px"
 
 
-def check_video_out(path: Path) -> Path:
-    """InputError unless ``path`` has a video extension the writer supports."""
-    if path.suffix.lower() not in VIDEO_OUT:
-        raise InputError(path, f"output video must end in {', '.join(VIDEO_OUT)}")
-    return path
-
-
-def check_margin(margin: float) -> float:
-    import math
-
-    if not math.isfinite(margin) or not 0 <= margin <= 5:
-        raise InputError(None, f"--margin must be between 0 and 5, got {margin}")
-    return margin
-
-
 def filter_config(method: str, cutoff: float | None, window: int | None, min_cutoff: float | None,
                   beta: float | None, max_gap: int, max_speed: float | None, speed_unit: str,
                   min_score: float) -> Any:
-    """A FilterConfig from command-line values (InputError for invalid combinations)."""
-    import math
+    """A FilterConfig from command-line values, choices as given on the command line
+    (InputError for invalid combinations; :func:`infantpose.pipelines.video.filter_config`)."""
+    from infantpose.pipelines.video import filter_config as config
 
-    from infantpose.video.filters import METHODS, FilterConfig
-
-    method = value(method)
-    if method not in METHODS:
-        raise InputError(None, f"unknown filter {method!r}; choose from {', '.join(METHODS)}")
-    if not (math.isfinite(min_score) and 0.0 <= min_score <= 1.0):
-        raise InputError(None, f"--min-score must be between 0 and 1, got {min_score}")
-    for name, v in (("--cutoff", cutoff), ("--min-cutoff", min_cutoff), ("--beta", beta),
-                    ("--max-speed", max_speed)):
-        if v is not None and not (math.isfinite(v) and v >= 0):
-            raise InputError(None, f"{name} must be a non-negative number, got {v}")
-    opts: dict[str, Any] = {}
-    if method == "butterworth" and cutoff is not None:
-        opts["cutoff_hz"] = cutoff
-    if method in ("savgol", "median") and window is not None:
-        opts["window"] = window
-    if method == "one_euro":
-        if min_cutoff is not None:
-            opts["min_cutoff"] = min_cutoff
-        if beta is not None:
-            opts["beta"] = beta
-    try:
-        return FilterConfig(method=method, min_score=min_score, max_gap=max_gap,
-                            max_speed=max_speed if max_speed and max_speed > 0 else None,
-                            speed_unit=speed_unit, options=opts)
-    except ValueError as e:
-        raise InputError(None, str(e)) from None
-
+    return config(value(method), cutoff, window, min_cutoff, beta, max_gap, max_speed,
+                  value(speed_unit), min_score)
 
 @app.command("deidentify")
 def deidentify_cmd(
@@ -123,43 +93,14 @@ def deidentify_cmd(
     Frames where no face region can be placed are blurred whole, and counted."""
     from rich.console import Console
 
-    from infantpose.io.video import probe_video
-    from infantpose.progress import bar
-    from infantpose.video.pipeline import render_videos
+    from infantpose.pipelines.video import DeidentifyOptions, run_deidentify
 
-    console = Console(stderr=True)
     mode_s = value(mode)
-    check_margin(margin)
-    inputs = [video] + [p for p in (poses, weights) if p is not None]
-    guard = Outputs("deidentify", inputs, overwrite)
-    check_video_out(guard.file(out, create_parent=False))
-    if weights is not None and not weights.is_file():
-        raise InputError(weights, "weights file not found")
-    n = probe_video(video).n_frames
-    p = None
-    if poses is not None:
-        p = read_pose_file(poses)
-        check_poses_match_video(p, poses, video)
-    run_model = poses is None and model != "none"
-    with bar(n, video.name, enabled=not quiet) as pbar:
-        pbar.set_description(f"{video.name}: {mode_s}")
-        if run_model:  # poses predicted and the face hidden in one pass over the video
-            from infantpose.cli.predict import resolve_model
-            from infantpose.models import create_estimator
-            from infantpose.video.pipeline import predict_and_deidentify
-
-            est = create_estimator(resolve_model(model, weights, video=True),
-                                   weights=str(weights) if weights else None)
-            try:
-                _, res = predict_and_deidentify(est, video, out, mode_s, margin, detector,
-                                                progress=pbar.update)
-            finally:
-                est.close()
-        else:
-            res = render_videos(video, face_poses=p, deidentify=mode_s, deidentified=out,
-                                margin=margin, use_detector=detector, progress=pbar.update)
-    guard.record(out)
-    rep = res["report"]
+    res = run_deidentify(DeidentifyOptions(video=video, out=out, mode=mode_s, margin=margin,
+                                           poses=poses, model=model, weights=weights,
+                                           detector=detector, quiet=quiet, overwrite=overwrite))
+    console = Console(stderr=True)
+    rep = res.report
     console.print(f"{rep.frames} frames written to {out} ({mode_s}); face placed by detector in "
                   f"{rep.detector_frames}, by head keypoints in {rep.keypoint_frames}")
     if rep.whole_frame_blurred:
@@ -222,46 +163,25 @@ def batch_cmd(
     and replaced only with --overwrite."""
     from rich.console import Console
 
-    from infantpose.cli.predict import resolve_model
-    from infantpose.progress import bar
-    from infantpose.video.batch import (BatchOptions, check_batch_paths, check_dashboard,
-                                        check_scheduler, display_name, run_batch)
+    from infantpose.pipelines.video import BatchRunOptions, run_batch_videos
 
     console = Console(stderr=True)
-    if workers < 0:
-        raise InputError(None, f"--workers must be >= 0, got {workers}")
-    if scheduler is not None:
-        scheduler = check_scheduler(scheduler)
-    check_dashboard(dashboard)
-    if weights is not None and not weights.is_file():
-        raise InputError(weights, "weights file not found")
-    method = value(filter_method)
-    opts = BatchOptions(model=resolve_model(model, weights, video=True), schema=value(schema),
-                        weights=str(weights.resolve()) if weights else None, tracking=tracking,
-                        filter=None if method in (None, "none") else method,
-                        deidentify=value(deidentify), drop_facial=drop_facial, overlay=overlay,
-                        plot=plot, max_frames=max_frames,
-                        formats=[value(f) for f in formats] if formats else ["csv"],
-                        nwb=nwb_metadata(subject_id, subject_age, subject_sex,
-                                         session_description, experimenter, institution)).check()
-    n = len(check_batch_paths(video_dir, out, overwrite))
-    counts = {"ok": 0, "skipped": 0, "failed": 0}
-    with bar(n, "videos", enabled=not quiet, unit="video") as pbar:
+    opts = BatchRunOptions(
+        video_dir=video_dir, out=out, workers=workers, scheduler=scheduler, model=model,
+        weights=weights, schema=value(schema), formats=[value(f) for f in formats or []],
+        filter=value(filter_method), deidentify=value(deidentify), drop_facial=drop_facial,
+        overlay=overlay, plot=plot, tracking=tracking, max_frames=max_frames,
+        nwb=nwb_metadata(subject_id, subject_age, subject_sex, session_description,
+                         experimenter, institution),
+        dashboard=dashboard, quiet=quiet, overwrite=overwrite)
 
-        def on_result(row: dict[str, Any]) -> None:
-            st = row.get("status", "failed")
-            counts[st] = counts.get(st, 0) + 1
-            name = display_name(str(row["video"]))
-            if st == "failed":
-                console.print(f"failed {name}: {row.get('error', '')}", style="red",
-                              markup=False)
-            pbar.update(1)
-            pbar.set_description(f"{name} {st}")
+    def failed(name: str, error: str) -> None:
+        console.print(f"failed {name}: {error}", style="red", markup=False)
 
-        rows = run_batch(video_dir, out, opts, workers=workers, scheduler=scheduler,
-                         on_result=on_result, overwrite=overwrite, dashboard=dashboard)
-    console.print(f"{len(rows)} videos: {counts['ok']} done now, {counts['skipped']} already done, "
-                  f"{counts['failed']} failed; manifest: {out / 'manifest.csv'}")
+    res = run_batch_videos(opts, on_failure=failed)
+    counts = res.counts
+    console.print(f"{len(res.rows)} videos: {counts['ok']} done now, {counts['skipped']} already "
+                  f"done, {counts['failed']} failed; manifest: {out / 'manifest.csv'}")
     if counts["failed"]:
         raise typer.Exit(code=1)
 
@@ -294,65 +214,25 @@ def filter_cmd(
     overwrite: bool = overwrite_option(),
 ) -> None:
     """Clean keypoint trajectories: outliers, gaps, smoothing; print jitter before/after."""
-    import numpy as np
     from rich.console import Console
     from rich.table import Table
 
-    from infantpose.video.filters import (filter_poses, high_frequency_power, mask_low_scores,
-                                          mean_abs_acceleration)
+    from infantpose.pipelines.video import FilterOptions, run_filter
 
     console = Console()
-    cfg = filter_config(value(method), cutoff, window, min_cutoff, beta, max_gap, max_speed,
-                        value(speed_unit), min_score)
-    guard = Outputs("filter", [poses_path], overwrite)
-    guard.file(out, create_parent=False)
-    if out.suffix.lower() != ".json":
-        raise InputError(out, "--out must be a .json file")
-    if csv is not None:
-        if csv.suffix.lower() != ".csv":
-            raise InputError(csv, "--csv must be a .csv file")
-        guard.file(csv, create_parent=False)
-    poses = read_pose_file(poses_path)
-    if poses.n_frames < 2:
-        raise InputError(poses_path, "needs a video with at least 2 frames")
-    if cfg.method in ("butterworth", "one_euro") and not poses.fps:
-        raise InputError(poses_path, f"no fps recorded; the {cfg.method} filter needs it "
-                                     "(use savgol or median)")
-    try:
-        result = filter_poses(poses, cfg)
-    except ValueError as e:
-        raise InputError(poses_path, str(e)) from None
-    if drop_facial or drop_facial_old:
-        from infantpose.video.privacy import drop_facial_keypoints
-        result = drop_facial_keypoints(result)
-    written = [result.save_json(out)]
-    try:
-        if csv is not None:
-            written.append(result.to_csv(csv))
-    except BaseException:
-        written[0].unlink(missing_ok=True)  # all or nothing
-        raise
-    guard.record(*written)
-    fps = poses.fps or 1.0
-    table = Table(title=f"jitter, instance 0 ({cfg.method})")
-    for c in ("keypoint", "acc before", "acc after", "HF before", "HF after"):
-        table.add_column(c, justify="right" if c != "keypoint" else "left")
-    if poses.n_instances:
-        # on the video's frame numbers: frames the reader skipped count as time (as batch's
-        # summary does)
-        before = mask_low_scores(poses.data[:, 0], cfg.min_score)
-        after = result.data[:, 0]
-        fi = poses.frame_indices
-        ab = mean_abs_acceleration(before, fps, frame_indices=fi)
-        aa = mean_abs_acceleration(after, fps, frame_indices=fi)
-        hb = high_frequency_power(before, fps, frame_indices=fi)
-        ha = high_frequency_power(after, fps, frame_indices=fi)
-        for k, name in enumerate(result.schema.keypoints):
-            j = poses.schema.index(name)
-            table.add_row(name, *(f"{v:.1f}" if np.isfinite(v) else "-" for v in
-                                  (ab[j], aa[j], hb[j], ha[j])))
+    res = run_filter(FilterOptions(
+        poses=poses_path, out=out, method=value(method), cutoff=cutoff, window=window,
+        min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, max_speed=max_speed,
+        speed_unit=value(speed_unit), min_score=min_score,
+        drop_facial=drop_facial or drop_facial_old, csv=csv, overwrite=overwrite))
+    if res.jitter is not None:
+        table = Table(title=f"jitter, instance 0 ({res.config.method})")
+        for c in ("keypoint", "acc before", "acc after", "HF before", "HF after"):
+            table.add_column(c, justify="right" if c != "keypoint" else "left")
+        for name, *values in res.jitter:
+            table.add_row(name, *(f"{v:.1f}" if math.isfinite(v) else "-" for v in values))
         console.print(table)
-    f = result.meta["filter"]
+    f = res.counts
     console.print(f"wrote {out}: {f['n_rejected']} outliers rejected, {f['n_interpolated']} points "
                   f"interpolated, {f['n_low_score']} low-score points treated as missing")
 
@@ -373,55 +253,12 @@ def overlay_cmd(
     """Draw the skeleton (scores as colour, limb trails, timestamp) on a video."""
     from rich.console import Console
 
-    from infantpose.io.video import probe_video
-    from infantpose.progress import bar
-    from infantpose.video.pipeline import render_videos
+    from infantpose.pipelines.video import OverlayOptions, run_overlay
 
-    guard = Outputs("overlay", [video, poses_path], overwrite)
-    check_video_out(guard.file(out, create_parent=False))
-    if plot is not None:
-        if plot.suffix.lower() != ".png":
-            raise InputError(plot, "--plot writes a PNG file: give a name ending in .png")
-        guard.file(plot, create_parent=False)
-    poses = read_pose_file(poses_path)
-    check_poses_match_video(poses, poses_path, video)
-    mode = value(deidentify)
-    with bar(probe_video(video).n_frames, video.name, enabled=not quiet) as pbar:
-        res = render_videos(video, draw=poses, deidentify=mode, overlay=out,
-                            progress=pbar.update)
-    written = [out]
-    try:
-        if plot is not None:
-            from infantpose.video.plots import plot_trajectories
-            from infantpose.video.privacy import drop_facial_keypoints
-
-            plot_trajectories(drop_facial_keypoints(poses) if mode else poses, plot)
-            written.append(plot)
-    except BaseException:
-        out.unlink(missing_ok=True)  # all or nothing
-        raise
-    guard.record(*written)
-    msg = f"wrote {out}: {res['frames']} frames, {res['annotated']} with keypoints"
-    if "deidentification" in res:
-        msg += f", {res['deidentification']['whole_frame_blurred']} blurred whole (no face found)"
+    res = run_overlay(OverlayOptions(video=video, poses=poses_path, out=out,
+                                     deidentify=value(deidentify), plot=plot, quiet=quiet,
+                                     overwrite=overwrite))
+    msg = f"wrote {out}: {res.frames} frames, {res.annotated} with keypoints"
+    if res.whole_frame_blurred is not None:
+        msg += f", {res.whole_frame_blurred} blurred whole (no face found)"
     Console(stderr=True).print(msg)
-
-
-def check_poses_match_video(poses: Any, poses_path: Path, video: Path) -> None:
-    """InputError when a Poses JSON evidently belongs to another video.
-
-    Checked: the frame size recorded in the poses against the video's, and frame indices beyond
-    the video's length. (The recorded source path is not compared: files move.)
-    """
-    from infantpose.io.video import probe_video
-
-    info = probe_video(video)
-    if poses.frame_size is not None and tuple(poses.frame_size) != tuple(info.frame_size):
-        w, h = poses.frame_size
-        raise InputError(poses_path, f"poses are for a {w}x{h} video but {video} is "
-                                     f"{info.width}x{info.height}; are these its poses?")
-    idx = poses.frame_index_array()
-    slack = max(2, int(0.05 * info.n_frames)) if not info.n_frames_exact else 0
-    if len(idx) and int(idx.max()) >= info.n_frames + slack:
-        raise InputError(poses_path, f"poses reach frame {int(idx.max())} but {video} has "
-                                     f"{info.n_frames} frames; are these its poses?")

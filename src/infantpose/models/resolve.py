@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from infantpose.errors import InputError
 
-__all__ = ["ALIASES", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "resolve_model"]
+__all__ = ["ALIASES", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "MIRRORING_MODELS", "model_options",
+           "resolve_model"]
 
 #: The model run when neither a model nor weights are given: MoveNet Thunder (installed by
 #: ``make install`` / ``infantpose models fetch movenet-thunder``), the most accurate pretrained
@@ -26,6 +28,9 @@ DEFAULT_MODEL = "movenet"
 #: (``benchmarks/models_speed.py``). ``--model movenet`` runs the more accurate network on
 #: videos too.
 DEFAULT_VIDEO_MODEL = "blazepose"
+
+#: Registered models that take ``mirror_test`` (test-time mirroring of photos).
+MIRRORING_MODELS = ("blazepose", "blazepose-heavy", "movenet", "movenet-lightning")
 
 #: Short names a scientist may type for the pretrained networks.
 ALIASES = {"full": "blazepose", "heavy": "blazepose-heavy", "thunder": "movenet",
@@ -60,3 +65,16 @@ def resolve_model(model: str | None, weights: str | os.PathLike | None,
         return name
     raise InputError(weights, f"checkpoint holds a {arch} model, which --model {name} runs, "
                               f"not --model {model} (leave out --model to use the file's)")
+
+
+def model_options(model: str, mirror_test: bool | None = None) -> dict[str, Any]:
+    """The estimator options of the shared model flags: ``--mirror-test/--no-mirror-test``
+    (None: not given) is an option of the models that mirror (:data:`MIRRORING_MODELS`);
+    refused for other models."""
+    if mirror_test is None:
+        return {}
+    if model not in MIRRORING_MODELS:
+        flag = "--mirror-test" if mirror_test else "--no-mirror-test"
+        raise InputError(None, f"{flag} applies to the {', '.join(MIRRORING_MODELS)} models "
+                               f"only, not {model!r}")
+    return {"mirror_test": bool(mirror_test)}

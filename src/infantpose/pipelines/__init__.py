@@ -1,7 +1,8 @@
 """The workflow of each ``infantpose`` command, callable without the command line.
 
-One module per command (``train``, ``adapt``, ``evaluate``, ``label``, ``synth``, ``convert``,
-``features``, ``risk``, ``models``, ``examples``, ``schemas``). Each holds a small dataclass of
+One module per command (``predict``, ``train``, ``adapt``, ``evaluate``, ``label``, ``synth``,
+``convert``, ``features``, ``risk``, ``models``, ``examples``, ``schemas``; ``video`` for
+``batch``, ``deidentify``, ``filter`` and ``overlay``). Each holds a small dataclass of
 options (``TrainOptions``, ...), one or more functions that take it, check every input before
 anything is written, do the work, and return a result object; the ``cli/`` modules only parse
 the command line into the options, call the function and print the result. Messages that must

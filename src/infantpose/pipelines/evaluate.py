@@ -15,11 +15,13 @@ from infantpose.evaluate.report import write_report
 from infantpose.evaluate.run import predict_dataset
 from infantpose.io.coco import check_coco_results
 from infantpose.io.labels import read_labels
+from infantpose.models.resolve import MIRRORING_MODELS, model_options, resolve_model
 from infantpose.outputs import Outputs
 from infantpose.pipelines._paths import coerce_paths
 from infantpose.progress import bar
 
-__all__ = ["REPORT_FILES", "EvaluateOptions", "EvaluateResult", "ModelRun", "run_evaluate"]
+__all__ = ["REPORT_FILES", "EvaluateOptions", "EvaluateResult", "ModelRun", "model_runs",
+           "run_evaluate"]
 
 #: The files ``write_report`` writes into the report folder.
 REPORT_FILES = ("metrics.json", "per_keypoint.csv", "per_region.csv", "pcksh_per_keypoint.png")
@@ -33,6 +35,40 @@ class ModelRun:
     name: str
     weights: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def model_runs(models: list[str], weights: str | None = None, mirror_test: bool | None = None,
+               preds: list[Path] | None = None) -> list[ModelRun]:
+    """The models ``evaluate`` runs, from its ``--model`` names, ``--weights`` and
+    ``--mirror-test/--no-mirror-test`` (None: not given); ``preds``: the prediction files, so
+    that a run with nothing to score is refused.
+
+    A weights file alone runs the model it holds; the mediapipe runtimes (``blazepose``,
+    ``blazepose-heavy``) read their installed networks, every other model gets ``weights``
+    (a model that cannot run the checkpoint is refused). ``mirror_test`` goes to the models
+    that mirror and must name at least one of them.
+    """
+    models = list(models)
+    if weights is not None and not Path(weights).is_file():
+        raise InputError(weights, "weights file not found")
+    if weights is not None and not models:
+        models = [resolve_model(None, weights)]  # the checkpoint names its own model
+    if not preds and not models:
+        raise InputError(None, "give at least one --pred FILE, --model NAME or --weights FILE")
+    # the mediapipe runtime reads its installed networks; the others get --weights
+    model_weights: dict[str, str | None] = {}
+    for m in models:
+        if m in ("blazepose", "blazepose-heavy") or weights is None:
+            model_weights[m] = None
+        else:
+            resolve_model(m, weights)  # refuses a model that cannot run the checkpoint
+            model_weights[m] = weights
+    if mirror_test is not None and not set(MIRRORING_MODELS) & set(models):
+        raise InputError(None, f"--{'' if mirror_test else 'no-'}mirror-test applies to "
+                               f"the pretrained models only ({', '.join(MIRRORING_MODELS)})")
+    return [ModelRun(m, model_weights[m],
+                     model_options(m, mirror_test) if m in MIRRORING_MODELS else {})
+            for m in models]
 
 
 @dataclass
