@@ -30,7 +30,9 @@ Where the network looks (its input is one square; the person should fill it):
   kept: an adult-trained network sees lying infants best upright, and a turn read off a wrong
   first pose would do harm if it were always taken (always turning scored 0.780 against 0.811
   on the training photos). On the 200 ``syrip-train200`` photos: AP 0.811 → 0.832 without boxes
-  (3.2 → 3.8 passes a photo), 0.820 → 0.837 given boxes; None turns it off;
+  (3.2 → 3.8 passes a photo), 0.820 → 0.837 given boxes; on the new infants of
+  ``syrip-val240`` neutral overall (0.782 → 0.780, 0.790 → 0.792), Supine up
+  (``benchmarks/results/movenet_finetune_real.md``); None turns it off;
 - ``min_pose_score`` (0.15): a pose whose mean keypoint score is below it is dropped (written
   as missing): MoveNet always answers, and on a blank, black, noise or blanket image its mean
   score was 0.01-0.06, while on 50 of the real ``syrip-train200`` photos it was at least 0.39;
