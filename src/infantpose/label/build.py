@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from infantpose import _atomic
-from infantpose._atomic import ensure_writable_dir
 from infantpose.errors import InputError
 from infantpose.io.images import read_image, write_image
 from infantpose.label import queues
@@ -27,7 +26,7 @@ from infantpose.label.sources import Candidate, collect_candidates, iter_images
 from infantpose.io.label_store import DB_NAME, FrameRow, Store, is_project
 from infantpose.label.files import owned_display, servable_image
 from infantpose import models  # models.create_estimator looked up per call: tests swap it
-from infantpose.progress import bar
+from infantpose.progress import bar as progress_bar
 from infantpose.schemas import Schema, get_schema
 from infantpose.video.face_annotator import FaceAnnotator
 from infantpose.video.privacy import Deidentifier
@@ -95,7 +94,7 @@ class Proposer:
 
 
 def _progress(total: int, desc: str, show: bool) -> Any:
-    return bar(total, desc, enabled=show, unit="frame", transient=True)
+    return progress_bar(total, desc, enabled=show, unit="frame", transient=True)
 
 
 def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: Any | None,
@@ -219,7 +218,7 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
         estimator = models.create_estimator(opts.model, schema=schema, weights=opts.weights)
     proposer = Proposer(estimator, schema)
     created = not out.exists()
-    ensure_writable_dir(out)
+    _atomic.ensure_writable_dir(out)
     staging = Path(tempfile.mkdtemp(prefix=".label-build-", dir=out))
     done = False
     try:
