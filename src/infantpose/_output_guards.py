@@ -12,6 +12,11 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: the process id in the file decides (see lock_folder)
+    fcntl = None
+
 from infantpose.errors import InputError
 
 __all__ = ["LOCK", "lock_folder", "refuse_link", "refuse_links"]
@@ -61,11 +66,6 @@ def lock_folder(folder: str | os.PathLike, command: str):
     next; where ``flock`` is unavailable, the process id written in the file decides (a dead
     process's lock is taken over). The file is removed when the block ends.
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: the process id in the file decides
-        fcntl = None
-
     d = Path(folder)
     refuse_link(d / LOCK)
     path = d / LOCK

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from infantpose._jsonfile import MAX_DEPTH
 from infantpose.errors import InputError
 
@@ -60,8 +62,6 @@ def read_yaml(path: str | os.PathLike, what: str = "YAML") -> Any:
     """The parsed content of a YAML file (``None`` when empty); InputError naming the file when it
     is missing, unreadable, not UTF-8, not valid YAML, or nested too deeply. ``what`` names the
     kind of file in the messages (e.g. "config file")."""
-    import yaml
-
     p = Path(path)
     if not p.is_file():
         raise InputError(p, f"{what} not found")

@@ -7,14 +7,16 @@ per image, so schema conversion, tables and JSON work the same as for prediction
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from infantpose.errors import InputError
 from infantpose.poses import Poses
-from infantpose.schemas import Schema
+from infantpose.schemas import Schema, get_mapping
 
 __all__ = ["LabeledDataset"]
 
@@ -88,8 +90,6 @@ class LabeledDataset:
         schema lacks it: missing keypoints get visibility 0 and so zero training weight, never an
         invented position. ``meta["missing_keypoints"]`` lists them.
         """
-        from infantpose.schemas import get_mapping
-
         mapping = get_mapping(self.schema, schema)
         poses = self.poses.convert(mapping.target)
         f, n, _ = self.visibility.shape
@@ -109,8 +109,6 @@ class LabeledDataset:
 
     def subset(self, indices: "list[int] | np.ndarray") -> "LabeledDataset":
         """The images at ``indices`` (in that order), e.g. a train/validation split."""
-        from dataclasses import replace
-
         idx = np.asarray(indices, dtype=int).reshape(-1)
         poses = replace(self.poses.take_frames(idx), frame_indices=None, meta=self.poses.meta)
         meta = dict(self.meta)
@@ -129,8 +127,6 @@ class LabeledDataset:
         Image paths are rewritten relative to ``root`` (default: the first item's root) when the
         roots differ, so every image stays findable.
         """
-        import os
-
         if not items:
             raise ValueError("LabeledDataset.concat needs at least one dataset")
         if any(d.schema.name != items[0].schema.name for d in items):
@@ -167,8 +163,6 @@ class LabeledDataset:
         Checks: visibility only 0/1/2; labelled keypoints have finite coordinates; unlabelled
         ones are missing; every image file exists.
         """
-        from infantpose.errors import InputError
-
         src = self.meta.get("source_file", str(self.root))
         if not np.isin(self.visibility, (0, 1, 2)).all():
             raise InputError(src, "visibility values must be 0, 1 or 2")

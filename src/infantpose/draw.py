@@ -146,6 +146,7 @@ class EdgeAnnotator:
 
     def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
                  schema: Schema | None = None) -> np.ndarray:
+        # imported here: OpenCV loads when something is drawn; palettes and sides need none
         import cv2
 
         keypoints, schema = _unpack(keypoints, schema)
@@ -179,6 +180,7 @@ class VertexAnnotator:
 
     def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
                  schema: Schema | None = None) -> np.ndarray:
+        # imported here: OpenCV loads when something is drawn; palettes and sides need none
         import cv2
 
         keypoints, schema = _unpack(keypoints, schema)
@@ -215,6 +217,7 @@ class BoxAnnotator:
 
     def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
                  schema: Schema | None = None) -> np.ndarray:
+        # imported here: OpenCV loads when something is drawn; palettes and sides need none
         import cv2
 
         keypoints, schema = _unpack(keypoints, schema)
@@ -298,6 +301,7 @@ class ScoreVertexAnnotator:
 
     def annotate(self, image: np.ndarray, keypoints: np.ndarray | Poses,
                  schema: Schema | None = None) -> np.ndarray:
+        # imported here: OpenCV loads when something is drawn; palettes and sides need none
         import cv2
 
         keypoints, schema = _unpack(keypoints, schema)
@@ -317,6 +321,7 @@ class ScoreVertexAnnotator:
 def draw_trail(image: np.ndarray, trail: np.ndarray, schema: Schema) -> np.ndarray:
     """A copy of ``image`` with fading lines through ``trail`` ((L, K, 2) past positions,
     oldest first; NaN skipped) of the :func:`trail_keypoints`."""
+    # imported here: OpenCV loads when something is drawn; palettes and sides need none
     import cv2
 
     out = _check_image(image).copy()
@@ -357,6 +362,7 @@ class TrailAnnotator:
 def draw_frame_label(image: np.ndarray, time_s: float | None = None,
                      frame_index: int | None = None) -> np.ndarray:
     """A copy of ``image`` with ``mm:ss.sss  #frame`` on black in the top-left corner."""
+    # imported here: OpenCV loads when something is drawn; palettes and sides need none
     import cv2
 
     out = _check_image(image).copy()

@@ -18,10 +18,15 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from infantpose import _atomic
 from infantpose.errors import InputError
+from infantpose.io.images import read_image, write_image
+from infantpose.io.video import write_video
+from infantpose.synth.clips import write_clip
+from infantpose.synth.generate import write_dataset
 
 __all__ = [
     "EXAMPLE_MAKERS",
@@ -49,9 +54,8 @@ def register_example(name: str, maker: ExampleMaker) -> ExampleMaker:
 
 def hopper_image() -> np.ndarray:
     """Matplotlib's Grace Hopper sample photo as RGB uint8 (600×512)."""
+    # imported here: matplotlib (about 1 s) loads only for the photo example
     import matplotlib
-
-    from infantpose.io.images import read_image
 
     path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
     if not path.is_file():
@@ -61,8 +65,6 @@ def hopper_image() -> np.ndarray:
 
 def blanket_background(size: tuple[int, int] = FRAME_SIZE, seed: int = 0) -> np.ndarray:
     """A soft plaid 'blanket' with a knit-like texture and gentle folds, RGB uint8 (h, w, 3)."""
-    import cv2
-
     w, h = size
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -94,8 +96,6 @@ def compose(background: np.ndarray, person: np.ndarray,
     """Paste ``person`` onto ``background`` rotated by ``angle`` degrees (counter-clockwise),
     scaled, centred at ``centre`` (x, y), with a feathered elliptical edge. ``center`` is the
     old spelling of ``centre``, still accepted."""
-    import cv2
-
     if (centre is None) == (center is None):
         raise TypeError("compose() needs centre (x, y), given once")
     centre = centre if centre is not None else center
@@ -139,14 +139,10 @@ def hopper_video_frames(seconds: float = 4.0, fps: float = 15.0, size: tuple[int
 def write_hopper_video(path: str | os.PathLike, seconds: float = 4.0, fps: float = 15.0,
                        size: tuple[int, int] = FRAME_SIZE, seed: int = 0) -> Path:
     """Write :func:`hopper_video_frames` to ``path`` (mp4/avi) atomically."""
-    from infantpose.io.video import write_video
-
     return write_video(path, hopper_video_frames(seconds, fps, size, seed), fps=fps)
 
 
 def _hopper_examples(out_dir: Path, rng: np.random.Generator) -> list[Path]:
-    from infantpose.io.images import write_image
-
     paths = []
     for i, rot in enumerate((0, 90, 180)):
         img = hopper_scene(rot, seed=int(rng.integers(1 << 16)) + i)
@@ -161,9 +157,6 @@ register_example("hopper", _hopper_examples)
 
 def _infant_examples(out_dir: Path, rng: np.random.Generator) -> list[Path]:
     """Twelve labelled synthetic infants (COCO json, infant-22) and a 4 s synthetic infant clip."""
-    from infantpose.synth.clips import write_clip
-    from infantpose.synth.generate import write_dataset
-
     seed = int(rng.integers(1 << 16))
     write_dataset(out_dir / "infants", n=12, schema="infant22", seed=seed, size=(640, 480),
                   style="home")

@@ -28,6 +28,7 @@ import numpy as np
 
 from infantpose.errors import InputError
 from infantpose.poses import Poses
+from infantpose.progress import ticker
 
 __all__ = ["Frame", "Step", "per_image", "run_frames", "stack_images"]
 
@@ -83,8 +84,6 @@ def run_frames(frames: Iterable[Frame], step: Step, *,
     ``progress`` is called with 1 per frame (a caller's bar); without it ``show_progress`` draws
     a bar of its own over ``total`` frames, named ``description``.
     """
-    from infantpose.progress import ticker
-
     results: list[Poses] = []
     with ticker(total, description, show=show_progress, progress=progress) as tick:
         for frame in frames:

@@ -69,6 +69,7 @@ def fill_gaps(values: np.ndarray, max_len: int, times: np.ndarray | None = None,
             ok = ~miss
             fill = filled[:, j]
             if ok.sum() >= 4:
+                # imported here: scipy loads only when a gap is filled with a spline
                 from scipy.interpolate import CubicSpline
 
                 col[fill] = CubicSpline(t[ok], col[ok])(t[fill])

@@ -363,6 +363,7 @@ def lean_degrees(up: Sequence[float]) -> float:
 
 def crop_image(image: np.ndarray, m: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
     """Warp ``image`` with the continuous-coordinate affine ``m`` (zero padding outside)."""
+    # imported here: OpenCV loads only when an image is cropped (a core module every layer imports)
     import cv2
 
     # cv2 puts pixel centres at integers: shift by half a pixel on both sides

@@ -28,15 +28,24 @@ and its ``--overwrite`` flag, asks it for each output path (:meth:`Outputs.folde
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import stat
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from infantpose.errors import InputError
+try:
+    import fcntl
+except ImportError:  # Windows: no lock (a lost entry only costs a later --overwrite)
+    fcntl = None
+
+from infantpose import _atomic
+from infantpose.errors import InputError, OutputError
 # the link and lock guards live in infantpose._output_guards (re-exported here: callers and
 # tests import them from this module)
 from infantpose._output_guards import (LOCK, _alive, _holder, _pid_in,  # noqa: F401
@@ -65,8 +74,6 @@ def ledger(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 
 def _write_ledger(folder: Path, files: dict[str, dict[str, Any]]) -> None:
-    from infantpose import _atomic
-
     text = json.dumps({"format": _FORMAT, "version": 1, "files": files}, indent=1,
                       sort_keys=True)
     _atomic.write_text(folder / LEDGER, text)
@@ -106,8 +113,6 @@ def named_ledger_path() -> Path:
 
 def _named_key(p: Path) -> str:
     """A hash of the file's absolute path (its folder's links resolved): no names stored."""
-    import hashlib
-
     full = os.path.join(os.path.realpath(p.parent), p.name)
     return hashlib.sha256(os.fsencode(full)).hexdigest()
 
@@ -135,16 +140,6 @@ def record_named(paths: Iterable[str | os.PathLike], command: str) -> None:
     :func:`named_ledger_path`), under a lock so that concurrent commands lose no entry. A state
     folder that cannot be written only costs the record (the next run asks for --overwrite),
     except a full disk, which is raised."""
-    import tempfile
-    import time
-
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock (a lost entry only costs a later --overwrite)
-        fcntl = None
-
-    from infantpose import _atomic
-
     paths = list(paths)
     if not paths:
         return
@@ -216,8 +211,6 @@ def recording_batched(command: str, every: int = 256):
     ``every`` files and when the block ends, *however* it ends (Ctrl-C included), so an
     interrupted run leaves no file its rerun would call foreign, without rewriting the ledger
     for every file."""
-    from infantpose import _atomic
-
     pending: list[Path] = []
 
     def flush() -> None:
@@ -245,8 +238,6 @@ def recording(command: str):
     """Within this block every atomic write (:func:`infantpose._atomic.atomic_path`) records its
     file in the folder's ledger *before* renaming it into place: a run killed at any moment
     leaves only files the next run knows to be infantpose's."""
-    from infantpose import _atomic
-
     def hook(tmp: Path, target: Path) -> None:
         if target.name == LEDGER:
             return
@@ -323,8 +314,6 @@ def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 def _check_dir(p: Path, create: bool) -> Path:
     """``p`` is (or can become) a writable folder; create it when ``create``."""
-    from infantpose import _atomic
-
     if p.exists() and not p.is_dir():
         raise InputError(p, "output path exists and is not a folder")
     for parent in p.absolute().parents:
@@ -440,9 +429,6 @@ class Outputs:
             record([p for p in ps if self._in_owned_folder(p)], self.command)
             record_named([p for p in ps if not self._in_owned_folder(p)], self.command)
         except Exception as e:
-            from infantpose import _atomic
-            from infantpose.errors import OutputError
-
             if not _atomic.is_disk_full(e):
                 raise
             # The ledger could not be written: files it does not record would look foreign to

@@ -432,6 +432,7 @@ class Poses:
         ``frame`` is the original frame index; missing keypoints appear with empty x/y unless
         ``include_missing`` is False.
         """
+        # imported here: pandas (about 1 s) loads only when a table is asked for
         import pandas as pd
 
         f, n, k, _ = self.data.shape
@@ -457,6 +458,7 @@ class Poses:
 
     def to_parquet(self, path: str | os.PathLike) -> Path:
         """Write the tidy table as Parquet atomically (schema and source kept as file metadata)."""
+        # imported here: pyarrow loads only when Parquet is written
         import pyarrow as pa
         import pyarrow.parquet as pq
 

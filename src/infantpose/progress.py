@@ -8,6 +8,7 @@ library code can always call ``update``.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ class Bar:
         self._task: Any = None
         if not self.enabled:
             return
+        # imported here: rich loads only when a bar is shown (pipelines import this module)
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -79,8 +81,6 @@ class Bar:
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:
-            import sys
-
             print(text, file=sys.stderr)
 
     def close(self) -> None:

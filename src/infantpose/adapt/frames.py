@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from infantpose.io.images import read_image
+from infantpose.io.video import iter_frames as iter_video_frames, media_files, probe_video
 
 __all__ = ["Frame", "collect_sources", "iter_frames", "sample_indices"]
 
@@ -37,8 +39,6 @@ class Frame:
 
 def collect_sources(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
     """(photos, videos) named by ``paths``: files, or folders searched (not recursively)."""
-    from infantpose.io.video import media_files
-
     return media_files(paths)
 
 
@@ -53,14 +53,12 @@ def sample_indices(n_frames: int, per_video: int) -> list[int]:
 
 
 def _video_frames(path: Path, per_video: int, radius: int) -> Iterator[Frame]:
-    from infantpose.io.video import iter_frames, probe_video
-
     info = probe_video(path)
     targets = sample_indices(max(int(info.n_frames or 0), 1), per_video)
     wanted = {t + d for t in targets for d in range(-radius, radius + 1)}
     last = max(wanted) if wanted else -1
     got: dict[int, np.ndarray] = {}
-    for i, rgb in iter_frames(path):
+    for i, rgb in iter_video_frames(path):
         if i in wanted:
             got[i] = rgb
         if i >= last:
@@ -76,8 +74,6 @@ def _video_frames(path: Path, per_video: int, radius: int) -> Iterator[Frame]:
 def iter_frames(photos: Sequence[Path], videos: Sequence[Path], per_video: int = 40,
                 radius: int = 2) -> Iterator[Frame]:
     """Every photo, then ``per_video`` sampled frames of each video with their neighbours."""
-    from infantpose.io.images import read_image
-
     for p in photos:
         yield Frame(p, None, read_image(p))
     for v in videos:

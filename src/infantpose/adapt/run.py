@@ -24,6 +24,9 @@ from infantpose.adapt.frames import Frame
 from infantpose.adapt.pseudo_labels import (VIEWS, PseudoLabel, agreement, temporal_mask,
                                             view_predictions)
 from infantpose.datasets import LabeledDataset
+from infantpose.errors import InputError
+from infantpose.io.coco import write_coco
+from infantpose.io.images import write_image
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
 
@@ -48,8 +51,6 @@ class AdaptOptions:
     max_side: int = 1280     # stored frames are downscaled to this longer side
 
     def check(self) -> None:
-        from infantpose.errors import InputError
-
         bad = None
         if not (0.0 < self.tol <= 1.0):
             bad = f"tolerance must be in (0, 1], got {self.tol}"
@@ -108,6 +109,7 @@ class Report:
 
 
 def _scaled(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    # imported here: OpenCV loads only when an image must be scaled
     import cv2
 
     h, w = image.shape[:2]
@@ -125,9 +127,6 @@ def pseudo_label(estimator: Any, frames: Sequence[Frame] | Any, schema: Schema, 
     least ``min_keypoints`` keypoints, as JPEGs under ``out/frames/``) and
     ``out/adapt_report.json``. ``claim(path)`` is called before each frame is written (the
     command's output rule: it raises rather than replace a file infantpose did not write)."""
-    from infantpose.io.coco import write_coco
-    from infantpose.io.images import write_image
-
     frames_dir = out / FRAMES
     frames_dir.mkdir(parents=True, exist_ok=True)
     report = Report(keypoints_kept={n: 0 for n in schema.keypoints}, options=asdict(opts),
@@ -158,7 +157,6 @@ def pseudo_label(estimator: Any, frames: Sequence[Frame] | Any, schema: Schema, 
         report.frames_used += 1
         src["used"] += 1
         src["keypoints"] += int(pl.kept.sum())
-    from infantpose.errors import InputError
 
     if not rows:
         raise InputError(None, f"no usable pseudo-labels in {report.frames} frame(s): the model "

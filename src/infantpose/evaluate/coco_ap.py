@@ -36,6 +36,7 @@ def coco_keypoint_ap(gt_xy: np.ndarray, gt_vis: np.ndarray, gt_boxes: np.ndarray
     Returns the ten ``COCOeval.stats`` under :data:`AP_KEYS` (``-1`` where pycocotools has
     nothing to average, e.g. no "medium" people).
     """
+    # imported here: pycocotools loads when COCO AP is computed, not with the other metrics
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from infantpose.datasets import LabeledDataset
+from infantpose.errors import InputError
 from infantpose.evaluate import metrics as M
 from infantpose.evaluate.coco_ap import coco_keypoint_ap
 from infantpose.evaluate.predictions import Predictions
@@ -55,8 +56,6 @@ class EvalResult:
 
 def mapping_to(source: Schema, target: Schema) -> Mapping:
     """The registered mapping, else a by-name mapping (shared names copied, others missing)."""
-    from infantpose.errors import InputError
-
     try:
         return get_mapping(source, target)
     except InputError:
@@ -115,9 +114,8 @@ def evaluate_predictions(gt: LabeledDataset, preds: Predictions, name: str = "mo
                          lam: float = M.MKS_LAMBDA, betas: tuple[float, ...] = M.PCKSH_BETAS,
                          alphas: tuple[float, ...] = M.BBOX_ALPHAS) -> EvalResult:
     """All metrics of ``preds`` against ``gt`` (see the module docstring)."""
+    # imported here: pandas (about 1 s) loads when scores are tabled; training imports this module
     import pandas as pd
-
-    from infantpose.errors import InputError
 
     if preds.poses.n_frames != len(gt):
         raise InputError(preds.source, "predictions are not aligned to the labelled images")

@@ -25,6 +25,8 @@ import numpy as np
 
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.coco import is_coco_json, read_coco
+from infantpose.io.coco_results import parse_coco_results
 from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
@@ -129,8 +131,6 @@ def predictions_from_poses(poses: Poses, gt: LabeledDataset, source: str = "pose
 def _from_results(results: list, gt: LabeledDataset, path: Path,
                   schema: str | Schema | None) -> Predictions:
     """Predictions from a loaded COCO results list (parsed by :mod:`infantpose.io.coco_results`)."""
-    from infantpose.io.coco_results import parse_coco_results
-
     match = ImageMatcher(gt)
     per_image: list[list[tuple[np.ndarray, float]]] = [[] for _ in range(len(gt))]
     unmatched: list[str] = []
@@ -150,8 +150,6 @@ def _from_results(results: list, gt: LabeledDataset, path: Path,
 def load_predictions(path: str | os.PathLike, gt: LabeledDataset,
                      schema: str | Schema | None = None) -> Predictions:
     """Read predictions in any of the three formats and align them to ``gt``'s images."""
-    from infantpose.io.coco import is_coco_json, read_coco
-
     p = Path(path)
     d = read_json(p)
     if isinstance(d, list):

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from infantpose import _atomic
 from infantpose.evaluate.core import EvalResult
 
@@ -18,6 +20,7 @@ HEADLINE = ("AP", "AP50", "AP75", "AR", "PCKsh@0.1", "PCKsh@0.06", "PCKsh@0.02",
 
 def summary_table(results: list[EvalResult]):
     """A rich Table with one row per model."""
+    # imported here: pipelines import this module and must not load rich (only the CLI prints)
     from rich.table import Table
 
     keys = [k for k in HEADLINE if any(k in r.metrics for r in results)]
@@ -36,11 +39,11 @@ def summary_table(results: list[EvalResult]):
 
 
 def _chart(results: list[EvalResult], path: Path, metric: str = "PCKsh@0.1") -> None:
+    # imported here: matplotlib (about 1 s) loads only when the chart is drawn
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     kps: list[str] = []
     for r in results:
@@ -67,6 +70,7 @@ def _chart(results: list[EvalResult], path: Path, metric: str = "PCKsh@0.1") -> 
 def write_report(results: list[EvalResult], out_dir: str | os.PathLike,
                  gt_source: str | None = None) -> dict[str, Path]:
     """Write the report files into ``out_dir`` (each atomically); returns their paths."""
+    # imported here: pandas (about 1 s) loads only when the report is written
     import pandas as pd
 
     out = _atomic.ensure_writable_dir(out_dir)

@@ -18,6 +18,7 @@ import numpy as np
 
 from infantpose._validate import frame_span_limit
 from infantpose._validate import MAX_FPS, MIN_FPS
+from infantpose.features.kinematics import derivative, second_derivative
 from infantpose.gaps import fill_gaps
 
 __all__ = ["MAX_FPS", "MIN_FPS", "fill_short_gaps", "rms_jerk", "time_grid"]
@@ -75,8 +76,6 @@ def rms_jerk(positions: np.ndarray, dt: float) -> float:
     Jerk (third derivative) is where tracking noise shows most: a high value on smooth infant
     movement means jittery keypoints. Units: position units / s^3.
     """
-    from infantpose.features.kinematics import derivative, second_derivative
-
     j = derivative(second_derivative(np.asarray(positions, float), dt), dt)
     mag2 = np.nansum(j ** 2, axis=-1)
     mag2[np.isnan(j).any(axis=-1)] = np.nan

@@ -28,6 +28,7 @@ from infantpose.features.angles import (angle_features, angular_acceleration, an
 from infantpose.features.kinematics import derivative, position_features, second_derivative
 from infantpose.features.normalise import normalise_frames
 from infantpose.features.qc import fill_short_gaps, time_grid
+from infantpose.io.posefiles import read_pose_file
 from infantpose.poses import Poses
 
 __all__ = ["BODY_KEYPOINTS", "FeatureConfig", "Series", "ID_COLUMNS", "body_series",
@@ -260,9 +261,8 @@ def features_table(paths: list[str | os.PathLike], cfg: FeatureConfig | None = N
                    progress=None):
     """A pandas DataFrame of features for pose files (a poses .json or any file
     :func:`~infantpose.io.posefiles.read_pose_file` reads; InputError naming a bad file)."""
+    # imported here: pandas (about 1 s) loads when a table is built, not with the feature functions
     import pandas as pd
-
-    from infantpose.io.posefiles import read_pose_file
 
     rows: list[dict] = []
     seen: dict[str, str] = {}

@@ -21,10 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from infantpose import _atomic
+from infantpose._validate import MAX_SIDE, check_id, check_rel_path, is_number, number, number_array
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.images import exif_orientation, oriented_size
+from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
@@ -70,10 +74,6 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     The EXIF orientation is applied (a phone portrait photo stored landscape is portrait), as
     :func:`~infantpose.io.images.read_image` does, so sizes and pixels agree.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    from infantpose.io.images import exif_orientation, oriented_size
-
     try:
         with Image.open(path) as im:
             return oriented_size(im.size, exif_orientation(im))
@@ -208,8 +208,6 @@ def write_coco(dataset: LabeledDataset, path: str | os.PathLike,
 
 # --- reading -------------------------------------------------------------------------------------
 def _load_json(path: Path) -> Any:
-    from infantpose.io.jsonfile import read_json
-
     return read_json(path)
 
 
@@ -222,7 +220,6 @@ def _keypoint_category(d: dict, path: Path) -> dict:
         raise InputError(path, "no category declares 'keypoints' names")
     if "id" not in kp_cats[0]:
         raise InputError(path, "category without 'id'")
-    from infantpose._validate import check_id
 
     check_id(kp_cats[0]["id"], path, "categories[].id")
     return kp_cats[0]
@@ -230,8 +227,6 @@ def _keypoint_category(d: dict, path: Path) -> dict:
 
 def _finite(values: list, path: Path, where: str) -> np.ndarray:
     """JSON numbers only (no strings, booleans, null, NaN or absurd values)."""
-    from infantpose._validate import number_array
-
     if not isinstance(values, list):
         raise InputError(path, f"{where}: expected a list of numbers")
     return number_array(values, path, where).astype(float)
@@ -289,7 +284,6 @@ def read_coco(path: str | os.PathLike, images_root: str | os.PathLike | None = N
     for key in ("images", "annotations", "categories"):
         if not isinstance(d.get(key), list):
             raise InputError(p, f"missing key {key!r} (a list)")
-    from infantpose._validate import MAX_SIDE, check_id, check_rel_path, is_number, number
 
     cat = _keypoint_category(d, p)
     if not all(isinstance(n, str) for n in cat["keypoints"]):
@@ -416,9 +410,6 @@ def check_coco_results(path: str | os.PathLike) -> None:
     """Check a COCO keypoint *results* file (a JSON list, e.g. ``predict``'s predictions.json)
     value by value: ids are integers or strings, keypoints and bbox are JSON numbers (no strings,
     booleans, NaN or absurd values), scores are finite numbers. Other files pass untouched."""
-    from infantpose.io.jsonfile import read_json
-    from infantpose._validate import check_id, check_rel_path, number, number_array
-
     p = Path(path)
     d = read_json(p)
     if not isinstance(d, list):

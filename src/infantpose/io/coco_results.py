@@ -28,7 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from infantpose import _atomic
 from infantpose.errors import InputError
+from infantpose.geometry import keypoint_xywh
+from infantpose.io.coco import check_coco_results
+from infantpose.io.jsonfile import read_json
 from infantpose.poses import Poses
 from infantpose.schemas import SCHEMAS, Schema, get_schema
 
@@ -73,8 +77,6 @@ def coco_results(image_id: int, file_name: str, keypoints: np.ndarray, schema_na
     ``bbox`` is the box around the present keypoints, clipped to the image. ``extra`` adds
     fields: a list value gives one item per instance, any other value is shared.
     """
-    from infantpose.geometry import keypoint_xywh
-
     w, h = image_size
     entries = []
     for n, inst in enumerate(np.asarray(keypoints, dtype=float)):
@@ -107,8 +109,6 @@ def dumps_coco_results(entries: list[dict[str, Any]]) -> str:
 
 def write_coco_results(path: str | os.PathLike, entries: list[dict[str, Any]]) -> Path:
     """Write ``entries`` (from :func:`coco_results`) as a results file, atomically."""
-    from infantpose import _atomic
-
     return _atomic.write_text(path, dumps_coco_results(entries))
 
 
@@ -196,9 +196,6 @@ def read_coco_results(path: str | os.PathLike, schema: str | Schema | None = Non
     known schema with that many keypoints). Values are checked (ids, numbers, file names; see
     :func:`infantpose.io.coco.check_coco_results`): a bad file raises InputError naming it.
     """
-    from infantpose.io.coco import check_coco_results
-    from infantpose.io.jsonfile import read_json
-
     p = Path(path)
     d = read_json(p)
     if not isinstance(d, list):

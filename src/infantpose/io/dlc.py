@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from infantpose._validate import frame_span_limit
+from infantpose import _atomic
+from infantpose._validate import MAX_COORD, check_rel_path, frame_span_limit
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.io.coco import image_size, match_schema
@@ -82,6 +83,7 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
     a DeepLabCut header, multi-animal, unknown body parts, an x without a y, non-numeric or
     infinite values, images not found) raise InputError naming the file.
     """
+    # imported here: pandas (about 1 s) loads only when a DeepLabCut file is read or written
     import pandas as pd
 
     p = Path(path)
@@ -127,7 +129,6 @@ def read_dlc(path: str | os.PathLike, schema: str | Schema | None = None,
         names = ["/".join(str(x) for x in tup) for tup in df.index]
     if not names:
         raise InputError(p, "no labelled images in the CSV")
-    from infantpose._validate import MAX_COORD, check_rel_path
 
     for i, nm in enumerate(names):
         check_rel_path(nm, p, f"row {i + 1} image")
@@ -196,9 +197,8 @@ def write_dlc_predictions(poses: Poses, path: str | os.PathLike, scorer: str | N
     the multi-animal one (individuals ``instance_<n>``). ``scorer`` defaults to
     ``infantpose_<model>``.
     """
+    # imported here: pandas (about 1 s) loads only when a DeepLabCut file is read or written
     import pandas as pd
-
-    from infantpose import _atomic
 
     idx = poses.frame_index_array().astype(int)
     if len(idx) > 1 and np.any(np.diff(idx) <= 0):
@@ -245,6 +245,7 @@ def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
     ``frame_indices``); individuals become instance slots in file order. DeepLabCut files carry no frame rate: pass ``fps`` to keep
     the time axis.
     """
+    # imported here: pandas (about 1 s) loads only when a DeepLabCut file is read or written
     import pandas as pd
 
     p = Path(path)
@@ -271,6 +272,7 @@ def read_dlc_predictions(path: str | os.PathLike, fps: float | None = None,
 def is_dlc_h5(path: str | os.PathLike) -> bool:
     """True for an HDF5 file holding a pandas table under DeepLabCut's key
     ``df_with_missing`` (DeepLabCut's own predictions, or movement's ``to_dlc_file``)."""
+    # imported here: h5py loads only when an .h5 file is looked at
     import h5py
 
     try:
@@ -284,6 +286,7 @@ def read_dlc_h5(path: str | os.PathLike, fps: float | None = None,
                 schema: str | Schema | None = None) -> Poses:
     """Read DeepLabCut predictions saved as ``.h5`` (pandas' HDF5, which needs PyTables:
     ``pip install tables``); otherwise as :func:`read_dlc_predictions`."""
+    # imported here: pandas (about 1 s) loads only when a DeepLabCut file is read or written
     import pandas as pd
 
     p = Path(path)

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from infantpose.frames import Frame
+from infantpose.io.images import read_image
+from infantpose.io import video as video_io  # iter_frames looked up per call: tests count it
 
 __all__ = ["Frame", "image_frames", "video_frame_name", "video_frames"]
 
@@ -32,9 +34,9 @@ def video_frames(path: str | os.PathLike, *, max_frames: int | None = None,
     """The decodable frames of a video, decoded once, in order (see
     :func:`~infantpose.io.video.iter_frames`: corrupt frames skipped and counted in ``stats``
     (a :class:`~infantpose.io.video.DecodeStats`), at most ``max_frames``)."""
-    from infantpose.io.video import iter_frames
-
-    for idx, rgb in iter_frames(path, stats=stats, max_frames=max_frames):  # type: ignore[arg-type]
+    frames = video_io.iter_frames(path, stats=stats,  # type: ignore[arg-type]
+                                  max_frames=max_frames)
+    for idx, rgb in frames:
         yield Frame(int(idx), video_frame_name(path, idx), rgb)
 
 
@@ -44,8 +46,6 @@ def image_frames(images: Sequence[str | os.PathLike | tuple[str | os.PathLike, s
     call the image ``name`` (e.g. its path relative to the folder given). Each image is read
     upright (:func:`~infantpose.io.images.read_image`) when its frame is reached, unless
     ``pixels`` gives the decoded images (e.g. in-memory renders), one per entry of ``images``."""
-    from infantpose.io.images import read_image
-
     given = iter(pixels) if pixels is not None else None
     for i, item in enumerate(images):
         path, name = item if isinstance(item, tuple) else (item, Path(item).name)

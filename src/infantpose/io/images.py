@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from infantpose import _atomic
 from infantpose._validate import IMAGE_EXTENSIONS
@@ -86,10 +88,6 @@ def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
 def _probe(p: Path) -> tuple[int, int, int] | None:
     """(stored width, stored height, EXIF orientation) from the header, or None when Pillow
     cannot parse it. InputError for a missing file or an absurd stated size."""
-    import warnings
-
-    from PIL import Image
-
     if not p.is_file():
         raise InputError(p, "no such file")
     try:
@@ -183,6 +181,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     ignored. OpenCV decodes; what it refuses, Pillow is asked to read.
     Raises InputError for a missing, unreadable, empty, truncated or corrupt file.
     """
+    # imported here: OpenCV loads when pixels are decoded or encoded, not at start-up
     import cv2
 
     p = Path(path)
@@ -224,10 +223,6 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 def _pillow_decode(path: Path) -> np.ndarray | None:
     """The pixels as OpenCV would give them (BGR), read by Pillow; None when Pillow cannot."""
-    import warnings
-
-    from PIL import Image
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -308,6 +303,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 
 def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 92) -> Path:
     """Write an RGB uint8 image atomically; the format follows the file extension."""
+    # imported here: OpenCV loads when pixels are decoded or encoded, not at start-up
     import cv2
 
     p = Path(path)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infantpose._atomic import ensure_writable_dir
 from infantpose.errors import InputError
 
 __all__ = ["ABSENT", "ACCEPTED", "CORRECTED", "DB_NAME", "OCCLUDED", "PROPOSED", "VISIBLE",
@@ -145,8 +146,6 @@ class Store:
     @classmethod
     def create(cls, project_dir: str | os.PathLike, meta: dict[str, Any]) -> Store:
         """A new, empty project in ``project_dir`` (which must not hold one yet)."""
-        from infantpose._atomic import ensure_writable_dir
-
         d = ensure_writable_dir(project_dir)
         if (d / DB_NAME).exists():
             raise InputError(d, "already holds a label project")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from infantpose import _atomic
+from infantpose._validate import MAX_SIDE, check_id, check_name_length, number, number_array
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.io.coco import image_size, labelled_size, match_schema
@@ -135,7 +136,6 @@ def read_labelme(path: str | os.PathLike | list[str | os.PathLike],
     sizes: list[tuple[int, int]] = []
     domains: list[str] = []
     image_fields: list[dict] = []
-    from infantpose._validate import MAX_SIDE, check_id, check_name_length, number, number_array
 
     for f, d in docs:
         if not isinstance(d["imagePath"], str) or not d["imagePath"].strip():

@@ -16,8 +16,13 @@ from typing import Any
 
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.coco import is_coco_json, read_coco
+from infantpose.io.dlc import is_dlc_csv, read_dlc
 from infantpose.io.jsonfile import read_json
-from infantpose.schemas import Schema
+from infantpose.io.label_project import read_project
+from infantpose.io.label_store import is_project
+from infantpose.io.labelme import is_labelme_json, read_labelme
+from infantpose.schemas import Schema, get_schema
 
 __all__ = ["detect_format", "read_labels"]
 
@@ -29,16 +34,10 @@ def _peek_json(path: Path) -> Any:
 def detect_format(path: str | os.PathLike) -> str:
     """``"coco"``, ``"labelme"``, ``"dlc"`` or ``"label-project"`` for a labels path;
     InputError if unrecognised."""
-    from infantpose.io.coco import is_coco_json
-    from infantpose.io.dlc import is_dlc_csv
-    from infantpose.io.labelme import is_labelme_json
-
     p = Path(path)
     if not p.exists():
         raise InputError(p, "not found")
     if p.is_dir():
-        from infantpose.io.label_store import is_project
-
         if is_project(p):
             return "label-project"
         jsons = sorted(q for q in p.glob("*.json") if not q.name.startswith("."))
@@ -86,29 +85,19 @@ def read_labels(path: str | os.PathLike, schema: str | Schema | None = None,
     label names alone do not say. ``mapping`` renames LabelMe labels / DeepLabCut body parts to
     keypoint names.
     """
-    from infantpose.schemas import get_schema
-
     p = Path(path)
     fmt = detect_format(p)
     if fmt == "coco":
-        from infantpose.io.coco import read_coco
-
         target = p
         if p.is_dir():
             target = sorted(q for q in p.glob("*.json") if not q.name.startswith("."))[0]
         ds = read_coco(target, images_root=images_root, check_images=check_images)
     elif fmt == "label-project":
-        from infantpose.io.label_project import read_project
-
         ds = read_project(p, check_images=check_images)
     elif fmt == "labelme":
-        from infantpose.io.labelme import read_labelme
-
         ds = _with_schema_fallback(lambda s: read_labelme(p, schema=s, label_map=mapping,
                                                           check_images=check_images), schema)
     else:
-        from infantpose.io.dlc import read_dlc
-
         target = p if p.is_file() else sorted(p.glob("CollectedData*.csv"))[0]
         ds = _with_schema_fallback(lambda s: read_dlc(target, schema=s, mapping=mapping,
                                                       images_root=images_root,

@@ -30,6 +30,7 @@ __all__ = ["read_movement", "to_movement", "write_movement"]
 
 def _xarray() -> Any:
     try:
+        # imported here: xarray is optional (a missing one is an error for .nc files only)
         import xarray as xr
     except ImportError:
         raise InputError(None, "movement datasets need xarray: pip install "
@@ -77,6 +78,7 @@ def read_movement(path: str | os.PathLike, fps: float | None = None) -> Poses:
     fps comes from the argument, else the file. Individuals named ``instance_<n>`` go to slot n,
     others to slots in file order. The keypoint names pick the schema.
     """
+    # imported here: `infantpose --help` loads this module, and stays as lean as it was
     from infantpose.io.coco import match_schema
 
     xr = _xarray()

@@ -33,6 +33,7 @@ position with confidence 0).
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import warnings
@@ -132,8 +133,7 @@ def write_nwb(poses: Poses, path: str | os.PathLike, info: NwbInfo | None = None
     ``info``: subject and session metadata (:class:`NwbInfo`); ``relative_to``: the folder the
     file will live in (default: its own), from which the video path is written.
     """
-    import datetime
-
+    # imported here: pynwb and ndx-pose (h5py, pandas: seconds) load only for .nwb files
     from ndx_pose import PoseEstimation, PoseEstimationSeries, Skeleton, Skeletons
     from pynwb import NWBHDF5IO, NWBFile
     from pynwb.file import Subject
@@ -227,8 +227,10 @@ def read_nwb(path: str | os.PathLike, fps: float | None = None) -> Poses:
     the shortest step between timestamps (the frame period when any two recorded frames are
     neighbours).
     """
+    # imported here: pynwb (h5py, pandas: seconds) loads only for .nwb files
     from pynwb import NWBHDF5IO
 
+    # imported here: `infantpose --help` loads this module, and stays as lean as it was
     from infantpose.io.coco import match_schema
 
     p = Path(path)

@@ -26,8 +26,8 @@ from infantpose.errors import InputError
 from infantpose.io.conventions import PIXEL_CENTRE_SHIFT
 from infantpose.io.netcdf import read_movement, to_movement, write_movement
 from infantpose.io.nwb import NwbInfo, read_nwb, write_nwb
-from infantpose.io.sleap import (labels_to_poses, poses_to_labels, read_sleap_analysis,
-                                 read_slp, write_slp)
+from infantpose.io.sleap import (is_sleap_analysis, labels_to_poses, poses_to_labels,
+                                 read_sleap_analysis, read_slp, write_slp)
 from infantpose.poses import Poses
 
 __all__ = ["POSE_FORMATS", "PIXEL_CENTRE_SHIFT", "READABLE", "NwbInfo", "labels_to_poses",
@@ -80,8 +80,8 @@ def read_pose_file(path: str | os.PathLike, fps: float | None = None) -> Poses:
     elif suffix == ".nc":
         poses = read_movement(p)
     elif suffix == ".h5":
+        # imported here: `infantpose --help` loads this module, and stays as lean as it was
         from infantpose.io.dlc import is_dlc_h5, read_dlc_h5
-        from infantpose.io.sleap import is_sleap_analysis
 
         if is_sleap_analysis(p):
             poses = read_sleap_analysis(p)
@@ -90,6 +90,7 @@ def read_pose_file(path: str | os.PathLike, fps: float | None = None) -> Poses:
         else:
             raise InputError(p, "not a SLEAP analysis or DeepLabCut predictions .h5 file")
     else:
+        # imported here: `infantpose --help` loads this module, and stays as lean as it was
         from infantpose.io.dlc import is_dlc_csv, read_dlc_predictions
 
         if not is_dlc_csv(p):
@@ -125,6 +126,7 @@ def write_pose_file(poses: Poses, path: str | os.PathLike, fmt: str | None = Non
     if fmt == "movement":
         return write_movement(poses, path)
     if fmt == "dlc":
+        # imported here: `infantpose --help` loads this module, and stays as lean as it was
         from infantpose.io.dlc import write_dlc_predictions
 
         return write_dlc_predictions(poses, path)

@@ -35,6 +35,7 @@ _TRACK = "instance_{}"
 
 def _sleap_io() -> Any:
     try:
+        # imported here: sleap-io loads only for .slp files
         import sleap_io
     except ImportError:  # pragma: no cover - a declared dependency
         raise InputError(None, "SLEAP files need sleap-io (pip install sleap-io)") from None
@@ -95,6 +96,7 @@ def labels_to_poses(labels: Any, path: str | os.PathLike,
     ``frames``: the frame numbers the file covers (default: those it records, else those with
     an instance). A relative video path is resolved from the file's folder.
     """
+    # imported here: `infantpose --help` loads this module, and stays as lean as it was
     from infantpose.io.coco import match_schema
 
     sio = _sleap_io()
@@ -188,6 +190,7 @@ def read_slp(path: str | os.PathLike) -> Poses:
 
 def is_sleap_analysis(path: str | os.PathLike) -> bool:
     """True for an HDF5 file in SLEAP's analysis layout (``tracks``, ``track_occupancy``)."""
+    # imported here: h5py loads only when an .h5 file is looked at
     import h5py
 
     try:
@@ -204,6 +207,7 @@ def read_sleap_analysis(path: str | os.PathLike, fps: float | None = None) -> Po
     missing); tracks become instance slots. The format has no frame rate unless sleap-io stored
     the video's: pass ``fps`` to keep the time axis.
     """
+    # imported here: h5py loads only when an .h5 file is looked at
     import h5py
 
     sio = _sleap_io()

@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from infantpose import _atomic
+from infantpose.io.container_tags import scrub_tags
 from infantpose.errors import InputError
+from infantpose.io.images import IMAGE_EXTENSIONS, is_image_path
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -58,8 +60,6 @@ def is_video_path(path: str | os.PathLike) -> bool:
 def media_in_folder(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
     """(images, videos) directly inside ``folder``, sorted, hidden files skipped; an InputError
     naming the folder when it holds neither (the one folder rule of ``predict`` and ``label``)."""
-    from infantpose.io.images import IMAGE_EXTENSIONS, is_image_path
-
     p = Path(folder)
     files = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
     imgs = [q for q in files if is_image_path(q)]
@@ -76,8 +76,6 @@ def media_files(paths: Sequence[str | os.PathLike], what: str = "SOURCE"
     """(images, videos) named by command-line sources: files, or folders of them (sorted, not
     recursive; :func:`media_in_folder`). Anything missing or unusable raises InputError naming
     it (the one source rule of ``label`` and ``adapt``)."""
-    from infantpose.io.images import is_image_path
-
     images: list[Path] = []
     videos: list[Path] = []
     if not paths:
@@ -130,6 +128,7 @@ class DecodeStats:
 
 
 def _open(path: str | os.PathLike):
+    # imported here: PyAV loads when a video is opened, not at start-up
     import av
 
     p = Path(path)
@@ -216,6 +215,7 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
     are decoded but not yielded; at most ``max_frames`` frames are yielded. Raises InputError
     when the file cannot be opened or when not a single frame can be decoded.
     """
+    # imported here: PyAV loads when a video is opened, not at start-up
     import av
 
     p = Path(path)
@@ -276,6 +276,7 @@ def iter_frames(path: str | os.PathLike, stats: DecodeStats | None = None,
                 if size[0] <= 0 or size[1] <= 0:
                     size = (rgb.shape[1], rgb.shape[0])
                 if rgb.shape[:2] != (size[1], size[0]):
+                    # imported here: OpenCV loads only when a frame needs it
                     import cv2
 
                     rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
@@ -304,6 +305,7 @@ def frame_to_rgb(frame) -> np.ndarray:
     through swscale.
     """
     if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        # imported here: OpenCV loads only when a frame needs it
         import cv2
 
         return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
@@ -322,6 +324,7 @@ def read_frames(path: str | os.PathLike, max_frames: int | None = None,
 
 def video_codec(suffix: str = ".mp4") -> str:
     """The encoder :class:`VideoWriter` uses: libx264 (H.264) when available, else mpeg4."""
+    # imported here: PyAV loads when a video is opened, not at start-up
     import av
 
     if suffix.lower() == ".mp4" or suffix.lower() == ".mov" or suffix.lower() == ".mkv":
@@ -364,6 +367,7 @@ class VideoWriter:
         self._stream = None
 
     def __enter__(self) -> VideoWriter:
+        # imported here: PyAV loads when a video is opened, not at start-up
         import av
 
         self._ctx = _atomic.atomic_path(self.path)
@@ -391,6 +395,7 @@ class VideoWriter:
 
     def write(self, image: np.ndarray) -> None:
         """Append one H×W×3 uint8 RGB frame of the writer's size."""
+        # imported here: PyAV loads when a video is opened, not at start-up
         import av
 
         arr = np.asarray(image)
@@ -416,8 +421,6 @@ class VideoWriter:
                 for pkt in self._stream.encode():
                     self._container.mux(pkt)
                 self._container.close()
-            from infantpose.io.container_tags import scrub_tags
-
             scrub_tags(self._tmp)  # the muxer's own "Lavf"/"FFMP" stamps
         except BaseException as e:
             self._abort(type(e), e, e.__traceback__)

@@ -37,9 +37,20 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from fastapi import Body, FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from infantpose.draw import Palette, body_side
 from infantpose.io.label_store import Store
+from infantpose.label.build import refresh_display
+from infantpose.label.files import servable_image
+from infantpose.label.stats import project_stats
+from infantpose.schemas import get_schema
+from infantpose.video.privacy import Deidentifier
 
 __all__ = ["MAX_BODY", "create_app", "static_dir"]
 
@@ -78,9 +89,6 @@ def static_dir() -> Path:
 def _schema_info(name: str) -> dict[str, Any]:
     """The schema as the page needs it: keypoints, edges, each keypoint's body side and the
     side colours (``draw.Palette``, so the page draws left and right as images do)."""
-    from infantpose.draw import Palette, body_side
-    from infantpose.schemas import get_schema
-
     s = get_schema(name)
     return {"name": s.name, "keypoints": list(s.keypoints),
             "edges": [[int(a), int(b)] for a, b in s.edge_index],
@@ -90,14 +98,6 @@ def _schema_info(name: str) -> dict[str, Any]:
 
 def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
     """The FastAPI app serving ``project_dir`` (which must hold a project)."""
-    from fastapi import Body, FastAPI, HTTPException
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, JSONResponse
-    from fastapi.staticfiles import StaticFiles
-    from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-    from infantpose.label.files import servable_image
-
     store = Store.open(project_dir)
     meta = store.meta()
     schema = _schema_info(meta["schema"])
@@ -197,9 +197,6 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
         if meta.get("blur", True) and any(head[p["k"]] and p["status"] == "corrected"
                                           for p in f["points"]):
             # The person placed the head: hide the face where they put it from now on.
-            from infantpose.label.build import refresh_display
-            from infantpose.video.privacy import Deidentifier
-
             with deid_lock:
                 if "d" not in deid:
                     deid["d"] = Deidentifier(mode="blur", margin=0.3)
@@ -220,8 +217,6 @@ def create_app(project_dir: str | Path, host: str = "127.0.0.1") -> Any:
 
     @app.get("/api/stats", response_model=None)
     def stats() -> JSONResponse:
-        from infantpose.label.stats import project_stats
-
         d = project_stats(store.dir).to_dict()
         return JSONResponse({k: (None if isinstance(v, float) and math.isnan(v) else v)
                              for k, v in d.items()})

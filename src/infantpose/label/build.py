@@ -20,10 +20,16 @@ import numpy as np
 
 from infantpose import _atomic
 from infantpose.errors import InputError
+from infantpose.io.images import read_image, write_image
 from infantpose.label import queues
 from infantpose.label.sources import Candidate, collect_candidates, iter_images
 from infantpose.io.label_store import DB_NAME, FrameRow, Store, is_project
+from infantpose.label.files import owned_display, servable_image
+from infantpose import models  # models.create_estimator looked up per call: tests swap it
+from infantpose.progress import bar as progress_bar
 from infantpose.schemas import Schema, get_schema
+from infantpose.video.face_annotator import FaceAnnotator
+from infantpose.video.privacy import Deidentifier
 
 __all__ = ["BuildOptions", "Proposer", "build_project", "display_image", "proposal_list",
            "refresh_display", "render_frames", "select_frames"]
@@ -88,9 +94,7 @@ class Proposer:
 
 
 def _progress(total: int, desc: str, show: bool) -> Any:
-    from infantpose.progress import bar
-
-    return bar(total, desc, enabled=show, unit="frame", transient=True)
+    return progress_bar(total, desc, enabled=show, unit="frame", transient=True)
 
 
 def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: Any | None,
@@ -102,8 +106,6 @@ def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: A
     a person) blurs the head end only. Returns (image, face_found). The face is hidden by the
     face annotator every command uses (:class:`~infantpose.video.face_annotator.FaceAnnotator`,
     blurring)."""
-    from infantpose.video.face_annotator import FaceAnnotator
-
     if deid is None:
         return rgb, True
     face = FaceAnnotator("blur", deidentifier=deid, confirmed=head_by_person)
@@ -112,6 +114,7 @@ def display_image(rgb: np.ndarray, proposal: np.ndarray, schema: Schema, deid: A
 
 
 def _write_jpeg(path: Path, rgb: np.ndarray, max_side: int | None = None) -> None:
+    # imported here: OpenCV loads when a display image is written, not for `label`'s other jobs
     import cv2
 
     img = rgb
@@ -202,8 +205,6 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
 
     ``estimator`` (any object with ``predict(rgb) -> Poses``) overrides ``opts.model``.
     """
-    from infantpose._atomic import ensure_writable_dir
-
     opts = opts or BuildOptions()
     out = Path(out)
     schema = get_schema(opts.schema)
@@ -214,12 +215,10 @@ def build_project(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
         if not cands:
             raise InputError(None, "--queue jump needs videos among the SOURCE arguments")
     if estimator is None and opts.model is not None:
-        from infantpose.models import create_estimator
-
-        estimator = create_estimator(opts.model, schema=schema, weights=opts.weights)
+        estimator = models.create_estimator(opts.model, schema=schema, weights=opts.weights)
     proposer = Proposer(estimator, schema)
     created = not out.exists()
-    ensure_writable_dir(out)
+    _atomic.ensure_writable_dir(out)
     staging = Path(tempfile.mkdtemp(prefix=".label-build-", dir=out))
     done = False
     try:
@@ -277,8 +276,6 @@ def render_frames(folder: Path, cands: list[Candidate], picks: list[queues.Pick]
     rows: dict[int, tuple[FrameRow, np.ndarray]] = {}
     deid = None
     if opts.blur:
-        from infantpose.video.privacy import Deidentifier
-
         deid = Deidentifier(mode="blur", margin=0.3, use_detector=True)
     try:
         with _progress(len(chosen), "proposals", show) as bar:
@@ -288,8 +285,6 @@ def render_frames(folder: Path, cands: list[Candidate], picks: list[queues.Pick]
                 if prop is None:
                     prop = proposer(rgb)
                 if i in frame_files:
-                    from infantpose.io.images import write_image
-
                     write_image(folder / frame_files[i], rgb)
                     image = frame_files[i]
                 else:
@@ -316,9 +311,6 @@ def refresh_display(store: Store, frame_id: int, deid: Any) -> bool:
     head keypoints (and the face detector) instead of the model's. False when the frame's image
     is gone, unreadable, or one the project may not read (see :mod:`infantpose.label.files`).
     The old displayed image is deleted only when it is the project's own."""
-    from infantpose.io.images import read_image
-    from infantpose.label.files import owned_display, servable_image
-
     f = store.frame(frame_id)
     src = servable_image(store.dir, f["image"], photo=True)
     if src is None:

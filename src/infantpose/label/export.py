@@ -14,7 +14,9 @@ from pathlib import Path
 
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.coco import write_coco
 from infantpose.io.label_project import BOX_MARGIN, project_dataset, read_project
+from infantpose.io.labelme import write_labelme
 
 __all__ = ["BOX_MARGIN", "FORMATS", "export_project", "project_dataset", "project_to_coco",
            "read_project"]
@@ -36,10 +38,7 @@ def export_project(project_dir: str | os.PathLike, dst: str | os.PathLike, to: s
         raise InputError(out, "--to labelme writes into a folder, and this is a file")
     ds = project_dataset(project_dir, only_reviewed)
     if fmt == "coco":
-        from infantpose.io.coco import write_coco
-
         return [write_coco(ds, out)], ds
-    from infantpose.io.labelme import write_labelme
 
     return write_labelme(ds, out), ds
 

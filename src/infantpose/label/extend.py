@@ -24,6 +24,7 @@ from infantpose.label.build import (BuildOptions, Proposer, proposal_list, rende
                                     select_frames)
 from infantpose.label.sources import collect_candidates
 from infantpose.io.label_store import Store
+from infantpose import models  # models.create_estimator looked up per call: tests swap it
 from infantpose.schemas import get_schema
 
 __all__ = ["add_to_project"]
@@ -61,9 +62,7 @@ def add_to_project(sources: Sequence[str | os.PathLike], project: str | os.PathL
     if not cands:
         raise InputError(store.dir, "every frame these sources offer is already in the project")
     if estimator is None and opts.model is not None:
-        from infantpose.models import create_estimator
-
-        estimator = create_estimator(opts.model, schema=schema, weights=opts.weights)
+        estimator = models.create_estimator(opts.model, schema=schema, weights=opts.weights)
     proposer = Proposer(estimator, schema)
     model = getattr(estimator, "name", None) or opts.model
     note = f" [proposals: {model}]" if estimator is not None and model != meta.get("model") \

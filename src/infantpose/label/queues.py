@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from infantpose.errors import InputError
+from infantpose.models.tta import mirror_back
 
 __all__ = ["QUEUES", "UNCERTAINTY", "Pick", "body_size", "flip_back", "image_features",
            "jump_scores", "pick_jump", "pick_kmeans", "pick_uncertain", "pick_uniform",
@@ -67,6 +68,7 @@ def pick_uniform(n_candidates: int, n: int) -> list[Pick]:
 def image_features(rgb: np.ndarray, size: tuple[int, int] = (32, 24)) -> np.ndarray:
     """A small grey thumbnail (``size`` = width, height), flattened, in [0, 1]; images of any
     shape map to the same length (portrait images are turned to landscape first)."""
+    # imported here: OpenCV loads when frames are ranked, not for `label`'s other jobs
     import cv2
 
     img = rgb if rgb.shape[1] >= rgb.shape[0] else np.ascontiguousarray(np.rot90(rgb))
@@ -77,6 +79,7 @@ def image_features(rgb: np.ndarray, size: tuple[int, int] = (32, 24)) -> np.ndar
 def pick_kmeans(features: np.ndarray, n: int, seed: int = 0) -> list[Pick]:
     """One candidate per cluster (nearest the centre), clusters of k-means with k = ``n``;
     bigger clusters first."""
+    # imported here: scikit-learn (seconds) loads only for the k-means queue
     from sklearn.cluster import KMeans
 
     feats = np.asarray(features, float)
@@ -124,8 +127,6 @@ def score_uncertainty(preds: np.ndarray) -> np.ndarray:
 
 def flip_back(pred_flipped: np.ndarray, width: int, flip_index: np.ndarray) -> np.ndarray:
     """A (K, 3) prediction made on the mirrored image, mapped back onto the original."""
-    from infantpose.models.tta import mirror_back
-
     return mirror_back(np.asarray(pred_flipped, float), width, flip_index)
 
 

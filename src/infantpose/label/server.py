@@ -6,6 +6,8 @@ import contextlib
 import errno
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,7 @@ def check_port(host: str, port: int) -> None:
 
 def make_server(project_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8765):
     """A ``uvicorn.Server`` for the project (call ``.run()``, or run it in a thread)."""
+    # imported here: uvicorn and the FastAPI app (pydantic) load only when a server is made
     import uvicorn
 
     from infantpose.label.app import create_app
@@ -56,10 +59,6 @@ def serve(project_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 8
 def serve_in_thread(project_dir: str | os.PathLike, timeout: float = 10.0) -> Iterator[str]:
     """Serve a project on a free loopback port in a background thread (tests, benchmarks,
     screenshots); yields the page's URL and stops the server on exit."""
-    import socket
-    import threading
-    import time
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from infantpose.io.images import read_image
+from infantpose.io.video import iter_frames, media_files, probe_video
+
 
 __all__ = ["Candidate", "collect_candidates", "iter_images", "source_files"]
 
@@ -41,8 +44,6 @@ class Candidate:
 
 def source_files(paths: Sequence[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
     """(images, videos) named by SOURCE arguments (:func:`infantpose.io.video.media_files`)."""
-    from infantpose.io.video import media_files
-
     return media_files(paths)
 
 
@@ -51,8 +52,6 @@ def collect_candidates(paths: Sequence[str | os.PathLike], max_candidates: int =
     """Every image, and frames of every video at one stride so that the videos contribute at
     most ``max_candidates`` frames in all (at least one per video). Videos are probed now, so a
     corrupt or empty video is reported before any work starts."""
-    from infantpose.io.video import probe_video
-
     images, videos = source_files(paths)
     out = [Candidate(p.resolve()) for p in images]
     infos = [probe_video(v) for v in videos]
@@ -77,9 +76,6 @@ def iter_images(candidates: Sequence[Candidate]) -> Iterator[tuple[int, np.ndarr
     """Yield ``(position in candidates, RGB image)`` for every candidate, each video decoded
     once. Images come first in their order, then each video's frames in time order; a video
     frame that cannot be decoded (corrupt packet, shorter than its header said) is skipped."""
-    from infantpose.io.images import read_image
-    from infantpose.io.video import iter_frames
-
     by_video: dict[Path, dict[int, int]] = {}
     for i, c in enumerate(candidates):
         if c.index is None:

@@ -12,12 +12,18 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import joblib
 import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import roc_auc_score
 
+from infantpose import _atomic
 from infantpose.errors import InputError
 from infantpose.risk.data import Dataset, feature_columns, load_dataset, read_features
 from infantpose.risk.metrics import permutation_labels, screening_metrics
 from infantpose.risk.nested import MODELS, fit_final, model_name, n_outer_folds, nested_cv
+from infantpose.risk.report import figures, write_report
 
 __all__ = ["MODELS", "Dataset", "load_dataset", "nested_cv", "predict", "train"]
 
@@ -34,12 +40,6 @@ def train(features: str | os.PathLike, labels: str | os.PathLike, out: str | os.
 
     ``progress(stage, done, total)`` is called as outer folds and permutations finish.
     """
-    import pandas as pd
-    from sklearn.inspection import permutation_importance
-
-    from infantpose import _atomic
-    from infantpose.risk.report import figures, write_report
-
     ds = load_dataset(features, labels, group, include_flagged)
     outdir = _atomic.ensure_writable_dir(out)
     total = n_outer_folds(ds.groups, ds.y, seed)
@@ -63,7 +63,6 @@ def train(features: str | os.PathLike, labels: str | os.PathLike, out: str | os.
     m["n_features"] = len(ds.features)
     if permutations > 0:
         rng = np.random.default_rng([seed, 7])
-        from sklearn.metrics import roc_auc_score
 
         null = []
         done[0] = 0
@@ -93,7 +92,6 @@ def train(features: str | os.PathLike, labels: str | os.PathLike, out: str | os.
     with _atomic.atomic_path(outdir / "importances.csv") as tmp:
         pd.DataFrame(importances, columns=["feature", "importance", "sd"]).to_csv(
             tmp, index=False, float_format="%.6g")
-    import joblib
 
     bundle = {"format": FORMAT, "version": 1, "model": final, "features": ds.features,
               "threshold": m["threshold"], "final_model": m["final_model"], "seed": seed}
@@ -106,8 +104,6 @@ def train(features: str | os.PathLike, labels: str | os.PathLike, out: str | os.
 
 def load_model(model_dir: str | os.PathLike) -> dict:
     """The bundle saved by :func:`train` (a pickle: only load directories you trust)."""
-    import joblib
-
     d = Path(model_dir)
     f = d / MODEL_FILE if d.is_dir() else d
     if not f.exists():
@@ -123,8 +119,6 @@ def load_model(model_dir: str | os.PathLike) -> dict:
 
 def predict(model_dir: str | os.PathLike, features: str | os.PathLike):
     """Scores (probability of label 1) and 0/1 calls for every video of a features CSV."""
-    import pandas as pd
-
     bundle = load_model(model_dir)
     df = read_features(features)
     missing = [c for c in bundle["features"] if c not in df.columns]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from infantpose.errors import InputError
 
@@ -19,8 +20,6 @@ NON_FEATURES = {"video", "file", "schema", "window", "t_start", "t_end", "qc_fla
 
 def read_csv(path: str | os.PathLike):
     """A pandas DataFrame from ``path``; InputError for a missing, empty or unparsable file."""
-    import pandas as pd
-
     p = Path(path)
     if not p.exists():
         raise InputError(p, "no such file")
@@ -38,8 +37,6 @@ def read_csv(path: str | os.PathLike):
 
 
 def _is_numeric(series) -> bool:
-    import pandas as pd
-
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
         series.dtype)
 
@@ -60,8 +57,6 @@ def check_numbers(df, path: str | os.PathLike):
     among numbers) or an infinite value is InputError naming the file, column and video
     (missing values stay allowed: they are imputed). Columns wholly of text are left alone (not
     features). Returns the frame with such columns converted to numbers."""
-    import pandas as pd
-
     df = df.copy()
     for c in df.columns:
         if c in NON_FEATURES or str(c).startswith("qc_"):

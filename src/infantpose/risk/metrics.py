@@ -4,6 +4,8 @@ balanced accuracy, sensitivity, specificity, and a permutation p-value."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
+from sklearn.metrics import average_precision_score, balanced_accuracy_score, roc_auc_score
 
 __all__ = ["auc", "bootstrap_auc_ci", "permutation_labels", "screening_metrics"]
 
@@ -13,8 +15,6 @@ def auc(y: np.ndarray, scores: np.ndarray) -> float:
 
     Equal to ``sklearn.metrics.roc_auc_score`` and fast enough for thousands of bootstrap draws.
     """
-    from scipy.stats import rankdata
-
     y = np.asarray(y, int)
     n1 = int(y.sum())
     n0 = len(y) - n1
@@ -54,8 +54,6 @@ def screening_metrics(y: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
                       groups: np.ndarray | None = None, n_boot: int = 2000,
                       seed: int = 0) -> dict:
     """The metrics of ``metrics.json`` from out-of-fold scores and 0/1 calls."""
-    from sklearn.metrics import average_precision_score, balanced_accuracy_score, roc_auc_score
-
     y, s, p = np.asarray(y, int), np.asarray(scores, float), np.asarray(predicted, int)
     tp = int(((p == 1) & (y == 1)).sum())
     tn = int(((p == 0) & (y == 0)).sum())

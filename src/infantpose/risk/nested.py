@@ -15,11 +15,19 @@ overstate what a model will do on a new infant. Here:
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, StratifiedGroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 __all__ = ["MODELS", "NestedResult", "candidate_grid", "make_pipeline", "nested_cv",
            "outer_splitter", "fit_final"]
@@ -29,11 +37,6 @@ MODELS = ("logistic", "forest", "boosting")
 
 def make_pipeline():
     """Imputer -> scaler -> classifier (the classifier is chosen by the grid)."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
     return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
                      ("scale", StandardScaler()),
                      ("clf", LogisticRegression(max_iter=5000))])
@@ -41,9 +44,6 @@ def make_pipeline():
 
 def candidate_grid(models: tuple[str, ...] = MODELS, seed: int = 0) -> list[dict]:
     """GridSearchCV parameter grid: each entry one classifier family with a few settings."""
-    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-
     grid: list[dict] = []
     for m in models:
         if m == "logistic":
@@ -77,8 +77,6 @@ def model_name(est) -> str:
 
 def outer_splitter(groups: np.ndarray, y: np.ndarray, seed: int = 0):
     """Leave-one-group-out below 30 groups, else 10 stratified group folds."""
-    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
-
     if len(np.unique(groups)) < 30:
         return LeaveOneGroupOut(), "leave-one-infant-out"
     return StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed), \
@@ -86,19 +84,12 @@ def outer_splitter(groups: np.ndarray, y: np.ndarray, seed: int = 0):
 
 
 def _inner_cv(y: np.ndarray, groups: np.ndarray, seed: int):
-    from sklearn.model_selection import StratifiedGroupKFold
-
     per_class = min(len(np.unique(groups[y == c])) for c in (0, 1))
     k = int(max(2, min(5, per_class)))
     return StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
 
 
 def _search(X, y, groups, models, seed):
-    import warnings
-
-    from sklearn.model_selection import GridSearchCV
-    from threadpoolctl import threadpool_limits
-
     search = GridSearchCV(make_pipeline(), candidate_grid(models, seed), scoring="roc_auc",
                           cv=_inner_cv(y, groups, seed), n_jobs=1, error_score=np.nan,
                           refit=True)

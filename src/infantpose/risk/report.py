@@ -9,11 +9,16 @@ import io
 import os
 
 import numpy as np
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+from infantpose import _atomic
 
 __all__ = ["figures", "write_report"]
 
 
 def _png(fig) -> str:
+    # imported here: matplotlib (about 1 s) loads for `risk train`'s report, not `risk predict`
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -25,12 +30,11 @@ def _png(fig) -> str:
 def figures(y: np.ndarray, scores: np.ndarray, importances: list[tuple[str, float, float]],
             metrics: dict) -> dict[str, str]:
     """Base64 PNGs: ``roc``, ``pr``, ``calibration``, ``importance``."""
+    # imported here: matplotlib (about 1 s) loads for `risk train`'s report, not `risk predict`
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
-    from sklearn.metrics import precision_recall_curve, roc_curve
 
     out = {}
     fpr, tpr, _ = roc_curve(y, scores)
@@ -68,8 +72,6 @@ def figures(y: np.ndarray, scores: np.ndarray, importances: list[tuple[str, floa
 def write_report(path: str | os.PathLike, metrics: dict, figs: dict[str, str],
                  title: str = "infantpose risk model") -> None:
     """Write the HTML report atomically."""
-    from infantpose import _atomic
-
     rows = []
     for k in ("roc_auc", "roc_auc_ci", "pr_auc", "balanced_accuracy", "sensitivity",
               "specificity", "n", "n_positive", "n_infants", "outer_cv", "chosen_models",

@@ -28,9 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from infantpose._atomic import ensure_writable_dir
 from infantpose.errors import InputError
+from infantpose.io.video import write_video
+from infantpose.poses import Poses
 from infantpose.schemas import Schema
-from infantpose.synth.body import ANGLE_LIMITS, Pose
+from infantpose.synth.body import ANGLE_LIMITS, ANGLE_NAMES, Pose
 from infantpose.synth.generate import check_schema, parse_size, render_frame, sample_scene
 from infantpose.synth.poses import place_on_mattress, posture_ranges
 
@@ -50,8 +53,6 @@ def _check_movement(movement: str) -> str:
 def _mirror_slots() -> np.ndarray:
     """For every angle, the index of the first angle with the same anatomical name (the left
     side's angle for right-side angles), so per-slot values are mirror-symmetric."""
-    from infantpose.synth.body import ANGLE_NAMES
-
     key = [n.split("_", 1)[1] if n.startswith(("left_", "right_")) else n for n in ANGLE_NAMES]
     first = {k: key.index(k) for k in key}
     return np.array([first[k] for k in key])
@@ -59,8 +60,6 @@ def _mirror_slots() -> np.ndarray:
 
 def _styled_wave(movement: str, t: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """(T, A) waveform in [-1, 1] and the amplitude fraction for the cramped/poor styles."""
-    from infantpose.synth.body import ANGLE_NAMES
-
     A = len(ANGLE_NAMES)
     limb = np.array([any(j in n for j in _LIMB) for n in ANGLE_NAMES])
     # the same anatomical angle on both sides shares a slot: mirror-symmetric movement
@@ -140,8 +139,6 @@ def render_clip(seed: int, seconds: float, fps: float = 15.0, schema: Schema | s
     ``frames``: list of (H, W, 3) uint8 RGB; ``Poses``: one instance per frame with ``fps`` set
     (keypoints out of the frame are missing); ``visibility``: (T, K) COCO codes.
     """
-    from infantpose.poses import Poses
-
     s = check_schema(schema)
     size = parse_size(size)
     _check_movement(movement)
@@ -183,9 +180,6 @@ def write_clip(video_path: str | os.PathLike, seconds: float, seed: int = 0, fps
                movement: str = "normal", severity: float = 1.0) -> tuple[Path, Path]:
     """Write the clip to ``video_path`` (.mp4/.avi/.mov/.mkv) and its labels as Poses JSON next
     to it (``<stem>.json``, visibility in ``meta["visibility"]``); both atomically."""
-    from infantpose._atomic import ensure_writable_dir
-    from infantpose.io.video import write_video
-
     vp = Path(video_path)
     if vp.suffix.lower() not in (".mp4", ".avi", ".mov", ".mkv"):
         raise InputError(vp, "video output must be .mp4, .avi, .mov or .mkv")

@@ -15,11 +15,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
+from infantpose._atomic import ensure_writable_dir
+from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.io.coco import write_coco
+from infantpose.io import images as image_io  # write_image looked up per call: tests interrupt it
+from infantpose.poses import Poses
 from infantpose.schemas import Schema, get_schema
 from infantpose.synth.body import (
     KEYPOINT_NAMES,
@@ -48,9 +53,6 @@ from infantpose.synth.scene import (
     sample_artefacts,
     texture,
 )
-
-if TYPE_CHECKING:
-    from infantpose.datasets import LabeledDataset
 
 __all__ = [
     "FRAMINGS",
@@ -329,8 +331,6 @@ def render_frame(scene: Scene, pose: Pose, names: tuple[str, ...], rng: np.rando
                 d = np.clip(buf.normal[m] @ L, 0, 1)
                 img[m] = c * (0.45 + 0.6 * d)[:, None]
     if scene.blanket is not None:
-        import cv2
-
         bm, tex = scene.blanket
         # A thick blanket: soft shadow just outside its edge, darker rolled edge inside it.
         k = max(3, int(0.02 * max(bm.shape)) | 1)
@@ -371,9 +371,6 @@ def _check_n(n: int) -> int:
 
 def _dataset(samples_meta: list[tuple[str, tuple[int, int], np.ndarray, np.ndarray, np.ndarray]],
              schema: Schema, root: Path, meta: dict) -> LabeledDataset:
-    from infantpose.datasets import LabeledDataset
-    from infantpose.poses import Poses
-
     F, K = len(samples_meta), schema.num_keypoints
     poses = Poses.empty(schema, F, 1, source="infantpose.synth",
                         frame_names=[s[0] for s in samples_meta],
@@ -426,10 +423,6 @@ def write_dataset(out_dir: str | os.PathLike, n: int, schema: Schema | str = "in
     to disk one at a time, so memory does not grow with ``n``. Each file is written atomically;
     the JSON is written last, so an interrupted run leaves no annotation file.
     """
-    from infantpose._atomic import ensure_writable_dir
-    from infantpose.io.coco import write_coco
-    from infantpose.io.images import write_image
-
     n = _check_n(n)
     s = check_schema(schema)
     size = parse_size(size)
@@ -440,7 +433,7 @@ def write_dataset(out_dir: str | os.PathLike, n: int, schema: Schema | str = "in
     for i in range(n):
         smp = render_sample(seed, i, s, size=size, style=style)
         name = f"images/synth_{i:06d}.jpg"
-        write_image(out / name, smp.image, quality=quality)
+        image_io.write_image(out / name, smp.image, quality=quality)
         rows.append((name, (smp.image.shape[1], smp.image.shape[0]), smp.keypoints,
                      smp.visibility, smp.box))
         extra.append({"posture": smp.posture, "style": smp.style})

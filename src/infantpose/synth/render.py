@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infantpose.synth.body import PART_ID, Primitive
+from infantpose.synth.body import FACE_DIRS, PART_ID, Primitive
 from infantpose.synth.camera import Camera
 
 __all__ = ["OCCLUDER_PART", "Material", "RayBuffers", "raycast", "shade_body"]
@@ -121,8 +121,6 @@ _HEAD, _NOSE = PART_ID["head"], PART_ID["nose"]
 
 def _face(albedo: np.ndarray, q: np.ndarray, mat: Material, skin: np.ndarray) -> None:
     """Paint eyes, brows, mouth, cheeks and hair onto head pixels (q: unit-sphere points)."""
-    from infantpose.synth.body import FACE_DIRS
-
     qn = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-6)
     x, y, z = qn[..., 0], qn[..., 1], qn[..., 2]
     for side in ("left_eye", "right_eye"):

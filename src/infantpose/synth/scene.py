@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 __all__ = [
@@ -167,8 +168,6 @@ def draw_clutter(bg: np.ndarray, rng: np.random.Generator, style: Style) -> np.n
     dark to very light. Real photos rarely show only a flat blanket; these raise the
     background's contrast and edge content to what photos show.
     """
-    import cv2
-
     h, w = bg.shape[:2]
     out = bg.copy()
     palette = ((0.18, 0.13, 0.1), (0.35, 0.25, 0.18), (0.55, 0.42, 0.3), (0.25, 0.25, 0.27),
@@ -208,8 +207,6 @@ def draw_clutter(bg: np.ndarray, rng: np.random.Generator, style: Style) -> np.n
 
 def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
     """Smooth random field in [-1, 1] (bicubic upsampling of a coarse random grid)."""
-    import cv2
-
     g = rng.uniform(-1, 1, size=(cells, cells)).astype(np.float32)
     return cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
 
@@ -220,8 +217,6 @@ def texture(rng: np.random.Generator, h: int, w: int, style: Style) -> np.ndarra
     Drawn at half resolution and upsampled (fabric has no pixel-sharp detail after the camera's
     blur anyway), which keeps large framings cheap.
     """
-    import cv2
-
     hs, ws = max(8, (h + 1) // 2), max(8, (w + 1) // 2)
     base = np.array(style.bg_colors[rng.integers(len(style.bg_colors))], dtype=np.float32)
     base = np.clip(base * rng.uniform(0.9, 1.05) + rng.normal(0, 0.02, 3), 0, 1).astype(np.float32)
@@ -260,8 +255,6 @@ def apply_shadow(bg: np.ndarray, mask: np.ndarray, offset: tuple[float, float], 
                  ) -> np.ndarray:
     """Darken the background under and beside the body (soft drop shadow shifted by ``offset``
     pixels)."""
-    import cv2
-
     h, w = mask.shape
     k = max(3, int(0.03 * max(h, w)) | 1)
     dx, dy = offset
@@ -292,8 +285,6 @@ def blanket_mask(h: int, w: int, start: np.ndarray, toward: np.ndarray,
 def draw_wires(h: int, w: int, rng: np.random.Generator, count: int
                ) -> tuple[np.ndarray, np.ndarray]:
     """NICU leads and tubes: smooth curves; returns (mask (H, W) bool, colours (H, W, 3))."""
-    import cv2
-
     canvas = np.zeros((h, w, 3), dtype=np.uint8)
     mask = np.zeros((h, w), dtype=np.uint8)
     colors = ((240, 240, 240), (220, 60, 60), (60, 60, 220), (240, 220, 90), (200, 200, 200))
@@ -313,8 +304,6 @@ def draw_wires(h: int, w: int, rng: np.random.Generator, count: int
 def sample_artefacts(rng: np.random.Generator, style: Style, h: int, w: int) -> dict:
     """Camera settings that stay fixed over a clip: light fall-off, vignette, exposure, blur,
     motion blur kernel, noise level, greyscale, JPEG quality."""
-    import cv2
-
     p: dict = {
         "grad_theta": rng.uniform(0, 2 * np.pi), "grad": rng.uniform(*style.light_range),
         "vignette": rng.uniform(0, 0.35), "exposure": rng.uniform(*style.exposure),
@@ -335,8 +324,6 @@ def sample_artefacts(rng: np.random.Generator, style: Style, h: int, w: int) -> 
 def camera_artefacts(img: np.ndarray, params: dict, rng: np.random.Generator) -> np.ndarray:
     """Apply light fall-off, blur, sensor noise (drawn from ``rng``), optional greyscale and a JPEG
     round trip to a float RGB image → uint8 RGB."""
-    import cv2
-
     h, w = img.shape[:2]
     # Smooth gain map (light fall-off × vignette × exposure) at low resolution, upsampled.
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32) / 31 - 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from infantpose.schemas import Schema, get_schema
@@ -13,8 +14,6 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, visibility: np.ndarr
                   schema: Schema | str) -> np.ndarray:
     """Copy of ``image`` with edges and keypoints drawn: filled dots = visible, rings = hidden;
     left side orange, right side blue, centre green."""
-    import cv2
-
     s = get_schema(schema)
     img = np.ascontiguousarray(image.copy())
     t = max(1, round(max(img.shape[:2]) / 300))
@@ -37,8 +36,6 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, visibility: np.ndarr
 
 def contact_sheet(images: list[np.ndarray], cols: int = 4, cell: int = 320) -> np.ndarray:
     """Tile images (each letterboxed into a ``cell``×``cell`` square) into one RGB image."""
-    import cv2
-
     rows = (len(images) + cols - 1) // cols
     sheet = np.full((rows * cell, cols * cell, 3), 255, np.uint8)
     for i, im in enumerate(images):

@@ -14,6 +14,7 @@ functions to check that the default training style stays close to the real-photo
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from infantpose.geometry import tight_box
@@ -134,8 +135,6 @@ def image_statistics(image: np.ndarray, kps: np.ndarray, vis: np.ndarray
     256 pixels on its long side — the resolution a top-down pose network sees — so it measures
     blur in the crop the model is trained on, not the photo's pixel count.
     """
-    import cv2
-
     img = np.asarray(image)
     h, w = img.shape[:2]
     out: dict[str, list[float]] = {k: [] for k in IMAGE_STATS}

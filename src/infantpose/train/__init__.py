@@ -13,6 +13,7 @@ __all__ = ["PRESETS", "TrainConfig", "config_from_dict", "load_config", "train"]
 def train(config, resume: bool = True, progress: bool = True, log=None, on_step=None):
     """Fine-tune as ``config`` (a TrainConfig, a dict or a YAML path) says; return the path of
     the best checkpoint (``<out>/model.pt``)."""
+    # imported here: the loop loads torch, which `import infantpose.train` (configs) must not
     from infantpose.train.loop import train as _train
 
     if isinstance(config, dict):

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from infantpose.errors import InputError
+from infantpose.models.checkpoint import save_checkpoint
 from infantpose.train.config import config_to_dict
 
 __all__ = ["CheckpointMixin"]
@@ -35,8 +36,6 @@ class CheckpointMixin:
         return d
 
     def _save_model(self, path: Path, metrics: dict | None = None, extra: dict | None = None) -> None:
-        from infantpose.models.checkpoint import save_checkpoint
-
         save_checkpoint(path, self.model, self.schema, self.activation, self.cfg.decoder,
                         self.cfg.sigma, self._config_dict(metrics), extra=extra,
                         crop=self.cfg.crop, margin=self.margin, refine_roi=self.refine_roi)

@@ -7,12 +7,16 @@ file, so a typo never costs an hour of CPU time.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infantpose._yamlfile import read_yaml
 from infantpose.errors import InputError
+from infantpose.schemas import get_schema
 from infantpose.train.augment import AugmentConfig
 
 __all__ = [
@@ -193,8 +197,6 @@ def _build(cls: type, values: dict[str, Any], where: str, path: str | None) -> A
 def _checked(f: dataclasses.Field, val: Any, where: str, path: str | None) -> Any:
     """A scalar config value of the type its field declares (ints accepted for floats);
     non-finite numbers and wrong types are one-line errors naming the key."""
-    import math
-
     kind = str(f.type).replace(" ", "").split("|")
     optional = "None" in kind
     if val is None:
@@ -206,8 +208,6 @@ def _checked(f: dataclasses.Field, val: Any, where: str, path: str | None) -> An
             raise InputError(path, f"{where} must be true or false, got {val!r}")
         return val
     if "float" in kind and isinstance(val, str):
-        import re
-
         # YAML 1.1 (PyYAML) reads exponent literals without a dot, like 3e-5, as text
         if re.fullmatch(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*", val):
             val = float(val)
@@ -252,8 +252,6 @@ def config_from_dict(values: dict[str, Any], path: str | os.PathLike | None = No
 
 def read_config_values(path: str | os.PathLike) -> dict[str, Any]:
     """The raw mapping of a YAML config, data paths resolved relative to the file's folder."""
-    from infantpose._yamlfile import read_yaml
-
     p = Path(path)
     values = read_yaml(p, "config file") or {}
     if not isinstance(values, dict):
@@ -283,8 +281,6 @@ def load_config(path: str | os.PathLike, preset: str | None = None) -> TrainConf
 
 def validate(cfg: TrainConfig, path: str | None = None) -> None:
     """Check values and that every data file exists; raise InputError before training starts."""
-    from infantpose.schemas import get_schema
-
     get_schema(cfg.schema)
     choices = {"loss": ("mse", "bce", "kce"), "decoder": ("argmax", "wa", "dark"),
                "crop": ("upright", "box"), "keypoint_weights": ("oks", "uniform")}
@@ -301,6 +297,7 @@ def validate(cfg: TrainConfig, path: str | None = None) -> None:
     if cfg.model.output not in ("landmarks", "heatmap"):
         raise InputError(path, f"model.output must be landmarks or heatmap, got {cfg.model.output!r}")
     if cfg.model.landmark_model is not None:
+        # imported here: tflite_port loads torch; checking a config must not
         from infantpose.models.tflite_port import LANDMARK_MODELS
 
         if cfg.model.landmark_model not in LANDMARK_MODELS:

@@ -29,8 +29,11 @@ from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, body_roi, box_transform, crop_image,
                                  padded_keypoint_box, roi_transform, to_3x3, xywh_to_xyxy)
+from infantpose.io.images import read_image
+from infantpose.io.labels import read_labels
 from infantpose.models.codecs import HeatmapCodec, RegressionCodec
 from infantpose.schemas import Schema, get_schema
+from infantpose.synth.generate import check_schema, generate
 from infantpose.train.augment import AugmentConfig, occlude, photometric, sample_geometry
 
 __all__ = ["Item", "TrainData", "build_items", "load_sources", "split_indices"]
@@ -63,8 +66,6 @@ def build_items(ds: LabeledDataset, images: Sequence[np.ndarray] | None, input_s
     ``max_scale``, at ``detail`` times the resolution of an un-zoomed crop (zoom-ins down to
     1/detail stay sharp).
     """
-    from infantpose.io.images import read_image
-
     items: list[Item] = []
     win = float(max(input_size))
     wts_all = ds.weights
@@ -190,6 +191,7 @@ class TrainData:
     def batch(self, indices: Sequence[int], rngs: Sequence[np.random.Generator | None]
               ) -> dict[str, Any]:
         """Stacked samples as torch tensors: image (B,3,H,W) in [0,1], target, weight, domain."""
+        # imported here: building items and samples needs no torch; only batches do
         import torch
 
         parts = [self.sample(i, r) for i, r in zip(indices, rngs)]
@@ -209,8 +211,6 @@ def load_sources(cfg: Any, schema: Schema, which: str = "data",
     render ``cfg.synthetic`` for ``which="data"``. Returns datasets and their in-memory images
     (None: read from disk). Every problem is an InputError naming the file, raised before any
     training step."""
-    from infantpose.io.labels import read_labels
-
     sets: list[LabeledDataset] = []
     images: list[Sequence[np.ndarray] | None] = []
     for src in getattr(cfg, which):
@@ -225,8 +225,6 @@ def load_sources(cfg: Any, schema: Schema, which: str = "data",
         sets.append(ds)
         images.append(None)
     if which == "data" and cfg.synthetic.n > 0:
-        from infantpose.synth.generate import generate
-
         if progress:
             progress(f"rendering {cfg.synthetic.n} synthetic images ({cfg.synthetic.style})")
         size = (cfg.synthetic.size, cfg.synthetic.size)
@@ -240,8 +238,6 @@ def load_sources(cfg: Any, schema: Schema, which: str = "data",
 
 
 def _synth_schema(schema: Schema) -> Schema:
-    from infantpose.synth.generate import check_schema
-
     try:
         return check_schema(schema)
     except InputError:

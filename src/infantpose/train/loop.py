@@ -46,14 +46,19 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+import yaml
 
 from infantpose import _atomic
 from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
+from infantpose.progress import bar as progress_bar
 from infantpose.schemas import Schema, get_schema  # noqa: F401  (Schema re-exported)
-from infantpose.train.config import TrainConfig, config_to_dict, validate
+from infantpose.train.config import MOVENET_ARCHS, TrainConfig, config_to_dict, validate
 from infantpose.train.data import Item, TrainData, build_items, load_sources, split_indices
-from infantpose.train.losses import heatmap_loss
+from infantpose.train.domain import DomainClassifier, domain_loss, grad_reverse
+from infantpose.train.losses import heatmap_loss, landmark_loss
+from infantpose.train.movenet import train_from_config
+from infantpose.train.replay import ReplayTeacher
 # the network, checkpoints, validation and outputs of a run live in their own modules
 # (re-exported here: callers and tests import them from this module)
 from infantpose.train.checkpointing import CheckpointMixin
@@ -176,16 +181,12 @@ class Trainer(CheckpointMixin, ValidationMixin, OutputsMixin):
             self.opt, lambda s: _lr_factor(cfg.optim.schedule, s, self.total_steps))
         self.classifier = None
         if cfg.adapt.domain_adaptation:
-            from infantpose.train.domain import DomainClassifier
-
             with torch.no_grad():
                 f, _ = features_and_heatmaps(self.model, torch.zeros(1, 3, *self.model.input_size[::-1]))
             self.classifier = DomainClassifier(int(f.shape[1]))
             self.copt = torch.optim.Adam(self.classifier.parameters(), lr=cfg.adapt.classifier_lr)
         self.teacher = None
         if cfg.adapt.memory_replay:
-            from infantpose.train.replay import ReplayTeacher
-
             # the teacher is the pretrained network the student started from (full or heavy)
             self.teacher = ReplayTeacher(self.schema, int(self.model.stride), cfg.sigma,
                                          variant=self.model.config().get("variant",
@@ -211,8 +212,6 @@ class Trainer(CheckpointMixin, ValidationMixin, OutputsMixin):
 
     def _landmark_losses(self, raw: torch.Tensor, batch: dict[str, torch.Tensor]
                          ) -> tuple[torch.Tensor, float]:
-        from infantpose.train.losses import landmark_loss
-
         xy, _ = self.model.keypoints(raw)
         weight = batch["weight"] * self.kp_scale
         # the score is learnt by the head alone: its gradient must not move the shared features
@@ -238,8 +237,6 @@ class Trainer(CheckpointMixin, ValidationMixin, OutputsMixin):
         loss, replay = self._losses(heat, batch)
         logs = {"pose_loss": float(loss.detach()) - cfg.adapt.replay_weight * replay, "replay_loss": replay}
         if self.classifier is not None:
-            from infantpose.train.domain import domain_loss, grad_reverse
-
             dom = batch["domain"]
             # stage I: the classifier learns on the locked pose network's features
             self.classifier.train()
@@ -270,10 +267,6 @@ class Trainer(CheckpointMixin, ValidationMixin, OutputsMixin):
     # --- main --------------------------------------------------------------------------------
     def run(self) -> Path:
         """Train (or resume) and return the path of the best checkpoint ``model.pt``."""
-        import yaml
-
-        from infantpose.progress import bar as progress_bar
-
         _atomic.ensure_writable_dir(self.out)
         self._setup()
         resumed = self._try_resume()
@@ -421,11 +414,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True,
           on_step: Callable[[int], None] | None = None) -> Path:
     """Fine-tune a pose model as ``cfg`` says; return the path of the best checkpoint.
     ``model.arch: movenet`` runs :func:`infantpose.train.movenet.train_from_config`."""
-    from infantpose.train.config import MOVENET_ARCHS
-
     if cfg.model.arch in MOVENET_ARCHS:
-        from infantpose.train.movenet import train_from_config
-
         validate(cfg)
         logger = log or (lambda s: print(s, file=sys.stderr))
         return train_from_config(cfg, logger, progress=progress)

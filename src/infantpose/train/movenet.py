@@ -47,9 +47,12 @@ input size and the training config; ``infantpose.models.movenet.create(weights=F
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -58,11 +61,20 @@ from typing import Any
 
 import numpy as np
 import torch
+import yaml
 
+from infantpose import _atomic
+from infantpose.datasets import LabeledDataset
 from infantpose.errors import InputError
-from infantpose.models.movenet import (STRIDE, load_movenet_checkpoint,  # noqa: F401
+from infantpose.evaluate import evaluate_predictions
+from infantpose.evaluate.run import predict_dataset
+from infantpose.io.images import read_image
+from infantpose.models.movenet import (STRIDE, MoveNet, _model_path,  # noqa: F401
+                                       load_movenet, load_movenet_checkpoint, movenet_heads,
                                        save_movenet_checkpoint)
 from infantpose.schemas import COCO17
+from infantpose.train.config import config_to_dict
+from infantpose.train.data import load_sources, split_indices
 # the heads' codec, the losses and the training photos live in their own modules (re-exported
 # here: callers and tests import them from this module)
 from infantpose.models.movenet_codec import (CENTRE_BIAS, K, _gaussian, _grid,  # noqa: F401
@@ -85,8 +97,6 @@ def freeze_early(graph: torch.nn.Module, blocks: int) -> int:
     """Freeze MobileNetV2's stem and its inverted-residual blocks 1..``blocks`` (0: nothing;
     5 = everything at stride 2 to 8, FiDIP's "first three stages"); returns the number of
     parameters left trainable."""
-    import re
-
     for name, p in graph.named_parameters():
         m = re.search(r"/block_(\d+)_", name)
         early = "model/Conv1" in name or "expanded_conv_" in name or (
@@ -96,8 +106,6 @@ def freeze_early(graph: torch.nn.Module, blocks: int) -> int:
 
 
 def heads_of(graph: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    from infantpose.models.movenet import movenet_heads
-
     return movenet_heads(graph, images)
 
 
@@ -133,10 +141,6 @@ def validate_estimator(graph: torch.nn.Module, gt: Any, images: Sequence[np.ndar
     """COCO AP of the MoveNet estimator (its defaults, mirror test on) running ``graph`` on the
     held-out photos, per protocol: ``boxes`` (the labelled boxes) and ``nobox`` (two-pass; the
     whole-image first look by ``finder`` when given, as a fine-tuned checkpoint runs)."""
-    from infantpose.evaluate import evaluate_predictions
-    from infantpose.evaluate.run import predict_dataset
-    from infantpose.models.movenet import MoveNet
-
     graph.eval()
     est = MoveNet(graph, int(graph.input_shape[1]), finder=finder,
                   finder_size=None if finder is None else int(finder.input_shape[1]))
@@ -306,9 +310,6 @@ def train_movenet(gt: Any, cfg: MoveNetTrainConfig | None = None, variant: str =
     """Fine-tune MoveNet ``variant`` on the labelled photos ``gt`` (COCO-17), selecting on
     ``val_gt`` or on a posture-stratified ``val_fraction`` of ``gt``; write ``out/model.pt``
     (the best state, or the starting model when nothing beat it) when ``out`` is given."""
-    from infantpose.io.images import read_image
-    from infantpose.models.movenet import _model_path, load_movenet
-
     cfg = cfg or MoveNetTrainConfig()
     if start_weights is not None:
         graph, _ = load_movenet_checkpoint(start_weights, variant, model_path)
@@ -349,8 +350,6 @@ def config_from_train(cfg: Any) -> MoveNetTrainConfig:
     focal loss), ``model.freeze`` (``fidip``: blocks 1-5; ``none``/empty: nothing; or
     ``block_N``: blocks 1..N), ``adapt.memory_replay`` / ``replay_weight``, ``seed``,
     ``threads``."""
-    import re
-
     o = cfg.optim
     freeze = 0
     for name in cfg.model.freeze:
@@ -382,12 +381,6 @@ def train_from_config(cfg: Any, log: Callable[[str], None] = print, progress: bo
     ``metrics.csv`` and ``config.yaml``. Returns the model path. (No resuming: a run is at most
     an hour; synthetic renders and domain adaptation are BlazePose/Pose-ResNet only.)
     ``progress`` False (``train -q``): no "reading <file>" lines."""
-    import yaml
-
-    from infantpose import _atomic
-    from infantpose.train.config import config_to_dict
-    from infantpose.train.data import load_sources, split_indices
-
     variant = ARCH_VARIANTS[cfg.model.arch]
     if cfg.synthetic.n > 0 or cfg.adapt.domain_adaptation:
         raise InputError(None, "movenet training takes labelled photos only (no synthetic: n, "
@@ -409,8 +402,6 @@ def train_from_config(cfg: Any, log: Callable[[str], None] = print, progress: bo
             if len(va):
                 held.append(ds.subset(va))
         val_gt = _concat(held) if held else None
-    from infantpose.io.images import read_image
-    from infantpose.models.movenet import _model_path, load_movenet
 
     if cfg.model.weights:
         graph, _ = load_movenet_checkpoint(cfg.model.weights, variant)
@@ -449,17 +440,11 @@ def _concat(sets: Sequence[Any]) -> Any:
     """One dataset of several (for held-out scoring)."""
     if len(sets) == 1:
         return sets[0]
-    from infantpose.datasets import LabeledDataset
 
     return LabeledDataset.concat(list(sets))
 
 
 def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
-    import csv
-    import io
-
-    from infantpose import _atomic
-
     keys = list(dict.fromkeys(k for row in history for k in row))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=keys)

@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
 from infantpose.errors import InputError
+from infantpose.geometry import apply_affine, box_transform, crop_image, tight_box
+from infantpose.io.images import read_image
 from infantpose.schemas import COCO17
 from infantpose.models.movenet_codec import collate, make_targets
 
@@ -38,10 +41,6 @@ class Sample:
 def _warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     """The crop of ``image`` through the affine ``m`` (image → crop), shrinking large photos by
     area averaging first (as :class:`~infantpose.models.movenet.MoveNet` does)."""
-    import cv2
-
-    from infantpose.geometry import crop_image
-
     scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
     if scale < 0.5:
         h, w = image.shape[:2]
@@ -59,9 +58,6 @@ def cache_samples(gt: Any, images: Sequence[np.ndarray] | None = None, input_siz
     """Decode every photo of a COCO-17 :class:`~infantpose.datasets.LabeledDataset` once and
     keep, per labelled person, a square crop of ``context`` × ``margin`` × its box (at
     ``context`` × ``input_size`` pixels, the estimator's resolution) for augmentation."""
-    from infantpose.geometry import apply_affine, box_transform, tight_box
-    from infantpose.io.images import read_image
-
     if gt.schema.name != COCO17.name:
         raise InputError(None, f"MoveNet trains on COCO-17 labels, got {gt.schema.name}")
     size = int(round(context * input_size))
@@ -110,8 +106,6 @@ def augment(sample: Sample, rng: np.random.Generator, input_size: int,
             a: AugmentSettings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A random training crop (N, N, 3) float RGB 0-255 of a cached sample, with its (17, 2)
     keypoints and labelled mask (left/right swapped when mirrored)."""
-    import cv2
-
     a = a or AugmentSettings()
     c = sample.image.shape[0]
     side = sample.box_side * a.margin * float(np.exp(rng.uniform(*np.log(a.scale))))
@@ -134,7 +128,6 @@ def augment(sample: Sample, rng: np.random.Generator, input_size: int,
     if flip:
         m = (np.array([[-1.0, 0.0, float(input_size)], [0.0, 1.0, 0.0], [0, 0, 1]])
              @ np.vstack([m, [0, 0, 1]]))[:2]
-    from infantpose.geometry import apply_affine
 
     mi = m.copy()
     mi[:, 2] = m[:, 2] + 0.5 * (m[:, 0] + m[:, 1]) - 0.5  # cv2 pixel centres at integers

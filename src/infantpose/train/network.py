@@ -11,6 +11,8 @@ import torch
 from torch import nn
 
 from infantpose.errors import InputError
+from infantpose.models.checkpoint import build_model, load_checkpoint
+from infantpose.models.tflite_port import landmark_variant
 from infantpose.schemas import Schema
 from infantpose.train.config import TrainConfig
 
@@ -45,9 +47,6 @@ def features_and_heatmaps(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
 
 def build_training_model(cfg: TrainConfig, schema: Schema) -> nn.Module:
     """The network to fine-tune, with frozen stages applied."""
-    from infantpose.models.tflite_port import landmark_variant
-    from infantpose.models.checkpoint import build_model, load_checkpoint
-
     arch = architecture_for(cfg)
     if cfg.model.weights:
         loaded = load_checkpoint(cfg.model.weights)

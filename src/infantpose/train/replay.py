@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from infantpose.models.blazepose_net import pretrained_landmark_graph
 from infantpose.models.codecs import HeatmapCodec
 from infantpose.schemas import BLAZEPOSE33, Schema, get_mapping, get_schema
 
@@ -37,8 +38,6 @@ class ReplayTeacher:
 
     def __init__(self, schema: Schema | str, stride: int = 4, sigma: float = 2.0,
                  min_score: float = 0.3, variant: str = "pose_landmark_full"):
-        from infantpose.models.blazepose_net import pretrained_landmark_graph
-
         self.schema = get_schema(schema)
         self.mapping = get_mapping(BLAZEPOSE33, self.schema)
         self.shared = [k for k, src in enumerate(self.mapping.sources) if src]

@@ -7,6 +7,9 @@ Split out of ``train/loop.py`` (which re-exports these names); behaviour unchang
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 
 from infantpose import _atomic
@@ -23,9 +26,6 @@ class OutputsMixin:
 
     # --- outputs -----------------------------------------------------------------------------
     def _write_metrics(self) -> None:
-        import csv
-        import io
-
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=_FIELDS, extrasaction="ignore")
         w.writeheader()
@@ -38,6 +38,7 @@ class OutputsMixin:
             self.log(f"warning: could not draw curves.png ({e})")
 
     def _plot(self) -> None:
+        # imported here: matplotlib (about 1 s) loads only when curves are drawn
         import matplotlib
 
         matplotlib.use("Agg")

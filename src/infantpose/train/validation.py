@@ -14,6 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from infantpose.evaluate import evaluate_predictions
+from infantpose.evaluate.run import predict_dataset
+from infantpose.models.checkpoint import LoadedModel
+from infantpose.models.topdown import TorchPoseEstimator
+
 __all__ = ["FALLBACK_METRIC", "METRIC", "ValidationMixin"]
 
 
@@ -28,9 +33,6 @@ class ValidationMixin:
     def _estimator(self) -> Any:
         """The estimator ``infantpose evaluate --weights model.pt`` would build, around the
         model being trained (its weights are shared, so it always runs the current state)."""
-        from infantpose.models.checkpoint import LoadedModel
-        from infantpose.models.topdown import TorchPoseEstimator
-
         if self._val_est is None:
             loaded = LoadedModel(self.model, self.arch, self.schema, tuple(self.model.input_size),
                                  int(self.model.stride), self.activation, self.cfg.decoder,
@@ -81,9 +83,6 @@ class ValidationMixin:
         return best
 
     def _validate_once(self, est: Any) -> dict[str, float]:
-        from infantpose.evaluate import evaluate_predictions
-        from infantpose.evaluate.run import predict_dataset
-
         self.model.eval()
         totals: dict[str, float] = {}
         weight = 0

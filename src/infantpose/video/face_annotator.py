@@ -18,6 +18,7 @@ import numpy as np
 
 from infantpose.poses import Poses
 from infantpose.schemas import Schema
+from infantpose.video.privacy import Deidentifier, guessed_instances
 
 __all__ = ["FaceAnnotator"]
 
@@ -35,8 +36,6 @@ class FaceAnnotator:
     def __init__(self, mode: str, margin: float = 0.3, use_detector: bool = True,
                  stream: Hashable | None = None, deidentifier: Any | None = None,
                  confirmed: bool = False):
-        from infantpose.video.privacy import Deidentifier
-
         self.deid = deidentifier if deidentifier is not None \
             else Deidentifier(mode, margin, use_detector)
         self.stream = stream
@@ -53,8 +52,6 @@ class FaceAnnotator:
         """``image`` with the face hidden, placed by the detector and by the head keypoints of
         ``poses`` (a one-frame Poses, whose ``path`` field marks guessed poses, or a keypoint
         array with its ``schema``)."""
-        from infantpose.video.privacy import guessed_instances
-
         guess = None
         if isinstance(poses, Poses):
             guess = guessed_instances(poses.path[0]) if poses.path is not None else None

@@ -8,12 +8,14 @@ Split out of ``video/privacy.py`` (which re-exports these names); behaviour unch
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
 
 from infantpose._native import quiet_stderr
 from infantpose.geometry import rotate_image, unrotate_points
+from infantpose.models.tta import search_turns, turn_order
 from infantpose.schemas import Schema
 from infantpose.video.face_region import detector_region, keypoint_region
 
@@ -31,11 +33,10 @@ class FaceDetector:
 
     def __init__(self, min_confidence: float = 0.5, full_range: bool = True,
                  rotations: Iterable[int] = (0, 90, 270, 180)):
-        import warnings
-
         os.environ.setdefault("GLOG_minloglevel", "2")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # imported here: mediapipe (about 3 s) loads when a face detector is made
             from mediapipe.python.solutions import face_detection
 
             with quiet_stderr():
@@ -48,7 +49,6 @@ class FaceDetector:
     def _run(self, rgb: np.ndarray, rotation: int) -> np.ndarray:
         img = np.ascontiguousarray(rotate_image(rgb, rotation))
         self.calls += 1
-        import warnings
 
         with warnings.catch_warnings():  # protobuf deprecation noise from mediapipe
             warnings.simplefilter("ignore")
@@ -69,8 +69,6 @@ class FaceDetector:
         return np.asarray(out, float).reshape(-1, 5)
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
-        from infantpose.models.tta import search_turns, turn_order
-
         def attempt(rot: int) -> np.ndarray | None:
             boxes = self._run(rgb, rot)
             return boxes if len(boxes) else None

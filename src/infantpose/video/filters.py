@@ -187,7 +187,8 @@ def savgol_filter(data: np.ndarray, window: int = 9, polyorder: int = 2) -> np.n
     Runs shorter than ``window`` use the longest odd window that fits (above ``polyorder``);
     shorter still are left as they are. Zero lag: the fit is centered.
     """
-    from scipy.signal import savgol_filter as scipy_savgol  # scipy.signal: seconds at start-up
+    # imported here: scipy.signal loads only for the filter that needs it
+    from scipy.signal import savgol_filter as scipy_savgol
 
     if window % 2 == 0 or window <= polyorder:
         raise ValueError("window must be odd and larger than polyorder")
@@ -211,6 +212,7 @@ def butterworth_filter(data: np.ndarray, fps: float, cutoff_hz: float | None = N
     The default cut-off is 6 Hz, lowered to fps / 4 for slow videos (at 15 fps a 6 Hz cut-off
     sits next to the 7.5 Hz Nyquist frequency and removes almost nothing).
     """
+    # imported here: scipy.signal loads only for the filter that needs it
     from scipy.signal import butter, filtfilt
 
     if cutoff_hz is None:

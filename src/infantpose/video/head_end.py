@@ -37,6 +37,7 @@ def upright_crop(rgb: np.ndarray, centre: np.ndarray, down: np.ndarray, side: fl
     ``R = [[dy, -dx], [dx, dy]]`` (see :func:`end_has_face`). Large images are first reduced
     with area averaging, so small cut-outs of big photos are not aliased.
     """
+    # imported here: OpenCV loads only when a crop is turned upright
     import cv2
 
     h, w = rgb.shape[:2]

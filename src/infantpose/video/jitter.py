@@ -49,6 +49,7 @@ def high_frequency_power(data: np.ndarray, fps: float, cutoff_hz: float = 6.0,
     below ~5 Hz, so power above a few hertz is largely estimation jitter. With ``frame_indices``
     (frame number of each row) a skipped frame ends a run.
     """
+    # imported here: scipy.signal loads only when jitter is measured
     from scipy.signal import welch
 
     if frame_indices is not None:
@@ -81,6 +82,7 @@ def jitter_table(before: np.ndarray, after: np.ndarray, fps: float, names: list[
     (None: consecutive). Columns: keypoint, acc_before, acc_after (px/s²), hf_before, hf_after
     (px²), and the ratios after/before.
     """
+    # imported here: pandas (about 1 s) loads only when the table is built
     import pandas as pd
 
     fi = frame_indices

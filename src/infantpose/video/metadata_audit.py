@@ -18,6 +18,7 @@ __all__ = ["container_metadata", "identifying_tags"]
 # --- metadata ------------------------------------------------------------------------------------
 def container_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """Container and per-stream metadata tags of a media file (via PyAV), and its stream kinds."""
+    # imported here: PyAV loads only when a container is audited
     import av
 
     p = Path(path)

@@ -41,6 +41,7 @@ def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8, cell: float | No
     permutation per grid size, so a still face stays still), keeping the colours and losing the
     layout.
     """
+    # imported here: OpenCV loads only when pixels are hidden
     import cv2
 
     out = image.copy()
@@ -66,6 +67,7 @@ def mosaic(image: np.ndarray, box: np.ndarray, blocks: int = 8, cell: float | No
 def blur(image: np.ndarray, box: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """A copy with the box strongly Gaussian-blurred (``sigma`` in pixels; default a quarter of
     the box's shorter side)."""
+    # imported here: OpenCV loads only when pixels are hidden
     import cv2
 
     out = image.copy()
@@ -88,6 +90,7 @@ def blur_whole(image: np.ndarray, cells: int = 10) -> np.ndarray:
     """The whole frame blurred beyond recognition: the shorter side is reduced to ``cells``
     pixels, then enlarged and smoothed, so even a face filling a third of the frame keeps
     only about three cells across (this is the fallback when no face could be placed)."""
+    # imported here: OpenCV loads only when pixels are hidden
     import cv2
 
     h, w = image.shape[:2]

@@ -33,6 +33,7 @@ def plot_trajectories(poses: Poses, out: str | os.PathLike, raw: Poses | None = 
     ``raw`` (same frames) is drawn faintly behind ``poses``. Time is in seconds when the frame
     rate is known, else in frames.
     """
+    # imported here: matplotlib (about 1 s) loads only when a plot is drawn
     import matplotlib
 
     matplotlib.use("Agg")

@@ -23,9 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from infantpose.draw import overlay_annotators
 from infantpose.errors import InputError
-from infantpose.frames import Frame
+from infantpose.frames import Frame, run_frames
+from infantpose.io.frames import video_frames
+from infantpose.io.video import DecodeStats, VideoWriter, probe_video
 from infantpose.poses import Poses
+from infantpose.video.face_annotator import FaceAnnotator
+from infantpose.video.prefetch import Prefetcher
+from infantpose.video.privacy import drop_facial_keypoints
 
 __all__ = ["FrameRenderer", "VideoRenders", "frame_poses", "render_videos"]
 
@@ -62,11 +68,8 @@ class FrameRenderer:
                  margin: float = 0.3, use_detector: bool = True, stream: Any = None,
                  fps: float | None = None, trail_frames: int | None = None,
                  min_score: float = 0.0, deidentifier: Any = None):
-        from infantpose.draw import overlay_annotators
-
         self.face = None
         if deidentify:
-            from infantpose.video.face_annotator import FaceAnnotator
             self.face = FaceAnnotator(deidentify, margin, use_detector, stream=stream,
                                       deidentifier=deidentifier)
         self.skeleton = overlay_annotators(min_score, fps, trail_frames) if overlay else None
@@ -103,8 +106,6 @@ class _LazyWriter:
         self.frames_written = 0
 
     def write(self, rgb: Any) -> None:
-        from infantpose.io.video import VideoWriter
-
         if self._w is None:
             self._w = VideoWriter(self.path, self.fps, (rgb.shape[1], rgb.shape[0])).__enter__()
         self._w.write(rgb)
@@ -232,18 +233,12 @@ def render_videos(video: str | os.PathLike, *, draw: Poses | None = None,
 
     Each file is written atomically without the source's metadata; on an error none appears.
     """
-    from infantpose.io.frames import video_frames
-    from infantpose.io.video import DecodeStats, probe_video
-    from infantpose.frames import run_frames
-    from infantpose.video.prefetch import Prefetcher
-
     info = probe_video(video)
     fp = face_poses if face_poses is not None else draw
     face_rows = {int(f): i for i, f in enumerate(fp.frame_index_array())} if fp is not None \
         else {}
     shown = draw
     if draw is not None and deidentify and draw.schema.facial:
-        from infantpose.video.privacy import drop_facial_keypoints
         shown = drop_facial_keypoints(draw)
     rows = {int(f): i for i, f in enumerate(shown.frame_index_array())} if shown is not None \
         else {}

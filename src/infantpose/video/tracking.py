@@ -35,12 +35,15 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from infantpose.frames import Frame
-from infantpose.io.frames import video_frame_name
+from infantpose.frames import Frame, run_frames
+from infantpose.io.frames import video_frame_name, video_frames
+from infantpose.io.video import DecodeStats, probe_video
 from infantpose.models.tracker import (TrackingConfig, box_is_valid, make_tracker,
                                        pose_confidence, search_box)
 from infantpose.models.tracker import next_box as _next_box  # noqa: F401 (its older name)
 from infantpose.poses import Poses
+from infantpose.progress import ticker
+from infantpose.video.prefetch import Prefetcher
 
 __all__ = ["Follower", "TrackingConfig", "search_box", "box_is_valid", "pose_confidence",
            "track_frames", "predict_video"]
@@ -170,8 +173,6 @@ def track_frames(estimator: Any, frames: Iterable[Any], *, fps: float | None,
     with no infant found before it), ``tracked`` or ``redetections`` (a new search after the
     infant had been found); ``lost`` counts the frames without a pose.
     """
-    from infantpose.frames import run_frames
-
     follower = Follower(estimator, config, tracking, fps)
 
     def hand_on(frame: Frame, poses: Poses) -> None:  # its time is not the tracking's
@@ -205,11 +206,6 @@ def predict_video(estimator: Any, path: str | os.PathLike, *, tracking: bool = T
     face-hidden copy are drawn there: the video is decoded once). Raises InputError for a
     missing or undecodable video.
     """
-    from infantpose.io.frames import video_frames
-    from infantpose.io.video import DecodeStats, probe_video
-    from infantpose.progress import ticker
-    from infantpose.video.prefetch import Prefetcher
-
     info = probe_video(path)
     stats = DecodeStats()
     total = info.n_frames if max_frames is None else min(info.n_frames, max_frames)
