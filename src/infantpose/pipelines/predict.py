@@ -35,7 +35,7 @@ from infantpose.io.coco_results import coco_results, instance_extras, write_coco
 from infantpose.io.frames import image_frames
 from infantpose.io.images import check_image_header, is_image_path, write_image
 from infantpose.io.video import is_video_path, media_in_folder, probe_video
-from infantpose.models import create_estimator
+from infantpose import models as registry  # create_estimator looked up per call: tests swap it
 from infantpose.models.resolve import (DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, MIRRORING_MODELS,
                                        model_options, resolve_model)
 from infantpose.outputs import Outputs, lock_folder, refuse_links
@@ -228,7 +228,7 @@ def _run(src: Sources, sch: Any, out: Path, guard: Any, vopts: Any, image_names:
     built: dict[str, Any] = {}
     for name, needed in zip(models, (bool(src.images), bool(src.videos))):
         if needed and name not in built:
-            built[name] = create_estimator(name, schema=sch,
+            built[name] = registry.create_estimator(name, schema=sch,
                                            weights=str(weights) if weights else None,
                                            **(options or {}).get(name, {}))
             if built[name].schema.name != sch.name:

@@ -19,7 +19,7 @@ from infantpose._names import display_name
 from infantpose.errors import InputError
 from infantpose.io.posefiles import read_pose_file
 from infantpose.io.video import probe_video
-from infantpose.models import create_estimator
+from infantpose import models as registry  # create_estimator looked up per call: tests swap it
 from infantpose.models.resolve import resolve_model
 from infantpose.outputs import Outputs
 from infantpose.pipelines._paths import coerce_paths
@@ -126,7 +126,7 @@ def run_deidentify(opts: DeidentifyOptions) -> DeidentifyResult:
     with bar(n, video.name, enabled=not opts.quiet) as pbar:
         pbar.set_description(f"{video.name}: {opts.mode}")
         if run_model:  # poses predicted and the face hidden in one pass over the video
-            est = create_estimator(resolve_model(opts.model, weights, video=True),
+            est = registry.create_estimator(resolve_model(opts.model, weights, video=True),
                                    weights=str(weights) if weights else None)
             try:
                 _, res = predict_and_deidentify(est, video, out, opts.mode, opts.margin,
