@@ -200,18 +200,27 @@ def test_trail_annotator_remembers_its_frames():
     assert len(trail._past) == 3
 
 
+class _NoFaces:
+    """A face detector that finds no face (the regions then come from the keypoints)."""
+
+    def detect(self, rgb):
+        return np.zeros((0, 5))
+
+    def close(self):
+        pass
+
+
+def _no_faces_found(monkeypatch) -> None:
+    import infantpose.video.privacy as pv
+
+    monkeypatch.setattr(pv, "FaceDetector", lambda *a, **k: _NoFaces())
+
+
 def test_face_annotator_hides_what_the_deidentifier_hides(monkeypatch):
     import infantpose.video.privacy as pv
     from infantpose.video.face_annotator import FaceAnnotator
 
-    class NoFaces:
-        def detect(self, rgb):
-            return np.zeros((0, 5))
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(pv, "FaceDetector", lambda *a, **k: NoFaces())
+    _no_faces_found(monkeypatch)
     img = np.random.default_rng(1).integers(0, 255, (120, 120, 3), dtype=np.uint8)
     p = _frame_poses()
     p.data[0, 0, :, 2] = 0.9
@@ -228,14 +237,7 @@ def test_label_previews_hide_the_face_through_the_same_annotator(monkeypatch):
     import infantpose.video.privacy as pv
     from infantpose.label.build import display_image
 
-    class NoFaces:
-        def detect(self, rgb):
-            return np.zeros((0, 5))
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(pv, "FaceDetector", lambda *a, **k: NoFaces())
+    _no_faces_found(monkeypatch)
     img = np.random.default_rng(2).integers(0, 255, (120, 120, 3), dtype=np.uint8)
     kp = _frame_poses().data[0, 0]
     kp[:, 2] = 0.9

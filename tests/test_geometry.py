@@ -111,3 +111,22 @@ def test_upright_crop_turns_up_to_up_and_fits_the_points(angle):
     np.testing.assert_allclose(q[0, 1] - q[1, 1], 32, atol=1e-9)  # 40 px × 2 = the crop side
     assert geo.upright_crop_transform(pts[:1], up, (64, 64)) is None
     assert geo.upright_crop_transform(pts, [0, 0], (64, 64)) is None
+
+
+def test_torso_up_uses_the_kept_shoulders_and_hips():
+    from infantpose.schemas import COCO17
+
+    xy = np.zeros((17, 2))
+    xy[[5, 6]] = [[110, 50], [90, 50]]  # shoulders above the hips
+    xy[[11, 12]] = [[108, 100], [92, 100]]
+    ok = np.zeros(17, bool)
+    ok[[5, 6, 11, 12]] = True
+    np.testing.assert_allclose(geo.torso_up(xy, ok), [0, -50])
+    ok[[6, 12]] = False  # one side unseen: the other side's points alone
+    np.testing.assert_allclose(geo.torso_up(xy, ok), [2, -50])
+    ok[[5]] = False
+    assert geo.torso_up(xy, ok) is None  # no shoulder kept
+    ok[[5, 11]] = [True, True]
+    xy[11] = xy[5] + 0.5  # shorter than a pixel: no direction
+    assert geo.torso_up(xy, ok) is None
+    assert geo.torso_up(xy, ok, COCO17) is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infantpose.schemas import Schema
+from infantpose.schemas import COCO17, Schema
 
 __all__ = [
     "Roi",
@@ -38,6 +38,7 @@ __all__ = [
     "rotate_image",
     "rotate_points",
     "tight_box",
+    "torso_up",
     "to_3x3",
     "unrotate_points",
     "upright_crop_transform",
@@ -353,6 +354,22 @@ def upright_crop_transform(xy: np.ndarray, up: Sequence[float], input_size: tupl
     s = min(input_size) / side
     t = np.array([input_size[0] / 2, input_size[1] / 2]) - s * (lo + hi) / 2
     return np.hstack([s * rot, t[:, None]])
+
+
+def torso_up(xy: np.ndarray, mask: np.ndarray, schema: Schema | None = None
+             ) -> np.ndarray | None:
+    """The image direction mid-hip → mid-shoulder of a pose (``xy`` (K, 2) in ``schema``,
+    COCO-17 by default) from the shoulders and hips ``mask`` keeps (one of each at least), or
+    None: how far a body leans, even when a side is unseen (:func:`body_roi` needs all four)."""
+    sch = schema or COCO17
+    ok = np.asarray(mask, dtype=bool)
+    shoulders = [i for i in (sch.index("left_shoulder"), sch.index("right_shoulder")) if ok[i]]
+    hips = [i for i in (sch.index("left_hip"), sch.index("right_hip")) if ok[i]]
+    if not shoulders or not hips:
+        return None
+    pts = np.asarray(xy, dtype=float)
+    up = pts[shoulders].mean(axis=0) - pts[hips].mean(axis=0)
+    return up if np.isfinite(up).all() and np.hypot(*up) >= 1.0 else None
 
 
 def lean_degrees(up: Sequence[float]) -> float:

@@ -68,7 +68,7 @@ import torch
 
 from infantpose.errors import InputError
 from infantpose.geometry import (apply_affine, box_transform, crop_image, invert_affine,
-                                 lean_degrees, quarter_turns, tight_box,
+                                 lean_degrees, quarter_turns, tight_box, torso_up,
                                  upright_crop_transform)
 from infantpose.poses import Poses
 from infantpose.models.ort_runner import onnx_or_torch
@@ -200,7 +200,7 @@ class MoveNet:
         if self.align_lean is None:
             return kps, passes, m
         ok = kps[:, 2] >= self.min_score
-        up = _torso_up(kps, ok)
+        up = torso_up(kps[:, :2], ok)
         if up is None or ok.sum() < 3 or lean_degrees(up) <= self.align_lean:
             return kps, passes, m
         turned = upright_crop_transform(kps[ok, :2], up, (self.input_size,) * 2,
@@ -323,17 +323,6 @@ class MoveNet:
         poses = replace(poses, meta={"model": self.name, "passes": passes_of},
                         rotation=[rotations], views=[views] if mirroring else None)
         return poses if self.schema.name == COCO17.name else poses.convert(self.schema)
-
-
-def _torso_up(kps: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
-    """The image direction mid-hip → mid-shoulder of a COCO-17 pose from its confident (``ok``)
-    shoulders and hips (one of each side at least), or None."""
-    shoulders = [i for i in (5, 6) if ok[i]]
-    hips = [i for i in (11, 12) if ok[i]]
-    if not shoulders or not hips:
-        return None
-    up = kps[shoulders, :2].mean(axis=0) - kps[hips, :2].mean(axis=0)
-    return up if np.isfinite(up).all() and np.hypot(*up) >= 1.0 else None
 
 
 def _turn(rotation: Any) -> int | None:

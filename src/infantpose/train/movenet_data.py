@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from infantpose.errors import InputError
-from infantpose.geometry import apply_affine, box_transform, crop_image, tight_box
+from infantpose.geometry import apply_affine, box_transform, crop_image, tight_box, torso_up
 from infantpose.io.images import read_image
 from infantpose.schemas import COCO17
 from infantpose.models.movenet_codec import collate, make_targets
@@ -110,7 +110,8 @@ def augment(sample: Sample, rng: np.random.Generator, input_size: int,
     c = sample.image.shape[0]
     side = sample.box_side * a.margin * float(np.exp(rng.uniform(*np.log(a.scale))))
     s = input_size / max(side, 1.0)
-    up = _torso_up(sample) if a.upright_p > 0 and rng.random() < a.upright_p else None
+    turn_up = a.upright_p > 0 and rng.random() < a.upright_p
+    up = torso_up(sample.xy, sample.labelled) if turn_up else None
     if up is not None:  # turned by th, the torso (dx, dy) points to (0, -1): th = atan2(dx, -dy)
         ang = float(np.degrees(np.arctan2(up[0], -up[1])))
         ang += rng.uniform(-a.small_rotation, a.small_rotation)
@@ -146,17 +147,6 @@ def augment(sample: Sample, rng: np.random.Generator, input_size: int,
         img = img * rng.uniform(1 - j, 1 + j)  # brightness
         img = np.clip(img, 0, 255)
     return img.astype(np.float32), xy, lab
-
-
-def _torso_up(sample: Sample) -> np.ndarray | None:
-    """Mid-hip → mid-shoulder of a sample's labelled keypoints (crop pixels), or None without a
-    labelled shoulder and hip."""
-    shoulders = [i for i in (5, 6) if sample.labelled[i]]
-    hips = [i for i in (11, 12) if sample.labelled[i]]
-    if not shoulders or not hips:
-        return None
-    up = sample.xy[shoulders].mean(axis=0) - sample.xy[hips].mean(axis=0)
-    return up if np.isfinite(up).all() and np.hypot(*up) >= 1.0 else None
 
 
 def make_batch(samples: Sequence[Sample], rngs: Sequence[np.random.Generator], input_size: int,
